@@ -1,0 +1,495 @@
+//! The `Project` aggregate: decides whether each fact may be recorded.
+//!
+//! Its state is a fold over the *active* entries (those no correction has withdrawn), kept compact:
+//! each entry is remembered only by the effect it has on what may be recorded next. A correction
+//! marks its target withdrawn and the state is folded again from the remaining effects, so that,
+//! for example, a withdrawn response lets the contribution be answered again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::commands::{CommandContext, ProjectCommand};
+use crate::error::{CorrectionRefusal, ProjectError};
+use crate::events::*;
+use crate::validate::{check_fact, check_registration};
+
+/// What one entry means for the rules, without its free text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum Effect {
+    Registered,
+    Joined { participant: String },
+    Left { participant: String },
+    StageStarted { stage: Stage },
+    StageCompleted { stage: Stage },
+    Activity { activity: String },
+    Contribution { contribution: String },
+    Response { contribution: String },
+    Decision { decision: String },
+    Outcome { outcome: String },
+    Correction { target: u64 },
+    Closed,
+    /// Rewards and roles: facts that nothing later depends on.
+    Other,
+}
+
+impl From<&ProjectEvent> for Effect {
+    fn from(event: &ProjectEvent) -> Self {
+        match event {
+            ProjectEvent::ProjectRegistered(_) => Effect::Registered,
+            ProjectEvent::ParticipantJoined(e) => Effect::Joined {
+                participant: e.participant_id.clone(),
+            },
+            ProjectEvent::ParticipantLeft(e) => Effect::Left {
+                participant: e.participant_id.clone(),
+            },
+            ProjectEvent::StageStarted(e) => Effect::StageStarted { stage: e.stage },
+            ProjectEvent::StageCompleted(e) => Effect::StageCompleted { stage: e.stage },
+            ProjectEvent::ActivityHeld(e) => Effect::Activity {
+                activity: e.activity_id.clone(),
+            },
+            ProjectEvent::ContributionMade(e) => Effect::Contribution {
+                contribution: e.contribution_id.clone(),
+            },
+            ProjectEvent::ContributionResponded(e) => Effect::Response {
+                contribution: e.contribution_id.clone(),
+            },
+            ProjectEvent::DecisionMade(e) => Effect::Decision {
+                decision: e.decision_id.clone(),
+            },
+            ProjectEvent::OutcomeReviewed(e) => Effect::Outcome {
+                outcome: e.outcome_id.clone(),
+            },
+            ProjectEvent::CorrectionRecorded(e) => Effect::Correction {
+                target: e.corrects_sequence,
+            },
+            ProjectEvent::ProjectClosed(_) => Effect::Closed,
+            ProjectEvent::RewardGiven(_) | ProjectEvent::RoleTaken(_) => Effect::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct StageState {
+    started: bool,
+    completed: bool,
+}
+
+/// What the active entries add up to: the facts later entries may refer to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct ActiveState {
+    /// Participant id → whether they have left.
+    participants: BTreeMap<String, bool>,
+    activities: BTreeSet<String>,
+    /// Contribution id → whether it has a response.
+    contributions: BTreeMap<String, bool>,
+    decisions: BTreeSet<String>,
+    outcomes: BTreeSet<String>,
+    stages: [StageState; 4],
+    closed: bool,
+}
+
+impl ActiveState {
+    fn fold(&mut self, effect: &Effect) {
+        match effect {
+            Effect::Joined { participant } => {
+                self.participants.insert(participant.clone(), false);
+            }
+            Effect::Left { participant } => {
+                if let Some(left) = self.participants.get_mut(participant) {
+                    *left = true;
+                }
+            }
+            Effect::StageStarted { stage } => {
+                if let Some(previous) = stage.previous() {
+                    self.stages[previous.index()].completed = true;
+                }
+                self.stages[stage.index()].started = true;
+            }
+            Effect::StageCompleted { stage } => self.stages[stage.index()].completed = true,
+            Effect::Activity { activity } => {
+                self.activities.insert(activity.clone());
+            }
+            Effect::Contribution { contribution } => {
+                self.contributions.insert(contribution.clone(), false);
+            }
+            Effect::Response { contribution } => {
+                if let Some(answered) = self.contributions.get_mut(contribution) {
+                    *answered = true;
+                }
+            }
+            Effect::Decision { decision } => {
+                self.decisions.insert(decision.clone());
+            }
+            Effect::Outcome { outcome } => {
+                self.outcomes.insert(outcome.clone());
+            }
+            Effect::Closed => self.closed = true,
+            Effect::Registered | Effect::Correction { .. } | Effect::Other => {}
+        }
+    }
+
+    /// The stage that may start next, if any.
+    fn next_stage(&self) -> Option<Stage> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| !self.stages[stage.index()].started)
+    }
+}
+
+/// A co-production project: one aggregate, one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    project_id: Option<Uuid>,
+    organisation: String,
+    /// Entry `n` (1-based sequence) is `effects[n - 1]`.
+    effects: Vec<Effect>,
+    withdrawn: BTreeSet<u64>,
+    state: ActiveState,
+}
+
+impl Project {
+    pub fn is_registered(&self) -> bool {
+        self.project_id.is_some()
+    }
+
+    pub fn project_id(&self) -> Option<Uuid> {
+        self.project_id
+    }
+
+    pub fn organisation(&self) -> &str {
+        &self.organisation
+    }
+
+    /// The sequence number of the last entry (0 before registration).
+    pub fn sequence(&self) -> u64 {
+        self.effects.len() as u64
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state.closed
+    }
+
+    fn check_register(
+        &self,
+        registration: &ProjectRegistered,
+        context: &CommandContext,
+    ) -> Result<(), ProjectError> {
+        if self.is_registered() {
+            return Err(ProjectError::DuplicateId {
+                path: "/project_id".into(),
+                id: registration.project_id.to_string(),
+            });
+        }
+        let errors = check_registration(registration, context.today());
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ProjectError::ValidationFailed(errors))
+        }
+    }
+
+    /// Whether `fact` may be recorded now; paths are relative to the fact.
+    fn check_fact(&self, fact: &Fact, today: NaiveDate) -> Result<(), ProjectError> {
+        let errors = check_fact(fact, today);
+        if !errors.is_empty() {
+            return Err(ProjectError::ValidationFailed(errors));
+        }
+        if self.state.closed && !matches!(fact, Fact::CorrectionRecorded(_)) {
+            return Err(ProjectError::ProjectClosed {
+                path: "/type".into(),
+            });
+        }
+        let s = &self.state;
+        match fact {
+            Fact::ParticipantJoined(e) => {
+                self.unused(&s.participants, "/participant_id", &e.participant_id)
+            }
+            Fact::ParticipantLeft(e) => self.present("/participant_id", &e.participant_id),
+            Fact::StageStarted(e) => {
+                let expected = s.next_stage();
+                if expected == Some(e.stage) {
+                    Ok(())
+                } else {
+                    Err(ProjectError::StageOutOfOrder {
+                        path: "/stage".into(),
+                        stage: e.stage,
+                        expected,
+                    })
+                }
+            }
+            Fact::StageCompleted(e) => {
+                self.stage_started("/stage", e.stage)?;
+                if s.stages[e.stage.index()].completed {
+                    return Err(ProjectError::StageAlreadyCompleted {
+                        path: "/stage".into(),
+                        stage: e.stage,
+                    });
+                }
+                Ok(())
+            }
+            Fact::ActivityHeld(e) => {
+                self.unused_in(&s.activities, "/activity_id", &e.activity_id)?;
+                self.stage_started("/stage", e.stage)?;
+                self.all_present("/facilitators", &e.facilitators)?;
+                self.all_present("/attendees", &e.attendees)
+            }
+            Fact::RewardGiven(e) => {
+                self.joined("/participant_id", &e.participant_id)?;
+                match &e.activity_id {
+                    Some(activity) if !s.activities.contains(activity) => {
+                        Err(ProjectError::UnknownActivity {
+                            path: "/activity_id".into(),
+                            activity_id: activity.clone(),
+                        })
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Fact::RoleTaken(e) => self.joined("/participant_id", &e.participant_id),
+            Fact::ContributionMade(e) => {
+                self.unused(&s.contributions, "/contribution_id", &e.contribution_id)?;
+                self.present("/participant_id", &e.participant_id)?;
+                self.stage_started("/stage", e.stage)
+            }
+            Fact::ContributionResponded(e) => match s.contributions.get(&e.contribution_id) {
+                None => Err(ProjectError::UnknownContribution {
+                    path: "/contribution_id".into(),
+                    contribution_id: e.contribution_id.clone(),
+                }),
+                Some(true) => Err(ProjectError::AlreadyResponded {
+                    path: "/contribution_id".into(),
+                    contribution_id: e.contribution_id.clone(),
+                }),
+                Some(false) => Ok(()),
+            },
+            Fact::DecisionMade(e) => {
+                self.unused_in(&s.decisions, "/decision_id", &e.decision_id)?;
+                self.stage_started("/stage", e.stage)?;
+                self.all_present("/participants", &e.participants)?;
+                for (i, contribution) in e.influenced_by.iter().enumerate() {
+                    if !s.contributions.contains_key(contribution) {
+                        return Err(ProjectError::UnknownContribution {
+                            path: format!("/influenced_by/{i}"),
+                            contribution_id: contribution.clone(),
+                        });
+                    }
+                }
+                Ok(())
+            }
+            Fact::OutcomeReviewed(e) => {
+                self.unused_in(&s.outcomes, "/outcome_id", &e.outcome_id)?;
+                self.all_joined("/accountable", &e.accountable)?;
+                self.all_joined("/reviewed_by", &e.reviewed_by)
+            }
+            Fact::CorrectionRecorded(e) => self.check_correction(e.corrects_sequence),
+            Fact::ProjectClosed(_) => Ok(()),
+        }
+    }
+
+    fn check_correction(&self, target: u64) -> Result<(), ProjectError> {
+        let path = || "/corrects_sequence".to_string();
+        let effect = target
+            .checked_sub(1)
+            .and_then(|i| self.effects.get(i as usize))
+            .ok_or(ProjectError::UnknownEntry {
+                path: path(),
+                sequence: target,
+            })?;
+        let refuse = |why| ProjectError::CorrectionNotAllowed {
+            path: path(),
+            sequence: target,
+            why,
+        };
+        match effect {
+            Effect::Registered => return Err(refuse(CorrectionRefusal::Registration)),
+            Effect::Correction { .. } => return Err(refuse(CorrectionRefusal::Correction)),
+            _ => {}
+        }
+        if self.withdrawn.contains(&target) {
+            return Err(ProjectError::AlreadyWithdrawn {
+                path: path(),
+                sequence: target,
+            });
+        }
+        if let Effect::StageStarted { stage } = effect {
+            let later_started = Stage::ALL[stage.index() + 1..]
+                .iter()
+                .any(|later| self.state.stages[later.index()].started);
+            if later_started {
+                return Err(refuse(CorrectionRefusal::LaterStageStarted));
+            }
+        }
+        Ok(())
+    }
+
+    fn stage_started(&self, path: &str, stage: Stage) -> Result<(), ProjectError> {
+        if self.state.stages[stage.index()].started {
+            Ok(())
+        } else {
+            Err(ProjectError::StageNotStarted {
+                path: path.into(),
+                stage,
+            })
+        }
+    }
+
+    fn unused<V>(
+        &self,
+        ids: &BTreeMap<String, V>,
+        path: &str,
+        id: &str,
+    ) -> Result<(), ProjectError> {
+        if ids.contains_key(id) {
+            Err(duplicate(path, id))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn unused_in(&self, ids: &BTreeSet<String>, path: &str, id: &str) -> Result<(), ProjectError> {
+        if ids.contains(id) {
+            Err(duplicate(path, id))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The participant has joined (they may have left since).
+    fn joined(&self, path: &str, participant: &str) -> Result<(), ProjectError> {
+        match self.state.participants.get(participant) {
+            Some(_) => Ok(()),
+            None => Err(ProjectError::UnknownParticipant {
+                path: path.into(),
+                participant_id: participant.into(),
+            }),
+        }
+    }
+
+    /// The participant has joined and not left: they can take part.
+    fn present(&self, path: &str, participant: &str) -> Result<(), ProjectError> {
+        self.joined(path, participant)?;
+        if self.state.participants.get(participant) == Some(&true) {
+            return Err(ProjectError::ParticipantHasLeft {
+                path: path.into(),
+                participant_id: participant.into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn all_present(&self, path: &str, participants: &[String]) -> Result<(), ProjectError> {
+        participants
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, p)| self.present(&format!("{path}/{i}"), p))
+    }
+
+    fn all_joined(&self, path: &str, participants: &[String]) -> Result<(), ProjectError> {
+        participants
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, p)| self.joined(&format!("{path}/{i}"), p))
+    }
+}
+
+fn duplicate(path: &str, id: &str) -> ProjectError {
+    ProjectError::DuplicateId {
+        path: path.into(),
+        id: id.into(),
+    }
+}
+
+impl Aggregate for Project {
+    const TYPE: &'static str = "project";
+    type Command = ProjectCommand;
+    type Event = ProjectEvent;
+    type Error = ProjectError;
+    type Services = ();
+
+    /// On a refusal the events already written to the sink have been applied to `self`; like
+    /// cqrs-es itself, callers must then discard this aggregate instance.
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        match command {
+            ProjectCommand::Register {
+                registration,
+                context,
+            } => {
+                self.check_register(&registration, &context)?;
+                sink.write(ProjectEvent::ProjectRegistered(registration), self)
+                    .await;
+                Ok(())
+            }
+            ProjectCommand::Record {
+                facts,
+                batch,
+                expected_sequence,
+                context,
+            } => {
+                if !self.is_registered() {
+                    return Err(ProjectError::ProjectNotFound);
+                }
+                if let Some(expected) = expected_sequence {
+                    if expected != self.sequence() {
+                        return Err(ProjectError::SequenceMismatch {
+                            expected,
+                            actual: self.sequence(),
+                        });
+                    }
+                }
+                if facts.is_empty() {
+                    return Err(ProjectError::ValidationFailed(vec![
+                        crate::error::FieldError::new("/events", "must list at least one event"),
+                    ]));
+                }
+                let today = context.today();
+                for (i, fact) in facts.into_iter().enumerate() {
+                    self.check_fact(&fact, today).map_err(|error| {
+                        if batch {
+                            error.within(&format!("/events/{i}"))
+                        } else {
+                            error
+                        }
+                    })?;
+                    sink.write(fact.into(), self).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        let effect = Effect::from(&event);
+        match &event {
+            ProjectEvent::ProjectRegistered(e) => {
+                self.project_id = Some(e.project_id);
+                self.organisation = e.organisation.clone();
+            }
+            ProjectEvent::CorrectionRecorded(e) => {
+                self.withdrawn.insert(e.corrects_sequence);
+            }
+            _ => {}
+        }
+        let refold = matches!(effect, Effect::Correction { .. });
+        self.effects.push(effect);
+        if refold {
+            self.state = ActiveState::default();
+            for (i, effect) in self.effects.iter().enumerate() {
+                if !self.withdrawn.contains(&(i as u64 + 1)) {
+                    self.state.fold(effect);
+                }
+            }
+        } else if let Some(effect) = self.effects.last() {
+            self.state.fold(effect);
+        }
+    }
+}

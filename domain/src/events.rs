@@ -1,0 +1,450 @@
+//! The facts a council records about a project, exactly as they are stored.
+//!
+//! Every event is serialised with `type` as a snake_case tag and `event_version` "1". Events hold
+//! integers, strings and dates only — never floats — so that replaying them is exact.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The lifecycle stages of a project (Bovaird & Loeffler's four Co's), in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Commission,
+    Design,
+    Deliver,
+    Assess,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [
+        Stage::Commission,
+        Stage::Design,
+        Stage::Deliver,
+        Stage::Assess,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Commission => "commission",
+            Stage::Design => "design",
+            Stage::Deliver => "deliver",
+            Stage::Assess => "assess",
+        }
+    }
+
+    pub fn previous(self) -> Option<Stage> {
+        self.index().checked_sub(1).map(|i| Stage::ALL[i])
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantKind {
+    LivedExperience,
+    Carer,
+    Professional,
+    Provider,
+    CommunityOrganisation,
+    ElectedMember,
+}
+
+impl ParticipantKind {
+    /// People with lived experience (PLE): people who use services and carers.
+    pub fn is_lived_experience(self) -> bool {
+        matches!(self, ParticipantKind::LivedExperience | ParticipantKind::Carer)
+    }
+
+    pub fn is_professional(self) -> bool {
+        matches!(self, ParticipantKind::Professional | ParticipantKind::Provider)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Workshop,
+    Meeting,
+    Interview,
+    Survey,
+    Training,
+    SiteVisit,
+    QualityCheck,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    Payment,
+    Voucher,
+    CharityDonation,
+    Expenses,
+    Learning,
+    Recognition,
+    Opportunity,
+}
+
+impl RewardKind {
+    /// Rewards that are sums of money and so must state an amount.
+    pub fn requires_amount(self) -> bool {
+        matches!(
+            self,
+            RewardKind::Payment
+                | RewardKind::Voucher
+                | RewardKind::CharityDonation
+                | RewardKind::Expenses
+        )
+    }
+
+    /// Money rewards other than expenses: they count as a reward only when more than nothing.
+    pub fn is_money(self) -> bool {
+        matches!(
+            self,
+            RewardKind::Payment | RewardKind::Voucher | RewardKind::CharityDonation
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    CoChair,
+    CoFacilitator,
+    CoTrainer,
+    CoResearcher,
+    QualityAssurer,
+    RecruitmentPanel,
+    PeerSupporter,
+    Learner,
+}
+
+impl Role {
+    /// Roles traditionally held by professionals.
+    pub fn is_professional_role(self) -> bool {
+        matches!(
+            self,
+            Role::CoChair
+                | Role::CoFacilitator
+                | Role::CoTrainer
+                | Role::CoResearcher
+                | Role::QualityAssurer
+                | Role::RecruitmentPanel
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionKind {
+    Idea,
+    LivedExpertise,
+    ProfessionalExpertise,
+    Feedback,
+    Evidence,
+    Design,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Adopted,
+    Adapted,
+    NotAdopted,
+}
+
+impl Response {
+    pub fn is_adoption(self) -> bool {
+        matches!(self, Response::Adopted | Response::Adapted)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMethod {
+    Consensus,
+    Vote,
+    LivedExperienceLed,
+    ProfessionalOnly,
+    Delegated,
+}
+
+impl DecisionMethod {
+    /// Methods in which power can be shared with people with lived experience.
+    pub fn is_shared(self) -> bool {
+        matches!(
+            self,
+            DecisionMethod::Consensus | DecisionMethod::Vote | DecisionMethod::LivedExperienceLed
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Success,
+    Shortfall,
+    Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectRegistered {
+    pub project_id: Uuid,
+    pub title: String,
+    pub organisation: String,
+    pub service_area: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub priority_groups: Vec<String>,
+    pub started_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantJoined {
+    pub participant_id: String,
+    pub kind: ParticipantKind,
+    pub groups: Vec<String>,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantLeft {
+    pub participant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageStarted {
+    pub stage: Stage,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageCompleted {
+    pub stage: Stage,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityHeld {
+    pub activity_id: String,
+    pub stage: Stage,
+    pub kind: ActivityKind,
+    pub title: String,
+    pub facilitators: Vec<String>,
+    pub attendees: Vec<String>,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardGiven {
+    pub participant_id: String,
+    pub kind: RewardKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_pence: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<String>,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleTaken {
+    pub participant_id: String,
+    pub role: Role,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionMade {
+    pub contribution_id: String,
+    pub participant_id: String,
+    pub stage: Stage,
+    pub kind: ContributionKind,
+    pub summary: String,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionResponded {
+    pub contribution_id: String,
+    pub response: Response,
+    pub explanation: String,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Votes {
+    #[serde(rename = "for")]
+    pub in_favour: Vec<String>,
+    pub against: Vec<String>,
+    pub abstain: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionMade {
+    pub decision_id: String,
+    pub stage: Stage,
+    pub subject: String,
+    pub method: DecisionMethod,
+    pub participants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<Votes>,
+    pub influenced_by: Vec<String>,
+    pub outcome: String,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeReviewed {
+    pub outcome_id: String,
+    pub kind: OutcomeKind,
+    pub description: String,
+    pub accountable: Vec<String>,
+    pub reviewed_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<String>,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRecorded {
+    pub corrects_sequence: u64,
+    pub reason: String,
+    pub occurred_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectClosed {
+    pub summary: String,
+    pub occurred_on: NaiveDate,
+}
+
+/// Declares the postable facts once, and from that list both [`Fact`] (what a client may post)
+/// and [`ProjectEvent`] (what the store holds: the facts plus entries only the server writes).
+macro_rules! catalogue {
+    (
+        posted { $($fact:ident = $fact_tag:literal,)* }
+        server { $($server:ident = $server_tag:literal,)* }
+    ) => {
+        /// One fact a client may post to `/projects/{id}/events`, tagged by `type`.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Fact {
+            $($fact($fact),)*
+        }
+
+        impl Fact {
+            /// The `type` tags a client may post.
+            pub const TYPES: &'static [&'static str] = &[$($fact_tag,)*];
+
+            pub fn event_type(&self) -> &'static str {
+                match self {
+                    $(Fact::$fact(_) => $fact_tag,)*
+                }
+            }
+        }
+
+        /// One stored entry of a project's stream.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum ProjectEvent {
+            $($server($server),)*
+            $($fact($fact),)*
+        }
+
+        impl ProjectEvent {
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(ProjectEvent::$server(_) => $server_tag,)*
+                    $(ProjectEvent::$fact(_) => $fact_tag,)*
+                }
+            }
+        }
+
+        impl From<Fact> for ProjectEvent {
+            fn from(fact: Fact) -> Self {
+                match fact {
+                    $(Fact::$fact(inner) => ProjectEvent::$fact(inner),)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    posted {
+        ParticipantJoined = "participant_joined",
+        ParticipantLeft = "participant_left",
+        StageStarted = "stage_started",
+        StageCompleted = "stage_completed",
+        ActivityHeld = "activity_held",
+        RewardGiven = "reward_given",
+        RoleTaken = "role_taken",
+        ContributionMade = "contribution_made",
+        ContributionResponded = "contribution_responded",
+        DecisionMade = "decision_made",
+        OutcomeReviewed = "outcome_reviewed",
+        CorrectionRecorded = "correction_recorded",
+        ProjectClosed = "project_closed",
+    }
+    server {
+        ProjectRegistered = "project_registered",
+    }
+}
+
+/// The version every event type is written at today.
+pub const EVENT_VERSION: &str = "1";
+
+impl ProjectEvent {
+    /// When the fact happened, as the client said (registration: the day the project started).
+    pub fn occurred_on(&self) -> NaiveDate {
+        match self {
+            ProjectEvent::ProjectRegistered(e) => e.started_on,
+            ProjectEvent::ParticipantJoined(e) => e.occurred_on,
+            ProjectEvent::ParticipantLeft(e) => e.occurred_on,
+            ProjectEvent::StageStarted(e) => e.occurred_on,
+            ProjectEvent::StageCompleted(e) => e.occurred_on,
+            ProjectEvent::ActivityHeld(e) => e.occurred_on,
+            ProjectEvent::RewardGiven(e) => e.occurred_on,
+            ProjectEvent::RoleTaken(e) => e.occurred_on,
+            ProjectEvent::ContributionMade(e) => e.occurred_on,
+            ProjectEvent::ContributionResponded(e) => e.occurred_on,
+            ProjectEvent::DecisionMade(e) => e.occurred_on,
+            ProjectEvent::OutcomeReviewed(e) => e.occurred_on,
+            ProjectEvent::CorrectionRecorded(e) => e.occurred_on,
+            ProjectEvent::ProjectClosed(e) => e.occurred_on,
+        }
+    }
+}
+
+impl cqrs_es::DomainEvent for ProjectEvent {
+    fn event_type(&self) -> String {
+        self.type_name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_string()
+    }
+}

@@ -1,0 +1,85 @@
+//! An entry of a project's stream as the read side uses it: the typed event with the facts the
+//! store added (sequence, when and by whom it was recorded, the chain head after it).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::digest::{Digest, StoredEntry, RECORDED_AT_KEY, RECORDED_BY_KEY};
+use crate::events::ProjectEvent;
+
+/// How `recorded_at` is always written: microseconds, UTC, so that text order is time order.
+pub const INSTANT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// Writes an instant as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub fn format_instant(instant: DateTime<Utc>) -> String {
+    instant.format(INSTANT_FORMAT).to_string()
+}
+
+/// Reads an instant written by [`format_instant`].
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, INSTANT_FORMAT)
+        .ok()
+        .map(|naive| naive.and_utc())
+        .filter(|instant| format_instant(*instant) == text)
+}
+
+/// Truncates an instant to the microsecond precision the store keeps.
+pub fn to_stored_precision(instant: DateTime<Utc>) -> DateTime<Utc> {
+    parse_instant(&format_instant(instant)).unwrap_or(instant)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub sequence: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+    /// The chain head after this entry.
+    pub digest: Digest,
+    pub event: ProjectEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("entry {sequence}: the payload is not a known event: {message}")]
+    Payload { sequence: u64, message: String },
+    #[error("entry {sequence}: metadata field '{field}' is missing or malformed")]
+    Metadata { sequence: u64, field: &'static str },
+}
+
+impl RecordedEvent {
+    /// Reads a stored entry, with the digest the store kept for it.
+    pub fn from_stored(entry: &StoredEntry) -> Result<Self, DecodeError> {
+        let sequence = entry.sequence;
+        let event: ProjectEvent =
+            serde_json::from_value(entry.payload.clone()).map_err(|e| DecodeError::Payload {
+                sequence,
+                message: e.to_string(),
+            })?;
+        let recorded_at = entry
+            .metadata
+            .get(RECORDED_AT_KEY)
+            .and_then(|text| parse_instant(text))
+            .ok_or(DecodeError::Metadata {
+                sequence,
+                field: RECORDED_AT_KEY,
+            })?;
+        let recorded_by = entry
+            .metadata
+            .get(RECORDED_BY_KEY)
+            .cloned()
+            .ok_or(DecodeError::Metadata {
+                sequence,
+                field: RECORDED_BY_KEY,
+            })?;
+        let digest = entry.stored_digest().ok_or(DecodeError::Metadata {
+            sequence,
+            field: crate::digest::DIGEST_KEY,
+        })?;
+        Ok(RecordedEvent {
+            sequence,
+            recorded_at,
+            recorded_by,
+            digest,
+            event,
+        })
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("coprod {}", env!("CARGO_PKG_VERSION"));
+}
