@@ -6,11 +6,13 @@
 //! technical errors in the domain.
 
 pub mod aggregate;
+pub mod assessment;
 pub mod commands;
 pub mod digest;
 pub mod error;
 pub mod events;
 pub mod recorded;
+pub mod rubric;
 pub mod validate;
 
 pub use aggregate::Project;

@@ -1,0 +1,1164 @@
+//! The rubric engine: replays a project's entries, as recorded up to a cut-off, into an assessment
+//! against the six-point co-production test (shared/RUBRIC.md).
+//!
+//! A pure function of (entries, rubric, cut-off): the same question gives byte-identical JSON.
+//! Everything it builds is ordered (B-tree maps, sorted lists), shares are compared in integers
+//! (`100·a ≥ p·b`) and percentages are rounded down.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::digest::Digest;
+use crate::events::*;
+use crate::recorded::{format_instant, RecordedEvent};
+use crate::rubric::{Parameters, PublishedRubric};
+use crate::validate::group_key;
+
+/// The engine's name and version, as every assessment states it.
+pub const ENGINE: &str = concat!("coprod ", env!("CARGO_PKG_VERSION"));
+
+/// How many participant ids an explanation lists before it says "and N more".
+const MAX_NAMED: usize = 10;
+
+/// Which entries an assessment is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cutoff {
+    /// Everything recorded so far.
+    Latest,
+    /// Entries 1 to n.
+    AtSequence(u64),
+    /// Entries recorded at or before this instant: what was known then.
+    AsOf(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssessError {
+    #[error("nothing had been recorded for this project by then")]
+    NothingRecorded,
+    #[error("the project has {last} entries; there is no entry {requested}")]
+    SequenceBeyondEnd { requested: u64, last: u64 },
+    #[error("the rubric names an indicator this engine does not know: {0}")]
+    UnknownIndicator(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    Met,
+    PartlyMet,
+    NotMet,
+}
+
+impl Rating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Met => "met",
+            Rating::PartlyMet => "partly_met",
+            Rating::NotMet => "not_met",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RubricReference {
+    pub id: String,
+    pub version: u32,
+    pub digest: Digest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndicatorResult {
+    pub key: String,
+    pub met: bool,
+    pub value: String,
+    pub explanation: String,
+    pub evidence: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CriterionResult {
+    pub key: String,
+    pub title: String,
+    pub rating: Rating,
+    pub score: u32,
+    pub summary: String,
+    pub indicators: Vec<IndicatorResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overall {
+    pub met: u32,
+    pub partly_met: u32,
+    pub not_met: u32,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub project_id: Uuid,
+    pub rubric: RubricReference,
+    pub as_of: String,
+    pub at_sequence: u64,
+    pub stream_digest: Digest,
+    pub engine: String,
+    pub criteria: Vec<CriterionResult>,
+    pub overall: Overall,
+}
+
+impl Assessment {
+    /// Criterion key → rating, for lists and views.
+    pub fn scorecard(&self) -> BTreeMap<String, Rating> {
+        self.criteria
+            .iter()
+            .map(|c| (c.key.clone(), c.rating))
+            .collect()
+    }
+
+    /// The body every reader gets for this assessment (compact JSON; field order as declared).
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an assessment holds only strings, integers and lists")
+    }
+}
+
+/// Replays `entries` (in any order) up to `cutoff` into an assessment under `rubric`.
+pub fn assess(
+    entries: &[RecordedEvent],
+    rubric: &PublishedRubric,
+    cutoff: Cutoff,
+) -> Result<Assessment, AssessError> {
+    let mut ordered: Vec<&RecordedEvent> = entries.iter().collect();
+    ordered.sort_by_key(|e| e.sequence);
+    let last_sequence = ordered.last().map_or(0, |e| e.sequence);
+    let known: Vec<&RecordedEvent> = match cutoff {
+        Cutoff::Latest => ordered,
+        Cutoff::AtSequence(n) => {
+            if n > last_sequence {
+                return Err(AssessError::SequenceBeyondEnd {
+                    requested: n,
+                    last: last_sequence,
+                });
+            }
+            ordered.into_iter().take_while(|e| e.sequence <= n).collect()
+        }
+        Cutoff::AsOf(instant) => ordered
+            .into_iter()
+            .take_while(|e| e.recorded_at <= instant)
+            .collect(),
+    };
+    let (Some(first), Some(last)) = (known.first(), known.last()) else {
+        return Err(AssessError::NothingRecorded);
+    };
+    let ProjectEvent::ProjectRegistered(registration) = &first.event else {
+        return Err(AssessError::NothingRecorded);
+    };
+    let as_of = match cutoff {
+        Cutoff::AsOf(instant) => format_instant(instant),
+        Cutoff::Latest | Cutoff::AtSequence(_) => format_instant(last.recorded_at),
+    };
+
+    let facts = ActiveFacts::gather(registration, first.sequence, &known);
+    let p = &rubric.rubric.parameters;
+    let mut criteria = Vec::new();
+    for criterion in &rubric.rubric.criteria {
+        let indicators = criterion
+            .indicators
+            .iter()
+            .map(|indicator| facts.indicator(&indicator.key, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        criteria.push(rate(&criterion.key, &criterion.title, indicators));
+    }
+    let overall = overall(&criteria);
+    Ok(Assessment {
+        project_id: registration.project_id,
+        rubric: RubricReference {
+            id: rubric.rubric.id.clone(),
+            version: rubric.rubric.version,
+            digest: rubric.digest,
+        },
+        as_of,
+        at_sequence: last.sequence,
+        stream_digest: last.digest,
+        engine: ENGINE.to_string(),
+        criteria,
+        overall,
+    })
+}
+
+fn rate(key: &str, title: &str, indicators: Vec<IndicatorResult>) -> CriterionResult {
+    let total = indicators.len() as u32;
+    let met = indicators.iter().filter(|i| i.met).count() as u32;
+    let rating = match met {
+        0 => Rating::NotMet,
+        m if m == total => Rating::Met,
+        _ => Rating::PartlyMet,
+    };
+    let score = (100 * met).checked_div(total).unwrap_or(0);
+    let unmet: Vec<String> = indicators
+        .iter()
+        .filter(|i| !i.met)
+        .map(|i| plain(&i.key))
+        .collect();
+    let summary = match rating {
+        Rating::Met => format!("Met: all {total} indicators are met."),
+        Rating::NotMet => format!("Not met: none of the {total} indicators is met."),
+        Rating::PartlyMet => format!(
+            "Partly met: {met} of {total} indicators are met. Not yet met: {}.",
+            unmet.join(", ")
+        ),
+    };
+    CriterionResult {
+        key: key.to_string(),
+        title: title.to_string(),
+        rating,
+        score,
+        summary,
+        indicators,
+    }
+}
+
+fn overall(criteria: &[CriterionResult]) -> Overall {
+    let count = |rating| criteria.iter().filter(|c| c.rating == rating).count() as u32;
+    let (met, partly_met, not_met) = (
+        count(Rating::Met),
+        count(Rating::PartlyMet),
+        count(Rating::NotMet),
+    );
+    let titles = |rating| -> Vec<String> {
+        criteria
+            .iter()
+            .filter(|c| c.rating == rating)
+            .map(|c| c.title.clone())
+            .collect()
+    };
+    let mut summary = format!(
+        "The project meets {met} of the {} points in full, {partly_met} in part and {not_met} not at all.",
+        criteria.len()
+    );
+    let missing = titles(Rating::NotMet);
+    if !missing.is_empty() {
+        summary.push_str(&format!(" Not met: {}.", missing.join(", ")));
+    }
+    Overall {
+        met,
+        partly_met,
+        not_met,
+        summary,
+    }
+}
+
+/// `from_the_start` → "from the start".
+fn plain(key: &str) -> String {
+    key.replace('_', " ")
+}
+
+/// ⌊100·a ÷ b⌋, or 0 when b is 0.
+fn percent(a: usize, b: usize) -> u64 {
+    (100 * a as u64).checked_div(b as u64).unwrap_or(0)
+}
+
+/// "a of b is at least p %", compared in integers.
+fn at_least(a: usize, b: usize, p: u64) -> bool {
+    b > 0 && 100 * a as u64 >= p * b as u64
+}
+
+/// Lists ids for an explanation, at most [`MAX_NAMED`] of them.
+fn name_some<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let shown: Vec<String> = ids
+        .iter()
+        .take(MAX_NAMED)
+        .map(|id| format!("'{id}'"))
+        .collect();
+    let mut text = shown.join(", ");
+    if ids.len() > MAX_NAMED {
+        text.push_str(&format!(" and {} more", ids.len() - MAX_NAMED));
+    }
+    text
+}
+
+fn people(n: usize) -> String {
+    if n == 1 {
+        "1 person".to_string()
+    } else {
+        format!("{n} people")
+    }
+}
+
+fn stage_names(stages: &[Stage]) -> String {
+    let names: Vec<String> = stages.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    names.join(", ")
+}
+
+fn indicator(key: &str, met: bool, value: String, explanation: String, evidence: BTreeSet<u64>) -> IndicatorResult {
+    IndicatorResult {
+        key: key.to_string(),
+        met,
+        value,
+        explanation,
+        evidence: evidence.into_iter().collect(),
+    }
+}
+
+struct Person<'a> {
+    joined_at: u64,
+    kind: ParticipantKind,
+    groups: &'a [String],
+}
+
+/// The active entries (recorded by the cut-off, not withdrawn by a correction recorded by then),
+/// indexed for the indicators.
+struct ActiveFacts<'a> {
+    registration: &'a ProjectRegistered,
+    registered_at: u64,
+    people: BTreeMap<&'a str, Person<'a>>,
+    stages_reached: BTreeMap<Stage, u64>,
+    activities: Vec<(u64, &'a ActivityHeld)>,
+    rewards: Vec<(u64, &'a RewardGiven)>,
+    roles: Vec<(u64, &'a RoleTaken)>,
+    contributions: Vec<(u64, &'a ContributionMade)>,
+    responses: BTreeMap<&'a str, (u64, &'a ContributionResponded)>,
+    decisions: Vec<(u64, &'a DecisionMade)>,
+    reviews: Vec<(u64, &'a OutcomeReviewed)>,
+    /// Who took part in which stage, and the entries that show it.
+    taking_part: BTreeMap<&'a str, BTreeMap<Stage, BTreeSet<u64>>>,
+}
+
+impl<'a> ActiveFacts<'a> {
+    fn gather(
+        registration: &'a ProjectRegistered,
+        registered_at: u64,
+        known: &[&'a RecordedEvent],
+    ) -> Self {
+        let withdrawn: BTreeSet<u64> = known
+            .iter()
+            .filter_map(|e| match &e.event {
+                ProjectEvent::CorrectionRecorded(c) => Some(c.corrects_sequence),
+                _ => None,
+            })
+            .collect();
+        let mut facts = ActiveFacts {
+            registration,
+            registered_at,
+            people: BTreeMap::new(),
+            stages_reached: BTreeMap::new(),
+            activities: Vec::new(),
+            rewards: Vec::new(),
+            roles: Vec::new(),
+            contributions: Vec::new(),
+            responses: BTreeMap::new(),
+            decisions: Vec::new(),
+            reviews: Vec::new(),
+            taking_part: BTreeMap::new(),
+        };
+        for entry in known.iter().filter(|e| !withdrawn.contains(&e.sequence)) {
+            let seq = entry.sequence;
+            match &entry.event {
+                ProjectEvent::ParticipantJoined(e) => {
+                    facts.people.insert(
+                        &e.participant_id,
+                        Person {
+                            joined_at: seq,
+                            kind: e.kind,
+                            groups: &e.groups,
+                        },
+                    );
+                }
+                ProjectEvent::StageStarted(e) => {
+                    facts.stages_reached.insert(e.stage, seq);
+                }
+                ProjectEvent::ActivityHeld(e) => facts.activities.push((seq, e)),
+                ProjectEvent::RewardGiven(e) => facts.rewards.push((seq, e)),
+                ProjectEvent::RoleTaken(e) => facts.roles.push((seq, e)),
+                ProjectEvent::ContributionMade(e) => facts.contributions.push((seq, e)),
+                ProjectEvent::ContributionResponded(e) => {
+                    facts.responses.insert(&e.contribution_id, (seq, e));
+                }
+                ProjectEvent::DecisionMade(e) => facts.decisions.push((seq, e)),
+                ProjectEvent::OutcomeReviewed(e) => facts.reviews.push((seq, e)),
+                ProjectEvent::ProjectRegistered(_)
+                | ProjectEvent::ParticipantLeft(_)
+                | ProjectEvent::StageCompleted(_)
+                | ProjectEvent::CorrectionRecorded(_)
+                | ProjectEvent::ProjectClosed(_) => {}
+            }
+        }
+        // A response counts only while the contribution it answers is active.
+        let active_contributions: BTreeSet<&str> = facts
+            .contributions
+            .iter()
+            .map(|(_, c)| c.contribution_id.as_str())
+            .collect();
+        facts
+            .responses
+            .retain(|id, _| active_contributions.contains(id));
+
+        let mut taking_part: BTreeMap<&'a str, BTreeMap<Stage, BTreeSet<u64>>> = BTreeMap::new();
+        let mut note = |who: &'a str, stage: Stage, seq: u64| {
+            taking_part
+                .entry(who)
+                .or_default()
+                .entry(stage)
+                .or_default()
+                .insert(seq);
+        };
+        for (seq, a) in &facts.activities {
+            for who in a.facilitators.iter().chain(&a.attendees) {
+                note(who, a.stage, *seq);
+            }
+        }
+        for (seq, d) in &facts.decisions {
+            for who in &d.participants {
+                note(who, d.stage, *seq);
+            }
+        }
+        for (seq, c) in &facts.contributions {
+            note(&c.participant_id, c.stage, *seq);
+        }
+        facts.taking_part = taking_part;
+        facts
+    }
+
+    fn kind_of(&self, who: &str) -> Option<ParticipantKind> {
+        self.people.get(who).map(|p| p.kind)
+    }
+
+    fn is_ple(&self, who: &str) -> bool {
+        self.kind_of(who)
+            .is_some_and(ParticipantKind::is_lived_experience)
+    }
+
+    fn is_professional(&self, who: &str) -> bool {
+        self.kind_of(who).is_some_and(ParticipantKind::is_professional)
+    }
+
+    fn joins_of<'b>(&self, who: impl IntoIterator<Item = &'b str>) -> BTreeSet<u64> {
+        who.into_iter()
+            .filter_map(|w| self.people.get(w).map(|p| p.joined_at))
+            .collect()
+    }
+
+    /// PLE who took part in any stage → the stages and the entries that show it.
+    fn ple_taking_part(&self) -> BTreeMap<&'a str, &BTreeMap<Stage, BTreeSet<u64>>> {
+        self.taking_part
+            .iter()
+            .filter(|(who, _)| self.is_ple(who))
+            .map(|(who, stages)| (*who, stages))
+            .collect()
+    }
+
+    fn indicator(&self, key: &str, p: &Parameters) -> Result<IndicatorResult, AssessError> {
+        Ok(match key {
+            "from_the_start" => self.involved_from_the_start(),
+            "every_stage" => self.every_stage(),
+            "sustained" => self.sustained(p),
+            "lived_experience_in_professional_roles" => self.professional_roles(),
+            "shared_facilitation" => self.shared_facilitation(p),
+            "learning_both_ways" => self.learning_both_ways(),
+            "rewarded_beyond_expenses" => self.rewarded_beyond_expenses(p),
+            "development" => self.development(),
+            "timely" => self.timely(p),
+            "priority_groups_reached" => self.priority_groups_reached(),
+            "breadth" => self.breadth(p),
+            "no_single_group_dominates" => self.no_single_group_dominates(p),
+            "contributions_answered" => self.contributions_answered(p),
+            "parity" => self.parity(p),
+            "influence" => self.influence(),
+            "shared_decisions" => self.shared_decisions(p),
+            "accountability_shared" => self.accountability_shared(),
+            "failures_owned" => self.failures_owned(),
+            other => return Err(AssessError::UnknownIndicator(other.to_string())),
+        })
+    }
+
+    // 1. Whole life involvement
+
+    fn involved_from_the_start(&self) -> IndicatorResult {
+        let mut evidence = BTreeSet::new();
+        let mut who = Vec::new();
+        for (person, stages) in self.ple_taking_part() {
+            if let Some(seqs) = stages.get(&Stage::Commission) {
+                who.push(person);
+                evidence.extend(seqs);
+            }
+        }
+        evidence.extend(self.joins_of(who.iter().copied()));
+        evidence.extend(self.stages_reached.get(&Stage::Commission));
+        let met = !who.is_empty();
+        let value = format!("{} with lived experience in 'commission'", people(who.len()));
+        let explanation = if met {
+            format!(
+                "People with lived experience were involved from the start: {} took part in the 'commission' stage, where the project decides what is needed.",
+                people(who.len())
+            )
+        } else {
+            "Nobody with lived experience took part in the 'commission' stage, where the project decides what is needed.".to_string()
+        };
+        indicator("from_the_start", met, value, explanation, evidence)
+    }
+
+    fn every_stage(&self) -> IndicatorResult {
+        let reached: Vec<Stage> = self.stages_reached.keys().copied().collect();
+        let mut evidence: BTreeSet<u64> = self.stages_reached.values().copied().collect();
+        let mut involved = BTreeSet::new();
+        for stages in self.ple_taking_part().values() {
+            for (stage, seqs) in stages.iter() {
+                if self.stages_reached.contains_key(stage) {
+                    involved.insert(*stage);
+                    evidence.extend(seqs);
+                }
+            }
+        }
+        let missing: Vec<Stage> = reached
+            .iter()
+            .copied()
+            .filter(|s| !involved.contains(s))
+            .collect();
+        let (k, n) = (involved.len(), reached.len());
+        let met = n > 0 && missing.is_empty();
+        let value = format!("{k} of {n} stages");
+        let explanation = if n == 0 {
+            "No stage of the project has started yet, so involvement in every stage cannot be shown.".to_string()
+        } else if met {
+            format!("People with lived experience took part in all {n} stages reached so far.")
+        } else {
+            format!(
+                "People with lived experience took part in {k} of {n} stages. Nobody with lived experience took part in {} {}.",
+                if missing.len() == 1 { "the" } else { "these stages:" },
+                if missing.len() == 1 {
+                    format!("{} stage", stage_names(&missing))
+                } else {
+                    stage_names(&missing)
+                }
+            )
+        };
+        indicator("every_stage", met, value, explanation, evidence)
+    }
+
+    fn sustained(&self, p: &Parameters) -> IndicatorResult {
+        let ple = self.ple_taking_part();
+        let mut evidence: BTreeSet<u64> = self.stages_reached.values().copied().collect();
+        let mut sustained = 0;
+        for stages in ple.values() {
+            if stages.len() >= 2 {
+                sustained += 1;
+                evidence.extend(stages.values().flatten());
+            }
+        }
+        let total = ple.len();
+        let reached = self.stages_reached.len();
+        let share = p.sustained_share;
+        let met = reached >= 2 && at_least(sustained, total, share);
+        let value = format!("{sustained} of {total} people ({}%)", percent(sustained, total));
+        let explanation = if reached < 2 {
+            format!("Only {reached} stage(s) reached so far; involvement can be sustained only across at least two stages.")
+        } else if total == 0 {
+            "Nobody with lived experience has taken part in any stage yet.".to_string()
+        } else if met {
+            format!(
+                "{} of the {total} people with lived experience who took part stayed involved across two or more stages ({}%).",
+                sustained,
+                percent(sustained, total)
+            )
+        } else {
+            format!(
+                "Only {sustained} of the {total} people with lived experience who took part stayed involved across two or more stages ({}%); at least {share}% is needed.",
+                percent(sustained, total)
+            )
+        };
+        indicator("sustained", met, value, explanation, evidence)
+    }
+
+    // 2. Blurred boundaries
+
+    fn professional_roles(&self) -> IndicatorResult {
+        let mut evidence = BTreeSet::new();
+        let mut roles = BTreeSet::new();
+        let mut who = BTreeSet::new();
+        let mut taken = 0;
+        for (seq, r) in &self.roles {
+            if r.role.is_professional_role() && self.is_ple(&r.participant_id) {
+                taken += 1;
+                evidence.insert(*seq);
+                roles.insert(role_name(r.role));
+                who.insert(r.participant_id.as_str());
+            }
+        }
+        evidence.extend(self.joins_of(who.iter().copied()));
+        let met = !roles.is_empty();
+        let roles: Vec<&str> = roles.into_iter().collect();
+        let value = format!("{taken} role(s) taken by {}", people(who.len()));
+        let explanation = if met {
+            format!(
+                "People with lived experience took on roles usually held by professionals: {}.",
+                roles.join(", ")
+            )
+        } else {
+            "No person with lived experience has taken a role usually held by professionals, such as co-chair, co-facilitator, co-trainer, co-researcher, quality assurer or member of a recruitment panel.".to_string()
+        };
+        indicator(
+            "lived_experience_in_professional_roles",
+            met,
+            value,
+            explanation,
+            evidence,
+        )
+    }
+
+    fn shared_facilitation(&self, p: &Parameters) -> IndicatorResult {
+        let facilitated: Vec<&(u64, &ActivityHeld)> = self
+            .activities
+            .iter()
+            .filter(|(_, a)| !a.facilitators.is_empty())
+            .collect();
+        let with_ple = facilitated
+            .iter()
+            .filter(|(_, a)| a.facilitators.iter().any(|f| self.is_ple(f)))
+            .count();
+        let total = facilitated.len();
+        let share = p.shared_facilitation_share;
+        let met = at_least(with_ple, total, share);
+        let evidence = facilitated.iter().map(|(seq, _)| *seq).collect();
+        let value = format!("{with_ple} of {total} activities ({}%)", percent(with_ple, total));
+        let explanation = if total == 0 {
+            "No activity with a facilitator has been recorded yet.".to_string()
+        } else if met {
+            format!(
+                "People with lived experience helped to facilitate {with_ple} of the {total} activities that had facilitators ({}%).",
+                percent(with_ple, total)
+            )
+        } else {
+            format!(
+                "People with lived experience helped to facilitate only {with_ple} of the {total} activities that had facilitators ({}%); at least {share}% is needed.",
+                percent(with_ple, total)
+            )
+        };
+        indicator("shared_facilitation", met, value, explanation, evidence)
+    }
+
+    fn learning_both_ways(&self) -> IndicatorResult {
+        let mut evidence = BTreeSet::new();
+        let mut learners = BTreeSet::new();
+        for (seq, r) in &self.roles {
+            if r.role == Role::Learner && self.is_professional(&r.participant_id) {
+                evidence.insert(*seq);
+                learners.insert(r.participant_id.as_str());
+            }
+        }
+        for (seq, a) in &self.activities {
+            let led_by_ple = a.facilitators.iter().any(|f| self.is_ple(f));
+            if a.kind == ActivityKind::Training && led_by_ple {
+                let trained: Vec<&str> = a
+                    .attendees
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|w| self.is_professional(w))
+                    .collect();
+                if !trained.is_empty() {
+                    evidence.insert(*seq);
+                    learners.extend(trained);
+                }
+            }
+        }
+        let met = !learners.is_empty();
+        let value = format!("{} professional(s) learning", learners.len());
+        let explanation = if met {
+            format!(
+                "{} learned from people with lived experience, as a learner or at training they facilitated.",
+                match learners.len() {
+                    1 => "1 professional".to_string(),
+                    n => format!("{n} professionals"),
+                }
+            )
+        } else {
+            "No professional has been recorded learning from people with lived experience: none took the 'learner' role or attended training facilitated by a person with lived experience.".to_string()
+        };
+        indicator("learning_both_ways", met, value, explanation, evidence)
+    }
+
+    // 3. Reciprocal reward
+
+    fn rewarded_beyond_expenses(&self, p: &Parameters) -> IndicatorResult {
+        let mut evidence = BTreeSet::new();
+        let mut took_part = BTreeSet::new();
+        for (seq, a) in &self.activities {
+            for who in a.facilitators.iter().chain(&a.attendees) {
+                if self.is_ple(who) {
+                    took_part.insert(who.as_str());
+                    evidence.insert(*seq);
+                }
+            }
+        }
+        let mut rewarded = BTreeSet::new();
+        for (seq, r) in &self.rewards {
+            let counts = match r.kind {
+                RewardKind::Expenses => false,
+                kind if kind.is_money() => r.amount_pence.unwrap_or(0) > 0,
+                _ => true,
+            };
+            if counts && took_part.contains(r.participant_id.as_str()) {
+                rewarded.insert(r.participant_id.as_str());
+                evidence.insert(*seq);
+            }
+        }
+        let (k, n) = (rewarded.len(), took_part.len());
+        let share = p.reward_share;
+        let met = at_least(k, n, share);
+        let value = format!("{k} of {n} people ({}%)", percent(k, n));
+        let not_rewarded: Vec<&str> = took_part.difference(&rewarded).copied().collect();
+        let explanation = if n == 0 {
+            "No person with lived experience has attended or facilitated an activity yet.".to_string()
+        } else if met {
+            format!(
+                "{k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%).",
+                percent(k, n)
+            )
+        } else {
+            format!(
+                "Only {k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%); at least {share}% is needed. Not rewarded beyond expenses: {}.",
+                percent(k, n),
+                name_some(not_rewarded)
+            )
+        };
+        indicator("rewarded_beyond_expenses", met, value, explanation, evidence)
+    }
+
+    fn development(&self) -> IndicatorResult {
+        let mut evidence = BTreeSet::new();
+        let mut who = BTreeSet::new();
+        for (seq, r) in &self.rewards {
+            if matches!(r.kind, RewardKind::Learning | RewardKind::Opportunity)
+                && self.is_ple(&r.participant_id)
+            {
+                evidence.insert(*seq);
+                who.insert(r.participant_id.as_str());
+            }
+        }
+        let met = !who.is_empty();
+        let value = format!("{} developed", people(who.len()));
+        let explanation = if met {
+            format!(
+                "{} with lived experience received learning or a new opportunity through the project.",
+                people(who.len())
+            )
+        } else {
+            "No person with lived experience has received a 'learning' or 'opportunity' reward.".to_string()
+        };
+        indicator("development", met, value, explanation, evidence)
+    }
+
+    fn timely(&self, p: &Parameters) -> IndicatorResult {
+        let activities: BTreeMap<&str, (u64, NaiveDate)> = self
+            .activities
+            .iter()
+            .map(|(seq, a)| (a.activity_id.as_str(), (*seq, a.occurred_on)))
+            .collect();
+        let mut evidence = BTreeSet::new();
+        let mut named = 0;
+        let mut untimely = Vec::new();
+        for (seq, r) in &self.rewards {
+            let Some((activity_seq, held_on)) =
+                r.activity_id.as_deref().and_then(|id| activities.get(id))
+            else {
+                continue;
+            };
+            named += 1;
+            evidence.insert(*seq);
+            evidence.insert(*activity_seq);
+            let deadline = held_on.checked_add_days(Days::new(p.reward_days));
+            let on_time = r.occurred_on >= *held_on && deadline.is_some_and(|d| r.occurred_on <= d);
+            if !on_time {
+                untimely.push(*seq);
+            }
+        }
+        let on_time = named - untimely.len();
+        let met = named > 0 && untimely.is_empty();
+        let value = format!("{on_time} of {named} rewards on time");
+        let days = p.reward_days;
+        let explanation = if named == 0 {
+            "No reward has been linked to the activity it was for, so timeliness cannot be shown.".to_string()
+        } else if met {
+            format!("All {named} rewards linked to an activity were given within {days} days of it.")
+        } else {
+            let entries: Vec<String> = untimely.iter().map(u64::to_string).collect();
+            format!(
+                "{} of {named} rewards linked to an activity were not given within {days} days of it (entries {}).",
+                untimely.len(),
+                entries.join(", ")
+            )
+        };
+        indicator("timely", met, value, explanation, evidence)
+    }
+
+    // 4. Diverse group involvement
+
+    /// The people with lived experience who took part, with their join entries.
+    fn ple_who_took_part(&self) -> Vec<(&'a str, &Person<'a>)> {
+        self.taking_part
+            .keys()
+            .filter_map(|who| self.people.get(who).map(|p| (*who, p)))
+            .filter(|(_, p)| p.kind.is_lived_experience())
+            .collect()
+    }
+
+    fn priority_groups_reached(&self) -> IndicatorResult {
+        let priorities: BTreeMap<String, &str> = self
+            .registration
+            .priority_groups
+            .iter()
+            .map(|g| (group_key(g), g.trim()))
+            .collect();
+        let mut evidence = BTreeSet::from([self.registered_at]);
+        let mut reached = BTreeSet::new();
+        for who in self.taking_part.keys() {
+            let Some(person) = self.people.get(who) else {
+                continue;
+            };
+            let counts = person.kind.is_lived_experience()
+                || person.kind == ParticipantKind::CommunityOrganisation;
+            if !counts {
+                continue;
+            }
+            for group in person.groups {
+                let key = group_key(group);
+                if priorities.contains_key(&key) {
+                    reached.insert(key);
+                    evidence.insert(person.joined_at);
+                }
+            }
+        }
+        let (k, n) = (reached.len(), priorities.len());
+        let met = n > 0 && k == n;
+        let value = format!("{k} of {n} groups");
+        let missing: Vec<String> = priorities
+            .iter()
+            .filter(|(key, _)| !reached.contains(*key))
+            .map(|(_, label)| format!("'{label}'"))
+            .collect();
+        let explanation = if n == 0 {
+            "No priority groups were named when the project was registered, so reaching them cannot be shown.".to_string()
+        } else if met {
+            format!("All {n} priority groups named at registration took part.")
+        } else {
+            format!(
+                "{k} of the {n} priority groups named at registration took part. Not yet reached: {}.",
+                missing.join(", ")
+            )
+        };
+        indicator("priority_groups_reached", met, value, explanation, evidence)
+    }
+
+    fn breadth(&self, p: &Parameters) -> IndicatorResult {
+        let ple = self.ple_who_took_part();
+        let groups: BTreeSet<String> = ple
+            .iter()
+            .flat_map(|(_, person)| person.groups.iter().map(|g| group_key(g)))
+            .collect();
+        let evidence = ple.iter().map(|(_, person)| person.joined_at).collect();
+        let (k, min) = (groups.len(), p.min_groups);
+        let met = k as u64 >= min;
+        let value = format!("{k} groups");
+        let explanation = if met {
+            format!("The people with lived experience who took part come from {k} different groups.")
+        } else {
+            format!(
+                "The people with lived experience who took part come from {k} different group(s); at least {min} are needed."
+            )
+        };
+        indicator("breadth", met, value, explanation, evidence)
+    }
+
+    fn no_single_group_dominates(&self, p: &Parameters) -> IndicatorResult {
+        let ple = self.ple_who_took_part();
+        let mut by_primary: BTreeMap<String, (usize, &str)> = BTreeMap::new();
+        for (_, person) in &ple {
+            let label = person.groups.first().map_or("unspecified", |g| g.trim());
+            by_primary.entry(group_key(label)).or_insert((0, label)).0 += 1;
+        }
+        // The largest group; ties go to the first in key order, so the answer is stable.
+        let largest = by_primary
+            .values()
+            .fold(None::<(usize, &str)>, |best, &(count, label)| match best {
+                Some((best_count, _)) if best_count >= count => best,
+                _ => Some((count, label)),
+            });
+        let total = ple.len();
+        let share = p.max_group_share;
+        let (count, label) = largest.unwrap_or((0, "none"));
+        let met = total > 0 && 100 * count as u64 <= share * total as u64;
+        let evidence = ple.iter().map(|(_, person)| person.joined_at).collect();
+        let value = format!("largest group {count} of {total} people ({}%)", percent(count, total));
+        let explanation = if total == 0 {
+            "Nobody with lived experience has taken part yet.".to_string()
+        } else if met {
+            format!(
+                "No single group dominates: the largest, '{label}', is {count} of the {total} people with lived experience who took part ({}%).",
+                percent(count, total)
+            )
+        } else {
+            format!(
+                "One group dominates: '{label}' is {count} of the {total} people with lived experience who took part ({}%); no group should be more than {share}%.",
+                percent(count, total)
+            )
+        };
+        indicator("no_single_group_dominates", met, value, explanation, evidence)
+    }
+
+    // 5. Equal valuation of assets
+
+    /// Contributions by people of one side, with whether each was answered and adopted.
+    fn contribution_rates(&self, side: fn(ParticipantKind) -> bool) -> ContributionRates {
+        let mut rates = ContributionRates::default();
+        for (seq, c) in &self.contributions {
+            if !self.kind_of(&c.participant_id).is_some_and(side) {
+                continue;
+            }
+            rates.made += 1;
+            rates.evidence.insert(*seq);
+            if let Some((response_seq, r)) = self.responses.get(c.contribution_id.as_str()) {
+                rates.answered += 1;
+                rates.evidence.insert(*response_seq);
+                if r.response.is_adoption() {
+                    rates.adopted += 1;
+                }
+            }
+        }
+        rates
+    }
+
+    fn contributions_answered(&self, p: &Parameters) -> IndicatorResult {
+        let ple = self.contribution_rates(ParticipantKind::is_lived_experience);
+        let share = p.response_share;
+        let met = at_least(ple.answered, ple.made, share);
+        let value = format!(
+            "{} of {} contributions ({}%)",
+            ple.answered,
+            ple.made,
+            ple.response_rate()
+        );
+        let explanation = if ple.made == 0 {
+            "People with lived experience have not made any contribution yet.".to_string()
+        } else if met {
+            format!(
+                "{} of the {} contributions from people with lived experience have had a response ({}%).",
+                ple.answered,
+                ple.made,
+                ple.response_rate()
+            )
+        } else {
+            format!(
+                "Only {} of the {} contributions from people with lived experience have had a response ({}%); at least {share}% should be answered.",
+                ple.answered,
+                ple.made,
+                ple.response_rate()
+            )
+        };
+        indicator("contributions_answered", met, value, explanation, ple.evidence)
+    }
+
+    fn parity(&self, p: &Parameters) -> IndicatorResult {
+        let ple = self.contribution_rates(ParticipantKind::is_lived_experience);
+        let pro = self.contribution_rates(ParticipantKind::is_professional);
+        let tolerance = p.parity_tolerance;
+        let keeps_up = |ours: u64, theirs: u64| ours + tolerance >= theirs;
+        let responses_fair = keeps_up(ple.response_rate(), pro.response_rate());
+        let adoption_fair = keeps_up(ple.adoption_rate(), pro.adoption_rate());
+        let both = ple.made > 0 && pro.made > 0;
+        let met = both && responses_fair && adoption_fair;
+        let value = format!(
+            "responded {}% vs {}%, adopted {}% vs {}%",
+            ple.response_rate(),
+            pro.response_rate(),
+            ple.adoption_rate(),
+            pro.adoption_rate()
+        );
+        let mut evidence = ple.evidence.clone();
+        evidence.extend(&pro.evidence);
+        let explanation = if !both {
+            "Parity needs contributions from both people with lived experience and professionals to compare, and there are not yet both.".to_string()
+        } else {
+            let mut text = format!(
+                "Contributions from people with lived experience had a response {}% of the time and were adopted or adapted {}% of the time; for professionals the figures are {}% and {}%.",
+                ple.response_rate(),
+                ple.adoption_rate(),
+                pro.response_rate(),
+                pro.adoption_rate()
+            );
+            if met {
+                text.push_str(&format!(" Both are within {tolerance} points."));
+            } else {
+                let mut gaps = Vec::new();
+                if !responses_fair {
+                    gaps.push("answered");
+                }
+                if !adoption_fair {
+                    gaps.push("adopted");
+                }
+                text.push_str(&format!(
+                    " Contributions from people with lived experience are {} less often, by more than {tolerance} points.",
+                    gaps.join(" and ")
+                ));
+            }
+            text
+        };
+        indicator("parity", met, value, explanation, evidence)
+    }
+
+    fn influence(&self) -> IndicatorResult {
+        let ple_contributions: BTreeMap<&str, u64> = self
+            .contributions
+            .iter()
+            .filter(|(_, c)| self.is_ple(&c.participant_id))
+            .map(|(seq, c)| (c.contribution_id.as_str(), *seq))
+            .collect();
+        let mut evidence = BTreeSet::new();
+        let mut decisions = 0;
+        for (seq, d) in &self.decisions {
+            let influences: Vec<u64> = d
+                .influenced_by
+                .iter()
+                .filter_map(|c| ple_contributions.get(c.as_str()).copied())
+                .collect();
+            if !influences.is_empty() {
+                decisions += 1;
+                evidence.insert(*seq);
+                evidence.extend(influences);
+            }
+        }
+        let met = decisions > 0;
+        let value = format!("{decisions} of {} decisions", self.decisions.len());
+        let explanation = if met {
+            format!(
+                "{decisions} of the {} decisions were shaped by contributions from people with lived experience.",
+                self.decisions.len()
+            )
+        } else {
+            "No decision has been recorded as influenced by a contribution from a person with lived experience.".to_string()
+        };
+        indicator("influence", met, value, explanation, evidence)
+    }
+
+    // 6. Shared responsibility
+
+    fn shared_decisions(&self, p: &Parameters) -> IndicatorResult {
+        let total = self.decisions.len();
+        let shared = self
+            .decisions
+            .iter()
+            .filter(|(_, d)| d.method.is_shared() && d.participants.iter().any(|w| self.is_ple(w)))
+            .count();
+        let share = p.shared_decision_share;
+        let met = at_least(shared, total, share);
+        let evidence = self.decisions.iter().map(|(seq, _)| *seq).collect();
+        let value = format!("{shared} of {total} decisions ({}%)", percent(shared, total));
+        let explanation = if total == 0 {
+            "No decision has been recorded yet.".to_string()
+        } else if met {
+            format!(
+                "{shared} of the {total} decisions were made together with people with lived experience, by consensus, vote or led by them ({}%).",
+                percent(shared, total)
+            )
+        } else {
+            format!(
+                "Only {shared} of the {total} decisions were made together with people with lived experience ({}%); at least {share}% should be made by consensus, vote or led by them, with them taking part.",
+                percent(shared, total)
+            )
+        };
+        indicator("shared_decisions", met, value, explanation, evidence)
+    }
+
+    fn accountability_shared(&self) -> IndicatorResult {
+        let total = self.reviews.len();
+        let without: Vec<u64> = self
+            .reviews
+            .iter()
+            .filter(|(_, r)| {
+                !r.accountable
+                    .iter()
+                    .chain(&r.reviewed_by)
+                    .any(|w| self.is_ple(w))
+            })
+            .map(|(seq, _)| *seq)
+            .collect();
+        let with = total - without.len();
+        let met = total > 0 && without.is_empty();
+        let evidence = self.reviews.iter().map(|(seq, _)| *seq).collect();
+        let value = format!("{with} of {total} reviews");
+        let explanation = if total == 0 {
+            "No review of outcomes has been recorded yet.".to_string()
+        } else if met {
+            format!("All {total} outcome reviews name a person with lived experience as accountable or as a reviewer.")
+        } else {
+            let entries: Vec<String> = without.iter().map(u64::to_string).collect();
+            format!(
+                "{} of {total} outcome reviews name nobody with lived experience as accountable or as a reviewer (entries {}).",
+                without.len(),
+                entries.join(", ")
+            )
+        };
+        indicator("accountability_shared", met, value, explanation, evidence)
+    }
+
+    fn failures_owned(&self) -> IndicatorResult {
+        let setbacks: Vec<&(u64, &OutcomeReviewed)> = self
+            .reviews
+            .iter()
+            .filter(|(_, r)| r.kind != OutcomeKind::Success)
+            .collect();
+        let owned = setbacks
+            .iter()
+            .filter(|(_, r)| r.reviewed_by.iter().any(|w| self.is_ple(w)))
+            .count();
+        let met = owned > 0;
+        let evidence = setbacks.iter().map(|(seq, _)| *seq).collect();
+        let value = format!("{owned} of {} shortfall or failure reviews", setbacks.len());
+        let explanation = if setbacks.is_empty() {
+            "No shortfall or failure has been reviewed yet; owning failures means reviewing them together.".to_string()
+        } else if met {
+            format!(
+                "People with lived experience helped to review {owned} of the {} shortfalls or failures.",
+                setbacks.len()
+            )
+        } else {
+            format!(
+                "None of the {} shortfall or failure reviews had a person with lived experience among the reviewers.",
+                setbacks.len()
+            )
+        };
+        indicator("failures_owned", met, value, explanation, evidence)
+    }
+}
+
+#[derive(Default)]
+struct ContributionRates {
+    made: usize,
+    answered: usize,
+    adopted: usize,
+    evidence: BTreeSet<u64>,
+}
+
+impl ContributionRates {
+    fn response_rate(&self) -> u64 {
+        percent(self.answered, self.made)
+    }
+
+    /// Adopted or adapted, of those answered.
+    fn adoption_rate(&self) -> u64 {
+        percent(self.adopted, self.answered)
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::CoChair => "co-chair",
+        Role::CoFacilitator => "co-facilitator",
+        Role::CoTrainer => "co-trainer",
+        Role::CoResearcher => "co-researcher",
+        Role::QualityAssurer => "quality assurer",
+        Role::RecruitmentPanel => "recruitment panel",
+        Role::PeerSupporter => "peer supporter",
+        Role::Learner => "learner",
+    }
+}
