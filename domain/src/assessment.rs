@@ -44,6 +44,7 @@ pub enum AssessError {
     UnknownIndicator(String),
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rating {
@@ -62,6 +63,7 @@ impl Rating {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RubricReference {
     pub id: String,
@@ -69,6 +71,7 @@ pub struct RubricReference {
     pub digest: Digest,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndicatorResult {
     pub key: String,
@@ -78,6 +81,7 @@ pub struct IndicatorResult {
     pub evidence: Vec<u64>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CriterionResult {
     pub key: String,
@@ -88,6 +92,7 @@ pub struct CriterionResult {
     pub indicators: Vec<IndicatorResult>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overall {
     pub met: u32,
@@ -96,6 +101,7 @@ pub struct Overall {
     pub summary: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assessment {
     pub project_id: Uuid,

@@ -78,6 +78,7 @@ impl<'de> Deserialize<'de> for Digest {
 }
 
 /// One entry exactly as the store holds it: what the chain covers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEntry {
     pub aggregate_id: String,
@@ -212,3 +213,17 @@ fn write_string(text: &str, out: &mut String) {
     }
     out.push('"');
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Digest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^sha256:[0-9a-f]{64}$"))
+            .examples([serde_json::json!(format!("sha256:{}", "0".repeat(64)))])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Digest {}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The lifecycle stages of a project (Bovaird & Loeffler's four Co's), in order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -43,6 +44,7 @@ impl Stage {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantKind {
@@ -65,6 +67,7 @@ impl ParticipantKind {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
@@ -78,6 +81,7 @@ pub enum ActivityKind {
     Other,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RewardKind {
@@ -111,6 +115,7 @@ impl RewardKind {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -139,6 +144,7 @@ impl Role {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContributionKind {
@@ -150,6 +156,7 @@ pub enum ContributionKind {
     Design,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
@@ -164,6 +171,7 @@ impl Response {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionMethod {
@@ -184,6 +192,7 @@ impl DecisionMethod {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
@@ -192,6 +201,7 @@ pub enum OutcomeKind {
     Failure,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectRegistered {
@@ -205,6 +215,7 @@ pub struct ProjectRegistered {
     pub started_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantJoined {
@@ -214,6 +225,7 @@ pub struct ParticipantJoined {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantLeft {
@@ -223,6 +235,7 @@ pub struct ParticipantLeft {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageStarted {
@@ -230,6 +243,7 @@ pub struct StageStarted {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageCompleted {
@@ -237,6 +251,7 @@ pub struct StageCompleted {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityHeld {
@@ -249,6 +264,7 @@ pub struct ActivityHeld {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewardGiven {
@@ -261,6 +277,7 @@ pub struct RewardGiven {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleTaken {
@@ -269,6 +286,7 @@ pub struct RoleTaken {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContributionMade {
@@ -280,6 +298,7 @@ pub struct ContributionMade {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContributionResponded {
@@ -289,6 +308,7 @@ pub struct ContributionResponded {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Votes {
@@ -298,6 +318,7 @@ pub struct Votes {
     pub abstain: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionMade {
@@ -313,6 +334,7 @@ pub struct DecisionMade {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeReviewed {
@@ -326,6 +348,7 @@ pub struct OutcomeReviewed {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionRecorded {
@@ -334,11 +357,18 @@ pub struct CorrectionRecorded {
     pub occurred_on: NaiveDate,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectClosed {
     pub summary: String,
     pub occurred_on: NaiveDate,
+}
+
+/// Deserialises the fields of one fact type; see [`Fact::parse_fields`].
+pub trait FieldsParser {
+    type Error;
+    fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, Self::Error>;
 }
 
 /// Declares the postable facts once, and from that list both [`Fact`] (what a client may post)
@@ -349,6 +379,7 @@ macro_rules! catalogue {
         server { $($server:ident = $server_tag:literal,)* }
     ) => {
         /// One fact a client may post to `/projects/{id}/events`, tagged by `type`.
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(tag = "type", rename_all = "snake_case")]
         pub enum Fact {
@@ -364,9 +395,19 @@ macro_rules! catalogue {
                     $(Fact::$fact(_) => $fact_tag,)*
                 }
             }
+
+            /// Reads the fields of a fact whose `type` is `tag`, with the caller's deserialiser
+            /// (so that it can report where in the body a field is wrong). `None`: no such type.
+            pub fn parse_fields<P: FieldsParser>(tag: &str, parser: P) -> Option<Result<Fact, P::Error>> {
+                match tag {
+                    $($fact_tag => Some(parser.parse::<$fact>().map(Fact::$fact)),)*
+                    _ => None,
+                }
+            }
         }
 
         /// One stored entry of a project's stream.
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(tag = "type", rename_all = "snake_case")]
         pub enum ProjectEvent {
