@@ -110,7 +110,14 @@ impl ActiveState {
                 }
                 self.stages[stage.index()].started = true;
             }
-            Effect::StageCompleted { stage } => self.stages[stage.index()].completed = true,
+            Effect::StageCompleted { stage } => {
+                // A completion counts only for a start still active: one whose start a
+                // correction withdrew must not close the stage when it starts again.
+                let state = &mut self.stages[stage.index()];
+                if state.started {
+                    state.completed = true;
+                }
+            }
             Effect::Activity { activity } => {
                 self.activities.insert(activity.clone());
             }
