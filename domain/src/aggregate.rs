@@ -22,16 +22,36 @@ use crate::validate::{check_fact, check_registration};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Effect {
     Registered,
-    Joined { participant: String },
-    Left { participant: String },
-    StageStarted { stage: Stage },
-    StageCompleted { stage: Stage },
-    Activity { activity: String },
-    Contribution { contribution: String },
-    Response { contribution: String },
-    Decision { decision: String },
-    Outcome { outcome: String },
-    Correction { target: u64 },
+    Joined {
+        participant: String,
+    },
+    Left {
+        participant: String,
+    },
+    StageStarted {
+        stage: Stage,
+    },
+    StageCompleted {
+        stage: Stage,
+    },
+    Activity {
+        activity: String,
+    },
+    Contribution {
+        contribution: String,
+    },
+    Response {
+        contribution: String,
+    },
+    Decision {
+        decision: String,
+    },
+    Outcome {
+        outcome: String,
+    },
+    Correction {
+        target: u64,
+    },
     Closed,
     /// Rewards and roles: facts that nothing later depends on.
     Other,

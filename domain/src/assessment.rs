@@ -147,7 +147,10 @@ pub fn assess(
                     last: last_sequence,
                 });
             }
-            ordered.into_iter().take_while(|e| e.sequence <= n).collect()
+            ordered
+                .into_iter()
+                .take_while(|e| e.sequence <= n)
+                .collect()
         }
         Cutoff::AsOf(instant) => ordered
             .into_iter()
@@ -298,7 +301,13 @@ fn stage_names(stages: &[Stage]) -> String {
     names.join(", ")
 }
 
-fn indicator(key: &str, met: bool, value: String, explanation: String, evidence: BTreeSet<u64>) -> IndicatorResult {
+fn indicator(
+    key: &str,
+    met: bool,
+    value: String,
+    explanation: String,
+    evidence: BTreeSet<u64>,
+) -> IndicatorResult {
     IndicatorResult {
         key: key.to_string(),
         met,
@@ -437,7 +446,8 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn is_professional(&self, who: &str) -> bool {
-        self.kind_of(who).is_some_and(ParticipantKind::is_professional)
+        self.kind_of(who)
+            .is_some_and(ParticipantKind::is_professional)
     }
 
     fn joins_of<'b>(&self, who: impl IntoIterator<Item = &'b str>) -> BTreeSet<u64> {
@@ -493,7 +503,10 @@ impl<'a> ActiveFacts<'a> {
         evidence.extend(self.joins_of(who.iter().copied()));
         evidence.extend(self.stages_reached.get(&Stage::Commission));
         let met = !who.is_empty();
-        let value = format!("{} with lived experience in 'commission'", people(who.len()));
+        let value = format!(
+            "{} with lived experience in 'commission'",
+            people(who.len())
+        );
         let explanation = if met {
             format!(
                 "People with lived experience were involved from the start: {} took part in the 'commission' stage, where the project decides what is needed.",
@@ -557,7 +570,10 @@ impl<'a> ActiveFacts<'a> {
         let reached = self.stages_reached.len();
         let share = p.sustained_share;
         let met = reached >= 2 && at_least(sustained, total, share);
-        let value = format!("{sustained} of {total} people ({}%)", percent(sustained, total));
+        let value = format!(
+            "{sustained} of {total} people ({}%)",
+            percent(sustained, total)
+        );
         let explanation = if reached < 2 {
             format!("Only {reached} stage(s) reached so far; involvement can be sustained only across at least two stages.")
         } else if total == 0 {
@@ -627,7 +643,10 @@ impl<'a> ActiveFacts<'a> {
         let share = p.shared_facilitation_share;
         let met = at_least(with_ple, total, share);
         let evidence = facilitated.iter().map(|(seq, _)| *seq).collect();
-        let value = format!("{with_ple} of {total} activities ({}%)", percent(with_ple, total));
+        let value = format!(
+            "{with_ple} of {total} activities ({}%)",
+            percent(with_ple, total)
+        );
         let explanation = if total == 0 {
             "No activity with a facilitator has been recorded yet.".to_string()
         } else if met {
@@ -715,7 +734,8 @@ impl<'a> ActiveFacts<'a> {
         let value = format!("{k} of {n} people ({}%)", percent(k, n));
         let not_rewarded: Vec<&str> = took_part.difference(&rewarded).copied().collect();
         let explanation = if n == 0 {
-            "No person with lived experience has attended or facilitated an activity yet.".to_string()
+            "No person with lived experience has attended or facilitated an activity yet."
+                .to_string()
         } else if met {
             format!(
                 "{k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%).",
@@ -728,7 +748,13 @@ impl<'a> ActiveFacts<'a> {
                 name_some(not_rewarded)
             )
         };
-        indicator("rewarded_beyond_expenses", met, value, explanation, evidence)
+        indicator(
+            "rewarded_beyond_expenses",
+            met,
+            value,
+            explanation,
+            evidence,
+        )
     }
 
     fn development(&self) -> IndicatorResult {
@@ -750,7 +776,8 @@ impl<'a> ActiveFacts<'a> {
                 people(who.len())
             )
         } else {
-            "No person with lived experience has received a 'learning' or 'opportunity' reward.".to_string()
+            "No person with lived experience has received a 'learning' or 'opportunity' reward."
+                .to_string()
         };
         indicator("development", met, value, explanation, evidence)
     }
@@ -784,9 +811,12 @@ impl<'a> ActiveFacts<'a> {
         let value = format!("{on_time} of {named} rewards on time");
         let days = p.reward_days;
         let explanation = if named == 0 {
-            "No reward has been linked to the activity it was for, so timeliness cannot be shown.".to_string()
+            "No reward has been linked to the activity it was for, so timeliness cannot be shown."
+                .to_string()
         } else if met {
-            format!("All {named} rewards linked to an activity were given within {days} days of it.")
+            format!(
+                "All {named} rewards linked to an activity were given within {days} days of it."
+            )
         } else {
             let entries: Vec<String> = untimely.iter().map(u64::to_string).collect();
             format!(
@@ -867,7 +897,9 @@ impl<'a> ActiveFacts<'a> {
         let met = k as u64 >= min;
         let value = format!("{k} groups");
         let explanation = if met {
-            format!("The people with lived experience who took part come from {k} different groups.")
+            format!(
+                "The people with lived experience who took part come from {k} different groups."
+            )
         } else {
             format!(
                 "The people with lived experience who took part come from {k} different group(s); at least {min} are needed."
@@ -895,7 +927,10 @@ impl<'a> ActiveFacts<'a> {
         let (count, label) = largest.unwrap_or((0, "none"));
         let met = total > 0 && 100 * count as u64 <= share * total as u64;
         let evidence = ple.iter().map(|(_, person)| person.joined_at).collect();
-        let value = format!("largest group {count} of {total} people ({}%)", percent(count, total));
+        let value = format!(
+            "largest group {count} of {total} people ({}%)",
+            percent(count, total)
+        );
         let explanation = if total == 0 {
             "Nobody with lived experience has taken part yet.".to_string()
         } else if met {
@@ -909,7 +944,13 @@ impl<'a> ActiveFacts<'a> {
                 percent(count, total)
             )
         };
-        indicator("no_single_group_dominates", met, value, explanation, evidence)
+        indicator(
+            "no_single_group_dominates",
+            met,
+            value,
+            explanation,
+            evidence,
+        )
     }
 
     // 5. Equal valuation of assets
@@ -961,7 +1002,13 @@ impl<'a> ActiveFacts<'a> {
                 ple.response_rate()
             )
         };
-        indicator("contributions_answered", met, value, explanation, ple.evidence)
+        indicator(
+            "contributions_answered",
+            met,
+            value,
+            explanation,
+            ple.evidence,
+        )
     }
 
     fn parity(&self, p: &Parameters) -> IndicatorResult {
@@ -1058,7 +1105,10 @@ impl<'a> ActiveFacts<'a> {
         let share = p.shared_decision_share;
         let met = at_least(shared, total, share);
         let evidence = self.decisions.iter().map(|(seq, _)| *seq).collect();
-        let value = format!("{shared} of {total} decisions ({}%)", percent(shared, total));
+        let value = format!(
+            "{shared} of {total} decisions ({}%)",
+            percent(shared, total)
+        );
         let explanation = if total == 0 {
             "No decision has been recorded yet.".to_string()
         } else if met {

@@ -144,8 +144,8 @@ pub fn verify_chain(entries: &[StoredEntry]) -> ChainCheck {
         head = chain_next(&head, entry);
         heads.push(head);
         let expected_sequence = i as u64 + 1;
-        let in_place = entry.sequence == expected_sequence
-            && entry.aggregate_id == entries[0].aggregate_id;
+        let in_place =
+            entry.sequence == expected_sequence && entry.aggregate_id == entries[0].aggregate_id;
         if first_divergence.is_none() && (!in_place || entry.stored_digest() != Some(head)) {
             first_divergence = Some(expected_sequence);
         }

@@ -47,9 +47,15 @@ pub enum ProjectError {
     #[error("the request breaks {} field rule(s)", .0.len())]
     ValidationFailed(Vec<FieldError>),
     #[error("participant '{participant_id}' has not joined this project")]
-    UnknownParticipant { path: String, participant_id: String },
+    UnknownParticipant {
+        path: String,
+        participant_id: String,
+    },
     #[error("participant '{participant_id}' has left this project")]
-    ParticipantHasLeft { path: String, participant_id: String },
+    ParticipantHasLeft {
+        path: String,
+        participant_id: String,
+    },
     #[error("activity '{activity_id}' is not recorded in this project")]
     UnknownActivity { path: String, activity_id: String },
     #[error("contribution '{contribution_id}' is not recorded in this project")]

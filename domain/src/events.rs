@@ -59,11 +59,17 @@ pub enum ParticipantKind {
 impl ParticipantKind {
     /// People with lived experience (PLE): people who use services and carers.
     pub fn is_lived_experience(self) -> bool {
-        matches!(self, ParticipantKind::LivedExperience | ParticipantKind::Carer)
+        matches!(
+            self,
+            ParticipantKind::LivedExperience | ParticipantKind::Carer
+        )
     }
 
     pub fn is_professional(self) -> bool {
-        matches!(self, ParticipantKind::Professional | ParticipantKind::Provider)
+        matches!(
+            self,
+            ParticipantKind::Professional | ParticipantKind::Provider
+        )
     }
 }
 

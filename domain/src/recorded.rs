@@ -62,14 +62,15 @@ impl RecordedEvent {
                 sequence,
                 field: RECORDED_AT_KEY,
             })?;
-        let recorded_by = entry
-            .metadata
-            .get(RECORDED_BY_KEY)
-            .cloned()
-            .ok_or(DecodeError::Metadata {
-                sequence,
-                field: RECORDED_BY_KEY,
-            })?;
+        let recorded_by =
+            entry
+                .metadata
+                .get(RECORDED_BY_KEY)
+                .cloned()
+                .ok_or(DecodeError::Metadata {
+                    sequence,
+                    field: RECORDED_BY_KEY,
+                })?;
         let digest = entry.stored_digest().ok_or(DecodeError::Metadata {
             sequence,
             field: crate::digest::DIGEST_KEY,

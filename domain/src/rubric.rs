@@ -95,7 +95,12 @@ fn load(file: &str, text: &str) -> PublishedRubric {
 /// Every rubric version shipped, oldest first.
 pub fn all() -> &'static [PublishedRubric] {
     static RUBRICS: OnceLock<Vec<PublishedRubric>> = OnceLock::new();
-    RUBRICS.get_or_init(|| SOURCES.iter().map(|(file, text)| load(file, text)).collect())
+    RUBRICS.get_or_init(|| {
+        SOURCES
+            .iter()
+            .map(|(file, text)| load(file, text))
+            .collect()
+    })
 }
 
 /// One version of one rubric.

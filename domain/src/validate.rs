@@ -102,7 +102,10 @@ impl Checker {
             self.line(&item, value, MAX_GROUP_CHARS);
             let key = group_key(value);
             if values[..i].iter().any(|earlier| group_key(earlier) == key) {
-                self.fail(&item, format!("'{}' is listed more than once", value.trim()));
+                self.fail(
+                    &item,
+                    format!("'{}' is listed more than once", value.trim()),
+                );
             }
         }
     }
@@ -265,7 +268,10 @@ fn check_votes(c: &mut Checker, e: &DecisionMade) {
                 for (i, voter) in voters.iter().enumerate() {
                     let item = format!("{path}/{i}");
                     if !e.participants.contains(voter) {
-                        c.fail(&item, format!("'{voter}' voted but is not among the participants"));
+                        c.fail(
+                            &item,
+                            format!("'{voter}' voted but is not among the participants"),
+                        );
                     } else if seen.contains(&voter) {
                         c.fail(&item, format!("'{voter}' has voted more than once"));
                     }
