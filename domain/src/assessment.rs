@@ -368,6 +368,8 @@ impl<'a> ActiveFacts<'a> {
             reviews: Vec::new(),
             taking_part: BTreeMap::new(),
         };
+        // The ids of the active contributions recorded so far in the replay.
+        let mut recorded_contributions: BTreeSet<&'a str> = BTreeSet::new();
         for entry in known.iter().filter(|e| !withdrawn.contains(&e.sequence)) {
             let seq = entry.sequence;
             match &entry.event {
@@ -387,9 +389,16 @@ impl<'a> ActiveFacts<'a> {
                 ProjectEvent::ActivityHeld(e) => facts.activities.push((seq, e)),
                 ProjectEvent::RewardGiven(e) => facts.rewards.push((seq, e)),
                 ProjectEvent::RoleTaken(e) => facts.roles.push((seq, e)),
-                ProjectEvent::ContributionMade(e) => facts.contributions.push((seq, e)),
+                ProjectEvent::ContributionMade(e) => {
+                    recorded_contributions.insert(&e.contribution_id);
+                    facts.contributions.push((seq, e));
+                }
                 ProjectEvent::ContributionResponded(e) => {
-                    facts.responses.insert(&e.contribution_id, (seq, e));
+                    // A response answers the active contribution recorded before it, never one
+                    // recorded later under the id of a contribution since withdrawn.
+                    if recorded_contributions.contains(e.contribution_id.as_str()) {
+                        facts.responses.insert(&e.contribution_id, (seq, e));
+                    }
                 }
                 ProjectEvent::DecisionMade(e) => facts.decisions.push((seq, e)),
                 ProjectEvent::OutcomeReviewed(e) => facts.reviews.push((seq, e)),
