@@ -1,3 +1,9 @@
-fn main() {
-    println!("coprod {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    coprod::config::init_logging();
+    coprod::cli::run(coprod::cli::Cli::parse()).await
 }

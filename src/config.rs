@@ -1,0 +1,29 @@
+//! Defaults and environment variables of the `coprod` binary.
+
+/// Where the data lives unless `--database` / `DATABASE_URL` says otherwise.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/coprod.db";
+/// Where `coprod serve` listens unless `--listen` / `COPROD_LISTEN` says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
+pub const LISTEN_ENV: &str = "COPROD_LISTEN";
+/// `1` switches the logs (on stderr) to JSON lines.
+pub const LOG_JSON_ENV: &str = "COPROD_LOG_JSON";
+/// The log filter (tracing-subscriber `EnvFilter` syntax); `info` when unset.
+pub const LOG_FILTER_ENV: &str = "RUST_LOG";
+
+/// Sets up logging on stderr (stdout belongs to command output such as tokens and exports).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env(LOG_FILTER_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var(LOG_JSON_ENV).is_ok_and(|v| v == "1");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,210 @@
+//! API tokens (stored as SHA-256 only) and idempotency records.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::Utc;
+use coprod_domain::recorded::format_instant;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use super::db::{on_db, Db};
+use super::error::StoreError;
+
+/// What a token may do (see API.md, "Authentication and roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Recorder,
+    Assurance,
+    Panel,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Recorder, Role::Assurance, Role::Panel, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Recorder => "recorder",
+            Role::Assurance => "assurance",
+            Role::Panel => "panel",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role '{0}': expected recorder, assurance, panel or admin")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's label, or `token:<first 8 hex digits of its hash>` when it has none; stored as
+    /// `recorded_by`.
+    pub name: String,
+    pub role: Role,
+    /// The organisation whose projects it may touch; `*` means all.
+    pub organisation: String,
+}
+
+/// The first answer given to a request with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRecord {
+    pub project_id: Uuid,
+    /// A hash of the request, to tell a retry from a different request reusing the key.
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// The prefix of every token.
+pub const TOKEN_PREFIX: &str = "coprod_";
+
+/// SHA-256 of the token, lowercase hex: the only form the store keeps.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+impl Db {
+    pub(crate) async fn create_token(
+        &self,
+        role: Role,
+        organisation: &str,
+        label: &str,
+    ) -> Result<String, StoreError> {
+        let token = new_token();
+        let sql = "INSERT INTO api_tokens (token_hash, role, organisation, label, created_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        let hash = token_hash(&token);
+        let now = format_instant(Utc::now());
+        on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(&hash)
+                .bind(role.as_str())
+                .bind(organisation)
+                .bind(label)
+                .bind(&now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(token)
+    }
+
+    pub(crate) async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+            return Ok(None);
+        }
+        let hash = token_hash(token);
+        let sql = "SELECT role, organisation, label FROM api_tokens WHERE token_hash = $1";
+        let row: Option<(String, String, String)> = on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await?);
+        let Some((role, organisation, label)) = row else {
+            return Ok(None);
+        };
+        let role = role
+            .parse()
+            .map_err(|e: UnknownRole| StoreError::Internal(e.to_string()))?;
+        let name = if label.is_empty() {
+            format!("token:{}", &hash[..8])
+        } else {
+            label
+        };
+        Ok(Some(Principal {
+            name,
+            role,
+            organisation,
+        }))
+    }
+
+    pub(crate) async fn token_count(&self) -> Result<u64, StoreError> {
+        let (count,): (i64,) = on_db!(self, |pool| {
+            sqlx::query_as("SELECT COUNT(*) FROM api_tokens")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count.max(0) as u64)
+    }
+
+    pub(crate) async fn find_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError> {
+        let sql = "SELECT project_id, request_hash, status, body FROM idempotency_keys \
+                   WHERE principal = $1 AND key = $2";
+        let row: Option<(String, String, i32, String)> = on_db!(self, |pool| {
+            sqlx::query_as(sql)
+                .bind(principal)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(project_id, request_hash, status, body)| {
+            Ok(IdempotentRecord {
+                project_id: project_id.parse().map_err(|e| {
+                    StoreError::Internal(format!("bad project id {project_id}: {e}"))
+                })?,
+                request_hash,
+                status: u16::try_from(status)
+                    .map_err(|_| StoreError::Internal(format!("bad status {status}")))?,
+                body,
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn save_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+        record: &IdempotentRecord,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO idempotency_keys \
+                   (principal, key, project_id, request_hash, status, body, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                   ON CONFLICT (principal, key) DO NOTHING";
+        let now = format_instant(Utc::now());
+        on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(principal)
+                .bind(key)
+                .bind(record.project_id.to_string())
+                .bind(&record.request_hash)
+                .bind(i32::from(record.status))
+                .bind(&record.body)
+                .bind(&now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

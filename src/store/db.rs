@@ -1,0 +1,235 @@
+//! The connection pools and every SQL statement the store runs itself (postgres-es / sqlite-es run
+//! the cqrs-es ones). Statements use `$n` placeholders, which both PostgreSQL and SQLite (through
+//! sqlx) accept, so most are written once and run on either pool through [`on_db!`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use coprod_domain::StoredEntry;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use super::error::StoreError;
+
+/// The aggregate type under which cqrs-es stores projects.
+pub(crate) const AGGREGATE_TYPE: &str = "project";
+
+/// How long a caller waits for a connection before the store reports itself unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long SQLite waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Either backend's pool.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs the same code on whichever pool `db` holds.
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::db::Db::Postgres($pool) => $body,
+            $crate::store::db::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// One row of the columns every entry query selects, in this order.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "aggregate_id, sequence, event_type, event_version, payload, metadata";
+
+type EntryRow = (String, i64, String, String, Value, Value);
+
+fn entry_from_row(row: EntryRow) -> Result<StoredEntry, StoreError> {
+    let (aggregate_id, sequence, event_type, event_version, payload, metadata) = row;
+    Ok(StoredEntry {
+        aggregate_id,
+        sequence: u64::try_from(sequence)
+            .map_err(|_| StoreError::Internal(format!("negative sequence {sequence}")))?,
+        event_type,
+        event_version,
+        payload,
+        metadata: metadata_map(metadata)?,
+    })
+}
+
+/// Reads stored metadata: an object of strings.
+pub(crate) fn metadata_map(metadata: Value) -> Result<BTreeMap<String, String>, StoreError> {
+    serde_json::from_value(metadata).map_err(|e| {
+        StoreError::Internal(format!("stored metadata is not an object of strings: {e}"))
+    })
+}
+
+impl Db {
+    pub(crate) async fn connect(database_url: &str) -> Result<Db, StoreError> {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(database_url)
+                .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if database_url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(database_url)
+                .map_err(|e| StoreError::Internal(format!("bad SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            create_parent_dir(options.get_filename())?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(StoreError::Internal(format!(
+                "unsupported database URL '{database_url}': use sqlite://PATH or postgres://…"
+            )))
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        on_db!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The metadata stored with one entry.
+    pub(crate) async fn entry_metadata(
+        &self,
+        aggregate_id: &str,
+        sequence: u64,
+    ) -> Result<Option<BTreeMap<String, String>>, StoreError> {
+        let sql = "SELECT metadata FROM events \
+                   WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3";
+        let row: Option<(Value,)> = on_db!(self, |pool| {
+            sqlx::query_as(sql)
+                .bind(AGGREGATE_TYPE)
+                .bind(aggregate_id)
+                .bind(sequence as i64)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(metadata,)| metadata_map(metadata)).transpose()
+    }
+
+    /// Entries of one project with sequence > `after`, ascending, at most `limit`.
+    pub(crate) async fn entries(
+        &self,
+        aggregate_id: &str,
+        after: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let limit = limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64);
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 \
+             ORDER BY sequence LIMIT $4"
+        );
+        let after = after.min(i64::MAX as u64) as i64;
+        let rows: Vec<EntryRow> = on_db!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(AGGREGATE_TYPE)
+                .bind(aggregate_id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// One entry by sequence; `None` for the last one asks for the newest.
+    pub(crate) async fn entry(
+        &self,
+        aggregate_id: &str,
+        sequence: Option<u64>,
+    ) -> Result<Option<StoredEntry>, StoreError> {
+        let row: Option<EntryRow> = match sequence {
+            Some(sequence) => {
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM events \
+                     WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3"
+                );
+                on_db!(self, |pool| {
+                    sqlx::query_as(&sql)
+                        .bind(AGGREGATE_TYPE)
+                        .bind(aggregate_id)
+                        .bind(sequence.min(i64::MAX as u64) as i64)
+                        .fetch_optional(pool)
+                        .await?
+                })
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM events \
+                     WHERE aggregate_type = $1 AND aggregate_id = $2 \
+                     ORDER BY sequence DESC LIMIT 1"
+                );
+                on_db!(self, |pool| {
+                    sqlx::query_as(&sql)
+                        .bind(AGGREGATE_TYPE)
+                        .bind(aggregate_id)
+                        .fetch_optional(pool)
+                        .await?
+                })
+            }
+        };
+        row.map(entry_from_row).transpose()
+    }
+
+    /// Every project that has at least one entry, by id.
+    pub(crate) async fn project_ids(&self) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT DISTINCT aggregate_id FROM events WHERE aggregate_type = $1 \
+                   ORDER BY aggregate_id";
+        let rows: Vec<(String,)> = on_db!(self, |pool| {
+            sqlx::query_as(sql)
+                .bind(AGGREGATE_TYPE)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}
+
+/// Creates the directory that will hold the SQLite file (`./data` by default).
+fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
+    let text = file.to_string_lossy();
+    if text.is_empty() || text == ":memory:" || text.starts_with("file:") {
+        return Ok(());
+    }
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Internal(format!("cannot create directory {}: {e}", dir.display()))
+        }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,490 @@
+//! Coprod's storage: the event store (cqrs-es 0.5.0 over postgres-es or sqlite-es, with a hash
+//! chain written at append time), the project views and their catch-up reader, API tokens and
+//! idempotency records.
+//!
+//! [`Store`] is cheap to clone and safe to share between tasks.
+
+mod access;
+mod chain;
+pub(crate) mod db;
+mod error;
+pub mod export;
+mod projector;
+pub mod views;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Duration;
+
+use coprod_domain::digest::{verify_chain, ChainCheck, RECORDED_AT_KEY, RECORDED_BY_KEY};
+use coprod_domain::recorded::format_instant;
+use coprod_domain::{
+    Digest, Project, ProjectCommand, ProjectError, ProjectEvent, RecordedEvent, StoredEntry,
+};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use postgres_es::PostgresEventRepository;
+use rand::Rng;
+use serde_json::Value;
+use sqlite_es::SqliteEventRepository;
+use uuid::Uuid;
+
+pub use access::{token_hash, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX};
+pub use chain::ChainedRepository;
+pub use error::{ExecuteError, StoreError};
+
+use db::Db;
+use projector::{projects_in, Checkpoint, ViewRow, CHECKPOINT};
+
+/// How many times a command is tried again after losing the race for the next sequence.
+const CONFLICT_RETRIES: u32 = 5;
+/// Rows the catch-up reader takes at a time.
+const CATCH_UP_BATCH: i64 = 1000;
+/// Rows a rebuild reads at a time.
+const REBUILD_BATCH: i64 = 10_000;
+
+/// What the server returns for every accepted command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub project_id: Uuid,
+    pub first_sequence: u64,
+    pub last_sequence: u64,
+    /// The chain head after the last appended entry, as stored.
+    pub digest: Digest,
+    /// When the last entry was recorded, as stored (`YYYY-MM-DDTHH:MM:SS.ffffffZ`).
+    pub recorded_at: String,
+}
+
+/// The newest entry of a registered project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectHead {
+    pub project_id: Uuid,
+    pub organisation: String,
+    pub sequence: u64,
+    pub digest: Digest,
+    pub recorded_at: String,
+}
+
+type PostgresEvents = PersistedEventStore<ChainedRepository<PostgresEventRepository>, Project>;
+type SqliteEvents = PersistedEventStore<ChainedRepository<SqliteEventRepository>, Project>;
+
+enum Events {
+    Postgres(PostgresEvents),
+    Sqlite(SqliteEvents),
+}
+
+struct Inner {
+    db: Db,
+    events: Events,
+    /// One async lock per project with a command in flight in this process.
+    locks: SyncMutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// One catch-up reader at a time in this process.
+    projector: tokio::sync::Mutex<()>,
+}
+
+/// The storage layer. Clone it freely: clones share the pool and the per-project locks.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens a pool for `database_url` (`sqlite://PATH` — the file and its directory are created
+    /// if missing — or `postgres://…`). Does not migrate.
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        let db = Db::connect(database_url).await?;
+        let events = match &db {
+            Db::Postgres(pool) => Events::Postgres(PersistedEventStore::new_event_store(
+                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
+            )),
+            Db::Sqlite(pool) => Events::Sqlite(PersistedEventStore::new_event_store(
+                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
+            )),
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                events,
+                locks: SyncMutex::new(HashMap::new()),
+                projector: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// `"postgres"` or `"sqlite"`.
+    pub fn backend(&self) -> &'static str {
+        if self.inner.db.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.inner.db.migrate().await
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.db.ping().await
+    }
+
+    fn lock_for(&self, project_id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(project_id).or_default().clone()
+    }
+
+    fn release(&self, project_id: Uuid, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        // The map and this caller hold it: nobody else is waiting.
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&project_id);
+        }
+    }
+
+    /// Runs one command: serialised per project within this process; loads the project from its
+    /// events, lets it decide, and appends what it decided with `recorded_by` / `recorded_at` from
+    /// the command's context. A lost race with another process is retried up to 5 times after a
+    /// random 10–50 ms pause, then reported as [`ExecuteError::Conflict`]. Afterwards the views
+    /// are brought up to date (errors there are logged, not returned).
+    pub async fn execute(
+        &self,
+        project_id: Uuid,
+        command: ProjectCommand,
+    ) -> Result<Receipt, ExecuteError> {
+        let lock = self.lock_for(project_id);
+        let result = {
+            let _guard = lock.lock().await;
+            self.execute_locked(project_id, command).await
+        };
+        self.release(project_id, lock);
+        if result.is_ok() {
+            if let Err(error) = self.catch_up().await {
+                tracing::warn!(%error, "view catch-up after a commit failed; the next one retries");
+            }
+        }
+        result
+    }
+
+    async fn execute_locked(
+        &self,
+        project_id: Uuid,
+        command: ProjectCommand,
+    ) -> Result<Receipt, ExecuteError> {
+        let context = match &command {
+            ProjectCommand::Register { context, .. } | ProjectCommand::Record { context, .. } => {
+                context.clone()
+            }
+        };
+        let metadata = HashMap::from([
+            (RECORDED_BY_KEY.to_string(), context.recorded_by.clone()),
+            (
+                RECORDED_AT_KEY.to_string(),
+                format_instant(context.recorded_at),
+            ),
+        ]);
+        let aggregate_id = project_id.to_string();
+        let mut retries = 0;
+        let committed = loop {
+            let attempt = match &self.inner.events {
+                Events::Postgres(es) => {
+                    attempt(es, &aggregate_id, command.clone(), metadata.clone()).await
+                }
+                Events::Sqlite(es) => {
+                    attempt(es, &aggregate_id, command.clone(), metadata.clone()).await
+                }
+            };
+            match attempt {
+                Ok(committed) => break committed,
+                Err(error) => match error::execute_error(error) {
+                    Some(ExecuteError::Internal(message)) => {
+                        tracing::error!(%project_id, error = %message, "command failed");
+                        return Err(ExecuteError::Internal(message));
+                    }
+                    Some(other) => return Err(other),
+                    None if retries < CONFLICT_RETRIES => {
+                        retries += 1;
+                        let pause = rand::thread_rng().gen_range(10..=50);
+                        tracing::debug!(%project_id, retries, "append conflict; retrying");
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
+                    }
+                    None => {
+                        tracing::warn!(%project_id, "append conflict persisted after retries");
+                        return Err(ExecuteError::Conflict);
+                    }
+                },
+            }
+        };
+        let (Some(first), Some(last)) = (committed.first(), committed.last()) else {
+            return Err(ExecuteError::Internal(
+                "the command appended nothing".into(),
+            ));
+        };
+        let (first_sequence, last_sequence) = (first.sequence as u64, last.sequence as u64);
+        let stored = self
+            .inner
+            .db
+            .entry(&aggregate_id, Some(last_sequence))
+            .await?
+            .ok_or_else(|| {
+                ExecuteError::Internal("an appended entry cannot be read back".into())
+            })?;
+        let digest = stored
+            .stored_digest()
+            .ok_or_else(|| ExecuteError::Internal("an appended entry has no digest".into()))?;
+        let recorded_at = stored
+            .metadata
+            .get(RECORDED_AT_KEY)
+            .cloned()
+            .ok_or_else(|| ExecuteError::Internal("an appended entry has no recorded_at".into()))?;
+        Ok(Receipt {
+            project_id,
+            first_sequence,
+            last_sequence,
+            digest,
+            recorded_at,
+        })
+    }
+
+    /// The newest entry of a project; `None` if it is not registered.
+    pub async fn project_head(&self, project_id: Uuid) -> Result<Option<ProjectHead>, StoreError> {
+        let id = project_id.to_string();
+        let Some(last) = self.inner.db.entry(&id, None).await? else {
+            return Ok(None);
+        };
+        let first = if last.sequence == 1 {
+            last.clone()
+        } else {
+            self.inner
+                .db
+                .entry(&id, Some(1))
+                .await?
+                .ok_or_else(|| StoreError::Internal(format!("project {id} has no entry 1")))?
+        };
+        let organisation = match serde_json::from_value::<ProjectEvent>(first.payload.clone()) {
+            Ok(ProjectEvent::ProjectRegistered(r)) => r.organisation,
+            _ => {
+                return Err(StoreError::Internal(format!(
+                    "entry 1 of project {id} is not its registration"
+                )))
+            }
+        };
+        let digest = last.stored_digest().ok_or_else(|| {
+            StoreError::Internal(format!("project {id}: last entry has no digest"))
+        })?;
+        let recorded_at = last
+            .metadata
+            .get(RECORDED_AT_KEY)
+            .cloned()
+            .unwrap_or_default();
+        Ok(Some(ProjectHead {
+            project_id,
+            organisation,
+            sequence: last.sequence,
+            digest,
+            recorded_at,
+        }))
+    }
+
+    /// A project's entries with sequence greater than `after`, ascending, at most `limit`.
+    pub async fn entries(
+        &self,
+        project_id: Uuid,
+        after: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        self.inner
+            .db
+            .entries(&project_id.to_string(), after, limit)
+            .await
+    }
+
+    /// Every entry of a project, decoded.
+    pub async fn recorded_events(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        decode(&self.entries(project_id, 0, None).await?)
+    }
+
+    /// Every project that has entries, by id.
+    pub async fn project_ids(&self) -> Result<Vec<Uuid>, StoreError> {
+        self.inner
+            .db
+            .project_ids()
+            .await?
+            .into_iter()
+            .map(|id| {
+                id.parse()
+                    .map_err(|e| StoreError::Internal(format!("bad project id '{id}': {e}")))
+            })
+            .collect()
+    }
+
+    /// Recomputes a project's hash chain and compares it with the stored digests; `None` if the
+    /// project has no entries.
+    pub async fn verify_project(&self, project_id: Uuid) -> Result<Option<ChainCheck>, StoreError> {
+        let entries = self.entries(project_id, 0, None).await?;
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(verify_chain(&entries)))
+    }
+
+    /// The view bodies, optionally of one organisation and/or status, by project id.
+    pub async fn list_views(
+        &self,
+        organisation: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<Value>, StoreError> {
+        self.inner.db.list_views(organisation, status).await
+    }
+
+    /// One project's view body.
+    pub async fn view(&self, project_id: Uuid) -> Result<Option<Value>, StoreError> {
+        self.inner.db.view(&project_id.to_string()).await
+    }
+
+    /// Applies the events committed since the checkpoint to the views; returns how many.
+    pub async fn catch_up(&self) -> Result<u64, StoreError> {
+        let _guard = self.inner.projector.lock().await;
+        let db = &self.inner.db;
+        let mut applied = 0;
+        loop {
+            let checkpoint = db.checkpoint(CHECKPOINT).await?;
+            let batch = db.events_after(checkpoint, CATCH_UP_BATCH).await?;
+            let Some(&(_, last)) = batch.last() else {
+                break;
+            };
+            let mut views = Vec::new();
+            for (project, _) in projects_in(&batch) {
+                views.extend(self.view_row(&project).await?);
+            }
+            db.write_views(CHECKPOINT, &views, last, false).await?;
+            applied += batch.len() as u64;
+            if (batch.len() as i64) < CATCH_UP_BATCH {
+                break;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Drops every view and the checkpoint and rebuilds them by replaying the log in commit
+    /// order; `progress(done, total)` is called as events are applied. The old views stay
+    /// readable until the new ones replace them in one transaction. Returns how many events
+    /// were applied.
+    pub async fn rebuild_views(
+        &self,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<u64, StoreError> {
+        let _guard = self.inner.projector.lock().await;
+        let db = &self.inner.db;
+        let total = db.event_count().await?;
+        progress(0, total);
+        let mut checkpoint = Checkpoint::default();
+        let mut rows = Vec::new();
+        loop {
+            let batch = db.events_after(checkpoint, REBUILD_BATCH).await?;
+            let Some(&(_, last)) = batch.last() else {
+                break;
+            };
+            checkpoint = last;
+            let full = batch.len() as i64 == REBUILD_BATCH;
+            rows.extend(batch);
+            if !full {
+                break;
+            }
+        }
+        let total = total.max(rows.len() as u64);
+        let mut views = Vec::new();
+        let mut done = 0;
+        for (project, count) in projects_in(&rows) {
+            views.extend(self.view_row(&project).await?);
+            done += count;
+            progress(done, total);
+        }
+        db.write_views(CHECKPOINT, &views, checkpoint, true).await?;
+        Ok(rows.len() as u64)
+    }
+
+    async fn view_row(&self, project_id: &str) -> Result<Option<ViewRow>, StoreError> {
+        let entries = self.inner.db.entries(project_id, 0, None).await?;
+        Ok(ViewRow::from_events(project_id, &decode(&entries)?))
+    }
+
+    /// Creates a token; returns it in plain text (`coprod_` and 64 hex digits). Only its SHA-256
+    /// is stored: it cannot be shown again.
+    pub async fn create_token(
+        &self,
+        role: Role,
+        organisation: &str,
+        label: &str,
+    ) -> Result<String, StoreError> {
+        self.inner.db.create_token(role, organisation, label).await
+    }
+
+    /// Who a bearer token speaks for; `None` if it is not a token the store issued.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+        self.inner.db.authenticate(token).await
+    }
+
+    pub async fn token_count(&self) -> Result<u64, StoreError> {
+        self.inner.db.token_count().await
+    }
+
+    pub async fn find_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError> {
+        self.inner.db.find_idempotent(principal, key).await
+    }
+
+    /// Keeps the first answer to `(principal, key)`; a second save of the same key is ignored.
+    pub async fn save_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+        record: &IdempotentRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.db.save_idempotent(principal, key, record).await
+    }
+}
+
+/// One attempt at a command through cqrs-es: load from events, handle, commit.
+async fn attempt<ES: EventStore<Project>>(
+    store: &ES,
+    aggregate_id: &str,
+    command: ProjectCommand,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<EventEnvelope<Project>>, AggregateError<ProjectError>> {
+    let mut context = store.load_aggregate(aggregate_id).await?;
+    let sink = EventSink::default();
+    context
+        .aggregate()
+        .handle(command, &(), &sink)
+        .await
+        .map_err(AggregateError::UserError)?;
+    let events = sink.collect().await;
+    store.commit(events, context, metadata).await
+}
+
+fn decode(entries: &[StoredEntry]) -> Result<Vec<RecordedEvent>, StoreError> {
+    entries
+        .iter()
+        .map(|entry| {
+            RecordedEvent::from_stored(entry)
+                .map_err(|e| StoreError::Internal(format!("project {}: {e}", entry.aggregate_id)))
+        })
+        .collect()
+}

@@ -1,0 +1,253 @@
+//! The catch-up reader that keeps `project_views` up to date (DESIGN rules 1 and 5).
+//!
+//! It reads the events appended after its checkpoint in commit order and recomputes the view of
+//! each project they belong to. On PostgreSQL an identity column commits out of order, so it reads
+//! only rows whose transaction id is below the oldest transaction still running
+//! (`pg_snapshot_xmin(pg_current_snapshot())`): every such transaction has finished, so no row can
+//! later appear before them. Those rows are read in `(xid, position)` order and the checkpoint is
+//! that pair, which stays correct even when one transaction's rows interleave with another's
+//! positions. SQLite has one writer at a time, so positions become visible in order (xid is 0).
+//! Views and the checkpoint are written in one transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use coprod_domain::recorded::format_instant;
+use coprod_domain::RecordedEvent;
+use serde_json::Value;
+
+use super::db::{on_db, Db, AGGREGATE_TYPE};
+use super::error::StoreError;
+use super::views::view_body;
+
+/// The name of the view projector's checkpoint row.
+pub(crate) const CHECKPOINT: &str = "project_views";
+
+/// A catch-up reader's position: the last `(xid, position)` applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Checkpoint {
+    pub xid: i64,
+    pub position: i64,
+}
+
+/// One view row to write.
+pub(crate) struct ViewRow {
+    pub project_id: String,
+    pub organisation: String,
+    pub status: String,
+    pub body: String,
+    pub sequence: i64,
+}
+
+impl ViewRow {
+    pub(crate) fn from_events(project_id: &str, events: &[RecordedEvent]) -> Option<ViewRow> {
+        let body = view_body(events)?;
+        Some(ViewRow {
+            project_id: project_id.to_string(),
+            organisation: body["organisation"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            status: body["status"].as_str().unwrap_or_default().to_string(),
+            sequence: body["sequence"].as_i64().unwrap_or_default(),
+            body: body.to_string(),
+        })
+    }
+}
+
+impl Db {
+    pub(crate) async fn checkpoint(&self, name: &str) -> Result<Checkpoint, StoreError> {
+        let sql = "SELECT xid, position FROM projector_checkpoints WHERE name = $1";
+        let row: Option<(i64, i64)> = on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(name)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row
+            .map(|(xid, position)| Checkpoint { xid, position })
+            .unwrap_or_default())
+    }
+
+    /// Up to `limit` `(aggregate_id, checkpoint)` rows after `after`, in commit order, that no
+    /// still-running transaction can precede.
+    pub(crate) async fn events_after(
+        &self,
+        after: Checkpoint,
+        limit: i64,
+    ) -> Result<Vec<(String, Checkpoint)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = match self {
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT aggregate_id, (xid::text)::bigint, position FROM events \
+                     WHERE aggregate_type = $1 \
+                       AND (xid, position) > (($2::bigint)::text::xid8, $3) \
+                       AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
+                     ORDER BY xid, position LIMIT $4",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(after.xid)
+                .bind(after.position)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT aggregate_id, 0, position FROM events \
+                     WHERE aggregate_type = $1 AND position > $2 \
+                     ORDER BY position LIMIT $3",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(after.position)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(id, xid, position)| (id, Checkpoint { xid, position }))
+            .collect())
+    }
+
+    /// How many entries there are (for progress bars).
+    pub(crate) async fn event_count(&self) -> Result<u64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM events WHERE aggregate_type = $1";
+        let (count,): (i64,) = on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(AGGREGATE_TYPE)
+            .fetch_one(pool)
+            .await?);
+        Ok(count.max(0) as u64)
+    }
+
+    /// Writes views and moves the checkpoint forward, in one transaction. With `replace`, every
+    /// view and the checkpoint are first removed (a rebuild). A view is only replaced by one of
+    /// the same or a later sequence, and the checkpoint never moves back, so concurrent readers in
+    /// several processes cannot undo each other.
+    pub(crate) async fn write_views(
+        &self,
+        name: &str,
+        views: &[ViewRow],
+        checkpoint: Checkpoint,
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let now = format_instant(Utc::now());
+        let upsert_view = "INSERT INTO project_views \
+                (project_id, organisation, status, body, sequence, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (project_id) DO UPDATE SET organisation = excluded.organisation, \
+                status = excluded.status, body = excluded.body, sequence = excluded.sequence, \
+                updated_at = excluded.updated_at \
+             WHERE project_views.sequence <= excluded.sequence";
+        let upsert_checkpoint = "INSERT INTO projector_checkpoints (name, xid, position) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET xid = excluded.xid, position = excluded.position \
+             WHERE (projector_checkpoints.xid, projector_checkpoints.position) \
+                   < (excluded.xid, excluded.position)";
+        macro_rules! write {
+            ($tx:ident) => {{
+                if replace {
+                    sqlx::query("DELETE FROM project_views")
+                        .execute(&mut *$tx)
+                        .await?;
+                    sqlx::query("DELETE FROM projector_checkpoints WHERE name = $1")
+                        .bind(name)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                for view in views {
+                    sqlx::query(upsert_view)
+                        .bind(&view.project_id)
+                        .bind(&view.organisation)
+                        .bind(&view.status)
+                        .bind(&view.body)
+                        .bind(view.sequence)
+                        .bind(&now)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                sqlx::query(upsert_checkpoint)
+                    .bind(name)
+                    .bind(checkpoint.xid)
+                    .bind(checkpoint.position)
+                    .execute(&mut *$tx)
+                    .await?;
+                $tx.commit().await?;
+            }};
+        }
+        match self {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                write!(tx);
+            }
+            Db::Sqlite(pool) => {
+                // Take the write lock at once: a deferred transaction that must upgrade can fail.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                write!(tx);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn view(&self, project_id: &str) -> Result<Option<Value>, StoreError> {
+        let sql = "SELECT body FROM project_views WHERE project_id = $1";
+        let row: Option<(String,)> = on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(project_id)
+            .fetch_optional(pool)
+            .await?);
+        row.map(|(body,)| parse_body(&body)).transpose()
+    }
+
+    pub(crate) async fn list_views(
+        &self,
+        organisation: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<Value>, StoreError> {
+        let sql = "SELECT body FROM project_views \
+                   WHERE ($1 IS NULL OR organisation = $1) AND ($2 IS NULL OR status = $2) \
+                   ORDER BY project_id";
+        let rows: Vec<(String,)> = match self {
+            // PostgreSQL must be told the type of a parameter that is only compared with NULL.
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT body FROM project_views \
+                 WHERE ($1::text IS NULL OR organisation = $1::text) \
+                   AND ($2::text IS NULL OR status = $2::text) \
+                 ORDER BY project_id",
+                )
+                .bind(organisation)
+                .bind(status)
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_as(sql)
+                    .bind(organisation)
+                    .bind(status)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.iter().map(|(body,)| parse_body(body)).collect()
+    }
+}
+
+fn parse_body(body: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(body)
+        .map_err(|e| StoreError::Internal(format!("a stored view is not JSON: {e}")))
+}
+
+/// Groups a batch of rows by project, in order of first appearance, with how many rows each has.
+pub(crate) fn projects_in(batch: &[(String, Checkpoint)]) -> Vec<(String, u64)> {
+    let mut order: Vec<(String, u64)> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, _) in batch {
+        match index.get(id.as_str()) {
+            Some(&i) => order[i].1 += 1,
+            None => {
+                index.insert(id, order.len());
+                order.push((id.clone(), 1));
+            }
+        }
+    }
+    order
+}
