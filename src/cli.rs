@@ -212,37 +212,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
 }
 
 async fn serve(store: Store, listen: &str) -> Result<(), CliError> {
-    // ===================================================================================
-    // HTTP CALL SITE — lead: replace the placeholder below with
-    //     crate::http::serve(store, listen).await
-    // (and map its error into CliError). Everything above (migrations, the first admin
-    // token, the initial view catch-up) is already done by the time we get here.
-    // ===================================================================================
-    placeholder_serve(store, listen).await
-}
-
-/// Binds `listen` and answers nothing (connections are closed) until Ctrl-C: a stand-in until
-/// the HTTP layer exists.
-async fn placeholder_serve(store: Store, listen: &str) -> Result<(), CliError> {
-    let listener = tokio::net::TcpListener::bind(listen)
+    let address: std::net::SocketAddr = listen.parse().map_err(|_| {
+        CliError::Other(format!("'{listen}' is not an address like 127.0.0.1:8080"))
+    })?;
+    crate::http::serve(store, address)
         .await
-        .map_err(|e| CliError::Other(format!("cannot listen on {listen}: {e}")))?;
-    tracing::warn!(
-        address = %listener.local_addr()?,
-        backend = store.backend(),
-        "listening, but the HTTP API is not wired in yet: connections are closed"
-    );
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((socket, _)) = accepted {
-                    drop(socket);
-                }
-            }
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("shutting down");
-                return Ok(());
-            }
-        }
-    }
+        .map_err(|e| CliError::Other(e.to_string()))
 }

@@ -1,0 +1,241 @@
+//! Replayed assessments and the rubrics they are computed with.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff};
+use coprod_domain::rubric::{self, PublishedRubric};
+use coprod_domain::Digest;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::auth::{Caller, ANYONE};
+use super::events::accepts;
+use super::problem::{ApiError, Problem};
+use super::query::StrictQuery;
+use super::{visible_project, AppState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentQuery {
+    pub as_of: Option<String>,
+    pub at_sequence: Option<u64>,
+    pub rubric: Option<String>,
+}
+
+/// `as_of` as an RFC 3339 instant, or a date meaning the end of that day (UTC).
+fn parse_as_of(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Some(instant.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let last_micro = NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999)?;
+    Some(day.and_time(last_micro).and_utc())
+}
+
+pub fn find_rubric(reference: Option<&str>) -> Result<&'static PublishedRubric, ApiError> {
+    match reference {
+        None => Ok(rubric::latest()),
+        Some(reference) => rubric::parse_reference(reference).ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_rubric",
+                format!("There is no rubric '{reference}'. See GET /api/v1/rubrics for those available, named as id@version."),
+            )
+            .at("rubric", "unknown rubric")
+        }),
+    }
+}
+
+/// The cut-off a query asks for; instants later than now are refused, since their answer could
+/// still change.
+fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, ApiError> {
+    match (&query.as_of, query.at_sequence) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "validation_failed",
+            "Ask for either 'as_of' or 'at_sequence', not both.",
+        )),
+        (None, None) => Ok(Cutoff::Latest),
+        (None, Some(0)) => Err(ApiError::bad_request(
+            "validation_failed",
+            "at_sequence starts at 1.",
+        )
+        .at("at_sequence", "must be at least 1")),
+        (None, Some(n)) => Ok(Cutoff::AtSequence(n)),
+        (Some(text), None) => {
+            let instant = parse_as_of(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "validation_failed",
+                    "as_of must be an instant like 2025-03-01T09:30:00Z or a date like 2025-03-01.",
+                )
+                .at("as_of", "does not parse")
+            })?;
+            if instant > now {
+                return Err(ApiError::unprocessable(
+                    "validation_failed",
+                    "as_of is in the future; an assessment can only be given as of a moment that has passed.",
+                )
+                .at("as_of", "in the future"));
+            }
+            Ok(Cutoff::AsOf(instant))
+        }
+    }
+}
+
+impl From<AssessError> for ApiError {
+    fn from(error: AssessError) -> Self {
+        match error {
+            AssessError::NothingRecorded => ApiError::unprocessable(
+                "nothing_recorded",
+                "The project had not been registered by then, so there is nothing to assess.",
+            ),
+            AssessError::SequenceBeyondEnd { requested, last } => ApiError::unprocessable(
+                "sequence_out_of_range",
+                format!("The project has {last} entries; there is no entry {requested}."),
+            )
+            .at("at_sequence", "beyond the last entry"),
+            other => ApiError::internal("rubric cannot be replayed", other),
+        }
+    }
+}
+
+/// Replays the assessment a query asks for.
+pub async fn replay(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    query: &AssessmentQuery,
+) -> Result<Assessment, ApiError> {
+    let head = visible_project(state, caller, id).await?;
+    let rubric = find_rubric(query.rubric.as_deref())?;
+    let cutoff = cutoff(query, (state.clock)())?;
+    let events = state.store.recorded_events(head.project_id).await?;
+    Ok(assess(&events, rubric, cutoff)?)
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/assessment", tag = "assessments",
+    params(("id" = uuid::Uuid, Path),
+        ("as_of" = Option<String>, Query, description = "RFC 3339 instant, or a date (end of that day, UTC): as recorded by then"),
+        ("at_sequence" = Option<u64>, Query),
+        ("rubric" = Option<String>, Query, description = "id@version; default the latest")),
+    responses((status = 200, body = Assessment, description = "Byte-identical for the same question; 'Accept: text/csv' gives one row per indicator"),
+        (status = 304, description = "If-None-Match matched the ETag"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    StrictQuery(query): StrictQuery<AssessmentQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(ANYONE, "read assessments")?;
+    let assessment = replay(&state, &caller, &id, &query).await?;
+    let (content_type, body) = if accepts(&headers, "text/csv") {
+        ("text/csv; charset=utf-8", to_csv(&assessment)?)
+    } else {
+        ("application/json", assessment.to_json_bytes())
+    };
+    let etag = format!("\"{}\"", hex::encode(Digest::of_bytes(&body).0));
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+fn to_csv(assessment: &Assessment) -> Result<Vec<u8>, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::internal("csv", e);
+    writer
+        .write_record([
+            "project_id",
+            "rubric",
+            "as_of",
+            "at_sequence",
+            "stream_digest",
+            "criterion",
+            "criterion_title",
+            "rating",
+            "score",
+            "indicator",
+            "met",
+            "value",
+            "explanation",
+            "evidence",
+        ])
+        .map_err(fail)?;
+    let rubric = format!("{}@{}", assessment.rubric.id, assessment.rubric.version);
+    for criterion in &assessment.criteria {
+        for indicator in &criterion.indicators {
+            let evidence: Vec<String> = indicator.evidence.iter().map(u64::to_string).collect();
+            writer
+                .write_record([
+                    assessment.project_id.to_string(),
+                    rubric.clone(),
+                    assessment.as_of.clone(),
+                    assessment.at_sequence.to_string(),
+                    assessment.stream_digest.to_string(),
+                    criterion.key.clone(),
+                    criterion.title.clone(),
+                    criterion.rating.as_str().to_string(),
+                    criterion.score.to_string(),
+                    indicator.key.clone(),
+                    indicator.met.to_string(),
+                    indicator.value.clone(),
+                    indicator.explanation.clone(),
+                    evidence.join(" "),
+                ])
+                .map_err(fail)?;
+        }
+    }
+    writer
+        .into_inner()
+        .map_err(|e| ApiError::internal("csv", e.to_string()))
+}
+
+fn rubric_body(published: &PublishedRubric) -> Value {
+    let mut body = published.definition.clone();
+    if let Value::Object(fields) = &mut body {
+        fields.insert("digest".into(), Value::String(published.digest.to_string()));
+    }
+    body
+}
+
+#[utoipa::path(get, path = "/api/v1/rubrics", tag = "assessments",
+    responses((status = 200, description = "{\"rubrics\": [definition with digest]}")),
+    security(("bearer" = [])))]
+pub async fn rubrics(caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(ANYONE, "read rubrics")?;
+    let all: Vec<Value> = rubric::all().iter().map(rubric_body).collect();
+    Ok(Json(serde_json::json!({ "rubrics": all })))
+}
+
+#[utoipa::path(get, path = "/api/v1/rubrics/{reference}", tag = "assessments",
+    params(("reference" = String, Path, description = "id@version, e.g. oxfordshire-six-point@1")),
+    responses((status = 200, description = "The rubric with every threshold, and its digest"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn rubric_definition(
+    caller: Caller,
+    Path(reference): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ANYONE, "read rubrics")?;
+    let (id, version) = reference
+        .split_once('@')
+        .ok_or_else(|| ApiError::not_found("Name a rubric as id@version."))?;
+    let published = version
+        .parse()
+        .ok()
+        .and_then(|v| rubric::find(id, v))
+        .ok_or_else(|| ApiError::not_found(format!("There is no rubric '{reference}'.")))?;
+    Ok(Json(rubric_body(published)))
+}

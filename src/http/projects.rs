@@ -1,0 +1,200 @@
+//! Registering projects and reading their summaries.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::NaiveDate;
+use coprod_domain::{ProjectCommand, ProjectRegistered};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::auth::{Caller, ANYONE, WRITERS};
+use super::body::{parse_as, parse_value, JsonBody};
+use super::idempotency::{idempotent, IdempotencyKey};
+use super::problem::{ApiError, Problem};
+use super::query::StrictQuery;
+use super::{visible_project, AppState};
+use crate::store::ProjectHead;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterProjectRequest {
+    /// Chosen by the client, or made by the server when absent.
+    pub project_id: Option<Uuid>,
+    pub title: String,
+    pub organisation: String,
+    pub service_area: String,
+    pub description: Option<String>,
+    /// Groups the project means to reach (may be empty).
+    #[serde(default)]
+    pub priority_groups: Vec<String>,
+    pub started_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistrationReceipt {
+    pub project_id: Uuid,
+    pub sequence: u64,
+    pub digest: String,
+    pub recorded_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub organisation: Option<String>,
+    pub status: Option<ProjectStatus>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectStatus {
+    Open,
+    Closed,
+}
+
+impl ProjectStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProjectStatus::Open => "open",
+            ProjectStatus::Closed => "closed",
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects",
+    request_body = RegisterProjectRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first answer")),
+    responses((status = 201, body = RegistrationReceipt), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    JsonBody(bytes): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(WRITERS, "register projects")?;
+    let request: RegisterProjectRequest = parse_as(parse_value(&bytes)?, "")?;
+    if !caller.sees(&request.organisation) {
+        return Err(ApiError::forbidden(
+            "You may register projects only for your own organisation.",
+        )
+        .at("/organisation", "not your organisation"));
+    }
+    let project_id = request.project_id.unwrap_or_else(Uuid::new_v4);
+    let context = state.context(&caller);
+    let command = ProjectCommand::Register {
+        registration: ProjectRegistered {
+            project_id,
+            title: request.title,
+            organisation: request.organisation,
+            service_area: request.service_area,
+            description: request.description,
+            priority_groups: request.priority_groups,
+            started_on: request.started_on,
+        },
+        context,
+    };
+    idempotent(
+        &state,
+        &caller,
+        key,
+        "POST /projects",
+        &bytes,
+        project_id,
+        async {
+            let receipt = state.store.execute(project_id, command).await?;
+            let body = RegistrationReceipt {
+                project_id,
+                sequence: receipt.last_sequence,
+                digest: receipt.digest.to_string(),
+                recorded_at: receipt.recorded_at,
+            };
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_string(&body).unwrap_or_default(),
+            ))
+        },
+    )
+    .await
+    .map(|(status, body)| {
+        let location = format!("/api/v1/projects/{project_id}");
+        let mut response = json_response(status, body);
+        if let Ok(value) = location.parse() {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        response
+    })
+}
+
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    (status, headers, body).into_response()
+}
+
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
+    params(("organisation" = Option<String>, Query), ("status" = Option<ProjectStatus>, Query)),
+    responses((status = 200, description = "{\"projects\": [summary]}"), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(query): StrictQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ANYONE, "list projects")?;
+    let organisation = match (&query.organisation, caller.0.organisation.as_str()) {
+        (Some(asked), own) if own != super::auth::ALL_ORGANISATIONS && asked != own => {
+            return Ok(Json(serde_json::json!({ "projects": [] })));
+        }
+        (Some(asked), _) => Some(asked.clone()),
+        (None, super::auth::ALL_ORGANISATIONS) => None,
+        (None, own) => Some(own.to_string()),
+    };
+    state.store.catch_up().await?;
+    let projects = state
+        .store
+        .list_views(
+            organisation.as_deref(),
+            query.status.map(ProjectStatus::as_str),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({ "projects": projects })))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "The project's current summary and scorecard"), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ANYONE, "read projects")?;
+    let head: ProjectHead = visible_project(&state, &caller, &id).await?;
+    let view = fresh_view(&state, &head).await?;
+    Ok(Json(view))
+}
+
+/// The project's view, brought up to the head first if the projector has not caught up yet.
+async fn fresh_view(state: &AppState, head: &ProjectHead) -> Result<Value, ApiError> {
+    let is_fresh =
+        |view: &Value| view.get("sequence").and_then(Value::as_u64) >= Some(head.sequence);
+    if let Some(view) = state.store.view(head.project_id).await? {
+        if is_fresh(&view) {
+            return Ok(view);
+        }
+    }
+    state.store.catch_up().await?;
+    state
+        .store
+        .view(head.project_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("project view missing after catch-up", head.project_id))
+}

@@ -1,0 +1,35 @@
+//! Liveness, readiness and metrics.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::problem::ApiError;
+use super::AppState;
+use crate::store::Role;
+
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The process is up")))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, description = "The event store answers"), (status = 503, description = "The event store cannot be reached")))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format (admin or assurance token)")),
+    security(("bearer" = [])))]
+pub async fn metrics(caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&[Role::Admin, Role::Assurance], "read metrics")?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        super::metrics::handle().render(),
+    ))
+}

@@ -1,0 +1,72 @@
+//! The audit trail as readers see it: each stored entry with who recorded it, when, its digest
+//! and which later correction (if any) withdrew it. Shared by the API, its NDJSON export and the
+//! `coprod export` command, so that all three say the same thing.
+
+use std::collections::BTreeMap;
+
+use coprod_domain::digest::{DIGEST_KEY, RECORDED_AT_KEY, RECORDED_BY_KEY};
+use coprod_domain::StoredEntry;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TrailEntry {
+    pub sequence: u64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub version: String,
+    pub occurred_on: Option<String>,
+    pub recorded_at: String,
+    pub recorded_by: String,
+    /// The event's fields as stored, without its `type`.
+    pub data: Value,
+    /// The chain head after this entry.
+    pub digest: String,
+    /// The sequence of the correction that withdrew this entry, if any.
+    pub withdrawn_by: Option<u64>,
+}
+
+/// Which entry withdrew which: target sequence → correction sequence.
+pub fn withdrawals(entries: &[StoredEntry]) -> BTreeMap<u64, u64> {
+    entries
+        .iter()
+        .filter(|e| e.event_type == "correction_recorded")
+        .filter_map(|e| {
+            let target = e.payload.get("corrects_sequence")?.as_u64()?;
+            Some((target, e.sequence))
+        })
+        .collect()
+}
+
+pub fn trail_entry(entry: &StoredEntry, withdrawn_by: Option<u64>) -> TrailEntry {
+    let mut data = entry.payload.clone();
+    if let Value::Object(fields) = &mut data {
+        fields.remove("type");
+    }
+    let occurred_on = data
+        .get("occurred_on")
+        .or_else(|| data.get("started_on"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let meta = |key: &str| entry.metadata.get(key).cloned().unwrap_or_default();
+    TrailEntry {
+        sequence: entry.sequence,
+        event_type: entry.event_type.clone(),
+        version: entry.event_version.clone(),
+        occurred_on,
+        recorded_at: meta(RECORDED_AT_KEY),
+        recorded_by: meta(RECORDED_BY_KEY),
+        data,
+        digest: meta(DIGEST_KEY),
+        withdrawn_by,
+    }
+}
+
+/// The whole trail of one project, in order.
+pub fn trail(entries: &[StoredEntry]) -> Vec<TrailEntry> {
+    let withdrawn = withdrawals(entries);
+    entries
+        .iter()
+        .map(|e| trail_entry(e, withdrawn.get(&e.sequence).copied()))
+        .collect()
+}
