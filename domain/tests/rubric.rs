@@ -5,7 +5,7 @@
 
 mod support;
 
-use coprod_domain::assessment::{AssessError, Cutoff};
+use coprod_domain::assessment::{AssessError, Cutoff, Rating};
 use coprod_domain::*;
 use support::*;
 

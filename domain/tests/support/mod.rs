@@ -12,8 +12,6 @@ use coprod_domain::assessment::{self, AssessError, Assessment, Cutoff, Indicator
 use coprod_domain::*;
 use uuid::Uuid;
 
-pub use coprod_domain::assessment::Rating;
-
 pub const PROJECT_ID: &str = "5f0c2a7e-8b1d-4e36-a9c4-2d7e9b13f0a1";
 pub const RECORDER: &str = "officer";
 
