@@ -181,6 +181,18 @@ fn cases() -> Vec<Case> {
                 s.correct(2); // 5
                 s
             }),
+        case(
+            "from the start: a join recorded with the wrong kind is withdrawn and recorded again",
+            "from_the_start", true, "1 person with lived experience in 'commission'", &[4, 5, 6],
+            &[], || {
+                let mut s = Stream::plain();
+                s.join("ann", PRO, &[]); // 2: recorded as an officer by mistake
+                s.correct(2); // 3
+                s.join("ann", CARER, &[]); // 4
+                s.stage(COMMISSION); // 5
+                s.meeting("a1", COMMISSION, &[], &["ann"]); // 6
+                s
+            }),
         // ---- every_stage
         case("every stage: both stages reached", "every_stage", true, "2 of 2 stages", &[3, 4, 5, 6],
             &["all 2 stages"], || {
