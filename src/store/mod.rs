@@ -13,6 +13,7 @@ mod projector;
 pub mod views;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
@@ -81,6 +82,8 @@ struct Inner {
     locks: SyncMutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     /// One catch-up reader at a time in this process.
     projector: tokio::sync::Mutex<()>,
+    /// How many times a command was tried again after losing a race (for metrics and tests).
+    conflict_retries: AtomicU64,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.
@@ -116,6 +119,7 @@ impl Store {
                 events,
                 locks: SyncMutex::new(HashMap::new()),
                 projector: tokio::sync::Mutex::new(()),
+                conflict_retries: AtomicU64::new(0),
             }),
         })
     }
@@ -127,6 +131,11 @@ impl Store {
         } else {
             "sqlite"
         }
+    }
+
+    /// How many times this store has retried a command after another process appended first.
+    pub fn conflict_retries(&self) -> u64 {
+        self.inner.conflict_retries.load(Ordering::Relaxed)
     }
 
     /// Applies the embedded migrations of this backend.
@@ -214,6 +223,7 @@ impl Store {
                     Some(other) => return Err(other),
                     None if retries < CONFLICT_RETRIES => {
                         retries += 1;
+                        self.inner.conflict_retries.fetch_add(1, Ordering::Relaxed);
                         let pause = rand::thread_rng().gen_range(10..=50);
                         tracing::debug!(%project_id, retries, "append conflict; retrying");
                         tokio::time::sleep(Duration::from_millis(pause)).await;

@@ -1,0 +1,300 @@
+//! Test support shared by the integration tests: a fresh, migrated database of each backend.
+//!
+//! - SQLite: a file in a temporary directory, removed afterwards.
+//! - PostgreSQL: a new database `coprod_test_<random>` created on the server named by
+//!   `DATABASE_URL` (when it is a `postgres://` URL) and dropped afterwards. Without
+//!   `DATABASE_URL`, a throwaway cluster is started with `initdb`/`pg_ctl` when they are on PATH
+//!   (stopped and removed when the test process exits). Otherwise the PostgreSQL half of each test
+//!   is skipped with a loud message — unless `COPROD_REQUIRE_POSTGRES=1`, which makes it a failure.
+//!
+//! Use: `for db in common::backends().await { let store = db.store().await; … }`.
+
+#![allow(dead_code)]
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use coprod::store::Store;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// A fresh database; dropped (PostgreSQL) or deleted (SQLite) when this value is dropped.
+pub struct TestDb {
+    pub backend: Backend,
+    /// The URL to give `Store::connect` or `coprod --database`.
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server_url: String, name: String },
+}
+
+impl TestDb {
+    /// A connected store with the migrations applied.
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// The SQLite database directory, if this is SQLite.
+    pub fn sqlite_dir(&self) -> Option<&Path> {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => Some(dir.path()),
+            Cleanup::Postgres { .. } => None,
+        }
+    }
+}
+
+impl fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TestDb({}, {})", self.backend, self.url)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { server_url, name } = &self.cleanup {
+            let (server_url, name) = (server_url.clone(), name.clone());
+            // Drop may run inside a runtime: do the async work on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&server_url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL when a server is available (see the module documentation).
+pub async fn backends() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite()];
+    dbs.extend(postgres().await);
+    dbs
+}
+
+/// A fresh SQLite database file in a temporary directory.
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data").join("coprod.db").display()
+    );
+    TestDb {
+        backend: Backend::Sqlite,
+        url,
+        cleanup: Cleanup::Dir(dir),
+    }
+}
+
+/// A fresh PostgreSQL database, or `None` (after saying so loudly) if no server is available.
+pub async fn postgres() -> Option<TestDb> {
+    let Some(server_url) = postgres_server() else {
+        let why = "PostgreSQL tests SKIPPED: set DATABASE_URL=postgres://… or put initdb and \
+                   pg_ctl on PATH";
+        if std::env::var("COPROD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            panic!("{why} (COPROD_REQUIRE_POSTGRES=1)");
+        }
+        eprintln!("\n!!!!!!!! {why} !!!!!!!!\n");
+        return None;
+    };
+    let name = format!("coprod_test_{}", random_hex(8));
+    let mut conn = sqlx::PgConnection::connect(&server_url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {server_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    conn.close().await.ok();
+    Some(TestDb {
+        backend: Backend::Postgres,
+        url: with_database(&server_url, &name),
+        cleanup: Cleanup::Postgres { server_url, name },
+    })
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// The URL of a PostgreSQL server to create test databases on, found once per test process.
+fn postgres_server() -> Option<String> {
+    static SERVER: OnceLock<Option<String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| match std::env::var("DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(url)
+            }
+            _ => start_throwaway_cluster(),
+        })
+        .clone()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool, as the `postgres` user when we are root (the server refuses root).
+fn pg_tool(as_postgres: bool, program: &str, args: &[&str]) -> Command {
+    if as_postgres {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--", program]).args(args);
+        command
+    } else {
+        let mut command = Command::new(program);
+        command.args(args);
+        command
+    }
+}
+
+fn start_throwaway_cluster() -> Option<String> {
+    if !on_path("initdb") || !on_path("pg_ctl") {
+        return None;
+    }
+    let as_postgres = is_root();
+    let dir: PathBuf = tempfile::Builder::new()
+        .prefix("coprod-pg-")
+        .tempdir()
+        .ok()?
+        .keep();
+    let data = dir.join("data");
+    let log = dir.join("server.log");
+    let (dir_s, data_s, log_s) = (
+        dir.display().to_string(),
+        data.display().to_string(),
+        log.display().to_string(),
+    );
+    if as_postgres {
+        let chown = Command::new("chown")
+            .args(["-R", "postgres", &dir_s])
+            .status()
+            .ok()?;
+        if !chown.success() {
+            eprintln!("cannot hand {dir_s} to the postgres user");
+            return None;
+        }
+    }
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+        listener.local_addr().ok()?.port()
+    };
+    let initdb = pg_tool(
+        as_postgres,
+        "initdb",
+        &[
+            "-D",
+            &data_s,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .status()
+    .ok()?;
+    if !initdb.success() {
+        eprintln!("initdb failed in {data_s}");
+        return None;
+    }
+    let options = format!(
+        "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    );
+    let started = pg_tool(
+        as_postgres,
+        "pg_ctl",
+        &["-D", &data_s, "-o", &options, "-l", &log_s, "-w", "start"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .status()
+    .ok()?;
+    if !started.success() {
+        eprintln!("pg_ctl start failed; see {log_s}");
+        return None;
+    }
+    // Stop and remove the cluster once this test process has exited.
+    let stop = if as_postgres {
+        format!("runuser -u postgres -- pg_ctl -D '{data_s}' -m immediate stop")
+    } else {
+        format!("pg_ctl -D '{data_s}' -m immediate stop")
+    };
+    let watchdog = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir_s}'",
+        pid = std::process::id()
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &watchdog])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    std::thread::sleep(Duration::from_millis(100));
+    eprintln!("started a throwaway PostgreSQL cluster on port {port} in {dir_s}");
+    Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+}

@@ -1,0 +1,835 @@
+//! The storage layer against both backends: the hash chain, receipts, concurrency, append-only
+//! triggers, views and their catch-up reader, tokens, idempotency, and the CLI.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use common::{Backend, TestDb};
+use coprod::store::{ExecuteError, IdempotentRecord, Role, Store, StoreError};
+use coprod_domain::digest::{chain_next, verify_chain};
+use coprod_domain::{
+    CommandContext, CorrectionRecorded, Digest, Fact, ParticipantJoined, ParticipantKind,
+    ProjectClosed, ProjectCommand, ProjectError, ProjectRegistered, Stage, StageStarted,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn context() -> CommandContext {
+    CommandContext {
+        recorded_by: "tester".into(),
+        recorded_at: Utc::now(),
+    }
+}
+
+fn register(project_id: Uuid, organisation: &str) -> ProjectCommand {
+    ProjectCommand::Register {
+        registration: ProjectRegistered {
+            project_id,
+            title: "Carers' strategy refresh".into(),
+            organisation: organisation.into(),
+            service_area: "carers".into(),
+            description: None,
+            priority_groups: vec!["carers".into()],
+            started_on: today(),
+        },
+        context: context(),
+    }
+}
+
+fn record(facts: Vec<Fact>) -> ProjectCommand {
+    ProjectCommand::Record {
+        batch: facts.len() > 1,
+        facts,
+        expected_sequence: None,
+        context: context(),
+    }
+}
+
+fn join(participant: &str, kind: ParticipantKind) -> Fact {
+    Fact::ParticipantJoined(ParticipantJoined {
+        participant_id: participant.into(),
+        kind,
+        groups: vec![],
+        occurred_on: today(),
+    })
+}
+
+fn start(stage: Stage) -> Fact {
+    Fact::StageStarted(StageStarted {
+        stage,
+        occurred_on: today(),
+    })
+}
+
+fn correct(sequence: u64) -> Fact {
+    Fact::CorrectionRecorded(CorrectionRecorded {
+        corrects_sequence: sequence,
+        reason: "recorded in error".into(),
+        occurred_on: today(),
+    })
+}
+
+fn close() -> Fact {
+    Fact::ProjectClosed(ProjectClosed {
+        summary: "done".into(),
+        occurred_on: today(),
+    })
+}
+
+/// A project with a few entries: registration, two stages, three participants.
+async fn seeded(store: &Store, organisation: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    store.execute(id, register(id, organisation)).await.unwrap();
+    store
+        .execute(
+            id,
+            record(vec![
+                start(Stage::Commission),
+                join("p1", ParticipantKind::Carer),
+                join("p2", ParticipantKind::LivedExperience),
+            ]),
+        )
+        .await
+        .unwrap();
+    store
+        .execute(id, record(vec![join("p3", ParticipantKind::Professional)]))
+        .await
+        .unwrap();
+    store
+        .execute(id, record(vec![start(Stage::Design)]))
+        .await
+        .unwrap();
+    id
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw SQL, for what the store's API deliberately cannot do
+
+async fn raw_execute(db: &TestDb, sql: &str) -> Result<u64, String> {
+    match db.backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await;
+            pool.close().await;
+            result.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await;
+            pool.close().await;
+            result.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `(recorded_at column, metadata)` of every entry, by position.
+async fn raw_recorded_at(db: &TestDb) -> Vec<(String, Value)> {
+    let sql = "SELECT recorded_at, metadata FROM events ORDER BY position";
+    match db.backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+    }
+}
+
+async fn raw_strings(db: &TestDb, sql: &str) -> Vec<Vec<String>> {
+    match db.backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            let rows: Vec<(String, String, String, String, String)> =
+                sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            rows.into_iter()
+                .map(|(a, b, c, d, e)| vec![a, b, c, d, e])
+                .collect()
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            let rows: Vec<(String, String, String, String, String)> =
+                sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            rows.into_iter()
+                .map(|(a, b, c, d, e)| vec![a, b, c, d, e])
+                .collect()
+        }
+    }
+}
+
+/// Catches up until `project` shows `sequence` (on PostgreSQL another database's transaction can
+/// hold the reader back for a moment).
+async fn caught_up_view(store: &Store, project: Uuid, sequence: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        store.catch_up().await.unwrap();
+        if let Some(view) = store.view(project).await.unwrap() {
+            if view["sequence"] == json!(sequence) {
+                return view;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "view of {project} never reached {sequence}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chain and receipts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appended_entries_carry_a_verifiable_chain() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let id = seeded(&store, "oxon").await;
+        let entries = store.entries(id, 0, None).await.unwrap();
+        assert_eq!(
+            entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5, 6]
+        );
+        let check = verify_chain(&entries);
+        assert_eq!(check.first_divergence, None, "{}", db.backend);
+        // The first entry chains from 32 zero bytes.
+        assert_eq!(
+            Some(chain_next(&Digest::ZERO, &entries[0])),
+            entries[0].stored_digest()
+        );
+        // Each stored digest is the head after that entry; metadata carries who and when.
+        for (entry, head) in entries.iter().zip(&check.heads) {
+            assert_eq!(entry.stored_digest(), Some(*head));
+            assert_eq!(entry.metadata["recorded_by"], "tester");
+            assert_eq!(entry.aggregate_id, id.to_string());
+            assert_eq!(entry.metadata.len(), 3, "{:?}", entry.metadata);
+        }
+        // recorded_at: six fractional digits, never decreasing along the stream.
+        let times: Vec<&String> = entries.iter().map(|e| &e.metadata["recorded_at"]).collect();
+        for t in &times {
+            assert!(coprod_domain::recorded::parse_instant(t).is_some(), "{t}");
+        }
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        // The indexed column is exactly the metadata's value.
+        for (column, metadata) in raw_recorded_at(&db).await {
+            assert_eq!(json!(column), metadata["recorded_at"]);
+        }
+        // Decoding gives the same stream.
+        let events = store.recorded_events(id).await.unwrap();
+        assert_eq!(events.len(), 6);
+        assert_eq!(events[5].digest, check.head);
+        assert_eq!(store.verify_project(id).await.unwrap().unwrap(), check);
+        assert_eq!(store.verify_project(Uuid::new_v4()).await.unwrap(), None);
+        assert_eq!(store.project_ids().await.unwrap(), vec![id]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_name_the_appended_entries() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let id = Uuid::new_v4();
+        assert_eq!(store.project_head(id).await.unwrap(), None);
+        let first = store.execute(id, register(id, "oxon")).await.unwrap();
+        assert_eq!((first.first_sequence, first.last_sequence), (1, 1));
+        assert_eq!(first.project_id, id);
+        let batch = store
+            .execute(
+                id,
+                record(vec![
+                    join("a", ParticipantKind::Carer),
+                    join("b", ParticipantKind::Carer),
+                    start(Stage::Commission),
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!((batch.first_sequence, batch.last_sequence), (2, 4));
+        let entries = store.entries(id, 0, None).await.unwrap();
+        assert_eq!(entries[0].stored_digest(), Some(first.digest));
+        assert_eq!(entries[3].stored_digest(), Some(batch.digest));
+        assert_eq!(entries[3].metadata["recorded_at"], batch.recorded_at);
+        let head = store.project_head(id).await.unwrap().unwrap();
+        assert_eq!(head.organisation, "oxon");
+        assert_eq!(head.sequence, 4);
+        assert_eq!(head.digest, batch.digest);
+        assert_eq!(head.recorded_at, batch.recorded_at);
+        // Paging by sequence.
+        let page = store.entries(id, 1, Some(2)).await.unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert!(store.entries(id, 4, None).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_at_never_goes_back_along_a_stream() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let id = Uuid::new_v4();
+        let first = store.execute(id, register(id, "oxon")).await.unwrap();
+        // A clock that stepped back an hour.
+        let mut late = context();
+        late.recorded_at -= chrono::Duration::hours(1);
+        let receipt = store
+            .execute(
+                id,
+                ProjectCommand::Record {
+                    facts: vec![join("a", ParticipantKind::Carer)],
+                    batch: false,
+                    expected_sequence: None,
+                    context: late,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(receipt.recorded_at, first.recorded_at);
+        let entries = store.entries(id, 0, None).await.unwrap();
+        assert_eq!(verify_chain(&entries).first_divergence, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_and_if_match_are_reported_and_append_nothing() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let id = Uuid::new_v4();
+        let error = store
+            .execute(id, record(vec![join("a", ParticipantKind::Carer)]))
+            .await
+            .unwrap_err();
+        assert_eq!(error, ExecuteError::Domain(ProjectError::ProjectNotFound));
+        store.execute(id, register(id, "oxon")).await.unwrap();
+        let error = store.execute(id, register(id, "oxon")).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ExecuteError::Domain(ProjectError::DuplicateId { .. })
+            ),
+            "{error:?}"
+        );
+        // The aggregate is loaded from events only, each applied once: If-Match sees the true
+        // sequence after every append (a double-applying store would drift).
+        for expected in 1..=4 {
+            let receipt = store
+                .execute(
+                    id,
+                    ProjectCommand::Record {
+                        facts: vec![join(&format!("p{expected}"), ParticipantKind::Carer)],
+                        batch: false,
+                        expected_sequence: Some(expected),
+                        context: context(),
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(receipt.last_sequence, expected + 1);
+        }
+        let error = store
+            .execute(
+                id,
+                ProjectCommand::Record {
+                    facts: vec![join("late", ParticipantKind::Carer)],
+                    batch: false,
+                    expected_sequence: Some(3),
+                    context: context(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ExecuteError::Domain(ProjectError::SequenceMismatch {
+                expected: 3,
+                actual: 5
+            })
+        );
+        // A batch with a bad fact appends none of it.
+        let error = store
+            .execute(
+                id,
+                record(vec![
+                    join("ok", ParticipantKind::Carer),
+                    join("p1", ParticipantKind::Carer),
+                ]),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            ExecuteError::Domain(ProjectError::DuplicateId { .. })
+        ));
+        assert_eq!(store.project_head(id).await.unwrap().unwrap().sequence, 5);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_in_two_processes_leave_no_gaps_or_duplicates() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        // Two stores: two pools and two sets of per-project locks, as two server processes.
+        let one = db.store().await;
+        let two = Store::connect(&db.url).await.unwrap();
+        let id = Uuid::new_v4();
+        one.execute(id, register(id, "oxon")).await.unwrap();
+        let mut accepted = BTreeSet::new();
+        let mut conflicts = 0;
+        let mut sequences = BTreeSet::new();
+        // Rounds of 24 concurrent appends, until the race has been lost (and retried) at least
+        // once; it usually is in the first round.
+        for round in 0..5 {
+            let mut tasks = Vec::new();
+            for i in 0..24 {
+                let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+                tasks.push(tokio::spawn(async move {
+                    let participant = format!("r{round}p{i}");
+                    let result = store
+                        .execute(id, record(vec![join(&participant, ParticipantKind::Carer)]))
+                        .await;
+                    (participant, result)
+                }));
+            }
+            for task in tasks {
+                let (participant, result) = task.await.unwrap();
+                match result {
+                    Ok(receipt) => {
+                        assert_eq!(receipt.first_sequence, receipt.last_sequence);
+                        assert!(sequences.insert(receipt.last_sequence), "sequence reused");
+                        accepted.insert(participant);
+                    }
+                    Err(ExecuteError::Conflict) => conflicts += 1,
+                    Err(other) => panic!("{}: unexpected {other:?}", db.backend),
+                }
+            }
+            if one.conflict_retries() + two.conflict_retries() > 0 {
+                break;
+            }
+        }
+        let retries = one.conflict_retries() + two.conflict_retries();
+        eprintln!(
+            "{}: {} accepted, {conflicts} gave up after retries, {retries} retries",
+            db.backend,
+            accepted.len(),
+        );
+        assert!(retries > 0, "the two writers never raced");
+        assert!(
+            accepted.len() >= 12,
+            "too few appends won: {}",
+            accepted.len()
+        );
+        let entries = one.entries(id, 0, None).await.unwrap();
+        assert_eq!(entries.len(), 1 + accepted.len());
+        assert_eq!(
+            entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            (1..=entries.len() as u64).collect::<Vec<_>>(),
+            "gaps or duplicates"
+        );
+        let stored: BTreeSet<String> = entries[1..]
+            .iter()
+            .map(|e| e.payload["participant_id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(stored, accepted);
+        assert_eq!(verify_chain(&entries).first_divergence, None);
+        // Both processes' views agree once caught up.
+        let view = caught_up_view(&two, id, entries.len() as u64).await;
+        assert_eq!(view, caught_up_view(&one, id, entries.len() as u64).await);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Append-only
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_table_refuses_update_and_delete() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let id = seeded(&store, "oxon").await;
+        let before = store.entries(id, 0, None).await.unwrap();
+        let update = raw_execute(
+            &db,
+            "UPDATE events SET event_type = 'tampered' WHERE sequence = 2",
+        )
+        .await;
+        assert!(
+            update.as_ref().is_err_and(|e| e.contains("append-only")),
+            "{}: {update:?}",
+            db.backend
+        );
+        let delete = raw_execute(&db, "DELETE FROM events WHERE sequence = 6").await;
+        assert!(
+            delete.as_ref().is_err_and(|e| e.contains("append-only")),
+            "{}: {delete:?}",
+            db.backend
+        );
+        if db.backend == Backend::Postgres {
+            let truncate = raw_execute(&db, "TRUNCATE events").await;
+            assert!(truncate.is_err_and(|e| e.contains("append-only")));
+        }
+        assert_eq!(store.entries(id, 0, None).await.unwrap(), before);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_follow_the_log_and_a_rebuild_gives_the_same_views() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let a = seeded(&store, "oxon").await;
+        let b = seeded(&store, "bucks").await;
+        // b: p2 (entry 4) withdrawn, then closed.
+        store.execute(b, record(vec![correct(4)])).await.unwrap();
+        let closed = store.execute(b, record(vec![close()])).await.unwrap();
+
+        let view_a = caught_up_view(&store, a, 6).await;
+        let view_b = caught_up_view(&store, b, 8).await;
+        assert_eq!(view_a["project_id"], json!(a.to_string()));
+        assert_eq!(view_a["organisation"], "oxon");
+        assert_eq!(view_a["status"], "open");
+        assert_eq!(view_a["stage"], "design");
+        assert_eq!(view_a["stages"][0]["stage"], "commission");
+        assert_eq!(view_a["stages"][0]["completed_on"], json!(today()));
+        assert_eq!(view_a["stages"][1]["completed_on"], Value::Null);
+        assert_eq!(
+            view_a["participants_by_kind"],
+            json!({"carer": 1, "lived_experience": 1, "professional": 1})
+        );
+        assert_eq!(view_a["scorecard"].as_object().unwrap().len(), 6);
+        let head_a = store.project_head(a).await.unwrap().unwrap();
+        assert_eq!(view_a["digest"], json!(head_a.digest));
+        assert_eq!(view_a["recorded_at"], json!(head_a.recorded_at));
+        assert_eq!(view_b["status"], "closed");
+        assert_eq!(view_b["digest"], json!(closed.digest));
+        assert_eq!(
+            view_b["participants_by_kind"],
+            json!({"carer": 1, "professional": 1})
+        );
+
+        // Filters.
+        let all = store.list_views(None, None).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            store.list_views(Some("oxon"), None).await.unwrap(),
+            vec![view_a.clone()]
+        );
+        assert_eq!(
+            store.list_views(None, Some("closed")).await.unwrap(),
+            vec![view_b.clone()]
+        );
+        assert!(store
+            .list_views(Some("oxon"), Some("closed"))
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(store.view(Uuid::new_v4()).await.unwrap(), None);
+
+        // Rebuild from the log: identical views, progress reported up to the total.
+        let calls = std::sync::Mutex::new(Vec::new());
+        let applied = store
+            .rebuild_views(&|done, total| calls.lock().unwrap().push((done, total)))
+            .await
+            .unwrap();
+        assert_eq!(applied, 14);
+        let calls = calls.into_inner().unwrap();
+        assert_eq!(calls.first(), Some(&(0, 14)));
+        assert_eq!(calls.last(), Some(&(14, 14)));
+        assert_eq!(store.list_views(None, None).await.unwrap(), all);
+        // Nothing left to apply after a rebuild.
+        assert_eq!(store.catch_up().await.unwrap(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catch_up_checkpoint_persists() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        let a = seeded(&store, "oxon").await;
+        caught_up_view(&store, a, 6).await;
+        // Views and checkpoint lost (say, a crash before the first catch-up): the next catch-up
+        // applies everything again.
+        raw_execute(&db, "DELETE FROM project_views").await.unwrap();
+        raw_execute(&db, "DELETE FROM projector_checkpoints")
+            .await
+            .unwrap();
+        assert_eq!(store.view(a).await.unwrap(), None);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut applied = 0;
+        while applied < 6 {
+            applied += store.catch_up().await.unwrap();
+            assert!(Instant::now() < deadline);
+        }
+        assert_eq!(applied, 6);
+        assert_eq!(store.view(a).await.unwrap().unwrap()["sequence"], 6);
+        // Another process (a new pool) starts from the stored checkpoint: nothing to do.
+        let other = Store::connect(&db.url).await.unwrap();
+        assert_eq!(other.catch_up().await.unwrap(), 0);
+        // New entries are applied once, by whichever reader comes first.
+        let b = seeded(&other, "bucks").await;
+        caught_up_view(&other, b, 6).await;
+        assert_eq!(store.catch_up().await.unwrap(), 0);
+        assert_eq!(store.list_views(None, None).await.unwrap().len(), 2);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens and idempotency
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_stored_hashed() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        assert_eq!(store.token_count().await.unwrap(), 0);
+        let token = store
+            .create_token(Role::Recorder, "oxon", "alice at oxon")
+            .await
+            .unwrap();
+        let unlabelled = store.create_token(Role::Admin, "*", "").await.unwrap();
+        assert!(
+            token.starts_with("coprod_") && token.len() == 7 + 64,
+            "{token}"
+        );
+        assert_ne!(token, unlabelled);
+        assert_eq!(store.token_count().await.unwrap(), 2);
+
+        let principal = store.authenticate(&token).await.unwrap().unwrap();
+        assert_eq!(principal.name, "alice at oxon");
+        assert_eq!(principal.role, Role::Recorder);
+        assert_eq!(principal.organisation, "oxon");
+        let admin = store.authenticate(&unlabelled).await.unwrap().unwrap();
+        let hash = coprod::store::token_hash(&unlabelled);
+        assert_eq!(admin.name, format!("token:{}", &hash[..8]));
+        assert_eq!(
+            (admin.role, admin.organisation.as_str()),
+            (Role::Admin, "*")
+        );
+        assert_eq!(store.authenticate("coprod_0000").await.unwrap(), None);
+        assert_eq!(store.authenticate("").await.unwrap(), None);
+        assert_eq!(store.authenticate(&token[..40]).await.unwrap(), None);
+
+        let rows = raw_strings(
+            &db,
+            "SELECT token_hash, role, organisation, label, created_at FROM api_tokens",
+        )
+        .await;
+        assert_eq!(rows.len(), 2);
+        for row in &rows {
+            for cell in row {
+                assert!(!cell.contains(&token[7..]) && !cell.contains(&unlabelled[7..]));
+            }
+        }
+        let hashes: BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert!(hashes.contains(coprod::store::token_hash(&token).as_str()));
+        assert!(hashes.contains(hash.as_str()));
+    }
+}
+
+#[test]
+fn roles_read_and_write_as_snake_case() {
+    for role in [Role::Recorder, Role::Assurance, Role::Panel, Role::Admin] {
+        assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        assert_eq!(serde_json::to_value(role).unwrap(), json!(role.as_str()));
+    }
+    assert!("Admin".parse::<Role>().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keeps_the_first_answer() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let store = db.store().await;
+        assert_eq!(store.find_idempotent("alice", "k1").await.unwrap(), None);
+        let first = IdempotentRecord {
+            project_id: Uuid::new_v4(),
+            request_hash: "h1".into(),
+            status: 201,
+            body: r#"{"sequence":1}"#.into(),
+        };
+        store.save_idempotent("alice", "k1", &first).await.unwrap();
+        let second = IdempotentRecord {
+            status: 422,
+            request_hash: "h2".into(),
+            ..first.clone()
+        };
+        store.save_idempotent("alice", "k1", &second).await.unwrap();
+        assert_eq!(
+            store.find_idempotent("alice", "k1").await.unwrap(),
+            Some(first)
+        );
+        assert_eq!(store.find_idempotent("bob", "k1").await.unwrap(), None);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_quickly() {
+    let started = Instant::now();
+    let error = Store::connect("postgres://postgres@127.0.0.1:1/nothing")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let error = Store::connect("mysql://localhost/x").await.unwrap_err();
+    assert!(matches!(error, StoreError::Internal(_)));
+}
+
+#[tokio::test]
+async fn sqlite_creates_its_directory_and_file() {
+    let db = common::sqlite();
+    let file = db.sqlite_dir().unwrap().join("data").join("coprod.db");
+    assert!(!file.exists());
+    let store = db.store().await;
+    store.ping().await.unwrap();
+    assert!(file.exists());
+    assert_eq!(store.backend(), "sqlite");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+
+fn coprod(db: &TestDb, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_coprod"))
+        .arg("--database")
+        .arg(&db.url)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run coprod")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_tokens_export_rebuild_and_verify() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        // `token create` on a fresh database: migrates, prints the token alone.
+        let out = coprod(
+            &db,
+            &["token", "create", "--role", "panel", "--org", "oxon"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let token = stdout.strip_suffix('\n').unwrap();
+        assert!(
+            !token.contains('\n') && token.starts_with("coprod_"),
+            "{stdout:?}"
+        );
+        let store = db.store().await;
+        let principal = store.authenticate(token).await.unwrap().unwrap();
+        assert_eq!(principal.role, Role::Panel);
+
+        let id = seeded(&store, "oxon").await;
+        let other = seeded(&store, "bucks").await;
+
+        // export: one JSON object per entry.
+        let out = coprod(&db, &["export", &id.to_string()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let entries = store.entries(id, 0, None).await.unwrap();
+        assert_eq!(lines.len(), entries.len());
+        assert_eq!(lines[0]["type"], "project_registered");
+        assert_eq!(lines[0]["occurred_on"], json!(today()));
+        assert_eq!(lines[0]["data"]["organisation"], "oxon");
+        assert!(lines[0]["data"].get("type").is_none());
+        assert_eq!(lines[2]["type"], "participant_joined");
+        assert_eq!(lines[2]["version"], "1");
+        assert_eq!(lines[2]["recorded_by"], "tester");
+        assert_eq!(lines[2]["data"]["participant_id"], "p1");
+        for (line, entry) in lines.iter().zip(&entries) {
+            assert_eq!(line["sequence"], json!(entry.sequence));
+            assert_eq!(line["digest"], json!(entry.metadata["digest"]));
+            assert_eq!(line["recorded_at"], json!(entry.metadata["recorded_at"]));
+        }
+        let missing = coprod(&db, &["export", &Uuid::new_v4().to_string()]);
+        assert_eq!(missing.status.code(), Some(2));
+
+        // rebuild
+        let out = coprod(&db, &["rebuild"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        assert_eq!(store.list_views(None, None).await.unwrap().len(), 2);
+
+        // verify: all good, then tamper with one entry behind the triggers' back.
+        let out = coprod(&db, &["verify"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains(&format!("{id} OK")) && stdout.contains(&format!("{other} OK")));
+        let (disable, update) = match db.backend {
+            Backend::Sqlite => (
+                "DROP TRIGGER events_no_update".to_string(),
+                format!(
+                    "UPDATE events SET payload = replace(payload, '\"p2\"', '\"px\"') \
+                     WHERE aggregate_id = '{id}' AND sequence = 4"
+                ),
+            ),
+            Backend::Postgres => (
+                "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete".to_string(),
+                format!(
+                    "UPDATE events SET payload = replace(payload::text, '\"p2\"', '\"px\"')::json \
+                     WHERE aggregate_id = '{id}' AND sequence = 4"
+                ),
+            ),
+        };
+        raw_execute(&db, &disable).await.unwrap();
+        assert_eq!(raw_execute(&db, &update).await, Ok(1));
+        let out = coprod(&db, &["verify"]);
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout.contains(&format!("{id} DIVERGES at sequence 4")),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&format!("{other} OK")), "{stdout}");
+        let out = coprod(&db, &["verify", &other.to_string()]);
+        assert_eq!(out.status.code(), Some(0));
+        let out = coprod(&db, &["verify", &Uuid::new_v4().to_string()]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+}
