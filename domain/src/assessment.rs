@@ -827,11 +827,10 @@ impl<'a> ActiveFacts<'a> {
                 "All {named} rewards linked to an activity were given within {days} days of it."
             )
         } else {
-            let entries: Vec<String> = untimely.iter().map(u64::to_string).collect();
             format!(
-                "{} of {named} rewards linked to an activity were not given within {days} days of it (entries {}).",
+                "{} of {named} rewards linked to an activity were not given within {days} days of it ({}).",
                 untimely.len(),
-                entries.join(", ")
+                entry_list(&untimely)
             )
         };
         indicator("timely", met, value, explanation, evidence)
@@ -979,6 +978,8 @@ impl<'a> ActiveFacts<'a> {
                 if r.response.is_adoption() {
                     rates.adopted += 1;
                 }
+            } else {
+                rates.unanswered.push(*seq);
             }
         }
         rates
@@ -1005,10 +1006,11 @@ impl<'a> ActiveFacts<'a> {
             )
         } else {
             format!(
-                "Only {} of the {} contributions from people with lived experience have had a response ({}%); at least {share}% should be answered.",
+                "Only {} of the {} contributions from people with lived experience have had a response ({}%); at least {share}% should be answered. Still waiting for a response: {}.",
                 ple.answered,
                 ple.made,
-                ple.response_rate()
+                ple.response_rate(),
+                entry_list(&ple.unanswered)
             )
         };
         indicator(
@@ -1106,11 +1108,15 @@ impl<'a> ActiveFacts<'a> {
 
     fn shared_decisions(&self, p: &Parameters) -> IndicatorResult {
         let total = self.decisions.len();
-        let shared = self
+        let not_shared: Vec<u64> = self
             .decisions
             .iter()
-            .filter(|(_, d)| d.method.is_shared() && d.participants.iter().any(|w| self.is_ple(w)))
-            .count();
+            .filter(|(_, d)| {
+                !(d.method.is_shared() && d.participants.iter().any(|w| self.is_ple(w)))
+            })
+            .map(|(seq, _)| *seq)
+            .collect();
+        let shared = total - not_shared.len();
         let share = p.shared_decision_share;
         let met = at_least(shared, total, share);
         let evidence = self.decisions.iter().map(|(seq, _)| *seq).collect();
@@ -1127,8 +1133,9 @@ impl<'a> ActiveFacts<'a> {
             )
         } else {
             format!(
-                "Only {shared} of the {total} decisions were made together with people with lived experience ({}%); at least {share}% should be made by consensus, vote or led by them, with them taking part.",
-                percent(shared, total)
+                "Only {shared} of the {total} decisions were made together with people with lived experience ({}%); at least {share}% should be made by consensus, vote or led by them, with them taking part. Not shared: {}.",
+                percent(shared, total),
+                entry_list(&not_shared)
             )
         };
         indicator("shared_decisions", met, value, explanation, evidence)
@@ -1156,11 +1163,10 @@ impl<'a> ActiveFacts<'a> {
         } else if met {
             format!("All {total} outcome reviews name a person with lived experience as accountable or as a reviewer.")
         } else {
-            let entries: Vec<String> = without.iter().map(u64::to_string).collect();
             format!(
-                "{} of {total} outcome reviews name nobody with lived experience as accountable or as a reviewer (entries {}).",
+                "{} of {total} outcome reviews name nobody with lived experience as accountable or as a reviewer ({}).",
                 without.len(),
-                entries.join(", ")
+                entry_list(&without)
             )
         };
         indicator("accountability_shared", met, value, explanation, evidence)
@@ -1200,6 +1206,8 @@ impl<'a> ActiveFacts<'a> {
 struct ContributionRates {
     made: usize,
     answered: usize,
+    /// The contributions still waiting for a response.
+    unanswered: Vec<u64>,
     adopted: usize,
     evidence: BTreeSet<u64>,
 }
@@ -1212,6 +1220,15 @@ impl ContributionRates {
     /// Adopted or adapted, of those answered.
     fn adoption_rate(&self) -> u64 {
         percent(self.adopted, self.answered)
+    }
+}
+
+/// "entry 4" or "entries 4, 9, 12", for explanations that point at the trail.
+fn entry_list(sequences: &[u64]) -> String {
+    let numbers: Vec<String> = sequences.iter().map(u64::to_string).collect();
+    match numbers.len() {
+        1 => format!("entry {}", numbers[0]),
+        _ => format!("entries {}", numbers.join(", ")),
     }
 }
 

@@ -261,10 +261,12 @@ fn check_votes(c: &mut Checker, e: &DecisionMade) {
                 ("against", &votes.against),
                 ("abstain", &votes.abstain),
             ];
+            // Voters in the lists before this one; repeats within one list are the ids check's.
             let mut seen: Vec<&String> = Vec::new();
             for (name, voters) in lists {
                 let path = format!("/votes/{name}");
                 c.ids(&path, voters);
+                let earlier = seen.len();
                 for (i, voter) in voters.iter().enumerate() {
                     let item = format!("{path}/{i}");
                     if !e.participants.contains(voter) {
@@ -272,11 +274,11 @@ fn check_votes(c: &mut Checker, e: &DecisionMade) {
                             &item,
                             format!("'{voter}' voted but is not among the participants"),
                         );
-                    } else if seen.contains(&voter) {
+                    } else if seen[..earlier].contains(&voter) {
                         c.fail(&item, format!("'{voter}' has voted more than once"));
                     }
-                    seen.push(voter);
                 }
+                seen.extend(voters);
             }
             if seen.is_empty() {
                 c.fail("/votes", "a vote needs at least one vote cast");

@@ -462,19 +462,19 @@ fn cases() -> Vec<Case> {
                 s
             }),
         case("timely: day 31 is late", "timely", false, "0 of 1 rewards on time", &[4, 5],
-            &["(entries 5)", "within 30 days"], || {
+            &["(entry 5)", "within 30 days"], || {
                 let mut s = timely_base(); // 1-4
                 s.reward("ann", Payment, Some(2500), Some("a1"), date(2025, 2, 10)); // 5
                 s
             }),
         case("timely: the day before the activity is not within it", "timely", false,
-            "0 of 1 rewards on time", &[4, 5], &["(entries 5)"], || {
+            "0 of 1 rewards on time", &[4, 5], &["(entry 5)"], || {
                 let mut s = timely_base(); // 1-4
                 s.reward("ann", Expenses, Some(700), Some("a1"), date(2025, 1, 9)); // 5
                 s
             }),
         case("timely: one on time, one late", "timely", false, "1 of 2 rewards on time", &[4, 5, 6],
-            &["1 of 2", "(entries 6)"], || {
+            &["1 of 2", "(entry 6)"], || {
                 let mut s = timely_base(); // 1-4
                 s.reward("ann", Payment, Some(2500), Some("a1"), date(2025, 1, 10)); // 5
                 s.reward("ann", Voucher, Some(2500), Some("a1"), date(2025, 2, 10)); // 6
@@ -625,7 +625,7 @@ fn cases() -> Vec<Case> {
                 s
             }),
         case("answered: 3 of 4 is 75%", "contributions_answered", false,
-            "3 of 4 contributions (75%)", &range(4, 10), &["Only 3 of the 4", "at least 80%"], || {
+            "3 of 4 contributions (75%)", &range(4, 10), &["Only 3 of the 4", "at least 80%", "Still waiting for a response: entry 7."], || {
                 let mut s = Stream::plain();
                 s.join("ann", CARER, &[]); // 2
                 s.stage(COMMISSION); // 3
@@ -761,7 +761,7 @@ fn cases() -> Vec<Case> {
             }),
         case("shared decisions: 2 of 3 is 66%; consensus among officers only is not shared",
             "shared_decisions", false, "2 of 3 decisions (66%)", &[5, 6, 7],
-            &["Only 2 of the 3", "at least 75%"], || {
+            &["Only 2 of the 3", "at least 75%", "Not shared: entry 7."], || {
                 let mut s = ann_and_officer(); // 1-3
                 s.stage(COMMISSION); // 4
                 s.decide("d1", COMMISSION, Consensus, &["ann"], &[]); // 5
@@ -770,7 +770,7 @@ fn cases() -> Vec<Case> {
                 s
             }),
         case("shared decisions: delegated, and 'led' without PLE taking part", "shared_decisions",
-            false, "0 of 2 decisions (0%)", &[5, 6], &["Only 0 of the 2"], || {
+            false, "0 of 2 decisions (0%)", &[5, 6], &["Only 0 of the 2", "Not shared: entries 5, 6."], || {
                 let mut s = Stream::plain();
                 s.join("ann", CARER, &[]); // 2
                 s.join("carers-oxon", ORG, &[]); // 3
@@ -786,7 +786,7 @@ fn cases() -> Vec<Case> {
             "2 of 2 reviews", &[4, 5], &["All 2"],
             || reviews(&[(Success, &["off"], &["ann"]), (Shortfall, &["ann"], &["off"])])),
         case("accountability: a failure reviewed by officers only", "accountability_shared", false,
-            "1 of 2 reviews", &[4, 5], &["(entries 5)"],
+            "1 of 2 reviews", &[4, 5], &["(entry 5)"],
             || reviews(&[(Success, &["off"], &["ann"]), (Failure, &["off"], &["off"])])),
         case("accountability: no reviews", "accountability_shared", false, "0 of 0 reviews", &[],
             &["No review of outcomes"], || reviews(&[])),
