@@ -801,8 +801,12 @@ impl<'a> ActiveFacts<'a> {
         let mut named = 0;
         let mut untimely = Vec::new();
         for (seq, r) in &self.rewards {
-            let Some((activity_seq, held_on)) =
-                r.activity_id.as_deref().and_then(|id| activities.get(id))
+            // Only the activity recorded before the reward (see `influence`).
+            let Some((activity_seq, held_on)) = r
+                .activity_id
+                .as_deref()
+                .and_then(|id| activities.get(id))
+                .filter(|(activity_seq, _)| activity_seq < seq)
             else {
                 continue;
             };
@@ -1083,7 +1087,10 @@ impl<'a> ActiveFacts<'a> {
             let influences: Vec<u64> = d
                 .influenced_by
                 .iter()
+                // Only the contribution recorded before the decision: an id withdrawn and recorded
+                // again later names another contribution.
                 .filter_map(|c| ple_contributions.get(c.as_str()).copied())
+                .filter(|contribution_seq| contribution_seq < seq)
                 .collect();
             if !influences.is_empty() {
                 decisions += 1;

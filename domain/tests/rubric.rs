@@ -473,6 +473,14 @@ fn cases() -> Vec<Case> {
                 s.reward("ann", Expenses, Some(700), Some("a1"), date(2025, 1, 9)); // 5
                 s
             }),
+        case("timely: a reward names an activity withdrawn and recorded again after it",
+            "timely", false, "0 of 0 rewards on time", &[], &["cannot be shown"], || {
+                let mut s = timely_base(); // 1-4
+                s.reward("ann", Payment, Some(2500), Some("a1"), date(2025, 1, 10)); // 5
+                s.correct(4); // 6
+                s.meeting("a1", COMMISSION, &["ann"], &[]); // 7: another activity, same id
+                s
+            }),
         case("timely: one on time, one late", "timely", false, "1 of 2 rewards on time", &[4, 5, 6],
             &["1 of 2", "(entry 6)"], || {
                 let mut s = timely_base(); // 1-4
@@ -746,6 +754,17 @@ fn cases() -> Vec<Case> {
                 s.contribution("c1", "ann", COMMISSION); // 4
                 s.decide("d1", COMMISSION, Consensus, &["ann"], &["c1"]); // 5
                 s.correct(4); // 6
+                s
+            }),
+        case("influence: a contribution withdrawn and recorded again after the decision",
+            "influence", false, "0 of 1 decisions", &[], &["No decision"], || {
+                let mut s = Stream::plain();
+                s.join("ann", CARER, &[]); // 2
+                s.stage(COMMISSION); // 3
+                s.contribution("c1", "ann", COMMISSION); // 4
+                s.decide("d1", COMMISSION, Consensus, &["ann"], &["c1"]); // 5
+                s.correct(4); // 6
+                s.contribution("c1", "ann", COMMISSION); // 7: recorded after d1
                 s
             }),
         // ---- 6. Shared responsibility: shared_decisions (shared_decision_share = 75)
