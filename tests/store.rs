@@ -833,3 +833,70 @@ async fn cli_tokens_export_rebuild_and_verify() {
         assert_eq!(out.status.code(), Some(1));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reader_never_skips_an_entry_committed_out_of_order() {
+    use coprod_domain::digest::StoredEntry;
+    use coprod_domain::recorded::format_instant;
+    use coprod_domain::{ProjectEvent, EVENT_VERSION};
+    use sqlx::Connection;
+
+    let Some(db) = common::postgres().await else {
+        return;
+    };
+    let store = db.store().await;
+    // Transaction T1 appends project X's registration (position p) and stays open…
+    let x = Uuid::new_v4();
+    let ProjectCommand::Register { registration, .. } = register(x, "oxon") else {
+        unreachable!()
+    };
+    let event = ProjectEvent::ProjectRegistered(registration);
+    let mut entry = StoredEntry {
+        aggregate_id: x.to_string(),
+        sequence: 1,
+        event_type: event.type_name().into(),
+        event_version: EVENT_VERSION.into(),
+        payload: serde_json::to_value(&event).unwrap(),
+        metadata: [
+            ("recorded_by".to_string(), "raw".to_string()),
+            ("recorded_at".to_string(), format_instant(Utc::now())),
+        ]
+        .into(),
+    };
+    let digest = chain_next(&Digest::ZERO, &entry);
+    entry.metadata.insert("digest".into(), digest.to_string());
+    let mut t1 = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut t1).await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload, metadata) VALUES ('project', $1, 1, $2, $3, $4, $5)",
+    )
+    .bind(&entry.aggregate_id)
+    .bind(&entry.event_type)
+    .bind(&entry.event_version)
+    .bind(&entry.payload)
+    .bind(serde_json::to_value(&entry.metadata).unwrap())
+    .execute(&mut t1)
+    .await
+    .unwrap();
+    // …while project Y is registered and committed after it (position p + 1).
+    let y = Uuid::new_v4();
+    store.execute(y, register(y, "oxon")).await.unwrap();
+    // Y's own view is written at once; the reader does not pass T1, still in flight.
+    assert_eq!(store.view(y).await.unwrap().unwrap()["sequence"], 1);
+    assert_eq!(store.catch_up().await.unwrap(), 0);
+    assert_eq!(store.view(x).await.unwrap(), None);
+    // Once T1 commits, the next catch-up applies both, X first.
+    sqlx::query("COMMIT").execute(&mut t1).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut applied = 0;
+    while applied < 2 {
+        applied += store.catch_up().await.unwrap();
+        assert!(Instant::now() < deadline, "the reader never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(applied, 2);
+    let view_x = store.view(x).await.unwrap().unwrap();
+    assert_eq!(view_x["digest"], json!(digest));
+    assert_eq!(store.list_views(None, None).await.unwrap().len(), 2);
+}

@@ -13,7 +13,7 @@ mod projector;
 pub mod views;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
@@ -84,6 +84,8 @@ struct Inner {
     projector: tokio::sync::Mutex<()>,
     /// How many times a command was tried again after losing a race (for metrics and tests).
     conflict_retries: AtomicU64,
+    /// A commit asked for a catch-up pass while one was running.
+    catch_up_pending: AtomicBool,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.
@@ -120,6 +122,7 @@ impl Store {
                 locks: SyncMutex::new(HashMap::new()),
                 projector: tokio::sync::Mutex::new(()),
                 conflict_retries: AtomicU64::new(0),
+                catch_up_pending: AtomicBool::new(false),
             }),
         })
     }
@@ -164,8 +167,9 @@ impl Store {
     /// Runs one command: serialised per project within this process; loads the project from its
     /// events, lets it decide, and appends what it decided with `recorded_by` / `recorded_at` from
     /// the command's context. A lost race with another process is retried up to 5 times after a
-    /// random 10–50 ms pause, then reported as [`ExecuteError::Conflict`]. Afterwards the views
-    /// are brought up to date (errors there are logged, not returned).
+    /// random 10–50 ms pause, then reported as [`ExecuteError::Conflict`]. Afterwards the
+    /// project's view is refreshed and the catch-up reader runs (errors there are logged, not
+    /// returned).
     pub async fn execute(
         &self,
         project_id: Uuid,
@@ -178,9 +182,7 @@ impl Store {
         };
         self.release(project_id, lock);
         if result.is_ok() {
-            if let Err(error) = self.catch_up().await {
-                tracing::warn!(%error, "view catch-up after a commit failed; the next one retries");
-            }
+            self.after_commit(project_id).await;
         }
         result
     }
@@ -368,19 +370,72 @@ impl Store {
     /// Applies the events committed since the checkpoint to the views; returns how many.
     pub async fn catch_up(&self) -> Result<u64, StoreError> {
         let _guard = self.inner.projector.lock().await;
+        self.inner.catch_up_pending.store(false, Ordering::SeqCst);
+        let mut applied = self.catch_up_locked().await?;
+        // Commits that finished while this ran asked for another pass (see after_commit).
+        while self.inner.catch_up_pending.swap(false, Ordering::SeqCst) {
+            applied += self.catch_up_locked().await?;
+        }
+        Ok(applied)
+    }
+
+    /// After a commit: brings the committed project's view up to date at once (so a client
+    /// reads its own write), then runs the catch-up reader, unless one is already running in
+    /// this process, in which case that one makes one more pass for us. Errors are logged: the
+    /// log is the truth, and the next catch-up repairs any view.
+    async fn after_commit(&self, project_id: Uuid) {
+        let id = project_id.to_string();
+        let refreshed = match self.view_row(&id).await {
+            Ok(view) => {
+                self.inner
+                    .db
+                    .write_views(CHECKPOINT, view.as_slice(), None, false)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = refreshed {
+            tracing::warn!(%project_id, %error, "view refresh after a commit failed");
+        }
+        self.inner.catch_up_pending.store(true, Ordering::SeqCst);
+        loop {
+            let Ok(guard) = self.inner.projector.try_lock() else {
+                return;
+            };
+            while self.inner.catch_up_pending.swap(false, Ordering::SeqCst) {
+                if let Err(error) = self.catch_up_locked().await {
+                    tracing::warn!(%error, "view catch-up failed; the next one retries");
+                }
+            }
+            drop(guard);
+            if !self.inner.catch_up_pending.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+
+    /// The catch-up reader; the caller holds the projector lock.
+    async fn catch_up_locked(&self) -> Result<u64, StoreError> {
         let db = &self.inner.db;
         let mut applied = 0;
         loop {
             let checkpoint = db.checkpoint(CHECKPOINT).await?;
             let batch = db.events_after(checkpoint, CATCH_UP_BATCH).await?;
-            let Some(&(_, last)) = batch.last() else {
+            let Some(last) = batch.last().map(|row| row.checkpoint) else {
                 break;
             };
             let mut views = Vec::new();
-            for (project, _) in projects_in(&batch) {
-                views.extend(self.view_row(&project).await?);
+            for touched in projects_in(&batch) {
+                // A view already at (or past) these entries, written right after their commit,
+                // is what recomputing would give.
+                let current = db.view_sequence(&touched.project_id).await?;
+                if current.is_some_and(|sequence| sequence >= touched.max_sequence) {
+                    continue;
+                }
+                views.extend(self.view_row(&touched.project_id).await?);
             }
-            db.write_views(CHECKPOINT, &views, last, false).await?;
+            db.write_views(CHECKPOINT, &views, Some(last), false)
+                .await?;
             applied += batch.len() as u64;
             if (batch.len() as i64) < CATCH_UP_BATCH {
                 break;
@@ -405,7 +460,7 @@ impl Store {
         let mut rows = Vec::new();
         loop {
             let batch = db.events_after(checkpoint, REBUILD_BATCH).await?;
-            let Some(&(_, last)) = batch.last() else {
+            let Some(last) = batch.last().map(|row| row.checkpoint) else {
                 break;
             };
             checkpoint = last;
@@ -418,12 +473,17 @@ impl Store {
         let total = total.max(rows.len() as u64);
         let mut views = Vec::new();
         let mut done = 0;
-        for (project, count) in projects_in(&rows) {
-            views.extend(self.view_row(&project).await?);
-            done += count;
+        for touched in projects_in(&rows) {
+            views.extend(self.view_row(&touched.project_id).await?);
+            done += touched.rows;
             progress(done, total);
         }
-        db.write_views(CHECKPOINT, &views, checkpoint, true).await?;
+        db.write_views(CHECKPOINT, &views, Some(checkpoint), true)
+            .await?;
+        // Commits that finished meanwhile asked for a pass (see after_commit).
+        while self.inner.catch_up_pending.swap(false, Ordering::SeqCst) {
+            self.catch_up_locked().await?;
+        }
         Ok(rows.len() as u64)
     }
 

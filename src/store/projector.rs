@@ -67,17 +67,17 @@ impl Db {
             .unwrap_or_default())
     }
 
-    /// Up to `limit` `(aggregate_id, checkpoint)` rows after `after`, in commit order, that no
-    /// still-running transaction can precede.
+    /// Up to `limit` rows after `after`, in commit order, that no still-running transaction can
+    /// precede.
     pub(crate) async fn events_after(
         &self,
         after: Checkpoint,
         limit: i64,
-    ) -> Result<Vec<(String, Checkpoint)>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = match self {
+    ) -> Result<Vec<LogRow>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64)> = match self {
             Db::Postgres(pool) => {
                 sqlx::query_as(
-                    "SELECT aggregate_id, (xid::text)::bigint, position FROM events \
+                    "SELECT aggregate_id, sequence, (xid::text)::bigint, position FROM events \
                      WHERE aggregate_type = $1 \
                        AND (xid, position) > (($2::bigint)::text::xid8, $3) \
                        AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
@@ -92,7 +92,7 @@ impl Db {
             }
             Db::Sqlite(pool) => {
                 sqlx::query_as(
-                    "SELECT aggregate_id, 0, position FROM events \
+                    "SELECT aggregate_id, sequence, 0, position FROM events \
                      WHERE aggregate_type = $1 AND position > $2 \
                      ORDER BY position LIMIT $3",
                 )
@@ -105,8 +105,24 @@ impl Db {
         };
         Ok(rows
             .into_iter()
-            .map(|(id, xid, position)| (id, Checkpoint { xid, position }))
+            .map(|(project_id, sequence, xid, position)| LogRow {
+                project_id,
+                sequence,
+                checkpoint: Checkpoint { xid, position },
+            })
             .collect())
+    }
+
+    /// The sequence a project's view shows, if it has one.
+    pub(crate) async fn view_sequence(&self, project_id: &str) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT sequence FROM project_views WHERE project_id = $1";
+        let row: Option<(i64,)> = on_db!(self, |pool| {
+            sqlx::query_as(sql)
+                .bind(project_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(sequence,)| sequence))
     }
 
     /// How many entries there are (for progress bars).
@@ -119,15 +135,15 @@ impl Db {
         Ok(count.max(0) as u64)
     }
 
-    /// Writes views and moves the checkpoint forward, in one transaction. With `replace`, every
-    /// view and the checkpoint are first removed (a rebuild). A view is only replaced by one of
+    /// Writes views and moves the checkpoint forward (if given), in one transaction. With
+    /// `replace`, every view and the checkpoint are first removed (a rebuild). A view is only replaced by one of
     /// the same or a later sequence, and the checkpoint never moves back, so concurrent readers in
     /// several processes cannot undo each other.
     pub(crate) async fn write_views(
         &self,
         name: &str,
         views: &[ViewRow],
-        checkpoint: Checkpoint,
+        checkpoint: Option<Checkpoint>,
         replace: bool,
     ) -> Result<(), StoreError> {
         let now = format_instant(Utc::now());
@@ -165,12 +181,14 @@ impl Db {
                         .execute(&mut *$tx)
                         .await?;
                 }
-                sqlx::query(upsert_checkpoint)
-                    .bind(name)
-                    .bind(checkpoint.xid)
-                    .bind(checkpoint.position)
-                    .execute(&mut *$tx)
-                    .await?;
+                if let Some(checkpoint) = checkpoint {
+                    sqlx::query(upsert_checkpoint)
+                        .bind(name)
+                        .bind(checkpoint.xid)
+                        .bind(checkpoint.position)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
                 $tx.commit().await?;
             }};
         }
@@ -236,18 +254,92 @@ fn parse_body(body: &str) -> Result<Value, StoreError> {
         .map_err(|e| StoreError::Internal(format!("a stored view is not JSON: {e}")))
 }
 
-/// Groups a batch of rows by project, in order of first appearance, with how many rows each has.
-pub(crate) fn projects_in(batch: &[(String, Checkpoint)]) -> Vec<(String, u64)> {
-    let mut order: Vec<(String, u64)> = Vec::new();
+/// One appended entry as the catch-up reader sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogRow {
+    pub project_id: String,
+    pub sequence: i64,
+    pub checkpoint: Checkpoint,
+}
+
+/// The projects a batch touches, in order of first appearance: how many rows each has and the
+/// highest sequence among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Touched {
+    pub project_id: String,
+    pub rows: u64,
+    pub max_sequence: i64,
+}
+
+pub(crate) fn projects_in(batch: &[LogRow]) -> Vec<Touched> {
+    let mut order: Vec<Touched> = Vec::new();
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    for (id, _) in batch {
-        match index.get(id.as_str()) {
-            Some(&i) => order[i].1 += 1,
+    for row in batch {
+        match index.get(row.project_id.as_str()) {
+            Some(&i) => {
+                order[i].rows += 1;
+                order[i].max_sequence = order[i].max_sequence.max(row.sequence);
+            }
             None => {
-                index.insert(id, order.len());
-                order.push((id.clone(), 1));
+                index.insert(&row.project_id, order.len());
+                order.push(Touched {
+                    project_id: row.project_id.clone(),
+                    rows: 1,
+                    max_sequence: row.sequence,
+                });
             }
         }
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(project: &str, sequence: i64, position: i64) -> LogRow {
+        LogRow {
+            project_id: project.into(),
+            sequence,
+            checkpoint: Checkpoint { xid: 0, position },
+        }
+    }
+
+    #[test]
+    fn a_batch_is_grouped_by_project_in_order_of_appearance() {
+        let batch = [
+            row("b", 3, 1),
+            row("a", 1, 2),
+            row("b", 4, 3),
+            row("a", 2, 4),
+        ];
+        assert_eq!(
+            projects_in(&batch),
+            vec![
+                Touched {
+                    project_id: "b".into(),
+                    rows: 2,
+                    max_sequence: 4
+                },
+                Touched {
+                    project_id: "a".into(),
+                    rows: 2,
+                    max_sequence: 2
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn checkpoints_order_by_transaction_then_position() {
+        let early_tx_late_position = Checkpoint {
+            xid: 5,
+            position: 90,
+        };
+        let late_tx_early_position = Checkpoint {
+            xid: 6,
+            position: 80,
+        };
+        assert!(early_tx_late_position < late_tx_early_position);
+    }
 }
