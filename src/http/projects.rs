@@ -76,7 +76,15 @@ pub async fn register(
     JsonBody(bytes): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.require(WRITERS, "register projects")?;
-    let request: RegisterProjectRequest = parse_as(parse_value(&bytes)?, "")?;
+    let value = parse_value(&bytes)?;
+    // serde would read a JSON array as the struct's fields in order: only an object will do.
+    if !value.is_object() {
+        return Err(
+            ApiError::bad_request("validation_failed", "The body must be a JSON object.")
+                .at("/", "must be an object"),
+        );
+    }
+    let request: RegisterProjectRequest = parse_as(value, "")?;
     if !caller.sees(&request.organisation) {
         return Err(ApiError::forbidden(
             "You may register projects only for your own organisation.",
@@ -120,7 +128,12 @@ pub async fn register(
     )
     .await
     .map(|(status, body)| {
-        let location = format!("/api/v1/projects/{project_id}");
+        // A replayed answer registered the project named in it, not the id made for this retry.
+        let registered = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("project_id")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| project_id.to_string());
+        let location = format!("/api/v1/projects/{registered}");
         let mut response = json_response(status, body);
         if let Ok(value) = location.parse() {
             response.headers_mut().insert(header::LOCATION, value);

@@ -1,0 +1,265 @@
+//! Replayed assessments: shape, determinism, ETag, cut-offs, rubric choice and CSV.
+
+use reqwest::Method;
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use crate::common;
+use crate::helpers::*;
+
+const CRITERIA: [&str; 6] = [
+    "whole_life_involvement",
+    "blurred_boundaries",
+    "reciprocal_reward",
+    "diverse_group_involvement",
+    "equal_valuation_of_assets",
+    "shared_responsibility",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assessment_has_six_criteria_of_three_indicators_each() {
+    for db in common::backends().await {
+        let app = TestApp::spawn(&db).await;
+        let id = rich_project(&app).await;
+        let head = app.summary(&id).await;
+        let resp = app
+            .get(
+                Some(&app.tokens.panel),
+                &format!("/projects/{id}/assessment"),
+            )
+            .await
+            .expect(200);
+        assert!(resp.content_type().starts_with("application/json"));
+        let assessment = resp.json();
+        assert_eq!(assessment["project_id"], id.as_str());
+        assert_eq!(assessment["rubric"]["id"], "oxfordshire-six-point");
+        assert_eq!(assessment["rubric"]["version"], 1);
+        assert!(is_digest(&assessment["rubric"]["digest"]));
+        assert_eq!(assessment["at_sequence"], 11);
+        assert_eq!(assessment["stream_digest"], head["digest"]);
+        assert_eq!(
+            assessment["as_of"], head["recorded_at"],
+            "default: the latest entry"
+        );
+        assert!(assessment["engine"]
+            .as_str()
+            .unwrap()
+            .starts_with("coprod "));
+        let criteria = assessment["criteria"].as_array().expect("criteria");
+        let keys: Vec<&str> = criteria
+            .iter()
+            .map(|c| c["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, CRITERIA);
+        let mut ratings = json!({"met": 0, "partly_met": 0, "not_met": 0});
+        for criterion in criteria {
+            let rating = criterion["rating"].as_str().unwrap();
+            ratings[rating] = json!(ratings[rating].as_u64().unwrap() + 1);
+            assert!(criterion["title"].is_string() && criterion["summary"].is_string());
+            assert!(criterion["score"].is_u64(), "{criterion}");
+            let indicators = criterion["indicators"].as_array().expect("indicators");
+            assert_eq!(indicators.len(), 3, "{criterion}");
+            for indicator in indicators {
+                assert!(indicator["met"].is_boolean(), "{indicator}");
+                assert!(indicator["key"].is_string() && indicator["value"].is_string());
+                assert!(indicator["explanation"].is_string());
+                let evidence = indicator["evidence"].as_array().expect("evidence");
+                assert!(
+                    evidence
+                        .iter()
+                        .all(|s| (1..=11).contains(&s.as_u64().unwrap())),
+                    "{indicator}"
+                );
+            }
+        }
+        assert_eq!(assessment["overall"]["met"], ratings["met"]);
+        assert_eq!(assessment["overall"]["partly_met"], ratings["partly_met"]);
+        assert_eq!(assessment["overall"]["not_met"], ratings["not_met"]);
+        assert!(assessment["overall"]["summary"].is_string());
+        // A PLE took part in the commission stage from the start.
+        let from_the_start = &criteria[0]["indicators"][0];
+        assert_eq!(from_the_start["key"], "from_the_start");
+        assert_eq!(from_the_start["met"], true, "{from_the_start}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_question_gives_byte_identical_bodies_and_etags_and_304_when_matched() {
+    for db in common::backends().await {
+        let app = TestApp::spawn(&db).await;
+        let id = rich_project(&app).await;
+        let path = format!("/projects/{id}/assessment");
+        let panel = Some(app.tokens.panel.as_str());
+        let first = app.get(panel, &path).await.expect(200);
+        let second = app.get(panel, &path).await.expect(200);
+        assert_eq!(first.body, second.body, "byte-identical");
+        let etag = first.header("etag").expect("ETag");
+        assert_eq!(second.header("etag").as_deref(), Some(etag.as_str()));
+        let sha = hex::encode(Sha256::digest(&first.body));
+        assert_eq!(
+            etag,
+            format!("\"{sha}\""),
+            "the ETag is the SHA-256 of the body"
+        );
+        // Another role asks the same question: the same answer.
+        let assurance = app
+            .get(Some(&app.tokens.assurance), &path)
+            .await
+            .expect(200);
+        assert_eq!(assurance.body, first.body);
+
+        let cached = app
+            .send(
+                app.request(Method::GET, &path, panel)
+                    .header("if-none-match", &etag),
+            )
+            .await
+            .expect(304);
+        assert!(cached.body.is_empty());
+        assert_eq!(cached.header("etag").as_deref(), Some(etag.as_str()));
+        let stale = app
+            .send(
+                app.request(Method::GET, &path, panel)
+                    .header("if-none-match", "\"0000\""),
+            )
+            .await
+            .expect(200);
+        assert_eq!(stale.body, first.body);
+
+        // A later fact changes the latest assessment and its ETag, but not one at a sequence.
+        let at_11 = app
+            .get(panel, &format!("{path}?at_sequence=11"))
+            .await
+            .expect(200);
+        assert_eq!(at_11.body, first.body, "at_sequence=11 is the latest here");
+        app.record(&id, joined("p9", "carer", &["young carers"]))
+            .await;
+        app.record(&id, correction(6)).await;
+        let latest = app.get(panel, &path).await.expect(200);
+        assert_ne!(latest.header("etag").as_deref(), Some(etag.as_str()));
+        assert_eq!(latest.json()["at_sequence"], 13);
+        let again_11 = app
+            .get(panel, &format!("{path}?at_sequence=11"))
+            .await
+            .expect(200);
+        assert_eq!(again_11.body, first.body, "a replay at 11 never changes");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_of_an_instant_before_a_later_event_gives_the_earlier_sequence() {
+    for db in common::backends().await {
+        let app = TestApp::spawn(&db).await;
+        let id = app.new_project().await;
+        let early = app
+            .record(
+                &id,
+                batch(&[joined("p1", "carer", &[]), stage_started("commission")]),
+            )
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let late = app.record(&id, joined("p2", "lived_experience", &[])).await;
+        assert!(late["recorded_at"].as_str() > early["recorded_at"].as_str());
+        let panel = Some(app.tokens.panel.as_str());
+        let ask = |query: String| {
+            let path = format!("/projects/{id}/assessment?{query}");
+            let app = &app;
+            async move { app.get(panel, &path).await.json_with(200) }
+        };
+        let at = early["recorded_at"].as_str().unwrap();
+        let then = ask(format!("as_of={at}")).await;
+        assert_eq!(then["at_sequence"], 3, "{then}");
+        assert_eq!(then["as_of"], at);
+        assert_eq!(then["stream_digest"], early["digest"]);
+        let now = ask(format!("as_of={}", late["recorded_at"].as_str().unwrap())).await;
+        assert_eq!(now["at_sequence"], 4);
+
+        let at_sequence = ask("at_sequence=2".into()).await;
+        assert_eq!(at_sequence["at_sequence"], 2);
+        let trail = app.trail(&id).await;
+        assert_eq!(at_sequence["stream_digest"], trail[1]["digest"]);
+        assert_eq!(at_sequence["as_of"], trail[1]["recorded_at"]);
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_rubric_gives_the_same_assessment_as_the_default() {
+    for db in common::backends().await {
+        let app = TestApp::spawn(&db).await;
+        let id = rich_project(&app).await;
+        let panel = Some(app.tokens.panel.as_str());
+        let default = app
+            .get(panel, &format!("/projects/{id}/assessment"))
+            .await
+            .expect(200);
+        let named = app
+            .get(
+                panel,
+                &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
+            )
+            .await
+            .expect(200);
+        assert_eq!(named.body, default.body);
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_assessment_has_a_header_and_one_row_per_indicator() {
+    for db in common::backends().await {
+        let app = TestApp::spawn(&db).await;
+        let id = rich_project(&app).await;
+        let path = format!("/projects/{id}/assessment");
+        let csv_request = || {
+            app.request(Method::GET, &path, Some(&app.tokens.panel))
+                .header("accept", "text/csv")
+        };
+        let resp = app.send(csv_request()).await.expect(200);
+        assert!(
+            resp.content_type().starts_with("text/csv"),
+            "{}",
+            resp.content_type()
+        );
+        let again = app.send(csv_request()).await.expect(200);
+        assert_eq!(again.body, resp.body);
+        assert_eq!(again.header("etag"), resp.header("etag"));
+        let json = app.get(Some(&app.tokens.panel), &path).await.expect(200);
+        assert_ne!(resp.header("etag"), json.header("etag"));
+
+        let mut reader = csv::Reader::from_reader(resp.body.as_slice());
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(str::to_string)
+            .collect();
+        for column in ["criterion", "indicator", "met", "evidence"] {
+            assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
+        }
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        assert_eq!(rows.len(), 18);
+        let assessment = json.json();
+        let criterion_col = header.iter().position(|h| h == "criterion").unwrap();
+        let indicator_col = header.iter().position(|h| h == "indicator").unwrap();
+        let met_col = header.iter().position(|h| h == "met").unwrap();
+        let mut i = 0;
+        for criterion in assessment["criteria"].as_array().unwrap() {
+            for indicator in criterion["indicators"].as_array().unwrap() {
+                assert_eq!(
+                    rows[i][criterion_col],
+                    criterion["key"].as_str().unwrap().to_string()
+                );
+                assert_eq!(
+                    rows[i][indicator_col],
+                    indicator["key"].as_str().unwrap().to_string()
+                );
+                assert_eq!(rows[i][met_col], indicator["met"].to_string());
+                i += 1;
+            }
+        }
+        app.stop().await;
+    }
+}
