@@ -377,6 +377,12 @@ async fn refusals_and_if_match_are_reported_and_append_nothing() {
             ExecuteError::Domain(ProjectError::DuplicateId { .. })
         ));
         assert_eq!(store.project_head(id).await.unwrap().unwrap().sequence, 5);
+        // …and leaves no trace in the project's state either.
+        let receipt = store
+            .execute(id, record(vec![join("ok", ParticipantKind::Carer)]))
+            .await
+            .unwrap();
+        assert_eq!(receipt.last_sequence, 6);
     }
 }
 
@@ -453,6 +459,53 @@ async fn concurrent_writers_in_two_processes_leave_no_gaps_or_duplicates() {
         // Both processes' views agree once caught up.
         let view = caught_up_view(&two, id, entries.len() as u64).await;
         assert_eq!(view, caught_up_view(&one, id, entries.len() as u64).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_taking_turns_see_each_others_entries() {
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let one = db.store().await;
+        let two = Store::connect(&db.url).await.unwrap();
+        let id = Uuid::new_v4();
+        one.execute(id, register(id, "oxon")).await.unwrap();
+        // Each store keeps the project between its commands; the other's entries must be
+        // read before deciding, or If-Match (and every rule) would be judged on a stale state.
+        for i in 1..=6u64 {
+            let store = if i % 2 == 0 { &one } else { &two };
+            let receipt = store
+                .execute(
+                    id,
+                    ProjectCommand::Record {
+                        facts: vec![join(&format!("p{i}"), ParticipantKind::Carer)],
+                        batch: false,
+                        expected_sequence: Some(i),
+                        context: context(),
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(receipt.last_sequence, i + 1);
+            let again = if i % 2 == 0 { &two } else { &one };
+            let error = again
+                .execute(
+                    id,
+                    record(vec![join(&format!("p{i}"), ParticipantKind::Carer)]),
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    ExecuteError::Domain(ProjectError::DuplicateId { .. })
+                ),
+                "{error:?}"
+            );
+        }
+        let entries = one.entries(id, 0, None).await.unwrap();
+        assert_eq!(entries.len(), 7);
+        assert_eq!(verify_chain(&entries).first_divergence, None);
     }
 }
 

@@ -13,7 +13,7 @@ mod projector;
 pub mod views;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
@@ -23,8 +23,8 @@ use coprod_domain::{
     Digest, Project, ProjectCommand, ProjectError, ProjectEvent, RecordedEvent, StoredEntry,
 };
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
 use serde_json::Value;
@@ -42,6 +42,10 @@ use projector::{projects_in, Checkpoint, ViewRow, CHECKPOINT};
 const CONFLICT_RETRIES: u32 = 5;
 /// Rows the catch-up reader takes at a time.
 const CATCH_UP_BATCH: i64 = 1000;
+/// Projects whose state this process keeps between commands (idle ones are forgotten beyond).
+const MAX_CACHED_PROJECTS: usize = 1024;
+/// Decoded entries all slots together keep, at most.
+const MAX_CACHED_EVENTS: usize = 200_000;
 /// Rows a rebuild reads at a time.
 const REBUILD_BATCH: i64 = 10_000;
 
@@ -70,22 +74,35 @@ pub struct ProjectHead {
 type PostgresEvents = PersistedEventStore<ChainedRepository<PostgresEventRepository>, Project>;
 type SqliteEvents = PersistedEventStore<ChainedRepository<SqliteEventRepository>, Project>;
 
+/// The cqrs-es event store (appends) and a repository of the same kind for reading tails.
 enum Events {
-    Postgres(PostgresEvents),
-    Sqlite(SqliteEvents),
+    Postgres(PostgresEvents, ChainedRepository<PostgresEventRepository>),
+    Sqlite(SqliteEvents, ChainedRepository<SqliteEventRepository>),
+}
+
+/// What this process keeps per project: the lock that serialises its commands, the project as
+/// of the last command here (an in-memory snapshot; see [`attempt`]), and its decoded entries
+/// (for the view refresh after each commit).
+#[derive(Default)]
+struct Slot {
+    cached: Option<(Project, usize)>,
+    /// Entries 1..=len of the stream, or empty when not kept.
+    events: Vec<RecordedEvent>,
 }
 
 struct Inner {
     db: Db,
     events: Events,
-    /// One async lock per project with a command in flight in this process.
-    locks: SyncMutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// One async lock (guarding the cached project) per recently used project.
+    slots: SyncMutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Slot>>>>,
     /// One catch-up reader at a time in this process.
     projector: tokio::sync::Mutex<()>,
     /// How many times a command was tried again after losing a race (for metrics and tests).
     conflict_retries: AtomicU64,
     /// A commit asked for a catch-up pass while one was running.
     catch_up_pending: AtomicBool,
+    /// How many decoded entries the slots keep in all (bounded by MAX_CACHED_EVENTS).
+    cached_events: AtomicUsize,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.
@@ -108,21 +125,27 @@ impl Store {
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         let db = Db::connect(database_url).await?;
         let events = match &db {
-            Db::Postgres(pool) => Events::Postgres(PersistedEventStore::new_event_store(
-                ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone()),
-            )),
-            Db::Sqlite(pool) => Events::Sqlite(PersistedEventStore::new_event_store(
-                ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone()),
-            )),
+            Db::Postgres(pool) => {
+                let repo = || {
+                    ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone())
+                };
+                Events::Postgres(PersistedEventStore::new_event_store(repo()), repo())
+            }
+            Db::Sqlite(pool) => {
+                let repo =
+                    || ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone());
+                Events::Sqlite(PersistedEventStore::new_event_store(repo()), repo())
+            }
         };
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 events,
-                locks: SyncMutex::new(HashMap::new()),
+                slots: SyncMutex::new(HashMap::new()),
                 projector: tokio::sync::Mutex::new(()),
                 conflict_retries: AtomicU64::new(0),
                 catch_up_pending: AtomicBool::new(false),
+                cached_events: AtomicUsize::new(0),
             }),
         })
     }
@@ -151,17 +174,22 @@ impl Store {
         self.inner.db.ping().await
     }
 
-    fn lock_for(&self, project_id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(project_id).or_default().clone()
-    }
-
-    fn release(&self, project_id: Uuid, lock: Arc<tokio::sync::Mutex<()>>) {
-        let mut locks = self.inner.locks.lock().unwrap_or_else(|e| e.into_inner());
-        // The map and this caller hold it: nobody else is waiting.
-        if Arc::strong_count(&lock) == 2 {
-            locks.remove(&project_id);
+    fn slot(&self, project_id: Uuid) -> Arc<tokio::sync::Mutex<Slot>> {
+        let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.len() >= MAX_CACHED_PROJECTS && !slots.contains_key(&project_id) {
+            // Forget every project with no command in flight (held only by the map).
+            let cached_events = &self.inner.cached_events;
+            slots.retain(|_, slot| {
+                if Arc::strong_count(slot) > 1 {
+                    return true;
+                }
+                if let Ok(slot) = slot.try_lock() {
+                    cached_events.fetch_sub(slot.events.len(), Ordering::Relaxed);
+                }
+                false
+            });
         }
+        slots.entry(project_id).or_default().clone()
     }
 
     /// Runs one command: serialised per project within this process; loads the project from its
@@ -175,14 +203,13 @@ impl Store {
         project_id: Uuid,
         command: ProjectCommand,
     ) -> Result<Receipt, ExecuteError> {
-        let lock = self.lock_for(project_id);
+        let slot = self.slot(project_id);
         let result = {
-            let _guard = lock.lock().await;
-            self.execute_locked(project_id, command).await
+            let mut slot = slot.lock().await;
+            self.execute_locked(project_id, command, &mut slot).await
         };
-        self.release(project_id, lock);
         if result.is_ok() {
-            self.after_commit(project_id).await;
+            self.after_commit().await;
         }
         result
     }
@@ -191,6 +218,7 @@ impl Store {
         &self,
         project_id: Uuid,
         command: ProjectCommand,
+        slot: &mut Slot,
     ) -> Result<Receipt, ExecuteError> {
         let context = match &command {
             ProjectCommand::Register { context, .. } | ProjectCommand::Record { context, .. } => {
@@ -208,11 +236,13 @@ impl Store {
         let mut retries = 0;
         let committed = loop {
             let attempt = match &self.inner.events {
-                Events::Postgres(es) => {
-                    attempt(es, &aggregate_id, command.clone(), metadata.clone()).await
+                Events::Postgres(store, reader) => {
+                    let (command, metadata) = (command.clone(), metadata.clone());
+                    attempt(store, reader, &aggregate_id, slot, command, metadata).await
                 }
-                Events::Sqlite(es) => {
-                    attempt(es, &aggregate_id, command.clone(), metadata.clone()).await
+                Events::Sqlite(store, reader) => {
+                    let (command, metadata) = (command.clone(), metadata.clone());
+                    attempt(store, reader, &aggregate_id, slot, command, metadata).await
                 }
             };
             match attempt {
@@ -243,11 +273,15 @@ impl Store {
             ));
         };
         let (first_sequence, last_sequence) = (first.sequence as u64, last.sequence as u64);
-        let stored = self
+        // Read back what was stored (with its digest); other processes may have appended more.
+        let appended = self
             .inner
             .db
-            .entry(&aggregate_id, Some(last_sequence))
-            .await?
+            .entries(&aggregate_id, first_sequence - 1, None)
+            .await?;
+        let stored = appended
+            .iter()
+            .find(|entry| entry.sequence == last_sequence)
             .ok_or_else(|| {
                 ExecuteError::Internal("an appended entry cannot be read back".into())
             })?;
@@ -259,6 +293,9 @@ impl Store {
             .get(RECORDED_AT_KEY)
             .cloned()
             .ok_or_else(|| ExecuteError::Internal("an appended entry has no recorded_at".into()))?;
+        if let Err(error) = self.refresh_view(&aggregate_id, slot, &appended).await {
+            tracing::warn!(%project_id, %error, "view refresh after a commit failed");
+        }
         Ok(Receipt {
             project_id,
             first_sequence,
@@ -266,6 +303,43 @@ impl Store {
             digest,
             recorded_at,
         })
+    }
+
+    /// Writes the project's view right after a commit (so a client reads its own write, even
+    /// while another transaction holds the catch-up reader back), from the entries the slot
+    /// keeps plus those just `appended`, reading the whole stream only when the slot has not
+    /// kept it.
+    async fn refresh_view(
+        &self,
+        aggregate_id: &str,
+        slot: &mut Slot,
+        appended: &[StoredEntry],
+    ) -> Result<(), StoreError> {
+        let kept = slot.events.len();
+        let follows = appended
+            .first()
+            .is_some_and(|entry| entry.sequence == kept as u64 + 1);
+        if kept > 0 && follows {
+            slot.events.extend(decode(appended)?);
+        } else {
+            slot.events = decode(&self.inner.db.entries(aggregate_id, 0, None).await?)?;
+        }
+        let budget = &self.inner.cached_events;
+        let now_kept = slot.events.len();
+        let total = if now_kept >= kept {
+            budget.fetch_add(now_kept - kept, Ordering::Relaxed) + (now_kept - kept)
+        } else {
+            budget.fetch_sub(kept - now_kept, Ordering::Relaxed) - (kept - now_kept)
+        };
+        let view = ViewRow::from_events(aggregate_id, &slot.events);
+        if total > MAX_CACHED_EVENTS {
+            budget.fetch_sub(slot.events.len(), Ordering::Relaxed);
+            slot.events = Vec::new();
+        }
+        self.inner
+            .db
+            .write_views(CHECKPOINT, view.as_slice(), None, false)
+            .await
     }
 
     /// The newest entry of a project; `None` if it is not registered.
@@ -379,24 +453,10 @@ impl Store {
         Ok(applied)
     }
 
-    /// After a commit: brings the committed project's view up to date at once (so a client
-    /// reads its own write), then runs the catch-up reader, unless one is already running in
-    /// this process, in which case that one makes one more pass for us. Errors are logged: the
-    /// log is the truth, and the next catch-up repairs any view.
-    async fn after_commit(&self, project_id: Uuid) {
-        let id = project_id.to_string();
-        let refreshed = match self.view_row(&id).await {
-            Ok(view) => {
-                self.inner
-                    .db
-                    .write_views(CHECKPOINT, view.as_slice(), None, false)
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        if let Err(error) = refreshed {
-            tracing::warn!(%project_id, %error, "view refresh after a commit failed");
-        }
+    /// After a commit: runs the catch-up reader, unless one is already running in this
+    /// process, in which case that one makes one more pass for us. Errors are logged: the log is
+    /// the truth, and the next catch-up repairs any view.
+    async fn after_commit(&self) {
         self.inner.catch_up_pending.store(true, Ordering::SeqCst);
         loop {
             let Ok(guard) = self.inner.projector.try_lock() else {
@@ -531,22 +591,73 @@ impl Store {
     }
 }
 
-/// One attempt at a command through cqrs-es: load from events, handle, commit.
-async fn attempt<ES: EventStore<Project>>(
-    store: &ES,
+/// One attempt at a command through cqrs-es: bring the project up to date from its events,
+/// let it decide, and commit what it decided through the event store.
+///
+/// The project kept from the last command in this process is reused: only the entries after it
+/// are read (`get_last_events`), so appending does not slow down as a stream grows. It stays
+/// correct when other processes append too, since their entries are in that tail. The cache is
+/// set only to states built by applying each entry exactly once: the decided state after a
+/// commit, or the state before the command when it was refused or the commit failed (then the
+/// next attempt reads the tail again).
+async fn attempt<R: PersistedEventRepository>(
+    store: &PersistedEventStore<ChainedRepository<R>, Project>,
+    reader: &ChainedRepository<R>,
     aggregate_id: &str,
+    slot: &mut Slot,
     command: ProjectCommand,
     metadata: HashMap<String, String>,
 ) -> Result<Vec<EventEnvelope<Project>>, AggregateError<ProjectError>> {
-    let mut context = store.load_aggregate(aggregate_id).await?;
-    let sink = EventSink::default();
-    context
-        .aggregate()
-        .handle(command, &(), &sink)
+    let (mut project, mut sequence) = slot.cached.take().unwrap_or_default();
+    let tail = match reader
+        .get_last_events::<Project>(aggregate_id, sequence)
         .await
-        .map_err(AggregateError::UserError)?;
+    {
+        Ok(tail) => tail,
+        Err(error) => {
+            slot.cached = Some((project, sequence));
+            return Err(error.into());
+        }
+    };
+    for serialized in tail {
+        if serialized.sequence != sequence + 1 {
+            return Err(AggregateError::UnexpectedError(
+                format!(
+                    "project {aggregate_id}: entry {} follows entry {sequence}",
+                    serialized.sequence
+                )
+                .into(),
+            ));
+        }
+        let envelope = EventEnvelope::<Project>::try_from(serialized)?;
+        project.apply(envelope.payload);
+        sequence = envelope.sequence;
+    }
+    let before = project.clone();
+    let sink = EventSink::default();
+    if let Err(refusal) = project.handle(command, &(), &sink).await {
+        slot.cached = Some((before, sequence));
+        return Err(AggregateError::UserError(refusal));
+    }
     let events = sink.collect().await;
-    store.commit(events, context, metadata).await
+    let appended = events.len();
+    // With the event store as source of truth, commit uses only the id and sequence.
+    let context = EventStoreAggregateContext {
+        aggregate_id: aggregate_id.to_string(),
+        aggregate: Project::default(),
+        current_sequence: sequence,
+        current_snapshot: None,
+    };
+    match store.commit(events, context, metadata).await {
+        Ok(committed) => {
+            slot.cached = Some((project, sequence + appended));
+            Ok(committed)
+        }
+        Err(error) => {
+            slot.cached = Some((before, sequence));
+            Err(error)
+        }
+    }
 }
 
 fn decode(entries: &[StoredEntry]) -> Result<Vec<RecordedEvent>, StoreError> {
