@@ -737,6 +737,109 @@ async fn idempotency_keeps_the_first_answer() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_are_claimed_across_processes() {
+    use coprod::store::Claim;
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let one = db.store().await;
+        let two = Store::connect(&db.url).await.unwrap();
+        let project = Uuid::new_v4();
+        let short = Duration::from_millis(100);
+        let answer = IdempotentRecord {
+            project_id: project,
+            request_hash: "h".into(),
+            status: 201,
+            body: "{}".into(),
+        };
+
+        // Two processes claim one key at once: exactly one gets it.
+        let (a, b) = tokio::join!(
+            one.claim_idempotent("alice", "k1", project, "h", short),
+            two.claim_idempotent("alice", "k1", project, "h", short),
+        );
+        let mut claims = [a.unwrap(), b.unwrap()];
+        claims.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(claims, [Claim::Claimed, Claim::InProgress]);
+        // A pending claim is not an answer.
+        assert_eq!(one.find_idempotent("alice", "k1").await.unwrap(), None);
+        // The other process waits for the answer.
+        let waiting = {
+            let two = two.clone();
+            tokio::spawn(async move {
+                two.claim_idempotent("alice", "k1", project, "h", Duration::from_secs(10))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        one.save_idempotent("alice", "k1", &answer).await.unwrap();
+        assert_eq!(
+            waiting.await.unwrap().unwrap(),
+            Claim::Answered(answer.clone())
+        );
+        assert_eq!(
+            one.find_idempotent("alice", "k1").await.unwrap(),
+            Some(answer.clone())
+        );
+        // An answer is kept: neither a new claim nor a second save changes it.
+        let other = IdempotentRecord {
+            status: 500,
+            ..answer.clone()
+        };
+        one.save_idempotent("alice", "k1", &other).await.unwrap();
+        assert_eq!(
+            two.claim_idempotent("alice", "k1", project, "h", short)
+                .await
+                .unwrap(),
+            Claim::Answered(answer)
+        );
+        assert!(one.release_idempotent("alice", "k1").await.is_ok());
+        assert!(one.find_idempotent("alice", "k1").await.unwrap().is_some());
+
+        // A released claim can be claimed again.
+        assert_eq!(
+            one.claim_idempotent("alice", "k2", project, "h", short)
+                .await
+                .unwrap(),
+            Claim::Claimed
+        );
+        one.release_idempotent("alice", "k2").await.unwrap();
+        assert_eq!(
+            two.claim_idempotent("alice", "k2", project, "h", short)
+                .await
+                .unwrap(),
+            Claim::Claimed
+        );
+
+        // A claim whose process died is taken over after a while.
+        assert_eq!(
+            one.claim_idempotent("alice", "k3", project, "h", short)
+                .await
+                .unwrap(),
+            Claim::Claimed
+        );
+        raw_execute(
+            &db,
+            "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000000Z' \
+             WHERE key = 'k3'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            two.claim_idempotent("alice", "k3", project, "h", short)
+                .await
+                .unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            one.claim_idempotent("alice", "k3", project, "h", short)
+                .await
+                .unwrap(),
+            Claim::InProgress
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Failures
 

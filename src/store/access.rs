@@ -78,6 +78,21 @@ pub struct IdempotentRecord {
     pub body: String,
 }
 
+/// What [`crate::store::Store::claim_idempotent`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller now holds the key, in every process: do the work, then
+    /// `save_idempotent` the answer (or `release_idempotent` if nothing was done).
+    Claimed,
+    /// The key already has an answer: give it (or refuse, if the request differs).
+    Answered(IdempotentRecord),
+    /// Another request holds the key and has not answered within the wait.
+    InProgress,
+}
+
+/// Status kept for a key claimed but not yet answered.
+const PENDING: i32 = 0;
+
 /// The prefix of every token.
 pub const TOKEN_PREFIX: &str = "coprod_";
 
@@ -160,7 +175,7 @@ impl Db {
         key: &str,
     ) -> Result<Option<IdempotentRecord>, StoreError> {
         let sql = "SELECT project_id, request_hash, status, body FROM idempotency_keys \
-                   WHERE principal = $1 AND key = $2";
+                   WHERE principal = $1 AND key = $2 AND status <> 0";
         let row: Option<(String, String, i32, String)> = on_db!(self, |pool| {
             sqlx::query_as(sql)
                 .bind(principal)
@@ -188,10 +203,14 @@ impl Db {
         key: &str,
         record: &IdempotentRecord,
     ) -> Result<(), StoreError> {
+        // Completes a claim; a key that already has an answer keeps it.
         let sql = "INSERT INTO idempotency_keys \
                    (principal, key, project_id, request_hash, status, body, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                   ON CONFLICT (principal, key) DO NOTHING";
+                   ON CONFLICT (principal, key) DO UPDATE SET project_id = excluded.project_id, \
+                      request_hash = excluded.request_hash, status = excluded.status, \
+                      body = excluded.body, created_at = excluded.created_at \
+                   WHERE idempotency_keys.status = 0";
         let now = format_instant(Utc::now());
         on_db!(self, |pool| {
             sqlx::query(sql)
@@ -202,6 +221,93 @@ impl Db {
                 .bind(i32::from(record.status))
                 .bind(&record.body)
                 .bind(&now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Inserts a pending row for `(principal, key)`; whether it was inserted.
+    pub(crate) async fn insert_claim(
+        &self,
+        principal: &str,
+        key: &str,
+        project_id: Uuid,
+        request_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO idempotency_keys \
+                   (principal, key, project_id, request_hash, status, body, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, '', $6) \
+                   ON CONFLICT (principal, key) DO NOTHING";
+        let now = format_instant(Utc::now());
+        let inserted = on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(principal)
+                .bind(key)
+                .bind(project_id.to_string())
+                .bind(request_hash)
+                .bind(PENDING)
+                .bind(&now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    /// When the pending row for `(principal, key)` was claimed, if there is one.
+    pub(crate) async fn pending_since(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT created_at FROM idempotency_keys \
+                   WHERE principal = $1 AND key = $2 AND status = 0";
+        let row: Option<(String,)> = on_db!(self, |pool| {
+            sqlx::query_as(sql)
+                .bind(principal)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(at,)| at))
+    }
+
+    /// Takes over a pending row claimed at `since` (its holder is presumed gone); whether it did.
+    pub(crate) async fn take_over_claim(
+        &self,
+        principal: &str,
+        key: &str,
+        since: &str,
+        project_id: Uuid,
+        request_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let sql =
+            "UPDATE idempotency_keys SET created_at = $4, project_id = $5, request_hash = $6 \
+                   WHERE principal = $1 AND key = $2 AND status = 0 AND created_at = $3";
+        let now = format_instant(Utc::now());
+        let updated = on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(principal)
+                .bind(key)
+                .bind(since)
+                .bind(&now)
+                .bind(project_id.to_string())
+                .bind(request_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    /// Drops a pending row (its request did nothing); an answered key is kept.
+    pub(crate) async fn release_claim(&self, principal: &str, key: &str) -> Result<(), StoreError> {
+        let sql = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND status = 0";
+        on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(principal)
+                .bind(key)
                 .execute(pool)
                 .await?;
         });

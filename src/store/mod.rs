@@ -31,7 +31,7 @@ use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
 use uuid::Uuid;
 
-pub use access::{token_hash, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX};
+pub use access::{token_hash, Claim, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX};
 pub use chain::ChainedRepository;
 pub use error::{ExecuteError, StoreError};
 
@@ -46,6 +46,8 @@ const CATCH_UP_BATCH: i64 = 1000;
 const MAX_CACHED_PROJECTS: usize = 1024;
 /// Decoded entries all slots together keep, at most.
 const MAX_CACHED_EVENTS: usize = 200_000;
+/// How long a claimed idempotency key may stay unanswered before another request takes it.
+const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Rows a rebuild reads at a time.
 const REBUILD_BATCH: i64 = 10_000;
 
@@ -580,7 +582,56 @@ impl Store {
         self.inner.db.find_idempotent(principal, key).await
     }
 
-    /// Keeps the first answer to `(principal, key)`; a second save of the same key is ignored.
+    /// Claims `(principal, key)` for one request across every process sharing the database,
+    /// before the request does anything. If another request holds it, waits up to `wait` for
+    /// its answer. A claim left unanswered for 30 s (its process died) may be taken over.
+    ///
+    /// After [`Claim::Claimed`]: `save_idempotent` the answer, or `release_idempotent` if the
+    /// request failed without recording anything.
+    pub async fn claim_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+        project_id: Uuid,
+        request_hash: &str,
+        wait: Duration,
+    ) -> Result<Claim, StoreError> {
+        let db = &self.inner.db;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if db
+                .insert_claim(principal, key, project_id, request_hash)
+                .await?
+            {
+                return Ok(Claim::Claimed);
+            }
+            if let Some(answer) = db.find_idempotent(principal, key).await? {
+                return Ok(Claim::Answered(answer));
+            }
+            if let Some(since) = db.pending_since(principal, key).await? {
+                let stale = format_instant(chrono::Utc::now() - STALE_CLAIM);
+                if since < stale
+                    && db
+                        .take_over_claim(principal, key, &since, project_id, request_hash)
+                        .await?
+                {
+                    return Ok(Claim::Claimed);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Claim::InProgress);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Gives up a claim whose request recorded nothing (a pending claim only).
+    pub async fn release_idempotent(&self, principal: &str, key: &str) -> Result<(), StoreError> {
+        self.inner.db.release_claim(principal, key).await
+    }
+
+    /// Keeps the answer to `(principal, key)`, completing a claim; a key that already has an
+    /// answer keeps the first one.
     pub async fn save_idempotent(
         &self,
         principal: &str,
