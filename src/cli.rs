@@ -133,8 +133,15 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Token {
             command: TokenCommand::Create { role, org, label },
         } => {
-            if org.trim().is_empty() {
-                return Err(CliError::Other("--org must not be empty".into()));
+            if org != "*" {
+                let mut checker = coprod_domain::validate::Checker::default();
+                checker.id("--org", &org);
+                if let Some(error) = checker.errors.first() {
+                    return Err(CliError::Other(format!(
+                        "--org '{org}' {} (or '*' for every organisation)",
+                        error.message
+                    )));
+                }
             }
             let store = open(&cli.database).await?;
             let token = store.create_token(role, &org, &label).await?;

@@ -903,6 +903,13 @@ async fn cli_tokens_export_rebuild_and_verify() {
         let store = db.store().await;
         let principal = store.authenticate(token).await.unwrap().unwrap();
         assert_eq!(principal.role, Role::Panel);
+        let bad = coprod(
+            &db,
+            &["token", "create", "--role", "admin", "--org", "no spaces"],
+        );
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(bad.stdout.is_empty());
+        assert_eq!(store.token_count().await.unwrap(), 1);
 
         let id = seeded(&store, "oxon").await;
         let other = seeded(&store, "bucks").await;

@@ -233,3 +233,44 @@ fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_is_durable_and_waits_for_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/nested/dir/coprod.db", dir.path().display());
+        let Db::Sqlite(pool) = Db::connect(&url).await.unwrap() else {
+            panic!("not SQLite");
+        };
+        let (journal_mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(journal_mode, "wal");
+        let number = |name: &'static str| {
+            let pool = pool.clone();
+            async move {
+                let (value,): (i64,) = sqlx::query_as(&format!("PRAGMA {name}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                value
+            }
+        };
+        assert_eq!(number("synchronous").await, 2, "FULL");
+        assert_eq!(number("foreign_keys").await, 1);
+        assert_eq!(number("busy_timeout").await, 5000);
+        assert!(dir.path().join("nested/dir/coprod.db").exists());
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused() {
+        assert!(matches!(
+            Db::connect("mysql://localhost/x").await,
+            Err(StoreError::Internal(_))
+        ));
+    }
+}
