@@ -315,13 +315,37 @@ pub struct ContributionResponded {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Votes {
     #[serde(rename = "for")]
     pub in_favour: Vec<String>,
     pub against: Vec<String>,
     pub abstain: Vec<String>,
+}
+
+/// Read only from a JSON object: a derived `Deserialize` would also take `[[..],[..],[..]]`,
+/// matching lists to fields by position, which no client means.
+impl<'de> Deserialize<'de> for Votes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        const FIELDS: &[&str] = &["for", "against", "abstain"];
+        let mut lists =
+            std::collections::BTreeMap::<String, Vec<String>>::deserialize(deserializer)?;
+        if let Some(unknown) = lists.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(D::Error::unknown_field(unknown, FIELDS));
+        }
+        let mut take = |field: &'static str| {
+            lists
+                .remove(field)
+                .ok_or_else(|| D::Error::missing_field(field))
+        };
+        Ok(Votes {
+            in_favour: take("for")?,
+            against: take("against")?,
+            abstain: take("abstain")?,
+        })
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

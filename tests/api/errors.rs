@@ -239,8 +239,6 @@ async fn facts_of_the_wrong_shape_are_400_with_the_pointer_of_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug in the domain crate: serde reads a JSON array as a struct's fields in \
-            order, so {\"votes\": [[\"p1\"], [\"p2\"], []]} is accepted as for/against/abstain"]
 async fn votes_given_as_a_list_instead_of_an_object_are_400() {
     for db in common::backends().await {
         let app = TestApp::spawn(&db).await;
