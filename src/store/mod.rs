@@ -36,7 +36,7 @@ pub use chain::ChainedRepository;
 pub use error::{ExecuteError, StoreError};
 
 use db::Db;
-use projector::{projects_in, Checkpoint, ViewRow, CHECKPOINT};
+use projector::{projects_in, Checkpoint, TouchedProjects, ViewRow, CHECKPOINT};
 
 /// How many times a command is tried again after losing the race for the next sequence.
 const CONFLICT_RETRIES: u32 = 5;
@@ -519,25 +519,25 @@ impl Store {
         let total = db.event_count().await?;
         progress(0, total);
         let mut checkpoint = Checkpoint::default();
-        let mut rows = Vec::new();
+        let mut touched = TouchedProjects::default();
         loop {
             let batch = db.events_after(checkpoint, REBUILD_BATCH).await?;
             let Some(last) = batch.last().map(|row| row.checkpoint) else {
                 break;
             };
             checkpoint = last;
-            let full = batch.len() as i64 == REBUILD_BATCH;
-            rows.extend(batch);
-            if !full {
+            touched.add(&batch);
+            if (batch.len() as i64) < REBUILD_BATCH {
                 break;
             }
         }
-        let total = total.max(rows.len() as u64);
+        let applied = touched.rows();
+        let total = total.max(applied);
         let mut views = Vec::new();
         let mut done = 0;
-        for touched in projects_in(&rows) {
-            views.extend(self.view_row(&touched.project_id).await?);
-            done += touched.rows;
+        for project in touched.into_vec() {
+            views.extend(self.view_row(&project.project_id).await?);
+            done += project.rows;
             progress(done, total);
         }
         db.write_views(CHECKPOINT, &views, Some(checkpoint), true)
@@ -546,7 +546,7 @@ impl Store {
         while self.inner.catch_up_pending.swap(false, Ordering::SeqCst) {
             self.catch_up_locked().await?;
         }
-        Ok(rows.len() as u64)
+        Ok(applied)
     }
 
     async fn view_row(&self, project_id: &str) -> Result<Option<ViewRow>, StoreError> {

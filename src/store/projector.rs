@@ -271,26 +271,50 @@ pub(crate) struct Touched {
     pub max_sequence: i64,
 }
 
-pub(crate) fn projects_in(batch: &[LogRow]) -> Vec<Touched> {
-    let mut order: Vec<Touched> = Vec::new();
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    for row in batch {
-        match index.get(row.project_id.as_str()) {
-            Some(&i) => {
-                order[i].rows += 1;
-                order[i].max_sequence = order[i].max_sequence.max(row.sequence);
-            }
-            None => {
-                index.insert(&row.project_id, order.len());
-                order.push(Touched {
-                    project_id: row.project_id.clone(),
-                    rows: 1,
-                    max_sequence: row.sequence,
-                });
+/// Accumulates [`Touched`] projects over batches.
+#[derive(Debug, Default)]
+pub(crate) struct TouchedProjects {
+    order: Vec<Touched>,
+    index: BTreeMap<String, usize>,
+    rows: u64,
+}
+
+impl TouchedProjects {
+    pub(crate) fn add(&mut self, batch: &[LogRow]) {
+        for row in batch {
+            self.rows += 1;
+            match self.index.get(row.project_id.as_str()) {
+                Some(&i) => {
+                    let touched = &mut self.order[i];
+                    touched.rows += 1;
+                    touched.max_sequence = touched.max_sequence.max(row.sequence);
+                }
+                None => {
+                    self.index.insert(row.project_id.clone(), self.order.len());
+                    self.order.push(Touched {
+                        project_id: row.project_id.clone(),
+                        rows: 1,
+                        max_sequence: row.sequence,
+                    });
+                }
             }
         }
     }
-    order
+
+    /// How many rows were added in all.
+    pub(crate) fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Touched> {
+        self.order
+    }
+}
+
+pub(crate) fn projects_in(batch: &[LogRow]) -> Vec<Touched> {
+    let mut touched = TouchedProjects::default();
+    touched.add(batch);
+    touched.into_vec()
 }
 
 #[cfg(test)]
