@@ -126,7 +126,12 @@ pub async fn postgres() -> Option<TestDb> {
         if std::env::var("COPROD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
             panic!("{why} (COPROD_REQUIRE_POSTGRES=1)");
         }
-        eprintln!("\n!!!!!!!! {why} !!!!!!!!\n");
+        // Straight to the process's stderr (not the test's captured output), once per process.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "\n!!!!!!!! {why} !!!!!!!!\n");
+        });
         return None;
     };
     let name = format!("coprod_test_{}", random_hex(8));
