@@ -68,10 +68,13 @@ pub fn summarise(events: &[RecordedEvent]) -> Option<ProjectSummary> {
                     }
                 }
                 started[s.stage.index()] = Some(s.occurred_on);
+                completed[s.stage.index()] = None;
             }
             ProjectEvent::StageCompleted(s) => {
+                // Only a started stage can complete: a completion recorded while the start stood
+                // means nothing once that start is withdrawn (as in the aggregate).
                 let i = s.stage.index();
-                if completed[i].is_none() {
+                if started[i].is_some() && completed[i].is_none() {
                     completed[i] = Some(s.occurred_on);
                 }
             }
@@ -289,6 +292,30 @@ mod tests {
             ])
         );
         assert_eq!(s.status, "closed");
+    }
+
+    #[test]
+    fn a_restarted_stage_is_open_even_if_its_withdrawn_start_was_completed() {
+        let s = summarise(&stream(vec![
+            registered(),                // 1
+            start(Stage::Commission, 2), // 2
+            ProjectEvent::StageCompleted(StageCompleted {
+                stage: Stage::Commission,
+                occurred_on: date(3),
+            }), // 3
+            correct(2),                  // 4: the start was a mistake
+            start(Stage::Commission, 6), // 5
+        ]))
+        .unwrap();
+        assert_eq!(s.stage, Some(Stage::Commission));
+        assert_eq!(
+            s.stages,
+            vec![StageSpan {
+                stage: Stage::Commission,
+                started_on: date(6),
+                completed_on: None
+            }]
+        );
     }
 
     #[test]
