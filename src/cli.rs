@@ -10,7 +10,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
 use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
-use crate::store::export::trail_entry;
 use crate::store::{Role, Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -208,10 +207,8 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             if entries.is_empty() {
                 return Err(CliError::Other(format!("project {project} not found")));
             }
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for entry in &entries {
-                writeln!(out, "{}", trail_entry(entry)?)?;
-            }
+            let mut out = std::io::stdout().lock();
+            out.write_all(crate::trail::ndjson(&entries).as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }

@@ -70,3 +70,14 @@ pub fn trail(entries: &[StoredEntry]) -> Vec<TrailEntry> {
         .map(|e| trail_entry(e, withdrawn.get(&e.sequence).copied()))
         .collect()
 }
+
+/// The whole trail as NDJSON, one entry a line: the export of the API and of `coprod export`.
+pub fn ndjson(entries: &[StoredEntry]) -> String {
+    let mut out = String::new();
+    for entry in trail(entries) {
+        // A trail entry holds only strings, integers and JSON values: it always serialises.
+        out.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}

@@ -131,15 +131,11 @@ pub async fn trail_page(
         .at("limit", "out of range"));
     }
     let entries = state.store.entries(head.project_id, 0, None).await?;
-    let trail = trail(&entries);
     if accepts(&headers, "application/x-ndjson") {
-        let mut body = String::new();
-        for entry in &trail {
-            body.push_str(&serde_json::to_string(entry).unwrap_or_default());
-            body.push('\n');
-        }
+        let body = crate::trail::ndjson(&entries);
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
     }
+    let trail = trail(&entries);
     let after = query.after.unwrap_or(0);
     let mut page: Vec<TrailEntry> = trail
         .into_iter()

@@ -1,9 +1,8 @@
 //! `Idempotency-Key`: a retried POST with the same key and body gets the first answer and
 //! appends nothing; the same key with another body is refused.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -14,7 +13,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::problem::ApiError;
 use super::AppState;
-use crate::store::IdempotentRecord;
+use crate::store::{Claim, IdempotentRecord};
 
 pub const MAX_KEY_CHARS: usize = 200;
 
@@ -42,33 +41,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
-/// Serialises requests that carry the same (caller, key) within this process.
-#[derive(Default, Clone)]
-pub struct KeyLocks {
-    held: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-impl KeyLocks {
-    async fn run<T>(&self, key: String, work: impl Future<Output = T>) -> T {
-        let lock = {
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            held.entry(key.clone()).or_default().clone()
-        };
-        let result = {
-            let _guard = lock.lock().await;
-            work.await
-        };
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        // Two references: the map's and ours. Nobody else waits, so the entry can go.
-        if Arc::strong_count(&lock) == 2 {
-            held.remove(&key);
-        }
-        result
-    }
-}
+/// How long a retry waits for the first request with its key to answer before giving up.
+const WAIT_FOR_FIRST_ANSWER: Duration = Duration::from_secs(10);
 
 /// Runs `work` unless this caller already sent this key, in which case the first answer is
-/// returned (same request) or the request is refused (different request).
+/// returned (same request) or the request is refused (different request). The key is claimed
+/// in the database before the work starts, so this holds across every server process.
 pub async fn idempotent(
     state: &AppState,
     caller: &Caller,
@@ -86,34 +64,53 @@ pub async fn idempotent(
     hasher.update(b"\n");
     hasher.update(body);
     let request_hash = hex::encode(hasher.finalize());
-    let principal = caller.name().to_string();
-    let lock_key = format!("{principal}\n{key}");
-    state
-        .idempotency_locks
-        .run(lock_key, async {
-            if let Some(first) = state.store.find_idempotent(&principal, &key).await? {
-                if first.request_hash != request_hash {
-                    return Err(ApiError::unprocessable(
-                        "idempotency_key_reused",
-                        "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
-                    )
-                    .at("Idempotency-Key", "already used for another request"));
+    let principal = caller.name();
+    let store = &state.store;
+    let claim = store
+        .claim_idempotent(
+            principal,
+            &key,
+            project_id,
+            &request_hash,
+            WAIT_FOR_FIRST_ANSWER,
+        )
+        .await?;
+    match claim {
+        Claim::Answered(first) if first.request_hash == request_hash => {
+            let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
+            Ok((status, first.body))
+        }
+        Claim::Answered(_) => Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
+        )
+        .at("Idempotency-Key", "already used for another request")),
+        Claim::InProgress => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "A request with this Idempotency-Key is still being processed. Try again shortly with the same key.",
+        )),
+        Claim::Claimed => match work.await {
+            Ok((status, response)) => {
+                let record = IdempotentRecord {
+                    project_id,
+                    request_hash,
+                    status: status.as_u16(),
+                    body: response.clone(),
+                };
+                // The facts are recorded: answer with the receipt even if the key could not be kept.
+                if let Err(error) = store.save_idempotent(principal, &key, &record).await {
+                    tracing::warn!(%error, "could not keep an idempotency key's answer");
                 }
-                let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
-                return Ok((status, first.body));
+                Ok((status, response))
             }
-            let (status, response) = work.await?;
-            let record = IdempotentRecord {
-                project_id,
-                request_hash,
-                status: status.as_u16(),
-                body: response.clone(),
-            };
-            // The facts are recorded: answer with the receipt even if the key could not be kept.
-            if let Err(error) = state.store.save_idempotent(&principal, &key, &record).await {
-                tracing::warn!(%error, "could not keep an idempotency key");
+            Err(refusal) => {
+                // Refused: nothing was recorded, so a corrected retry may use the same key.
+                if let Err(error) = store.release_idempotent(principal, &key).await {
+                    tracing::warn!(%error, "could not release an idempotency key");
+                }
+                Err(refusal)
             }
-            Ok((status, response))
-        })
-        .await
+        },
+    }
 }

@@ -30,7 +30,6 @@ use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
 use self::auth::Caller;
-use self::idempotency::KeyLocks;
 use self::problem::ApiError;
 use crate::store::{ProjectHead, Store};
 
@@ -40,7 +39,6 @@ pub struct AppState {
     pub store: Store,
     /// The server's clock; tests may fix it.
     pub clock: fn() -> DateTime<Utc>,
-    pub idempotency_locks: KeyLocks,
 }
 
 impl AppState {
@@ -48,7 +46,6 @@ impl AppState {
         AppState {
             store,
             clock: Utc::now,
-            idempotency_locks: KeyLocks::default(),
         }
     }
 

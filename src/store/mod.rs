@@ -8,7 +8,6 @@ mod access;
 mod chain;
 pub(crate) mod db;
 mod error;
-pub mod export;
 mod projector;
 pub mod views;
 

@@ -211,9 +211,6 @@ async fn simultaneous_retries_with_one_idempotency_key_append_once_and_get_one_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: Idempotency-Key is serialised only within one process (KeyLocks); two \
-            servers sharing a database both miss the key, both append (sequences 3 and 4), and \
-            answer differently. Needs the key reserved in idempotency_keys before the append."]
 async fn simultaneous_retries_through_two_servers_append_once() {
     for db in common::backends().await {
         let first = TestApp::spawn(&db).await;
