@@ -104,8 +104,28 @@ pub async fn backends() -> Vec<TestDb> {
     dbs
 }
 
+/// Notes which test used which backend in the file named by `COPROD_BACKEND_LOG`, if set, so
+/// that CI can say how many tests really ran against PostgreSQL.
+fn note_backend(backend: Backend) {
+    let Ok(path) = std::env::var("COPROD_BACKEND_LOG") else {
+        return;
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("unnamed");
+    let line = format!("{backend}\t{test}\n");
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, line.as_bytes()));
+    if let Err(error) = written {
+        eprintln!("cannot note the backend in {path}: {error}");
+    }
+}
+
 /// A fresh SQLite database file in a temporary directory.
 pub fn sqlite() -> TestDb {
+    note_backend(Backend::Sqlite);
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!(
         "sqlite://{}",
@@ -134,6 +154,7 @@ pub async fn postgres() -> Option<TestDb> {
         });
         return None;
     };
+    note_backend(Backend::Postgres);
     let name = format!("coprod_test_{}", random_hex(8));
     let mut conn = sqlx::PgConnection::connect(&server_url)
         .await
