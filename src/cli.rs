@@ -10,6 +10,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
 use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
+use coprod_domain::digest::verify_chain;
+use coprod_domain::seal::check_seals;
+use coprod_domain::StoredEntry;
+
 use crate::store::{Role, Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -44,11 +48,15 @@ pub enum Command {
     },
     /// Drop the project views and rebuild them from the log.
     Rebuild,
-    /// Recompute the hash chain of one project, or of all; exit 1 on any divergence.
+    /// Recompute the hash chain and replay the sealed assessments of one project, of all, or of
+    /// an exported trail (`--file`, no database needed); exit 1 on any divergence.
     Verify {
         /// The project id (all projects if omitted).
-        #[arg(env = "COPROD_PROJECT")]
+        #[arg(env = "COPROD_PROJECT", conflicts_with = "file")]
         project: Option<Uuid>,
+        /// An NDJSON trail from `coprod export` or the API, checked with no server or database.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
     },
     /// Print a project's audit trail as NDJSON, one entry a line.
     Export {
@@ -167,39 +175,47 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             eprintln!("rebuilt {views} project view(s) from {applied} event(s)");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { project } => {
+        Command::Verify {
+            file: Some(path), ..
+        } => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CliError::Other(format!("cannot read {}: {e}", path.display())))?;
+            let mut trail = Vec::new();
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                match serde_json::from_str::<crate::trail::TrailEntry>(line) {
+                    Ok(entry) => trail.push(entry),
+                    Err(e) => {
+                        println!(
+                            "{}: line {} is not a trail entry: {e}",
+                            path.display(),
+                            i + 1
+                        );
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            }
+            let entries = crate::trail::stored_entries(&trail);
+            let label = path.display().to_string();
+            let intact = report(&mut std::io::stdout().lock(), &label, &entries)?;
+            Ok(exit_for(intact))
+        }
+        Command::Verify { project, .. } => {
             let store = open(&cli.database).await?;
             let projects = match project {
                 Some(id) => vec![id],
                 None => store.project_ids().await?,
             };
-            let mut diverged = false;
+            let mut intact = true;
             let mut out = std::io::stdout().lock();
             for id in projects {
-                match store.verify_project(id).await? {
-                    None => {
-                        writeln!(out, "{id} NOT FOUND")?;
-                        diverged = true;
-                    }
-                    Some(check) => match check.first_divergence {
-                        None => writeln!(
-                            out,
-                            "{id} OK ({} entries, head {})",
-                            check.heads.len(),
-                            check.head
-                        )?,
-                        Some(sequence) => {
-                            writeln!(out, "{id} DIVERGES at sequence {sequence}")?;
-                            diverged = true;
-                        }
-                    },
-                }
+                let entries = store.entries(id, 0, None).await?;
+                intact &= report(&mut out, &id.to_string(), &entries)?;
             }
-            Ok(if diverged {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(exit_for(intact))
         }
         Command::Export { project } => {
             let store = open(&cli.database).await?;
@@ -222,4 +238,44 @@ async fn serve(store: Store, listen: &str) -> Result<(), CliError> {
     crate::http::serve(store, address)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
+}
+
+fn exit_for(intact: bool) -> ExitCode {
+    if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Prints what recomputing one project's chain and replaying its seals found; true if intact.
+fn report(out: &mut impl Write, label: &str, entries: &[StoredEntry]) -> std::io::Result<bool> {
+    if entries.is_empty() {
+        writeln!(out, "{label} NOT FOUND")?;
+        return Ok(false);
+    }
+    let check = verify_chain(entries);
+    let mut intact = true;
+    match check.first_divergence {
+        None => writeln!(
+            out,
+            "{label} OK ({} entries, head {})",
+            check.heads.len(),
+            check.head
+        )?,
+        Some(sequence) => {
+            writeln!(out, "{label} DIVERGES at sequence {sequence}")?;
+            intact = false;
+        }
+    }
+    for seal in check_seals(entries) {
+        let verdict = if seal.valid { "OK" } else { "FAILS" };
+        writeln!(
+            out,
+            "{label} seal at entry {} ({}): {verdict}. {}",
+            seal.sequence, seal.purpose, seal.explanation
+        )?;
+        intact &= seal.valid;
+    }
+    Ok(intact)
 }

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use coprod_domain::digest::{DIGEST_KEY, RECORDED_AT_KEY, RECORDED_BY_KEY};
 use coprod_domain::StoredEntry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TrailEntry {
     pub sequence: u64,
     #[serde(rename = "type")]
@@ -80,4 +81,38 @@ pub fn ndjson(entries: &[StoredEntry]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The stored entries an exported trail stands for, so that its chain can be recomputed with no
+/// server: the payload is `data` with its `type` put back, the metadata is `recorded_at`,
+/// `recorded_by` and the digest, and the project id is the registration's.
+pub fn stored_entries(trail: &[TrailEntry]) -> Vec<StoredEntry> {
+    let project_id = trail
+        .first()
+        .and_then(|e| e.data.get("project_id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    trail
+        .iter()
+        .map(|e| {
+            let mut payload = e.data.clone();
+            if let Value::Object(fields) = &mut payload {
+                fields.insert("type".into(), Value::String(e.event_type.clone()));
+            }
+            let metadata = BTreeMap::from([
+                (RECORDED_AT_KEY.to_string(), e.recorded_at.clone()),
+                (RECORDED_BY_KEY.to_string(), e.recorded_by.clone()),
+                (DIGEST_KEY.to_string(), e.digest.clone()),
+            ]);
+            StoredEntry {
+                aggregate_id: project_id.clone(),
+                sequence: e.sequence,
+                event_type: e.event_type.clone(),
+                event_version: e.version.clone(),
+                payload,
+                metadata,
+            }
+        })
+        .collect()
 }

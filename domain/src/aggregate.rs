@@ -22,6 +22,8 @@ use crate::validate::{check_fact, check_registration};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Effect {
     Registered,
+    /// A sealed assessment: evidence, never withdrawn, blocking nothing.
+    Sealed,
     Joined {
         participant: String,
     },
@@ -88,6 +90,7 @@ impl From<&ProjectEvent> for Effect {
                 target: e.corrects_sequence,
             },
             ProjectEvent::ProjectClosed(_) => Effect::Closed,
+            ProjectEvent::AssessmentSealed(_) => Effect::Sealed,
             ProjectEvent::RewardGiven(_) | ProjectEvent::RoleTaken(_) => Effect::Other,
         }
     }
@@ -156,7 +159,7 @@ impl ActiveState {
                 self.outcomes.insert(outcome.clone());
             }
             Effect::Closed => self.closed = true,
-            Effect::Registered | Effect::Correction { .. } | Effect::Other => {}
+            Effect::Registered | Effect::Correction { .. } | Effect::Sealed | Effect::Other => {}
         }
     }
 
@@ -318,6 +321,26 @@ impl Project {
         }
     }
 
+    /// A seal names an entry already recorded and says what it is for; closure does not stop it.
+    fn check_seal(&self, seal: &AssessmentSealed) -> Result<(), ProjectError> {
+        if !self.is_registered() {
+            return Err(ProjectError::ProjectNotFound);
+        }
+        let mut c = crate::validate::Checker::default();
+        c.line("/purpose", &seal.purpose, crate::validate::MAX_TITLE_CHARS);
+        if !(1..=self.sequence()).contains(&seal.at_sequence) {
+            c.errors.push(crate::error::FieldError::new(
+                "/at_sequence",
+                format!("must name an entry from 1 to {}", self.sequence()),
+            ));
+        }
+        if c.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ProjectError::ValidationFailed(c.errors))
+        }
+    }
+
     fn check_correction(&self, target: u64) -> Result<(), ProjectError> {
         let path = || "/corrects_sequence".to_string();
         let effect = target
@@ -335,6 +358,7 @@ impl Project {
         match effect {
             Effect::Registered => return Err(refuse(CorrectionRefusal::Registration)),
             Effect::Correction { .. } => return Err(refuse(CorrectionRefusal::Correction)),
+            Effect::Sealed => return Err(refuse(CorrectionRefusal::Seal)),
             _ => {}
         }
         if self.withdrawn.contains(&target) {
@@ -489,6 +513,11 @@ impl Aggregate for Project {
                     })?;
                     sink.write(fact.into(), self).await;
                 }
+                Ok(())
+            }
+            ProjectCommand::Seal { seal, context: _ } => {
+                self.check_seal(&seal)?;
+                sink.write(ProjectEvent::AssessmentSealed(seal), self).await;
                 Ok(())
             }
         }

@@ -406,7 +406,8 @@ impl<'a> ActiveFacts<'a> {
                 | ProjectEvent::ParticipantLeft(_)
                 | ProjectEvent::StageCompleted(_)
                 | ProjectEvent::CorrectionRecorded(_)
-                | ProjectEvent::ProjectClosed(_) => {}
+                | ProjectEvent::ProjectClosed(_)
+                | ProjectEvent::AssessmentSealed(_) => {}
             }
         }
         // A response counts only while the contribution it answers is active.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::events::{Fact, ProjectRegistered};
+use crate::events::{AssessmentSealed, Fact, ProjectRegistered};
 
 /// Who is recording, and the server's time when they did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,4 +37,20 @@ pub enum ProjectCommand {
         expected_sequence: Option<u64>,
         context: CommandContext,
     },
+    /// Seal an assessment the server has computed from this project's entries.
+    Seal {
+        seal: AssessmentSealed,
+        context: CommandContext,
+    },
+}
+
+impl ProjectCommand {
+    /// Who is recording, and when.
+    pub fn context(&self) -> &CommandContext {
+        match self {
+            ProjectCommand::Register { context, .. }
+            | ProjectCommand::Record { context, .. }
+            | ProjectCommand::Seal { context, .. } => context,
+        }
+    }
 }

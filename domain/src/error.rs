@@ -29,6 +29,8 @@ pub enum CorrectionRefusal {
     Correction,
     /// A stage cannot be un-started while a later stage has started.
     LaterStageStarted,
+    /// A sealed assessment is evidence of what a panel was shown; it stays.
+    Seal,
 }
 
 /// How the kind of HTTP answer a refusal deserves is decided: by what went wrong, not by message.

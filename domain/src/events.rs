@@ -395,6 +395,27 @@ pub struct ProjectClosed {
     pub occurred_on: NaiveDate,
 }
 
+/// A panel's assessment, sealed into the stream: what was asked, what it was computed from and
+/// the SHA-256 of the exact body returned, so that anyone holding the log can replay and check it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentSealed {
+    /// The `as_of` the request named, if it named one; otherwise the seal is of `at_sequence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_as_of: Option<String>,
+    pub as_of: String,
+    pub at_sequence: u64,
+    pub stream_digest: crate::Digest,
+    pub rubric: crate::assessment::RubricReference,
+    pub engine: String,
+    /// SHA-256 of the assessment body as returned.
+    pub assessment_digest: crate::Digest,
+    pub requested_by: String,
+    pub purpose: String,
+    pub occurred_on: NaiveDate,
+}
+
 /// Deserialises the fields of one fact type; see [`Fact::parse_fields`].
 pub trait FieldsParser {
     type Error;
@@ -482,6 +503,7 @@ catalogue! {
     }
     server {
         ProjectRegistered = "project_registered",
+        AssessmentSealed = "assessment_sealed",
     }
 }
 
@@ -506,6 +528,7 @@ impl ProjectEvent {
             ProjectEvent::OutcomeReviewed(e) => e.occurred_on,
             ProjectEvent::CorrectionRecorded(e) => e.occurred_on,
             ProjectEvent::ProjectClosed(e) => e.occurred_on,
+            ProjectEvent::AssessmentSealed(e) => e.occurred_on,
         }
     }
 }

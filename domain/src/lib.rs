@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod recorded;
 pub mod rubric;
+pub mod seal;
 pub mod validate;
 
 pub use aggregate::Project;

@@ -6,16 +6,23 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff};
+use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, PublishedRubric};
-use coprod_domain::Digest;
-use serde::Deserialize;
+use coprod_domain::seal::{check_seals, SealCheck};
+use coprod_domain::{
+    AssessmentSealed, Digest, ProjectCommand, ProjectEvent, RecordedEvent, StoredEntry,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::auth::{Caller, ANYONE};
+use super::body::{parse_as, parse_value, JsonBody};
 use super::events::accepts;
+use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
 use super::{visible_project, AppState};
+use crate::store::Role;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,4 +245,154 @@ pub async fn rubric_definition(
         .and_then(|v| rubric::find(id, v))
         .ok_or_else(|| ApiError::not_found(format!("There is no rubric '{reference}'.")))?;
     Ok(Json(rubric_body(published)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealRequest {
+    /// RFC 3339 instant or date; default: everything recorded so far.
+    pub as_of: Option<String>,
+    /// id@version; default the latest.
+    pub rubric: Option<String>,
+    /// What the assessment is for, e.g. "Adults scrutiny panel 2025-03-04".
+    pub purpose: String,
+}
+
+/// A seal as listed: the sealed facts with where the seal sits in the trail.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SealView {
+    /// The entry holding the seal.
+    pub sequence: u64,
+    pub recorded_at: String,
+    /// The chain head after the seal entry.
+    pub digest: String,
+    #[serde(flatten)]
+    pub seal: AssessmentSealed,
+}
+
+const SEALERS: &[Role] = &[Role::Assurance, Role::Panel, Role::Admin];
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/assessments", tag = "assessments",
+    params(("id" = uuid::Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first answer")),
+    request_body = SealRequest,
+    responses((status = 201, description = "{\"seal\": SealView, \"assessment\": Assessment}: the body whose SHA-256 is sealed"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn seal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    key: IdempotencyKey,
+    JsonBody(bytes): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(SEALERS, "seal assessments")?;
+    let head = visible_project(&state, &caller, &id).await?;
+    let request: SealRequest = parse_as(parse_value(&bytes)?, "")?;
+    let query = AssessmentQuery {
+        as_of: request.as_of.clone(),
+        at_sequence: None,
+        rubric: request.rubric.clone(),
+    };
+    let project_id = head.project_id;
+    let route = format!("POST /projects/{project_id}/assessments");
+    let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
+        let assessment = replay(&state, &caller, &id, &query).await?;
+        let body = assessment.to_json_bytes();
+        let context = state.context(&caller);
+        let seal = AssessmentSealed {
+            requested_as_of: query.as_of.as_ref().map(|_| assessment.as_of.clone()),
+            as_of: assessment.as_of.clone(),
+            at_sequence: assessment.at_sequence,
+            stream_digest: assessment.stream_digest,
+            rubric: assessment.rubric.clone(),
+            engine: assessment.engine.clone(),
+            assessment_digest: Digest::of_bytes(&body),
+            requested_by: context.recorded_by.clone(),
+            purpose: request.purpose.clone(),
+            occurred_on: context.today(),
+        };
+        let command = ProjectCommand::Seal {
+            seal: seal.clone(),
+            context,
+        };
+        let receipt = state.store.execute(project_id, command).await?;
+        let view = SealView {
+            sequence: receipt.last_sequence,
+            recorded_at: receipt.recorded_at,
+            digest: receipt.digest.to_string(),
+            seal,
+        };
+        let seal_json = serde_json::to_string(&view).unwrap_or_default();
+        // The assessment goes out byte for byte as sealed.
+        let assessment_json = String::from_utf8_lossy(&body);
+        Ok((
+            StatusCode::CREATED,
+            format!("{{\"seal\":{seal_json},\"assessment\":{assessment_json}}}"),
+        ))
+    })
+    .await?;
+    Ok(super::projects::json_response(status, body))
+}
+
+/// The seals among a project's entries.
+fn seal_views(entries: &[StoredEntry]) -> Vec<SealView> {
+    entries
+        .iter()
+        .filter_map(|entry| match RecordedEvent::from_stored(entry) {
+            Ok(RecordedEvent {
+                event: ProjectEvent::AssessmentSealed(seal),
+                recorded_at,
+                digest,
+                sequence,
+                ..
+            }) => Some(SealView {
+                sequence,
+                recorded_at: format_instant(recorded_at),
+                digest: digest.to_string(),
+                seal,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/assessments", tag = "assessments",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "{\"seals\": [SealView]}"), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn seals(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(ANYONE, "read sealed assessments")?;
+    let head = visible_project(&state, &caller, &id).await?;
+    let entries = state.store.entries(head.project_id, 0, None).await?;
+    Ok(Json(serde_json::json!({ "seals": seal_views(&entries) })))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/assessments/{sequence}/verify", tag = "assessments",
+    params(("id" = uuid::Uuid, Path), ("sequence" = u64, Path, description = "the entry holding the seal")),
+    responses((status = 200, body = SealCheck), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn verify_seal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, sequence)): Path<(String, String)>,
+) -> Result<Json<SealCheck>, ApiError> {
+    caller.require(ANYONE, "verify sealed assessments")?;
+    let head = visible_project(&state, &caller, &id).await?;
+    let no_seal = || {
+        ApiError::not_found(format!(
+            "Entry {sequence} of this project is not a sealed assessment."
+        ))
+    };
+    let sequence: u64 = sequence.parse().map_err(|_| no_seal())?;
+    let entries = state.store.entries(head.project_id, 0, None).await?;
+    check_seals(&entries)
+        .into_iter()
+        .find(|check| check.sequence == sequence)
+        .map(Json)
+        .ok_or_else(no_seal)
 }

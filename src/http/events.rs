@@ -187,6 +187,8 @@ pub struct Verification {
     pub recomputed_digest: Option<String>,
     /// The first entry whose stored digest no longer matches, if any.
     pub first_divergence: Option<u64>,
+    /// Without a receipt: every sealed assessment, replayed and checked against the chain.
+    pub seals: Vec<coprod_domain::seal::SealCheck>,
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/verify", tag = "events",
@@ -222,12 +224,14 @@ pub async fn verify(
         None => {
             let sequence = entries.len() as u64;
             let stored = entries.last().and_then(|e| e.stored_digest());
+            let seals = coprod_domain::seal::check_seals(&entries);
             Verification {
-                valid: check.first_divergence.is_none(),
+                valid: check.first_divergence.is_none() && seals.iter().all(|s| s.valid),
                 sequence,
                 expected_digest: stored.map(|d| d.to_string()),
                 recomputed_digest: check.heads.last().map(|d| d.to_string()),
                 first_divergence: check.first_divergence,
+                seals,
             }
         }
         Some((sequence, digest)) => {
@@ -244,6 +248,7 @@ pub async fn verify(
                 expected_digest: Some(digest.to_string()),
                 recomputed_digest: recomputed.map(|d| d.to_string()),
                 first_divergence: check.first_divergence.or(missing),
+                seals: Vec::new(),
             }
         }
     };

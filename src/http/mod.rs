@@ -82,6 +82,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/projects/{id}/verify", get(events::verify))
         .route("/projects/{id}/assessment", get(assessments::get))
+        .route(
+            "/projects/{id}/assessments",
+            post(assessments::seal).get(assessments::seals),
+        )
+        .route(
+            "/projects/{id}/assessments/{sequence}/verify",
+            get(assessments::verify_seal),
+        )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
         .route("/openapi.json", get(openapi::document));

@@ -12,7 +12,7 @@ use super::{assessments, events, projects, service};
     paths(
         projects::register, projects::list, projects::summary,
         events::post, events::trail_page, events::verify,
-        assessments::get, assessments::rubrics, assessments::rubric_definition,
+        assessments::get, assessments::seal, assessments::seals, assessments::verify_seal, assessments::rubrics, assessments::rubric_definition,
         service::healthz, service::readyz, service::metrics,
     ),
     components(schemas(

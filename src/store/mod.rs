@@ -221,11 +221,7 @@ impl Store {
         command: ProjectCommand,
         slot: &mut Slot,
     ) -> Result<Receipt, ExecuteError> {
-        let context = match &command {
-            ProjectCommand::Register { context, .. } | ProjectCommand::Record { context, .. } => {
-                context.clone()
-            }
-        };
+        let context = command.context().clone();
         let metadata = HashMap::from([
             (RECORDED_BY_KEY.to_string(), context.recorded_by.clone()),
             (
