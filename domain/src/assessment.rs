@@ -551,7 +551,13 @@ impl<'a> ActiveFacts<'a> {
         let explanation = if n == 0 {
             "No stage of the project has started yet, so involvement in every stage cannot be shown.".to_string()
         } else if met {
-            format!("People with lived experience took part in all {n} stages reached so far.")
+            match n {
+                1 => "People with lived experience took part in the one stage reached so far."
+                    .to_string(),
+                _ => format!(
+                    "People with lived experience took part in all {n} stages reached so far."
+                ),
+            }
         } else {
             format!(
                 "People with lived experience took part in {k} of {n} stages. Nobody with lived experience took part in {} {}.",
