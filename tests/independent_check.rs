@@ -114,7 +114,10 @@ async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail()
 
     let (intact, said) = run_checker(python, &trail);
     assert!(intact, "the checker should find the trail intact: {said}");
-    let head = entries.last().and_then(|e| e.stored_digest()).expect("a head");
+    let head = entries
+        .last()
+        .and_then(|e| e.stored_digest())
+        .expect("a head");
     assert!(said.contains(&head.to_string()), "{said}");
 
     // Edit entry 3's data as text, as someone altering an export would.
