@@ -297,7 +297,9 @@ pub async fn seal(
     let project_id = head.project_id;
     let route = format!("POST /projects/{project_id}/assessments");
     let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
-        let assessment = replay(&state, &caller, &id, &query).await?;
+        let assessment = replay(&state, &caller, &id, &query)
+            .await
+            .map_err(in_body)?;
         let body = assessment.to_json_bytes();
         let context = state.context(&caller);
         let seal = AssessmentSealed {
@@ -333,6 +335,17 @@ pub async fn seal(
     })
     .await?;
     Ok(super::projects::json_response(status, body))
+}
+
+/// A seal names `as_of` and `rubric` in its body, not its query: point errors at the body's
+/// fields (`/as_of`, `/rubric`), as every other body error is.
+fn in_body(mut error: ApiError) -> ApiError {
+    for field in &mut error.errors {
+        if matches!(field.path.as_str(), "as_of" | "rubric") {
+            field.path.insert(0, '/');
+        }
+    }
+    error
 }
 
 /// The seals among a project's entries.

@@ -13,4 +13,5 @@ mod concurrency;
 mod errors;
 mod events;
 mod projects;
+mod seals;
 mod views;
