@@ -5,7 +5,7 @@
 //! Everything it builds is ordered (B-tree maps, sorted lists), shares are compared in integers
 //! (`100·a ≥ p·b`) and percentages are rounded down.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -306,14 +306,17 @@ fn indicator(
     met: bool,
     value: String,
     explanation: String,
-    evidence: BTreeSet<u64>,
+    evidence: impl IntoIterator<Item = u64>,
 ) -> IndicatorResult {
+    let mut evidence: Vec<u64> = evidence.into_iter().collect();
+    evidence.sort_unstable();
+    evidence.dedup();
     IndicatorResult {
         key: key.to_string(),
         met,
         value,
         explanation,
-        evidence: evidence.into_iter().collect(),
+        evidence,
     }
 }
 
@@ -328,17 +331,19 @@ struct Person<'a> {
 struct ActiveFacts<'a> {
     registration: &'a ProjectRegistered,
     registered_at: u64,
-    people: BTreeMap<&'a str, Person<'a>>,
+    /// Looked up, never iterated: a hash map is fast and cannot disturb the output's order.
+    people: HashMap<&'a str, Person<'a>>,
     stages_reached: BTreeMap<Stage, u64>,
     activities: Vec<(u64, &'a ActivityHeld)>,
     rewards: Vec<(u64, &'a RewardGiven)>,
     roles: Vec<(u64, &'a RoleTaken)>,
     contributions: Vec<(u64, &'a ContributionMade)>,
-    responses: BTreeMap<&'a str, (u64, &'a ContributionResponded)>,
+    responses: HashMap<&'a str, (u64, &'a ContributionResponded)>,
     decisions: Vec<(u64, &'a DecisionMade)>,
     reviews: Vec<(u64, &'a OutcomeReviewed)>,
     /// Who took part in which stage, and the entries that show it.
-    taking_part: BTreeMap<&'a str, BTreeMap<Stage, BTreeSet<u64>>>,
+    /// Iterated only into sets or sorted maps, so its own order never shows.
+    taking_part: HashMap<&'a str, BTreeMap<Stage, Vec<u64>>>,
 }
 
 impl<'a> ActiveFacts<'a> {
@@ -357,16 +362,16 @@ impl<'a> ActiveFacts<'a> {
         let mut facts = ActiveFacts {
             registration,
             registered_at,
-            people: BTreeMap::new(),
+            people: HashMap::new(),
             stages_reached: BTreeMap::new(),
             activities: Vec::new(),
             rewards: Vec::new(),
             roles: Vec::new(),
             contributions: Vec::new(),
-            responses: BTreeMap::new(),
+            responses: HashMap::new(),
             decisions: Vec::new(),
             reviews: Vec::new(),
-            taking_part: BTreeMap::new(),
+            taking_part: HashMap::new(),
         };
         // The ids of the active contributions recorded so far in the replay.
         let mut recorded_contributions: BTreeSet<&'a str> = BTreeSet::new();
@@ -420,14 +425,14 @@ impl<'a> ActiveFacts<'a> {
             .responses
             .retain(|id, _| active_contributions.contains(id));
 
-        let mut taking_part: BTreeMap<&'a str, BTreeMap<Stage, BTreeSet<u64>>> = BTreeMap::new();
+        let mut taking_part: HashMap<&'a str, BTreeMap<Stage, Vec<u64>>> = HashMap::new();
         let mut note = |who: &'a str, stage: Stage, seq: u64| {
             taking_part
                 .entry(who)
                 .or_default()
                 .entry(stage)
                 .or_default()
-                .insert(seq);
+                .push(seq);
         };
         for (seq, a) in &facts.activities {
             for who in a.facilitators.iter().chain(&a.attendees) {
@@ -467,7 +472,7 @@ impl<'a> ActiveFacts<'a> {
     }
 
     /// PLE who took part in any stage → the stages and the entries that show it.
-    fn ple_taking_part(&self) -> BTreeMap<&'a str, &BTreeMap<Stage, BTreeSet<u64>>> {
+    fn ple_taking_part(&self) -> BTreeMap<&'a str, &BTreeMap<Stage, Vec<u64>>> {
         self.taking_part
             .iter()
             .filter(|(who, _)| self.is_ple(who))
@@ -502,7 +507,7 @@ impl<'a> ActiveFacts<'a> {
     // 1. Whole life involvement
 
     fn involved_from_the_start(&self) -> IndicatorResult {
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut who = Vec::new();
         for (person, stages) in self.ple_taking_part() {
             if let Some(seqs) = stages.get(&Stage::Commission) {
@@ -530,7 +535,7 @@ impl<'a> ActiveFacts<'a> {
 
     fn every_stage(&self) -> IndicatorResult {
         let reached: Vec<Stage> = self.stages_reached.keys().copied().collect();
-        let mut evidence: BTreeSet<u64> = self.stages_reached.values().copied().collect();
+        let mut evidence: Vec<u64> = self.stages_reached.values().copied().collect();
         let mut involved = BTreeSet::new();
         for stages in self.ple_taking_part().values() {
             for (stage, seqs) in stages.iter() {
@@ -574,7 +579,7 @@ impl<'a> ActiveFacts<'a> {
 
     fn sustained(&self, p: &Parameters) -> IndicatorResult {
         let ple = self.ple_taking_part();
-        let mut evidence: BTreeSet<u64> = self.stages_reached.values().copied().collect();
+        let mut evidence: Vec<u64> = self.stages_reached.values().copied().collect();
         let mut sustained = 0;
         for stages in ple.values() {
             if stages.len() >= 2 {
@@ -612,14 +617,14 @@ impl<'a> ActiveFacts<'a> {
     // 2. Blurred boundaries
 
     fn professional_roles(&self) -> IndicatorResult {
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut roles = BTreeSet::new();
         let mut who = BTreeSet::new();
         let mut taken = 0;
         for (seq, r) in &self.roles {
             if r.role.is_professional_role() && self.is_ple(&r.participant_id) {
                 taken += 1;
-                evidence.insert(*seq);
+                evidence.push(*seq);
                 roles.insert(role_name(r.role));
                 who.insert(r.participant_id.as_str());
             }
@@ -658,7 +663,7 @@ impl<'a> ActiveFacts<'a> {
         let total = facilitated.len();
         let share = p.shared_facilitation_share;
         let met = at_least(with_ple, total, share);
-        let evidence = facilitated.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = facilitated.iter().map(|(seq, _)| *seq).collect();
         let value = format!(
             "{with_ple} of {total} activities ({}%)",
             percent(with_ple, total)
@@ -680,11 +685,11 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn learning_both_ways(&self) -> IndicatorResult {
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut learners = BTreeSet::new();
         for (seq, r) in &self.roles {
             if r.role == Role::Learner && self.is_professional(&r.participant_id) {
-                evidence.insert(*seq);
+                evidence.push(*seq);
                 learners.insert(r.participant_id.as_str());
             }
         }
@@ -698,7 +703,7 @@ impl<'a> ActiveFacts<'a> {
                     .filter(|w| self.is_professional(w))
                     .collect();
                 if !trained.is_empty() {
-                    evidence.insert(*seq);
+                    evidence.push(*seq);
                     learners.extend(trained);
                 }
             }
@@ -722,13 +727,13 @@ impl<'a> ActiveFacts<'a> {
     // 3. Reciprocal reward
 
     fn rewarded_beyond_expenses(&self, p: &Parameters) -> IndicatorResult {
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut took_part = BTreeSet::new();
         for (seq, a) in &self.activities {
             for who in a.facilitators.iter().chain(&a.attendees) {
                 if self.is_ple(who) {
                     took_part.insert(who.as_str());
-                    evidence.insert(*seq);
+                    evidence.push(*seq);
                 }
             }
         }
@@ -741,7 +746,7 @@ impl<'a> ActiveFacts<'a> {
             };
             if counts && took_part.contains(r.participant_id.as_str()) {
                 rewarded.insert(r.participant_id.as_str());
-                evidence.insert(*seq);
+                evidence.push(*seq);
             }
         }
         let (k, n) = (rewarded.len(), took_part.len());
@@ -774,13 +779,13 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn development(&self) -> IndicatorResult {
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut who = BTreeSet::new();
         for (seq, r) in &self.rewards {
             if matches!(r.kind, RewardKind::Learning | RewardKind::Opportunity)
                 && self.is_ple(&r.participant_id)
             {
-                evidence.insert(*seq);
+                evidence.push(*seq);
                 who.insert(r.participant_id.as_str());
             }
         }
@@ -804,7 +809,7 @@ impl<'a> ActiveFacts<'a> {
             .iter()
             .map(|(seq, a)| (a.activity_id.as_str(), (*seq, a.occurred_on)))
             .collect();
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut named = 0;
         let mut untimely = Vec::new();
         for (seq, r) in &self.rewards {
@@ -818,8 +823,8 @@ impl<'a> ActiveFacts<'a> {
                 continue;
             };
             named += 1;
-            evidence.insert(*seq);
-            evidence.insert(*activity_seq);
+            evidence.push(*seq);
+            evidence.push(*activity_seq);
             let deadline = held_on.checked_add_days(Days::new(p.reward_days));
             let on_time = r.occurred_on >= *held_on && deadline.is_some_and(|d| r.occurred_on <= d);
             if !on_time {
@@ -851,11 +856,15 @@ impl<'a> ActiveFacts<'a> {
 
     /// The people with lived experience who took part, with their join entries.
     fn ple_who_took_part(&self) -> Vec<(&'a str, &Person<'a>)> {
-        self.taking_part
+        let mut ple: Vec<(&'a str, &Person<'a>)> = self
+            .taking_part
             .keys()
             .filter_map(|who| self.people.get(who).map(|p| (*who, p)))
             .filter(|(_, p)| p.kind.is_lived_experience())
-            .collect()
+            .collect();
+        // In id order: which label of a group is shown must not depend on the map's order.
+        ple.sort_unstable_by_key(|(who, _)| *who);
+        ple
     }
 
     fn priority_groups_reached(&self) -> IndicatorResult {
@@ -865,7 +874,7 @@ impl<'a> ActiveFacts<'a> {
             .iter()
             .map(|g| (group_key(g), g.trim()))
             .collect();
-        let mut evidence = BTreeSet::from([self.registered_at]);
+        let mut evidence = vec![self.registered_at];
         let mut reached = BTreeSet::new();
         for who in self.taking_part.keys() {
             let Some(person) = self.people.get(who) else {
@@ -880,7 +889,7 @@ impl<'a> ActiveFacts<'a> {
                 let key = group_key(group);
                 if priorities.contains_key(&key) {
                     reached.insert(key);
-                    evidence.insert(person.joined_at);
+                    evidence.push(person.joined_at);
                 }
             }
         }
@@ -911,7 +920,7 @@ impl<'a> ActiveFacts<'a> {
             .iter()
             .flat_map(|(_, person)| person.groups.iter().map(|g| group_key(g)))
             .collect();
-        let evidence = ple.iter().map(|(_, person)| person.joined_at).collect();
+        let evidence: Vec<u64> = ple.iter().map(|(_, person)| person.joined_at).collect();
         let (k, min) = (groups.len(), p.min_groups);
         let met = k as u64 >= min;
         let value = format!("{k} groups");
@@ -945,7 +954,7 @@ impl<'a> ActiveFacts<'a> {
         let share = p.max_group_share;
         let (count, label) = largest.unwrap_or((0, "none"));
         let met = total > 0 && 100 * count as u64 <= share * total as u64;
-        let evidence = ple.iter().map(|(_, person)| person.joined_at).collect();
+        let evidence: Vec<u64> = ple.iter().map(|(_, person)| person.joined_at).collect();
         let value = format!(
             "largest group {count} of {total} people ({}%)",
             percent(count, total)
@@ -982,10 +991,10 @@ impl<'a> ActiveFacts<'a> {
                 continue;
             }
             rates.made += 1;
-            rates.evidence.insert(*seq);
+            rates.evidence.push(*seq);
             if let Some((response_seq, r)) = self.responses.get(c.contribution_id.as_str()) {
                 rates.answered += 1;
-                rates.evidence.insert(*response_seq);
+                rates.evidence.push(*response_seq);
                 if r.response.is_adoption() {
                     rates.adopted += 1;
                 }
@@ -1088,7 +1097,7 @@ impl<'a> ActiveFacts<'a> {
             .filter(|(_, c)| self.is_ple(&c.participant_id))
             .map(|(seq, c)| (c.contribution_id.as_str(), *seq))
             .collect();
-        let mut evidence = BTreeSet::new();
+        let mut evidence = Vec::new();
         let mut decisions = 0;
         for (seq, d) in &self.decisions {
             let influences: Vec<u64> = d
@@ -1101,7 +1110,7 @@ impl<'a> ActiveFacts<'a> {
                 .collect();
             if !influences.is_empty() {
                 decisions += 1;
-                evidence.insert(*seq);
+                evidence.push(*seq);
                 evidence.extend(influences);
             }
         }
@@ -1133,7 +1142,7 @@ impl<'a> ActiveFacts<'a> {
         let shared = total - not_shared.len();
         let share = p.shared_decision_share;
         let met = at_least(shared, total, share);
-        let evidence = self.decisions.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = self.decisions.iter().map(|(seq, _)| *seq).collect();
         let value = format!(
             "{shared} of {total} decisions ({}%)",
             percent(shared, total)
@@ -1170,7 +1179,7 @@ impl<'a> ActiveFacts<'a> {
             .collect();
         let with = total - without.len();
         let met = total > 0 && without.is_empty();
-        let evidence = self.reviews.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = self.reviews.iter().map(|(seq, _)| *seq).collect();
         let value = format!("{with} of {total} reviews");
         let explanation = if total == 0 {
             "No review of outcomes has been recorded yet.".to_string()
@@ -1197,7 +1206,7 @@ impl<'a> ActiveFacts<'a> {
             .filter(|(_, r)| r.reviewed_by.iter().any(|w| self.is_ple(w)))
             .count();
         let met = owned > 0;
-        let evidence = setbacks.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = setbacks.iter().map(|(seq, _)| *seq).collect();
         let value = format!("{owned} of {} shortfall or failure reviews", setbacks.len());
         let explanation = if setbacks.is_empty() {
             "No shortfall or failure has been reviewed yet; owning failures means reviewing them together.".to_string()
@@ -1223,7 +1232,7 @@ struct ContributionRates {
     /// The contributions still waiting for a response.
     unanswered: Vec<u64>,
     adopted: usize,
-    evidence: BTreeSet<u64>,
+    evidence: Vec<u64>,
 }
 
 impl ContributionRates {
