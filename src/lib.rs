@@ -7,3 +7,4 @@ pub mod config;
 pub mod http;
 pub mod store;
 pub mod trail;
+pub mod web;

@@ -1,0 +1,265 @@
+//! `GET /projects/{id}/compare?from=YYYY-MM-DD&to=YYYY-MM-DD`: what changed in a project's
+//! assessment between the end of one day and the end of another.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use coprod_domain::assessment::{Assessment, CriterionResult, Rating};
+use maud::{html, Markup};
+
+use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
+use super::project::{
+    assessment_at, evidence_links, indicator_title, load, parse_when, query_map, When,
+};
+use super::session::{SignedIn, Viewer};
+use super::words;
+use crate::http::AppState;
+
+pub async fn page(
+    State(state): State<AppState>,
+    SignedIn(viewer): SignedIn,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    render(&state, &viewer, &id, query)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn rank(rating: Rating) -> u8 {
+    match rating {
+        Rating::NotMet => 0,
+        Rating::PartlyMet => 1,
+        Rating::Met => 2,
+    }
+}
+
+fn rating_cell(criterion: Option<&CriterionResult>) -> Markup {
+    html! {
+        @match criterion {
+            Some(c) => { (words::rating_tag(c.rating)) " " span class="app-nowrap" { (c.score) " out of 100" } }
+            None => "Not assessed yet",
+        }
+    }
+}
+
+fn change_words(before: Option<&CriterionResult>, after: Option<&CriterionResult>) -> &'static str {
+    match (before, after) {
+        (Some(b), Some(a)) if rank(a.rating) > rank(b.rating) => "Better",
+        (Some(b), Some(a)) if rank(a.rating) < rank(b.rating) => "Worse",
+        (Some(b), Some(a)) if a.score > b.score => "Better",
+        (Some(b), Some(a)) if a.score < b.score => "Worse",
+        (Some(_), Some(_)) => "No change",
+        (None, Some(_)) => "First assessed",
+        _ => "No change",
+    }
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    query: Option<String>,
+) -> Result<Response, PageError> {
+    let project = load(state, viewer, id).await?;
+    let project_id = project.id();
+    let query = query_map(query);
+    let today = (state.clock)().date_naive();
+    let field = |name: &str| query.get(name).map(|v| v.trim().to_string());
+    let (from_text, to_text) = (field("from"), field("to"));
+    let mut errors: Vec<(&str, String)> = Vec::new();
+    let mut read = |name: &'static str, text: &Option<String>, label: &str| match text.as_deref() {
+        None | Some("") => {
+            errors.push((name, format!("Enter the {label} date")));
+            None
+        }
+        Some(text) => match parse_when(Some(text), today) {
+            Ok(when) => Some(when),
+            Err(message) => {
+                errors.push((name, format!("{message} ({label} date)")));
+                None
+            }
+        },
+    };
+    let from = read("from", &from_text, "first");
+    let to = read("to", &to_text, "second");
+    if let (Some(from), Some(to)) = (from, to) {
+        let order = |w: When| match w {
+            When::EndOf(day) => day,
+            When::Now => today,
+        };
+        if order(from) > order(to) {
+            errors.push((
+                "from",
+                "The first date must be the same as or before the second date".into(),
+            ));
+        }
+    }
+    let title = project.title();
+    let error_of = |name: &str| {
+        errors
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map(|(_, m)| m.clone())
+    };
+    let form = html! {
+        form method="get" action={ "/projects/" (project_id) "/compare" } class="app-no-print" {
+            (date_field("from", "from", "First date", from_text.as_deref().filter(|t| !t.is_empty()), error_of("from").as_deref()))
+            (date_field("to", "to", "Second date", to_text.as_deref().filter(|t| !t.is_empty()), error_of("to").as_deref()))
+            button type="submit" class="govuk-button govuk-button--secondary" { "Compare" }
+        }
+    };
+    let back = html! {
+        p class="govuk-body" { a class="govuk-link" href={ "/projects/" (project_id) } { "Back to the project" } }
+    };
+    if !errors.is_empty() {
+        let body = html! {
+            (error_summary(&errors))
+            span class="govuk-caption-l" { (title) }
+            h1 class="govuk-heading-l" { "Compare two dates" }
+            (form)
+            (back)
+        };
+        return Ok(html_response(
+            StatusCode::BAD_REQUEST,
+            layout_page(
+                &format!("Error: Compare two dates: {title}"),
+                Some(viewer),
+                body,
+            ),
+        ));
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(PageError::project_not_found().for_viewer(viewer));
+    };
+    let before = assessment_at(&project, from, viewer)?;
+    let after = assessment_at(&project, to, viewer)?;
+    let heading = format!("What changed between {} and {}", from.words(), to.words());
+    let criteria_of = |a: &Option<Assessment>, key: &str| -> Option<CriterionResult> {
+        a.as_ref()
+            .and_then(|a| a.criteria.iter().find(|c| c.key == key).cloned())
+    };
+    let keys: Vec<(String, String)> = after
+        .as_ref()
+        .or(before.as_ref())
+        .map(|a| {
+            a.criteria
+                .iter()
+                .map(|c| (c.key.clone(), c.title.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let entries = |a: &Option<Assessment>, when: When| -> Markup {
+        html! {
+            @match a {
+                Some(a) => { "By the end of " (when.words()) ", entries 1 to " (a.at_sequence) " had been recorded." }
+                None => { "By the end of " (when.words()) ", nothing had been recorded for this project." }
+            }
+        }
+    };
+    let link = |when: When| match when.query() {
+        Some(day) => format!("/projects/{project_id}?as_of={day}"),
+        None => format!("/projects/{project_id}"),
+    };
+    let mut any_change = false;
+    let mut details = Vec::new();
+    for (key, criterion_title) in &keys {
+        let b = criteria_of(&before, key);
+        let a = criteria_of(&after, key);
+        let mut lines = Vec::new();
+        if let Some(a) = &a {
+            for indicator in &a.indicators {
+                let earlier = b
+                    .as_ref()
+                    .and_then(|b| b.indicators.iter().find(|i| i.key == indicator.key));
+                let was_met = earlier.map(|i| i.met);
+                if was_met != Some(indicator.met)
+                    || earlier.map(|i| &i.value) != Some(&indicator.value)
+                {
+                    lines.push((indicator.clone(), was_met, earlier.map(|i| i.value.clone())));
+                }
+            }
+        }
+        if !lines.is_empty() || change_words(b.as_ref(), a.as_ref()) != "No change" {
+            any_change = true;
+        }
+        details.push((key.clone(), criterion_title.clone(), b, a, lines));
+    }
+    let body = html! {
+        span class="govuk-caption-l" { (title) }
+        h1 class="govuk-heading-l" { (heading) }
+        p class="govuk-body" { (entries(&before, from)) " " (entries(&after, to)) }
+        p class="govuk-body" {
+            "Each date counts only what had been recorded by the end of that day (UTC). "
+            "See the whole assessment "
+            a class="govuk-link" href=(link(from)) { "on " (from.words()) }
+            " or "
+            a class="govuk-link" href=(link(to)) { "on " (to.words()) } "."
+        }
+        @if !any_change {
+            div class="govuk-inset-text" { "Nothing in the assessment changed between these dates." }
+        }
+        table class="govuk-table" {
+            caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria" }
+            thead class="govuk-table__head" {
+                tr class="govuk-table__row" {
+                    th scope="col" class="govuk-table__header" { "Criterion" }
+                    th scope="col" class="govuk-table__header" { (from.words()) }
+                    th scope="col" class="govuk-table__header" { (to.words()) }
+                    th scope="col" class="govuk-table__header" { "Change" }
+                }
+            }
+            tbody class="govuk-table__body" {
+                @for (i, (key, criterion_title, b, a, _)) in details.iter().enumerate() {
+                    tr class="govuk-table__row" {
+                        th scope="row" class="govuk-table__header" {
+                            a class="govuk-link" href={ "#" (key) } { (i + 1) ". " (criterion_title) }
+                        }
+                        td class="govuk-table__cell" { (rating_cell(b.as_ref())) }
+                        td class="govuk-table__cell" { (rating_cell(a.as_ref())) }
+                        td class="govuk-table__cell" { strong { (change_words(b.as_ref(), a.as_ref())) } }
+                    }
+                }
+            }
+        }
+        @for (i, (key, criterion_title, _, _, lines)) in details.iter().enumerate() {
+            section id=(key) aria-labelledby={ (key) "-title" } {
+                h2 class="govuk-heading-m" id={ (key) "-title" } { (i + 1) ". " (criterion_title) }
+                @if lines.is_empty() {
+                    p class="govuk-body" { "No indicator changed." }
+                } @else {
+                    ul class="govuk-list app-changes" {
+                        @for (indicator, was_met, was_value) in lines {
+                            li {
+                                h3 class="govuk-heading-s" {
+                                    (indicator_title(key, &indicator.key)) ": "
+                                    @match (was_met, indicator.met) {
+                                        (Some(false), true) | (None, true) => "now met",
+                                        (Some(true), false) => "no longer met",
+                                        (_, true) => "still met",
+                                        (_, false) => "still not met",
+                                    }
+                                }
+                                p class="govuk-body" {
+                                    @if let Some(was) = was_value {
+                                        "Was: " (was) ". "
+                                    }
+                                    "Now: " strong { (indicator.value) } "."
+                                }
+                                p class="govuk-body" { (indicator.explanation) }
+                                p class="govuk-body-s" { "Facts behind this on " (to.words()) ": " (evidence_links(&project_id, &indicator.evidence)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 class="govuk-heading-m" { "Compare other dates" }
+        (form)
+        (back)
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        layout_page(&format!("{heading}: {title}"), Some(viewer), body),
+    ))
+}

@@ -1,0 +1,257 @@
+//! The page template every page shares, the error pages, and the vendored stylesheets.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+
+use super::session::Viewer;
+use crate::http::problem::ApiError;
+
+/// GOV.UK Frontend, compiled from its Sass with a system font stack and only the components the
+/// pages use (see `tests/browser/govuk.scss`).
+const GOVUK_CSS: &str = include_str!("../../assets/govuk-frontend.min.css");
+/// Coprod's own few rules: the chart, digests, the print stylesheet.
+const COPROD_CSS: &str = include_str!("../../assets/coprod.css");
+
+pub async fn govuk_css() -> Response {
+    stylesheet(GOVUK_CSS)
+}
+
+pub async fn coprod_css() -> Response {
+    stylesheet(COPROD_CSS)
+}
+
+fn stylesheet(css: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        css,
+    )
+        .into_response()
+}
+
+/// A whole page: skip link, service header, one `main` holding `body` (which brings the page's
+/// only h1), footer.
+pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en-GB" class="govuk-template" {
+            head {
+                meta charset="utf-8";
+                title { (title) " – Coprod" }
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex, nofollow";
+                link rel="stylesheet" href="/assets/govuk-frontend.min.css";
+                link rel="stylesheet" href="/assets/coprod.css";
+            }
+            body class="govuk-template__body" {
+                a href="#main-content" class="govuk-skip-link" { "Skip to main content" }
+                header class="app-header" {
+                    section aria-label="Service information" class="govuk-service-navigation" {
+                        div class="govuk-width-container" {
+                            div class="govuk-service-navigation__container" {
+                                span class="govuk-service-navigation__service-name" {
+                                    a href="/" class="govuk-service-navigation__link" { "Coprod" }
+                                }
+                                @if viewer.is_some() {
+                                    nav aria-label="Menu" class="govuk-service-navigation__wrapper" {
+                                        ul class="govuk-service-navigation__list" id="navigation" {
+                                            li class="govuk-service-navigation__item" {
+                                                a class="govuk-service-navigation__link" href="/projects" { "Projects" }
+                                            }
+                                            li class="govuk-service-navigation__item" {
+                                                a class="govuk-service-navigation__link" href="/accessibility" { "Accessibility" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(viewer) = viewer {
+                        div class="govuk-width-container app-account" {
+                            p class="govuk-body-s app-account__who" {
+                                "Signed in as " strong { (viewer.principal.name) }
+                                " (" (super::words::role(viewer.principal.role)) ", "
+                                (super::words::organisation(&viewer.principal.organisation)) ")"
+                            }
+                            form method="post" action="/sign-out" class="app-account__sign-out" {
+                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                button type="submit" class="govuk-button govuk-button--secondary app-button--small" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                div class="govuk-width-container" {
+                    main class="govuk-main-wrapper" id="main-content" tabindex="-1" {
+                        (body)
+                    }
+                }
+                footer class="app-footer" {
+                    div class="govuk-width-container" {
+                        h2 class="govuk-visually-hidden" { "Support links" }
+                        ul class="app-footer__links" {
+                            li { a class="govuk-link" href="/accessibility" { "Accessibility statement" } }
+                            li { a class="govuk-link" href="/api/v1/openapi.json" { "The API for other systems (OpenAPI)" } }
+                        }
+                        p class="govuk-body-s" {
+                            "Coprod keeps the audit trail of co-production projects and scores them against the six-point co-production test."
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An HTML answer.
+pub fn html_response(status: StatusCode, markup: Markup) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+/// A page that could not be shown, answered as a helpful page (never a stack trace).
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub body: Markup,
+    pub viewer: Option<Box<Viewer>>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: impl Into<String>, body: Markup) -> Self {
+        PageError {
+            status,
+            title: title.into(),
+            body,
+            viewer: None,
+        }
+    }
+
+    pub fn for_viewer(mut self, viewer: &Viewer) -> Self {
+        self.viewer = Some(Box::new(viewer.clone()));
+        self
+    }
+
+    pub fn project_not_found() -> Self {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "Project not found",
+            html! {
+                p class="govuk-body" {
+                    "There is no project at this address that you can see. "
+                    "Check the address, or find the project in the list."
+                }
+                p class="govuk-body" {
+                    "Projects of other organisations are not shown to you."
+                }
+                p class="govuk-body" { a class="govuk-link" href="/projects" { "Go to the list of projects" } }
+            },
+        )
+    }
+
+    /// The page for an error of the API layer the pages share.
+    pub fn from_api(error: ApiError, viewer: &Viewer) -> Self {
+        let page = match error.status {
+            StatusCode::NOT_FOUND => PageError::project_not_found(),
+            StatusCode::FORBIDDEN => PageError::new(
+                StatusCode::FORBIDDEN,
+                "You cannot see this page",
+                html! {
+                    p class="govuk-body" { (error.detail) }
+                    p class="govuk-body" { "If you need to, ask your Coprod administrator for a token with another role." }
+                },
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sorry, the service is unavailable",
+                html! {
+                    p class="govuk-body" { "The records cannot be reached just now. Try again in a few minutes." }
+                },
+            ),
+            status if status.is_server_error() => PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sorry, there is a problem with the service",
+                html! {
+                    p class="govuk-body" { "Something went wrong on our side. It has been logged. Try again later." }
+                },
+            ),
+            status => PageError::new(
+                status,
+                "There is a problem",
+                html! { p class="govuk-body" { (error.detail) } },
+            ),
+        };
+        page.for_viewer(viewer)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let body = html! {
+            div class="govuk-grid-row" {
+                div class="govuk-grid-column-two-thirds" {
+                    h1 class="govuk-heading-l" { (self.title) }
+                    (self.body)
+                }
+            }
+        };
+        html_response(self.status, page(&self.title, self.viewer.as_deref(), body))
+    }
+}
+
+/// A GOV.UK error summary linking to the fields in error (`(field id, message)`).
+pub fn error_summary(errors: &[(&str, String)]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="govuk-error-summary" tabindex="-1" role="alert" aria-labelledby="error-summary-title" {
+                h2 class="govuk-error-summary__title" id="error-summary-title" { "There is a problem" }
+                div class="govuk-error-summary__body" {
+                    ul class="govuk-list govuk-error-summary__list" {
+                        @for (field, message) in errors {
+                            li { a href={ "#" (field) } { (message) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled text field for a date (`YYYY-MM-DD`), with hint and error message.
+pub fn date_field(
+    id: &str,
+    name: &str,
+    label: &str,
+    value: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = if error.is_some() {
+        format!("{hint_id} {error_id}")
+    } else {
+        hint_id.clone()
+    };
+    html! {
+        div class={ "govuk-form-group" @if error.is_some() { " govuk-form-group--error" } } {
+            label class="govuk-label" for=(id) { (label) }
+            div class="govuk-hint" id=(hint_id) { "Year, month and day, for example 2025-03-01" }
+            @if let Some(error) = error {
+                p class="govuk-error-message" id=(error_id) {
+                    span class="govuk-visually-hidden" { "Error: " } (error)
+                }
+            }
+            input class={ "govuk-input govuk-input--width-10" @if error.is_some() { " govuk-input--error" } }
+                id=(id) name=(name) type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
+                aria-describedby=(described) value=[value];
+        }
+    }
+}

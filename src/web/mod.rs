@@ -1,0 +1,80 @@
+//! Web pages for assurance officers and scrutiny panels, served by the same binary as the API.
+//!
+//! Server-rendered HTML (maud), styled with GOV.UK Frontend's CSS (vendored in `assets/`, built
+//! with a system font stack and without GOV.UK branding); no JavaScript. The pages read the store
+//! directly with the same rules as the API: the same roles, the same organisation filter, the same
+//! replayed assessments.
+//!
+//! - Sessions: signing in with an API token creates a random session id, kept in this process's
+//!   memory (mapped, by its SHA-256, to the token) and sent as an `HttpOnly; SameSite=Strict`
+//!   cookie (`Secure` behind TLS). The token is checked again on every page, so a revoked token
+//!   ends its sessions at once. Sessions end after 2 hours idle or 12 hours in all, on sign-out and
+//!   when the process restarts. See [`session`].
+//! - CSRF: every POST form carries a token (the session's, or a sign-in cookie's double-submit
+//!   value) and cross-origin POSTs are refused by their `Origin` (or `Referer`), besides
+//!   `SameSite=Strict`.
+//! - Panel members see the audit trail without the entries' contents (the API does not give them
+//!   raw payloads): who recorded what kind of entry, when, its digest and whether it was withdrawn.
+
+mod compare;
+mod layout;
+mod pages;
+mod project;
+mod report;
+mod session;
+mod trail;
+mod words;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+
+use crate::http::AppState;
+
+pub use session::Sessions;
+
+/// The pages' routes (merged into [`crate::http::router`]), with their own session memory.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/sign-in", post(session::sign_in).get(pages::sign_in_again))
+        .route("/sign-out", post(session::sign_out))
+        .route("/projects", get(pages::projects))
+        .route("/projects/{id}", get(project::page))
+        .route("/projects/{id}/compare", get(compare::page))
+        .route("/projects/{id}/trail", get(trail::page))
+        .route("/projects/{id}/report", get(report::page))
+        .route("/projects/{id}/report.csv", get(report::csv))
+        .route("/projects/{id}/report.json", get(report::json))
+        .route("/accessibility", get(pages::accessibility))
+        .route("/assets/govuk-frontend.min.css", get(layout::govuk_css))
+        .route("/assets/coprod.css", get(layout::coprod_css))
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(Extension(Sessions::default()))
+}
+
+/// Headers every page gets: no scripts, no framing, no sniffing; pages are private and not kept.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let is_asset = request.uri().path().starts_with("/assets/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    if !is_asset && !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
+    response
+}

@@ -1,0 +1,531 @@
+//! `GET /projects/{id}`: a project's summary and its six-point assessment, now or as it stood on
+//! a past date, each judgement linked to the entries of the trail behind it; and what the project
+//! pages share: reading the project, dates in forms, the assessment at a date.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, NaiveTime};
+use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff, Rating};
+use coprod_domain::recorded::format_instant;
+use coprod_domain::rubric::{self, CriterionDefinition};
+use coprod_domain::{ProjectEvent, ProjectRegistered, RecordedEvent};
+use maud::{html, Markup};
+
+use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
+use super::session::{SignedIn, Viewer};
+use super::trail::entry_href;
+use super::words;
+use crate::http::{visible_project, AppState};
+use crate::store::views::summarise;
+use crate::store::ProjectHead;
+
+/// A project the viewer may see, with every entry.
+pub struct Project {
+    pub head: ProjectHead,
+    pub events: Vec<RecordedEvent>,
+}
+
+impl Project {
+    pub fn id(&self) -> String {
+        self.head.project_id.to_string()
+    }
+
+    pub fn registration(&self) -> Option<&ProjectRegistered> {
+        self.events.iter().find_map(|e| match &e.event {
+            ProjectEvent::ProjectRegistered(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    pub fn title(&self) -> String {
+        self.registration()
+            .map(|r| r.title.clone())
+            .unwrap_or_else(|| "Project".into())
+    }
+}
+
+/// Reads the project named in the path, as the API would for this viewer: another
+/// organisation's project, or a malformed id, is "not found".
+pub async fn load(state: &AppState, viewer: &Viewer, id: &str) -> Result<Project, PageError> {
+    let head = visible_project(state, &viewer.caller(), id)
+        .await
+        .map_err(|e| PageError::from_api(e, viewer))?;
+    let events = state
+        .store
+        .recorded_events(head.project_id)
+        .await
+        .map_err(|e| PageError::from_api(e.into(), viewer))?;
+    Ok(Project { head, events })
+}
+
+/// The query string as name → value (the last of repeated names); unreadable ones are empty.
+pub fn query_map(query: Option<String>) -> HashMap<String, String> {
+    query
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(&q).ok())
+        .map(|pairs| pairs.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// Which entries an assessment on the pages is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Everything recorded so far (also what a date of today means).
+    Now,
+    /// As recorded by the end of this day (UTC).
+    EndOf(NaiveDate),
+}
+
+impl When {
+    pub fn cutoff(self) -> Cutoff {
+        match self {
+            When::Now => Cutoff::Latest,
+            When::EndOf(day) => Cutoff::AsOf(end_of(day)),
+        }
+    }
+
+    /// `as_of=…` for links, if any.
+    pub fn query(self) -> Option<String> {
+        match self {
+            When::Now => None,
+            When::EndOf(day) => Some(day.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    pub fn words(self) -> String {
+        match self {
+            When::Now => "now".into(),
+            When::EndOf(day) => words::date(day),
+        }
+    }
+}
+
+fn end_of(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    let last = NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).unwrap_or(NaiveTime::MIN);
+    day.and_time(last).and_utc()
+}
+
+/// Reads a date typed in a form. Empty means "now"; today means everything recorded so far.
+pub fn parse_when(text: Option<&str>, today: NaiveDate) -> Result<When, String> {
+    let text = text.map(str::trim).unwrap_or("");
+    if text.is_empty() {
+        return Ok(When::Now);
+    }
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let day = shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            if shaped {
+                format!("{text} is not a real date. Enter a real date, for example 2025-03-01")
+            } else {
+                "Enter the date as year, month and day, for example 2025-03-01".to_string()
+            }
+        })?;
+    if day > today {
+        return Err(format!(
+            "The date must be today ({}) or in the past",
+            words::date(today)
+        ));
+    }
+    Ok(if day == today {
+        When::Now
+    } else {
+        When::EndOf(day)
+    })
+}
+
+/// The assessment at `when` under the latest rubric; `None` if nothing was recorded by then.
+pub fn assessment_at(
+    project: &Project,
+    when: When,
+    viewer: &Viewer,
+) -> Result<Option<Assessment>, PageError> {
+    match assess(&project.events, rubric::latest(), when.cutoff()) {
+        Ok(assessment) => Ok(Some(assessment)),
+        Err(AssessError::NothingRecorded) => Ok(None),
+        Err(other) => Err(PageError::from_api(
+            crate::http::problem::ApiError::internal("rubric cannot be replayed", other),
+            viewer,
+        )),
+    }
+}
+
+/// "As recorded by the end of 1 March 2025 (UTC): entries 1 to 23."
+pub fn basis(when: When, assessment: &Assessment) -> Markup {
+    html! {
+        @match when {
+            When::Now => {
+                "Everything recorded so far: entries 1 to " (assessment.at_sequence) "."
+            }
+            When::EndOf(day) => {
+                "As it stood at the end of " (words::date(day)) " (UTC), counting only what had been recorded by then: entries 1 to " (assessment.at_sequence) "."
+            }
+        }
+    }
+}
+
+/// Links to the trail entries behind a judgement.
+pub fn evidence_links(project_id: &str, evidence: &[u64]) -> Markup {
+    html! {
+        @if evidence.is_empty() {
+            "None"
+        } @else {
+            (words::entries_phrase(evidence.len())) " "
+            @for (i, sequence) in evidence.iter().enumerate() {
+                @if i > 0 { ", " }
+                a class="govuk-link" href=(entry_href(project_id, *sequence)) {
+                    span class="govuk-visually-hidden" { "entry " } (sequence)
+                }
+            }
+        }
+    }
+}
+
+pub fn criterion_definition(key: &str) -> Option<&'static CriterionDefinition> {
+    rubric::latest()
+        .rubric
+        .criteria
+        .iter()
+        .find(|c| c.key == key)
+}
+
+pub fn indicator_title(criterion: &str, indicator: &str) -> String {
+    criterion_definition(criterion)
+        .and_then(|c| c.indicators.iter().find(|i| i.key == indicator))
+        .map(|i| i.title.clone())
+        .unwrap_or_else(|| words::field(indicator))
+}
+
+/// The six scores as a bar chart (SVG), each bar labelled with its score and rating in words.
+pub fn chart(assessment: &Assessment) -> Markup {
+    const ROW: usize = 56;
+    const TRACK: usize = 400;
+    let height = assessment.criteria.len() * ROW + 8;
+    html! {
+        svg class="app-chart" xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 640 " (height) }
+            role="img" aria-labelledby="chart-title chart-desc" focusable="false" {
+            title id="chart-title" { "Bar chart of the six scores, out of 100" }
+            desc id="chart-desc" { "The same scores are in the table that follows the chart." }
+            defs {
+                pattern id="app-hatch" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)" {
+                    rect width="8" height="8" fill="#ffffff" {}
+                    rect width="4" height="8" fill="#1d70b8" {}
+                }
+            }
+            @for (i, criterion) in assessment.criteria.iter().enumerate() {
+                @let y = i * ROW;
+                @let width = criterion.score as usize * TRACK / 100;
+                g {
+                    text class="app-chart__label" x="0" y=(y + 18) { (i + 1) ". " (criterion.title) }
+                    rect class="app-chart__track" x="1" y=(y + 26) width=(TRACK) height="22" fill="#ffffff" stroke="#505a5f" stroke-width="2" {}
+                    @if width > 0 {
+                        rect x="1" y=(y + 26) width=(width) height="22"
+                            fill=(if criterion.rating == Rating::Met { "#1d70b8" } else { "url(#app-hatch)" })
+                            stroke="#0b0c0c" stroke-width="2" {}
+                    }
+                    text class="app-chart__value" x=(TRACK + 12) y=(y + 43) {
+                        (criterion.score) " – " (words::rating(criterion.rating))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The six scores as a table (the chart's data).
+pub fn scores_table(assessment: &Assessment) -> Markup {
+    html! {
+        table class="govuk-table" {
+            caption class="govuk-table__caption govuk-table__caption--s" { "The six scores" }
+            thead class="govuk-table__head" {
+                tr class="govuk-table__row" {
+                    th scope="col" class="govuk-table__header" { "Criterion" }
+                    th scope="col" class="govuk-table__header" { "Rating" }
+                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score out of 100" }
+                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Indicators met" }
+                }
+            }
+            tbody class="govuk-table__body" {
+                @for (i, criterion) in assessment.criteria.iter().enumerate() {
+                    tr class="govuk-table__row" {
+                        th scope="row" class="govuk-table__header" {
+                            a class="govuk-link" href={ "#" (criterion.key) } { (i + 1) ". " (criterion.title) }
+                        }
+                        td class="govuk-table__cell" { (words::rating_tag(criterion.rating)) }
+                        td class="govuk-table__cell govuk-table__cell--numeric" { (criterion.score) }
+                        td class="govuk-table__cell govuk-table__cell--numeric" {
+                            (criterion.indicators.iter().filter(|i| i.met).count()) " of " (criterion.indicators.len())
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The six criteria in full: rating, summary, and each indicator's value, explanation and
+/// evidence.
+pub fn criteria(project_id: &str, assessment: &Assessment, heading: u8) -> Markup {
+    html! {
+        @for (i, criterion) in assessment.criteria.iter().enumerate() {
+            section class="app-criterion" id=(criterion.key) aria-labelledby={ (criterion.key) "-title" } {
+                @let title = html! { (i + 1) ". " (criterion.title) };
+                @if heading == 2 {
+                    h2 class="govuk-heading-m" id={ (criterion.key) "-title" } { (title) }
+                } @else {
+                    h3 class="govuk-heading-m" id={ (criterion.key) "-title" } { (title) }
+                }
+                p class="govuk-body" {
+                    (words::rating_tag(criterion.rating))
+                    " Score " (criterion.score) " out of 100: "
+                    (criterion.indicators.iter().filter(|i| i.met).count()) " of " (criterion.indicators.len()) " indicators met."
+                }
+                @if let Some(definition) = criterion_definition(&criterion.key) {
+                    p class="govuk-body app-aim" { "The aim: " (definition.aim) }
+                }
+                p class="govuk-body" { (criterion.summary) }
+                dl class="govuk-summary-list app-indicators" {
+                    @for indicator in &criterion.indicators {
+                        div class="govuk-summary-list__row" {
+                            dt class="govuk-summary-list__key" {
+                                (indicator_title(&criterion.key, &indicator.key))
+                                br;
+                                (words::met_tag(indicator.met))
+                            }
+                            dd class="govuk-summary-list__value" {
+                                p class="govuk-body" { strong { (indicator.value) } }
+                                p class="govuk-body" { (indicator.explanation) }
+                                p class="govuk-body-s app-evidence" {
+                                    "Facts behind this: " (evidence_links(project_id, &indicator.evidence))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /projects/{id}?as_of=YYYY-MM-DD`.
+pub async fn page(
+    State(state): State<AppState>,
+    SignedIn(viewer): SignedIn,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    render(&state, &viewer, &id, query)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    query: Option<String>,
+) -> Result<Response, PageError> {
+    let project = load(state, viewer, id).await?;
+    let query = query_map(query);
+    let today = (state.clock)().date_naive();
+    let as_of_text = query.get("as_of").map(String::as_str);
+    let when = parse_when(as_of_text, today);
+    let assessment = match &when {
+        Ok(when) => Some(assessment_at(&project, *when, viewer)?),
+        Err(_) => None,
+    };
+    let error = when.as_ref().err().cloned();
+    let project_id = project.id();
+    let registration = project.registration();
+    let summary = summarise(&project.events);
+    let errors: Vec<(&str, String)> = error.iter().map(|e| ("as_of", e.clone())).collect();
+    let title = project.title();
+    let body = html! {
+        (error_summary(&errors))
+        span class="govuk-caption-l" { (registration.map(|r| r.organisation.as_str()).unwrap_or_default()) }
+        h1 class="govuk-heading-l" { (title) }
+        @if let Some(description) = registration.and_then(|r| r.description.as_deref()) {
+            p class="govuk-body-l" { (description) }
+        }
+        nav class="app-project-links" aria-label="This project" {
+            ul class="govuk-list app-inline-list" {
+                li { a class="govuk-link" href={ "/projects/" (project_id) "/trail" } { "Audit trail" } }
+                li {
+                    a class="govuk-link" href={ "/projects/" (project_id) "/report" @if let Ok(When::EndOf(day)) = when { "?as_of=" (day.format("%Y-%m-%d")) } } {
+                        "Printable panel report"
+                    }
+                }
+                li { a class="govuk-link" href="#compare" { "Compare two dates" } }
+            }
+        }
+        h2 class="govuk-heading-m" { "Summary, as recorded now" }
+        dl class="govuk-summary-list" {
+            @if let Some(r) = registration {
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "Service area" }
+                    dd class="govuk-summary-list__value" { (r.service_area) }
+                }
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "Started" }
+                    dd class="govuk-summary-list__value" { (words::date(r.started_on)) }
+                }
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "Groups it means to reach" }
+                    dd class="govuk-summary-list__value" {
+                        @if r.priority_groups.is_empty() { "None named" } @else { (r.priority_groups.join(", ")) }
+                    }
+                }
+            }
+            @if let Some(summary) = &summary {
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "Status" }
+                    dd class="govuk-summary-list__value" { (words::status(summary.status)) }
+                }
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "Stages" }
+                    dd class="govuk-summary-list__value" {
+                        @if summary.stages.is_empty() {
+                            "No stage has started yet"
+                        } @else {
+                            ul class="govuk-list" {
+                                @for span in &summary.stages {
+                                    li {
+                                        (words::stage(span.stage.as_str())) ": started " (words::date(span.started_on))
+                                        @match span.completed_on {
+                                            Some(done) => { ", completed " (words::date(done)) }
+                                            None => { ", under way" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "People taking part" }
+                    dd class="govuk-summary-list__value" {
+                        @if summary.participants_by_kind.is_empty() {
+                            "Nobody has joined yet"
+                        } @else {
+                            ul class="govuk-list" {
+                                @for (kind, count) in &summary.participants_by_kind {
+                                    @let key = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                                    li { (words::participant_kind(&key)) ": " (words::people_count(*count)) }
+                                }
+                            }
+                            p class="govuk-body-s" { "Numbers below 5 are not shown, to protect people's privacy." }
+                        }
+                    }
+                }
+            }
+            div class="govuk-summary-list__row" {
+                dt class="govuk-summary-list__key" { "Entries recorded" }
+                dd class="govuk-summary-list__value" {
+                    a class="govuk-link" href={ "/projects/" (project_id) "/trail" } { (project.head.sequence) " entries" }
+                    ", the last recorded " (words::instant(&project.head.recorded_at))
+                }
+            }
+            div class="govuk-summary-list__row" {
+                dt class="govuk-summary-list__key" { "Digest of the trail" }
+                dd class="govuk-summary-list__value" { code class="app-digest" { (project.head.digest) } }
+            }
+        }
+
+        h2 class="govuk-heading-l" id="assessment" { "The six-point co-production test" }
+        form method="get" action={ "/projects/" (project_id) } class="app-date-form" {
+            (date_field("as_of", "as_of", "See the assessment as it stood at the end of a day",
+                as_of_text.filter(|t| !t.trim().is_empty()), error.as_deref()))
+            div class="govuk-button-group" {
+                button type="submit" class="govuk-button govuk-button--secondary" { "Show assessment" }
+                @if matches!(when, Ok(When::EndOf(_))) || error.is_some() {
+                    a class="govuk-link" href={ "/projects/" (project_id) } { "Show the assessment now" }
+                }
+            }
+        }
+        @match (&when, &assessment) {
+            (Err(_), _) => {
+                p class="govuk-body" { "Correct the date to see the assessment as it stood then." }
+            }
+            (Ok(when), Some(None)) => {
+                div class="govuk-inset-text" {
+                    "Nothing had been recorded for this project by the end of " (when.words()) ", so there was nothing to assess then. "
+                    @if let Some(first) = project.events.first() {
+                        "Its first entry was recorded " (words::instant(&format_instant(first.recorded_at))) "."
+                    }
+                }
+            }
+            (Ok(when), Some(Some(assessment))) => {
+                div class="govuk-inset-text" id="assessment-basis" {
+                    (basis(*when, assessment))
+                    " Rubric: " (assessment.rubric.id) ", version " (assessment.rubric.version) "."
+                }
+                p class="govuk-body-l" id="overall" {
+                    (assessment.overall.met) " met, " (assessment.overall.partly_met) " partly met, "
+                    (assessment.overall.not_met) " not met. "
+                }
+                p class="govuk-body" { (assessment.overall.summary) }
+                div class="app-chart-wrapper" { (chart(assessment)) }
+                (scores_table(assessment))
+                (criteria(&project_id, assessment, 3))
+            }
+            (Ok(_), None) => {}
+        }
+        h2 class="govuk-heading-l" id="compare" { "Compare two dates" }
+        p class="govuk-body" { "See what changed in the assessment between the end of one day and the end of another." }
+        form method="get" action={ "/projects/" (project_id) "/compare" } {
+            (date_field("from", "from", "First date", None, None))
+            (date_field("to", "to", "Second date", None, None))
+            button type="submit" class="govuk-button govuk-button--secondary" { "Compare" }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page_title = match (&error, &when) {
+        (Some(_), _) => format!("Error: {title}"),
+        (None, Ok(When::EndOf(day))) => format!("{title}, as it stood on {}", words::date(*day)),
+        _ => title.clone(),
+    };
+    Ok(html_response(
+        status,
+        layout_page(&page_title, Some(viewer), body),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_forms() {
+        let today = NaiveDate::from_ymd_opt(2025, 5, 1).unwrap();
+        assert_eq!(parse_when(None, today), Ok(When::Now));
+        assert_eq!(parse_when(Some("  "), today), Ok(When::Now));
+        assert_eq!(parse_when(Some("2025-05-01"), today), Ok(When::Now));
+        assert_eq!(
+            parse_when(Some("2025-03-01"), today),
+            Ok(When::EndOf(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()))
+        );
+        assert!(parse_when(Some("2025-02-30"), today)
+            .unwrap_err()
+            .contains("not a real date"));
+        assert!(parse_when(Some("1 March"), today)
+            .unwrap_err()
+            .contains("year, month and day"));
+        assert!(parse_when(Some("2025-05-02"), today)
+            .unwrap_err()
+            .contains("in the past"));
+    }
+}

@@ -1,0 +1,260 @@
+//! `GET /projects/{id}/report?as_of=YYYY-MM-DD`: the printable panel report of the assessment at
+//! a date, with its stream digest and rubric, and its CSV and JSON: `report.csv` and
+//! `report.json` give, to the signed-in viewer, exactly the body the API gives for the same
+//! question (`GET /api/v1/projects/{id}/assessment`, which needs a bearer token).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
+use super::project::{
+    assessment_at, basis, chart, criteria, load, parse_when, query_map, scores_table, When,
+};
+use super::session::{SignedIn, Viewer};
+use super::words;
+use crate::http::assessments::AssessmentQuery;
+use crate::http::query::StrictQuery;
+use crate::http::AppState;
+
+pub async fn page(
+    State(state): State<AppState>,
+    SignedIn(viewer): SignedIn,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    render(&state, &viewer, &id, query)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    query: Option<String>,
+) -> Result<Response, PageError> {
+    let project = load(state, viewer, id).await?;
+    let project_id = project.id();
+    let query = query_map(query);
+    let now = (state.clock)();
+    let as_of_text = query.get("as_of").map(String::as_str);
+    let when = parse_when(as_of_text, now.date_naive());
+    let error = when.as_ref().err().cloned();
+    let assessment = match &when {
+        Ok(when) => assessment_at(&project, *when, viewer)?,
+        Err(_) => None,
+    };
+    let title = project.title();
+    let organisation = project
+        .registration()
+        .map(|r| r.organisation.clone())
+        .unwrap_or_default();
+    let errors: Vec<(&str, String)> = error.iter().map(|e| ("as_of", e.clone())).collect();
+    let body = html! {
+        (error_summary(&errors))
+        span class="govuk-caption-l" { "Panel report" }
+        h1 class="govuk-heading-l" { (title) }
+        @match (&when, &assessment) {
+            (Ok(when), Some(assessment)) => {
+                @let download_query = match when {
+                    When::EndOf(day) => format!("as_of={}", day.format("%Y-%m-%d")),
+                    When::Now => format!("at_sequence={}", assessment.at_sequence),
+                };
+                p class="govuk-body-l" {
+                    "How this project meets the six-point co-production test. " (basis(*when, assessment))
+                }
+                dl class="govuk-summary-list" {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Organisation" }
+                        dd class="govuk-summary-list__value" { (organisation) }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Project id" }
+                        dd class="govuk-summary-list__value" { code class="app-digest" { (project_id) } }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Assessed as of" }
+                        dd class="govuk-summary-list__value" { (words::instant(&assessment.as_of)) }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Entries counted" }
+                        dd class="govuk-summary-list__value" { "1 to " (assessment.at_sequence) }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Stream digest" }
+                        dd class="govuk-summary-list__value" { code class="app-digest" { (assessment.stream_digest) } }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Rubric" }
+                        dd class="govuk-summary-list__value" {
+                            (assessment.rubric.id) ", version " (assessment.rubric.version)
+                            br;
+                            code class="app-digest" { (assessment.rubric.digest) }
+                        }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Worked out by" }
+                        dd class="govuk-summary-list__value" { (assessment.engine) ", " (words::instant_words(now)) }
+                    }
+                }
+                h2 class="govuk-heading-m" { "Overall" }
+                p class="govuk-body" {
+                    strong { (assessment.overall.met) " met, " (assessment.overall.partly_met) " partly met, "
+                    (assessment.overall.not_met) " not met." }
+                    " " (assessment.overall.summary)
+                }
+                div class="app-chart-wrapper" { (chart(assessment)) }
+                (scores_table(assessment))
+                (criteria(&project_id, assessment, 2))
+                h2 class="govuk-heading-m" { "The same assessment as data" }
+                ul class="govuk-list govuk-list--bullet" {
+                    li {
+                        a class="govuk-link" href={ "/projects/" (project_id) "/report.csv?" (download_query) } download {
+                            "Download as CSV" span class="govuk-visually-hidden" { " (one row per indicator)" }
+                        }
+                        " — one row per indicator, for a spreadsheet"
+                    }
+                    li {
+                        a class="govuk-link" href={ "/projects/" (project_id) "/report.json?" (download_query) } download {
+                            "Download as JSON" span class="govuk-visually-hidden" { " (exactly as the API gives it)" }
+                        }
+                        " — exactly as the API gives it"
+                    }
+                }
+                p class="govuk-body" {
+                    "Anyone holding the trail can check this report: with an API token, "
+                    code class="app-digest" { "GET /api/v1/projects/" (project_id) "/assessment?" (download_query) }
+                    " gives the same JSON, byte for byte, and "
+                    code { "coprod verify" } " checks the digests."
+                }
+            }
+            (Ok(when), None) => {
+                div class="govuk-inset-text" {
+                    "Nothing had been recorded for this project by the end of " (when.words()) ", so there is nothing to report."
+                }
+            }
+            (Err(_), _) => {
+                p class="govuk-body" { "Correct the date to see the report." }
+            }
+        }
+        div class="app-no-print" {
+            h2 class="govuk-heading-m" { "Another date" }
+            form method="get" action={ "/projects/" (project_id) "/report" } {
+                (date_field("as_of", "as_of", "Report the assessment as it stood at the end of a day",
+                    as_of_text.filter(|t| !t.trim().is_empty()), error.as_deref()))
+                button type="submit" class="govuk-button govuk-button--secondary" { "Show report" }
+            }
+            p class="govuk-body" {
+                "To print this report, or save it as a PDF, use your browser's print command. "
+                "The navigation and forms are left out of the printed copy."
+            }
+            p class="govuk-body" {
+                a class="govuk-link" href={ "/projects/" (project_id) } { "Back to the project" }
+            }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page_title = match (&error, &when) {
+        (Some(_), _) => format!("Error: Panel report: {title}"),
+        (None, Ok(When::EndOf(day))) => format!("Panel report: {title}, {}", words::date(*day)),
+        _ => format!("Panel report: {title}"),
+    };
+    Ok(html_response(
+        status,
+        layout_page(&page_title, Some(viewer), body),
+    ))
+}
+
+pub async fn csv(
+    State(state): State<AppState>,
+    SignedIn(viewer): SignedIn,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    download(state, viewer, id, query, "text/csv", "csv").await
+}
+
+pub async fn json(
+    State(state): State<AppState>,
+    SignedIn(viewer): SignedIn,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    download(state, viewer, id, query, "application/json", "json").await
+}
+
+/// The API's own answer to the report's question, with the viewer's rights.
+async fn download(
+    state: AppState,
+    viewer: Viewer,
+    id: String,
+    query: Option<String>,
+    accept: &'static str,
+    extension: &str,
+) -> Response {
+    let query = query_map(query);
+    let today = (state.clock)().date_naive();
+    let bad = |message: &str| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "There is a problem with the address",
+            html! {
+                p class="govuk-body" { (message) }
+                p class="govuk-body" { a class="govuk-link" href={ "/projects/" (id) "/report" } { "Go to the report" } }
+            },
+        )
+        .for_viewer(&viewer)
+        .into_response()
+    };
+    let mut question = AssessmentQuery {
+        as_of: None,
+        at_sequence: None,
+        rubric: None,
+    };
+    if let Some(text) = query.get("at_sequence") {
+        match text.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => question.at_sequence = Some(n),
+            _ => return bad("at_sequence must be a whole number from 1."),
+        }
+    } else {
+        match parse_when(query.get("as_of").map(String::as_str), today) {
+            Ok(when) => question.as_of = when.query(),
+            Err(message) => return bad(&format!("{message}.")),
+        }
+    }
+    let label = question
+        .as_of
+        .clone()
+        .or_else(|| question.at_sequence.map(|n| format!("entry-{n}")))
+        .unwrap_or_else(|| "latest".into());
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+    let answer = crate::http::assessments::get(
+        State(state),
+        viewer.caller(),
+        Path(id.clone()),
+        headers,
+        StrictQuery(question),
+    )
+    .await;
+    match answer {
+        Ok(mut response) => {
+            let name = format!("attachment; filename=\"coprod-{id}-{label}.{extension}\"");
+            if let Ok(value) = HeaderValue::from_str(&name) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        Err(error) if error.code == "nothing_recorded" => bad(&error.detail),
+        Err(error) if error.code == "sequence_out_of_range" => bad(&error.detail),
+        Err(error) => PageError::from_api(error, &viewer).into_response(),
+    }
+}

@@ -1,0 +1,641 @@
+//! Signing in and out of the pages, and the session behind each page.
+//!
+//! A session is a random 256-bit id in an `HttpOnly; SameSite=Strict` cookie (`Secure` when the
+//! request came through TLS, as told by `X-Forwarded-Proto` or `Forwarded`). The server keeps, in
+//! memory and keyed by the id's SHA-256, the API token it was opened with and a CSRF token; the
+//! token itself never goes back to the browser. Each page checks the token again with the store,
+//! so a token that stops being valid ends its sessions. Sessions end after [`IDLE`] without a
+//! page, after [`LIFETIME`] in all, on sign-out, and when the process stops; several processes
+//! behind one address need sticky sessions (or people sign in again on another process).
+//!
+//! Every POST is checked three ways: `SameSite=Strict` keeps the cookie off cross-site requests,
+//! the form's hidden `csrf` field must match the session's token (or, to sign in, the
+//! double-submit value of the sign-in cookie set with the form), and an `Origin` (or `Referer`)
+//! naming another site is refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use maud::html;
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use super::layout::{html_response, page, PageError};
+use crate::http::auth::Caller;
+use crate::http::problem::ApiError;
+use crate::http::AppState;
+use crate::store::Principal;
+
+pub const SESSION_COOKIE: &str = "coprod_session";
+/// The double-submit CSRF value of the sign-in form (there is no session yet to hold one).
+pub const SIGN_IN_COOKIE: &str = "coprod_sign_in";
+/// A session ends after this long without a page.
+pub const IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+/// A session ends this long after signing in, however busy.
+pub const LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+/// At most this many sessions are kept; beyond, the longest idle is forgotten.
+const MAX_SESSIONS: usize = 10_000;
+
+struct Session {
+    token: String,
+    csrf: String,
+    started: Instant,
+    seen: Instant,
+}
+
+impl Session {
+    fn expired(&self, now: Instant) -> bool {
+        now.duration_since(self.seen) > IDLE || now.duration_since(self.started) > LIFETIME
+    }
+}
+
+/// The sessions of this process, by the SHA-256 of their id.
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sessions")
+    }
+}
+
+impl Sessions {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens a session for `token`; returns its id (for the cookie).
+    fn open(&self, token: &str) -> String {
+        let id = random_hex();
+        let now = Instant::now();
+        let mut map = self.map();
+        map.retain(|_, session| !session.expired(now));
+        if map.len() >= MAX_SESSIONS {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, session)| session.seen)
+                .map(|(key, _)| key.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(
+            key(&id),
+            Session {
+                token: token.to_string(),
+                csrf: random_hex(),
+                started: now,
+                seen: now,
+            },
+        );
+        id
+    }
+
+    /// The token and CSRF token of a live session, marking it seen; `Err(())` if it has ended.
+    fn touch(&self, id: &str) -> Option<Result<(String, String), ()>> {
+        let now = Instant::now();
+        let mut map = self.map();
+        let key = key(id);
+        let session = map.get_mut(&key)?;
+        if session.expired(now) {
+            map.remove(&key);
+            return Some(Err(()));
+        }
+        session.seen = now;
+        Some(Ok((session.token.clone(), session.csrf.clone())))
+    }
+
+    fn close(&self, id: &str) {
+        self.map().remove(&key(id));
+    }
+}
+
+fn key(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The person behind a page: who their token speaks for, and their session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+impl Viewer {
+    pub fn caller(&self) -> Caller {
+        Caller(self.principal.clone())
+    }
+}
+
+/// What the session cookie of a request leads to.
+pub enum Lookup {
+    SignedIn(Viewer),
+    NoSession,
+    /// The session ran out (or the server restarted).
+    Ended,
+    /// The token the session was opened with is no longer accepted.
+    TokenRefused,
+}
+
+fn sessions_of(parts: &Parts) -> Sessions {
+    parts
+        .extensions
+        .get::<Sessions>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+pub async fn lookup(
+    state: &AppState,
+    sessions: &Sessions,
+    headers: &HeaderMap,
+) -> Result<Lookup, ApiError> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(Lookup::NoSession);
+    };
+    let (token, csrf) = match sessions.touch(&id) {
+        None | Some(Err(())) => return Ok(Lookup::Ended),
+        Some(Ok(found)) => found,
+    };
+    match state.store.authenticate(&token).await? {
+        Some(principal) => Ok(Lookup::SignedIn(Viewer { principal, csrf })),
+        None => {
+            sessions.close(&id);
+            Ok(Lookup::TokenRefused)
+        }
+    }
+}
+
+/// A signed-in person; without one, the sign-in page is answered instead (and the page asked for
+/// is shown after signing in).
+pub struct SignedIn(pub Viewer);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let sessions = sessions_of(parts);
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        match lookup(state, &sessions, &parts.headers).await {
+            Ok(Lookup::SignedIn(viewer)) => Ok(SignedIn(viewer)),
+            Ok(Lookup::NoSession) => Err(sign_in_page(
+                &parts.headers,
+                StatusCode::UNAUTHORIZED,
+                Some(Notice::SignInFirst),
+                None,
+                Some(&next),
+            )),
+            Ok(Lookup::Ended) => Err(sign_in_page(
+                &parts.headers,
+                StatusCode::UNAUTHORIZED,
+                Some(Notice::Ended),
+                None,
+                Some(&next),
+            )),
+            Ok(Lookup::TokenRefused) => Err(sign_in_page(
+                &parts.headers,
+                StatusCode::UNAUTHORIZED,
+                Some(Notice::TokenRefused),
+                None,
+                Some(&next),
+            )),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
+fn unavailable(error: ApiError) -> Response {
+    let status = if error.status == StatusCode::SERVICE_UNAVAILABLE {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    PageError::new(
+        status,
+        "Sorry, there is a problem with the service",
+        html! {
+            p class="govuk-body" { "Signing in cannot be checked just now. Try again in a few minutes." }
+        },
+    )
+    .into_response()
+}
+
+/// Why the sign-in page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    SignInFirst,
+    Ended,
+    TokenRefused,
+    SignedOut,
+}
+
+impl Notice {
+    fn text(self) -> &'static str {
+        match self {
+            Notice::SignInFirst => "Sign in to see this page.",
+            Notice::Ended => {
+                "Your session has ended, because it was not used for 2 hours, was more than \
+                 12 hours old or the service restarted. Sign in again to carry on."
+            }
+            Notice::TokenRefused => {
+                "Your token is no longer accepted, so you have been signed out. Ask your Coprod \
+                 administrator for a new token."
+            }
+            Notice::SignedOut => "You have signed out.",
+        }
+    }
+}
+
+/// The sign-in form, with a fresh (or the browser's current) double-submit CSRF value.
+pub fn sign_in_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    notice: Option<Notice>,
+    error: Option<&str>,
+    next: Option<&str>,
+) -> Response {
+    let csrf = cookie(headers, SIGN_IN_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(random_hex);
+    let next = next.and_then(local_path);
+    let title = if error.is_some() {
+        "Error: Sign in"
+    } else {
+        "Sign in"
+    };
+    let body = html! {
+        div class="govuk-grid-row" {
+            div class="govuk-grid-column-two-thirds" {
+                @if let Some(error) = error {
+                    (super::layout::error_summary(&[("token", error.to_string())]))
+                }
+                @if let Some(notice) = notice {
+                    div class="govuk-inset-text" { (notice.text()) }
+                }
+                h1 class="govuk-heading-l" { "Sign in to Coprod" }
+                p class="govuk-body" {
+                    "Coprod shows the audit trail of co-production projects in adult social care, and "
+                    "how each project meets the six-point co-production test."
+                }
+                form method="post" action="/sign-in" novalidate {
+                    input type="hidden" name="csrf" value=(csrf);
+                    @if let Some(next) = next {
+                        input type="hidden" name="next" value=(next);
+                    }
+                    div class={ "govuk-form-group" @if error.is_some() { " govuk-form-group--error" } } {
+                        label class="govuk-label govuk-label--m" for="token" { "Your access token" }
+                        div class="govuk-hint" id="token-hint" {
+                            "The token your Coprod administrator gave you. It starts with coprod_."
+                        }
+                        @if let Some(error) = error {
+                            p class="govuk-error-message" id="token-error" {
+                                span class="govuk-visually-hidden" { "Error: " } (error)
+                            }
+                        }
+                        input class={ "govuk-input" @if error.is_some() { " govuk-input--error" } }
+                            id="token" name="token" type="password" autocomplete="current-password"
+                            spellcheck="false"
+                            aria-describedby={ "token-hint" @if error.is_some() { " token-error" } };
+                    }
+                    button type="submit" class="govuk-button" { "Sign in" }
+                }
+                h2 class="govuk-heading-s" { "If you do not have a token" }
+                p class="govuk-body" {
+                    "Ask your Coprod administrator. They make one with "
+                    code { "coprod token create" } "."
+                }
+            }
+        }
+    };
+    let mut response = html_response(status, page(title, None, body));
+    set_cookie(&mut response, headers, SIGN_IN_COOKIE, &csrf, Some(60 * 60));
+    if matches!(notice, Some(Notice::Ended | Notice::TokenRefused)) {
+        set_cookie(&mut response, headers, SESSION_COOKIE, "", Some(0));
+    }
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+    next: Option<String>,
+}
+
+/// `POST /sign-in`: checks the token and opens a session (303 to the page asked for, or `/`).
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: SignInForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if !same_origin(&headers) {
+        return cross_site(None);
+    }
+    let next = form.next.as_deref();
+    let expected = cookie(&headers, SIGN_IN_COOKIE);
+    if !expected.is_some_and(|expected| same_secret(&expected, &form.csrf)) {
+        return sign_in_page(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(
+                "The sign-in form had expired, or your browser did not send its cookie. \
+                 Allow cookies for this site and sign in again.",
+            ),
+            next,
+        );
+    }
+    let token = form.token.trim();
+    if token.is_empty() {
+        return sign_in_page(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("Enter your access token"),
+            next,
+        );
+    }
+    match state.store.authenticate(token).await {
+        Ok(Some(_)) => {
+            let id = sessions.open(token);
+            let target = next.and_then(local_path).unwrap_or("/");
+            let mut response =
+                (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
+            set_cookie(
+                &mut response,
+                &headers,
+                SESSION_COOKIE,
+                &id,
+                Some(LIFETIME.as_secs()),
+            );
+            set_cookie(&mut response, &headers, SIGN_IN_COOKIE, "", Some(0));
+            response
+        }
+        Ok(None) => sign_in_page(
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(
+                "That token was not recognised. Check you copied all of it, or ask your Coprod \
+                 administrator for a new one",
+            ),
+            next,
+        ),
+        Err(error) => unavailable(error.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /sign-out`: ends the session (303 to the sign-in page).
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Sessions>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: SignOutForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let viewer = match lookup(&state, &sessions, &headers).await {
+        Ok(Lookup::SignedIn(viewer)) => Some(viewer),
+        _ => None,
+    };
+    if !same_origin(&headers) {
+        return cross_site(viewer.as_ref());
+    }
+    if let Some(viewer) = &viewer {
+        if !same_secret(&viewer.csrf, &form.csrf) {
+            return PageError::new(
+                StatusCode::BAD_REQUEST,
+                "You have not been signed out",
+                html! {
+                    p class="govuk-body" {
+                        "The sign-out form was out of date. Use the Sign out button at the top of this page to try again."
+                    }
+                },
+            )
+            .for_viewer(viewer)
+            .into_response();
+        }
+    }
+    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+        sessions.close(&id);
+    }
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, "/?signed_out=yes")],
+    )
+        .into_response();
+    set_cookie(&mut response, &headers, SESSION_COOKIE, "", Some(0));
+    response
+}
+
+fn cross_site(viewer: Option<&Viewer>) -> Response {
+    let error = PageError::new(
+        StatusCode::FORBIDDEN,
+        "This form came from another website",
+        html! {
+            p class="govuk-body" {
+                "Coprod only accepts its forms from its own pages, to protect your account. "
+                "Nothing was changed."
+            }
+            p class="govuk-body" { a class="govuk-link" href="/" { "Go to Coprod's start page" } }
+        },
+    );
+    match viewer {
+        Some(viewer) => error.for_viewer(viewer).into_response(),
+        None => error.into_response(),
+    }
+}
+
+/// The value of cookie `name`, if the request has it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty())
+}
+
+/// Whether the request came through TLS, as a proxy in front says.
+fn is_https(headers: &HeaderMap) -> bool {
+    let first = |name: &str| {
+        headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+            v.split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    };
+    first("x-forwarded-proto").is_some_and(|proto| proto == "https")
+        || first("forwarded").is_some_and(|f| f.split(';').any(|p| p.trim() == "proto=https"))
+}
+
+fn set_cookie(
+    response: &mut Response,
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    max_age: Option<u64>,
+) {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    if is_https(headers) {
+        cookie.push_str("; Secure");
+    }
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// A path on this site (never another site's address) to go to after signing in.
+pub fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2000
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/sign-");
+    ok.then_some(next)
+}
+
+/// Whether a POST came from this site: an `Origin` (or, without one, a `Referer`) must name the
+/// host the request was sent to. Requests with neither (not sent by a browser form) pass.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let value = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let host = headers
+        .get("x-forwarded-host")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(',').next().unwrap_or("").trim())
+        .or_else(|| value(header::HOST));
+    let source = value(header::ORIGIN).or_else(|| value(header::REFERER));
+    match (source, host) {
+        (None, _) => true,
+        (Some(source), Some(host)) => {
+            authority(source).is_some_and(|a| a.eq_ignore_ascii_case(host))
+        }
+        (Some(_), None) => false,
+    }
+}
+
+/// `host[:port]` of an absolute http(s) URL.
+fn authority(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|a| !a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn origin_must_name_this_host() {
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("referer", "http://127.0.0.1:8080/projects?x=1")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("referer", "https://127.0.0.1:8080.evil.example/")
+        ])));
+    }
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path("/projects/1?x=2"), Some("/projects/1?x=2"));
+        assert_eq!(local_path("//evil.example/"), None);
+        assert_eq!(local_path("/\\evil.example"), None);
+        assert_eq!(local_path("https://evil.example/"), None);
+        assert_eq!(local_path("/sign-out"), None);
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        let h = headers(&[("cookie", "a=1; coprod_session=abc; b=2")]);
+        assert_eq!(cookie(&h, "coprod_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "coprod"), None);
+    }
+
+    #[test]
+    fn sessions_expire_and_close() {
+        let sessions = Sessions::default();
+        let id = sessions.open("coprod_token");
+        assert!(matches!(sessions.touch(&id), Some(Ok((token, _))) if token == "coprod_token"));
+        assert!(sessions.touch("other").is_none());
+        sessions.close(&id);
+        assert!(sessions.touch(&id).is_none());
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Plain-English words for the values the pages show, and the marks that say a rating in words
+//! and shape as well as colour.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use coprod_domain::assessment::Rating;
+use coprod_domain::recorded::parse_instant;
+use maud::{html, Markup};
+
+use crate::store::Role;
+
+pub fn role(role: Role) -> &'static str {
+    match role {
+        Role::Recorder => "recorder",
+        Role::Assurance => "assurance officer",
+        Role::Panel => "scrutiny panel",
+        Role::Admin => "administrator",
+    }
+}
+
+pub fn organisation(organisation: &str) -> String {
+    if organisation == crate::http::auth::ALL_ORGANISATIONS {
+        "all organisations".into()
+    } else {
+        organisation.to_string()
+    }
+}
+
+pub fn rating(rating: Rating) -> &'static str {
+    match rating {
+        Rating::Met => "Met",
+        Rating::PartlyMet => "Partly met",
+        Rating::NotMet => "Not met",
+    }
+}
+
+/// A rating as a tag: the word, a symbol (so that it never rests on colour), and a colour.
+pub fn rating_tag(rating: Rating) -> Markup {
+    let (class, symbol) = match rating {
+        Rating::Met => ("govuk-tag--green", "✓"),
+        Rating::PartlyMet => ("govuk-tag--yellow", "◐"),
+        Rating::NotMet => ("govuk-tag--red", "✗"),
+    };
+    html! {
+        strong class={ "govuk-tag app-rating " (class) } {
+            span aria-hidden="true" { (symbol) " " } (self::rating(rating))
+        }
+    }
+}
+
+/// An indicator's result as a tag.
+pub fn met_tag(met: bool) -> Markup {
+    html! {
+        @if met {
+            strong class="govuk-tag govuk-tag--green app-rating" { span aria-hidden="true" { "✓ " } "Met" }
+        } @else {
+            strong class="govuk-tag govuk-tag--red app-rating" { span aria-hidden="true" { "✗ " } "Not met" }
+        }
+    }
+}
+
+/// A rating from the views' scorecard (`"met"`, `"partly_met"`, `"not_met"`).
+pub fn rating_from_key(key: &str) -> Option<Rating> {
+    match key {
+        "met" => Some(Rating::Met),
+        "partly_met" => Some(Rating::PartlyMet),
+        "not_met" => Some(Rating::NotMet),
+        _ => None,
+    }
+}
+
+/// `1 March 2025`.
+pub fn date(date: NaiveDate) -> String {
+    date.format("%-d %B %Y").to_string()
+}
+
+/// A `YYYY-MM-DD` text as `1 March 2025` (or as it is, if it is not a date).
+pub fn date_text(text: &str) -> String {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(date)
+        .unwrap_or_else(|_| text.to_string())
+}
+
+/// An instant, `1 March 2025 at 09:30:15 UTC`, in a `time` element holding the stored value.
+pub fn instant(stored: &str) -> Markup {
+    let shown = parse_instant(stored)
+        .map(instant_words)
+        .unwrap_or_else(|| stored.to_string());
+    html! { time datetime=(stored) { (shown) } }
+}
+
+pub fn instant_words(instant: DateTime<Utc>) -> String {
+    instant.format("%-d %B %Y at %H:%M:%S UTC").to_string()
+}
+
+pub fn stage(key: &str) -> &str {
+    match key {
+        "commission" => "Commission (deciding what is needed)",
+        "design" => "Design",
+        "deliver" => "Deliver",
+        "assess" => "Assess",
+        other => other,
+    }
+}
+
+pub fn status(key: &str) -> &str {
+    match key {
+        "open" => "Open",
+        "closed" => "Closed",
+        other => other,
+    }
+}
+
+pub fn participant_kind(key: &str) -> &str {
+    match key {
+        "lived_experience" => "People with lived experience",
+        "carer" => "Carers",
+        "professional" => "Professionals",
+        "provider" => "Providers",
+        "community_organisation" => "Community organisations",
+        "elected_member" => "Elected members",
+        other => other,
+    }
+}
+
+/// A count of people as shown to people: counts below 5 are never shown (DESIGN rule 8).
+pub fn people_count(count: u64) -> String {
+    if count < 5 {
+        "fewer than 5".into()
+    } else {
+        count.to_string()
+    }
+}
+
+pub fn entry_type(key: &str) -> &str {
+    match key {
+        "project_registered" => "Project registered",
+        "participant_joined" => "Someone joined",
+        "participant_left" => "Someone left",
+        "stage_started" => "Stage started",
+        "stage_completed" => "Stage completed",
+        "activity_held" => "Activity held",
+        "reward_given" => "Reward given",
+        "role_taken" => "Role taken",
+        "contribution_made" => "Contribution made",
+        "contribution_responded" => "Response to a contribution",
+        "decision_made" => "Decision made",
+        "outcome_reviewed" => "Outcome reviewed",
+        "correction_recorded" => "Correction",
+        "project_closed" => "Project closed",
+        "assessment_sealed" => "Assessment sealed",
+        "participant_erased" => "Personal data erased",
+        other => other,
+    }
+}
+
+/// A field name of an entry, in words (`participant_id` → `Participant id`).
+pub fn field(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+/// "entry 3", "entries 3 and 7", "entries 3, 7 and 9".
+pub fn entries_phrase(count: usize) -> &'static str {
+    if count == 1 {
+        "Entry"
+    } else {
+        "Entries"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            date(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()),
+            "1 March 2025"
+        );
+        assert_eq!(people_count(4), "fewer than 5");
+        assert_eq!(people_count(5), "5");
+        assert_eq!(field("participant_id"), "Participant id");
+        assert_eq!(date_text("2025-01-06"), "6 January 2025");
+    }
+}

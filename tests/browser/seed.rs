@@ -1,0 +1,376 @@
+//! A realistic project, posted through the HTTP API as its facts were recorded over four months,
+//! for the page tests (`tests/web.rs`) and the browser tests (`tests/browser/`).
+//!
+//! The story: a council's adult social care team redesigns its support for unpaid carers with
+//! the carers themselves. In January (commissioning) carers help decide what is needed; in
+//! February and March they co-design the new offer, lead training for staff and share decisions;
+//! one payment is recorded wrongly and corrected; in April the new offer starts and its first
+//! results are reviewed together. So the assessment at the end of January differs from the one
+//! at the end of April.
+//!
+//! The server's clock is this module's [`clock`]: each batch is posted with the clock set to when
+//! it was recorded, and the clock returns to real time afterwards.
+
+#![allow(dead_code)]
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+static NOW: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
+/// One seeding at a time in a process (they share the clock).
+static SEEDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The clock to give the server (`AppState::clock`).
+pub fn clock() -> DateTime<Utc> {
+    NOW.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(Utc::now)
+}
+
+fn set_clock(instant: Option<&str>) {
+    let instant = instant.map(|text| {
+        DateTime::parse_from_rfc3339(text)
+            .expect("seed instant")
+            .with_timezone(&Utc)
+    });
+    *NOW.lock().unwrap_or_else(|e| e.into_inner()) = instant;
+}
+
+/// The organisation of the seeded project.
+pub const ORGANISATION: &str = "haringey";
+/// A day by whose end only the commissioning stage had been recorded.
+pub const END_OF_JANUARY: &str = "2025-01-31";
+/// A day by whose end everything had been recorded.
+pub const END_OF_APRIL: &str = "2025-04-30";
+
+/// What was seeded.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub project_id: String,
+    /// A project of another organisation, which the seeded organisation's people must not see.
+    pub other_project_id: String,
+    /// The sequence of the payment recorded wrongly (withdrawn by `correction`).
+    pub withdrawn: u64,
+    pub correction: u64,
+    /// How many entries the project has.
+    pub entries: u64,
+}
+
+async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "POST {url}: {status}: {text}\nbody: {body}"
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {url}: not JSON ({e}): {text}"))
+}
+
+/// Posts the story through the API at `base` (e.g. `http://127.0.0.1:1234`), as a recorder of
+/// [`ORGANISATION`] (`recorder`) and of another organisation (`other_recorder`).
+pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
+    let _one_at_a_time = SEEDING.lock().await;
+    let client = reqwest::Client::new();
+    let api = format!("{base}/api/v1");
+
+    set_clock(Some("2025-01-07T09:15:00Z"));
+    let registered = post(
+        &client,
+        &format!("{api}/projects"),
+        recorder,
+        &json!({
+            "title": "Redesigning support for unpaid carers",
+            "organisation": ORGANISATION,
+            "service_area": "Carers' support",
+            "description": "Unpaid carers and council staff redesign the support the council offers carers: short breaks, advice, and the carer's assessment.",
+            "priority_groups": ["carers", "young carers", "Somali community"],
+            "started_on": "2025-01-06"
+        }),
+    )
+    .await;
+    let project_id = registered["project_id"]
+        .as_str()
+        .expect("project_id")
+        .to_string();
+    let events = format!("{api}/projects/{project_id}/events");
+    let batch = |recorded_at: &'static str, events: Vec<Value>| (recorded_at, events);
+    let join = |id: &str, kind: &str, groups: &[&str], on: &str| json!({"type": "participant_joined", "participant_id": id, "kind": kind, "groups": groups, "occurred_on": on});
+
+    let january = vec![
+        batch(
+            "2025-01-08T10:02:11Z",
+            vec![
+                join("carer-01", "carer", &["carers"], "2025-01-08"),
+                join("carer-02", "carer", &["young carers"], "2025-01-08"),
+                join(
+                    "carer-03",
+                    "carer",
+                    &["Somali community", "carers"],
+                    "2025-01-08",
+                ),
+                join(
+                    "resident-04",
+                    "lived_experience",
+                    &["learning disability"],
+                    "2025-01-08",
+                ),
+                join(
+                    "officer-01",
+                    "professional",
+                    &["commissioning"],
+                    "2025-01-08",
+                ),
+                join("officer-02", "professional", &["social work"], "2025-01-08"),
+                join(
+                    "org-01",
+                    "community_organisation",
+                    &["Somali community"],
+                    "2025-01-08",
+                ),
+                json!({"type": "stage_started", "stage": "commission", "occurred_on": "2025-01-08"}),
+            ],
+        ),
+        batch(
+            "2025-01-15T16:40:00Z",
+            vec![
+                json!({"type": "activity_held", "activity_id": "what-carers-need", "stage": "commission",
+                       "kind": "workshop", "title": "What do carers need from us?",
+                       "facilitators": ["officer-01"],
+                       "attendees": ["carer-01", "carer-02", "carer-03", "resident-04", "org-01"],
+                       "occurred_on": "2025-01-15"}),
+                json!({"type": "contribution_made", "contribution_id": "short-breaks", "participant_id": "carer-01",
+                       "stage": "commission", "kind": "lived_expertise",
+                       "summary": "Short breaks must be bookable at a week's notice, not three months.",
+                       "occurred_on": "2025-01-15"}),
+                json!({"type": "contribution_made", "contribution_id": "school-hours", "participant_id": "carer-02",
+                       "stage": "commission", "kind": "idea",
+                       "summary": "Hold sessions for young carers after school, not during the day.",
+                       "occurred_on": "2025-01-15"}),
+                json!({"type": "reward_given", "participant_id": "carer-01", "kind": "expenses",
+                       "amount_pence": 640, "activity_id": "what-carers-need", "occurred_on": "2025-01-15"}),
+            ],
+        ),
+        batch(
+            "2025-01-29T11:05:30Z",
+            vec![
+                json!({"type": "decision_made", "decision_id": "scope", "stage": "commission",
+                       "subject": "What the new carers' offer must cover",
+                       "method": "professional_only", "participants": ["officer-01", "officer-02"],
+                       "influenced_by": [], "outcome": "Short breaks, advice line and assessments are in scope.",
+                       "occurred_on": "2025-01-29"}),
+            ],
+        ),
+    ];
+    let february_to_april = vec![
+        batch(
+            "2025-02-03T09:30:00Z",
+            vec![
+                json!({"type": "contribution_responded", "contribution_id": "short-breaks", "response": "adopted",
+                       "explanation": "Short breaks will be bookable at a week's notice from April.",
+                       "occurred_on": "2025-02-03"}),
+                json!({"type": "contribution_responded", "contribution_id": "school-hours", "response": "adapted",
+                       "explanation": "Young carers' sessions move to 4pm on weekdays and Saturday mornings.",
+                       "occurred_on": "2025-02-03"}),
+                json!({"type": "stage_started", "stage": "design", "occurred_on": "2025-02-03"}),
+                join(
+                    "resident-05",
+                    "lived_experience",
+                    &["older people"],
+                    "2025-02-03",
+                ),
+                join("provider-01", "provider", &["carers centre"], "2025-02-03"),
+                json!({"type": "role_taken", "participant_id": "carer-01", "role": "co_chair", "occurred_on": "2025-02-03"}),
+                json!({"type": "role_taken", "participant_id": "carer-03", "role": "co_facilitator", "occurred_on": "2025-02-03"}),
+            ],
+        ),
+        batch(
+            "2025-02-12T15:20:45Z",
+            vec![
+                json!({"type": "activity_held", "activity_id": "design-day", "stage": "design", "kind": "workshop",
+                       "title": "Designing the carers' offer together",
+                       "facilitators": ["carer-01", "carer-03", "officer-01"],
+                       "attendees": ["carer-02", "resident-04", "resident-05", "officer-02", "provider-01", "org-01"],
+                       "occurred_on": "2025-02-12"}),
+                json!({"type": "activity_held", "activity_id": "young-carers-training", "stage": "design", "kind": "training",
+                       "title": "What it is like to be a young carer: training for staff",
+                       "facilitators": ["carer-02"], "attendees": ["officer-01", "officer-02", "provider-01"],
+                       "occurred_on": "2025-02-12"}),
+                json!({"type": "contribution_made", "contribution_id": "one-number", "participant_id": "carer-03",
+                       "stage": "design", "kind": "design",
+                       "summary": "One phone number for carers, answered by someone who speaks Somali on Tuesdays.",
+                       "occurred_on": "2025-02-12"}),
+                json!({"type": "contribution_made", "contribution_id": "easy-read", "participant_id": "resident-04",
+                       "stage": "design", "kind": "feedback",
+                       "summary": "The carer's assessment form needs an easy read version.",
+                       "occurred_on": "2025-02-12"}),
+                json!({"type": "contribution_made", "contribution_id": "provider-capacity", "participant_id": "provider-01",
+                       "stage": "design", "kind": "professional_expertise",
+                       "summary": "The carers centre can take 40 more short-break bookings a month.",
+                       "occurred_on": "2025-02-12"}),
+            ],
+        ),
+    ];
+
+    for (recorded_at, events_batch) in january {
+        set_clock(Some(recorded_at));
+        post(
+            &client,
+            &events,
+            recorder,
+            &json!({ "events": events_batch }),
+        )
+        .await;
+    }
+    for (recorded_at, events_batch) in february_to_april {
+        set_clock(Some(recorded_at));
+        post(
+            &client,
+            &events,
+            recorder,
+            &json!({ "events": events_batch }),
+        )
+        .await;
+    }
+
+    // A payment recorded with the wrong amount, then corrected and recorded again.
+    set_clock(Some("2025-02-14T10:00:00Z"));
+    let wrong = post(
+        &client,
+        &events,
+        recorder,
+        &json!({"type": "reward_given", "participant_id": "carer-01", "kind": "payment",
+                "amount_pence": 250000, "activity_id": "design-day", "occurred_on": "2025-02-13"}),
+    )
+    .await;
+    let withdrawn = wrong["last_sequence"].as_u64().expect("sequence");
+    set_clock(Some("2025-02-17T08:45:00Z"));
+    let corrected = post(
+        &client,
+        &events,
+        recorder,
+        &json!({"events": [
+            {"type": "correction_recorded", "corrects_sequence": withdrawn,
+             "reason": "Typed £2,500 instead of £25.00 for the design day.", "occurred_on": "2025-02-17"},
+            {"type": "reward_given", "participant_id": "carer-01", "kind": "payment",
+             "amount_pence": 2500, "activity_id": "design-day", "occurred_on": "2025-02-13"}
+        ]}),
+    )
+    .await;
+    let correction = corrected["first_sequence"].as_u64().expect("sequence");
+
+    let later = vec![
+        (
+            "2025-02-20T13:10:00Z",
+            vec![
+                json!({"type": "reward_given", "participant_id": "carer-02", "kind": "voucher", "amount_pence": 2500,
+                       "activity_id": "young-carers-training", "occurred_on": "2025-02-14"}),
+                json!({"type": "reward_given", "participant_id": "carer-03", "kind": "payment", "amount_pence": 2500,
+                       "activity_id": "design-day", "occurred_on": "2025-02-14"}),
+                json!({"type": "reward_given", "participant_id": "resident-04", "kind": "voucher", "amount_pence": 2000,
+                       "activity_id": "design-day", "occurred_on": "2025-02-14"}),
+                json!({"type": "reward_given", "participant_id": "resident-05", "kind": "learning",
+                       "activity_id": "design-day", "occurred_on": "2025-02-20"}),
+                json!({"type": "contribution_responded", "contribution_id": "one-number", "response": "adopted",
+                       "explanation": "One number from April; Somali-speaking staff answer on Tuesdays.",
+                       "occurred_on": "2025-02-20"}),
+                json!({"type": "contribution_responded", "contribution_id": "easy-read", "response": "adopted",
+                       "explanation": "People with a learning disability will co-write the easy read form.",
+                       "occurred_on": "2025-02-20"}),
+                json!({"type": "contribution_responded", "contribution_id": "provider-capacity", "response": "adopted",
+                       "explanation": "Built into the short-breaks contract.", "occurred_on": "2025-02-20"}),
+            ],
+        ),
+        (
+            "2025-03-05T17:00:00Z",
+            vec![
+                json!({"type": "decision_made", "decision_id": "offer", "stage": "design",
+                       "subject": "The new carers' offer", "method": "vote",
+                       "participants": ["carer-01", "carer-02", "carer-03", "resident-04", "officer-01", "officer-02"],
+                       "votes": {"for": ["carer-01", "carer-02", "carer-03", "resident-04", "officer-01"], "against": [], "abstain": ["officer-02"]},
+                       "influenced_by": ["short-breaks", "school-hours", "one-number", "easy-read"],
+                       "outcome": "Agreed: short breaks at a week's notice, one phone number, easy read assessment.",
+                       "occurred_on": "2025-03-05"}),
+                json!({"type": "decision_made", "decision_id": "launch-date", "stage": "design",
+                       "subject": "When the new offer starts", "method": "consensus",
+                       "participants": ["carer-01", "carer-03", "officer-01"],
+                       "influenced_by": [], "outcome": "It starts on 1 April.", "occurred_on": "2025-03-05"}),
+                json!({"type": "reward_given", "participant_id": "carer-01", "kind": "opportunity",
+                       "occurred_on": "2025-03-05"}),
+            ],
+        ),
+        (
+            "2025-04-01T09:00:00Z",
+            vec![
+                json!({"type": "stage_started", "stage": "deliver", "occurred_on": "2025-04-01"}),
+                json!({"type": "activity_held", "activity_id": "launch", "stage": "deliver", "kind": "meeting",
+                       "title": "Launch of the carers' offer at the carers centre",
+                       "facilitators": ["carer-01", "provider-01"],
+                       "attendees": ["carer-02", "carer-03", "resident-05", "officer-01", "org-01"],
+                       "occurred_on": "2025-04-01"}),
+            ],
+        ),
+        (
+            "2025-04-28T14:30:00Z",
+            vec![
+                json!({"type": "reward_given", "participant_id": "carer-02", "kind": "voucher", "amount_pence": 1500,
+                       "activity_id": "launch", "occurred_on": "2025-04-02"}),
+                json!({"type": "reward_given", "participant_id": "resident-05", "kind": "voucher", "amount_pence": 1500,
+                       "activity_id": "launch", "occurred_on": "2025-04-02"}),
+                json!({"type": "outcome_reviewed", "outcome_id": "bookings", "kind": "success",
+                       "description": "Short breaks booked within a week for 31 carers in April.",
+                       "accountable": ["officer-01", "carer-01"], "reviewed_by": ["carer-01", "carer-03", "officer-01"],
+                       "occurred_on": "2025-04-28"}),
+                json!({"type": "outcome_reviewed", "outcome_id": "phone-line", "kind": "shortfall",
+                       "description": "The phone line missed one call in five in its first fortnight.",
+                       "accountable": ["officer-02"], "reviewed_by": ["carer-03", "officer-02"],
+                       "actions": "A second person answers on Tuesdays from May.",
+                       "occurred_on": "2025-04-28"}),
+            ],
+        ),
+    ];
+    let mut last = 0;
+    for (recorded_at, events_batch) in later {
+        set_clock(Some(recorded_at));
+        let receipt = post(
+            &client,
+            &events,
+            recorder,
+            &json!({ "events": events_batch }),
+        )
+        .await;
+        last = receipt["last_sequence"].as_u64().expect("sequence");
+    }
+
+    // Another organisation's project, recorded on the same days.
+    set_clock(Some("2025-01-10T12:00:00Z"));
+    let other = post(
+        &client,
+        &format!("{api}/projects"),
+        other_recorder,
+        &json!({
+            "title": "Day opportunities review",
+            "organisation": "harrow",
+            "service_area": "Day services",
+            "priority_groups": [],
+            "started_on": "2025-01-10"
+        }),
+    )
+    .await;
+    set_clock(None);
+    Seeded {
+        project_id,
+        other_project_id: other["project_id"].as_str().expect("project_id").into(),
+        withdrawn,
+        correction,
+        entries: last,
+    }
+}
