@@ -261,7 +261,7 @@ async fn a_seal_as_of_an_instant_covers_what_was_recorded_by_then() {
             .iter()
             .filter(|e| e["recorded_at"].as_str().unwrap() <= as_of.as_str())
             .count() as u64;
-        assert!(known >= 7 && known < 11, "{known}");
+        assert!((7..11).contains(&known), "{known}");
         let sealed = seal(
             &app,
             &app.tokens.panel,
