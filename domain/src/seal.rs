@@ -5,7 +5,7 @@
 use crate::assessment::{assess, Assessment, Cutoff};
 use crate::digest::{verify_chain, Digest, StoredEntry};
 use crate::events::{AssessmentSealed, ProjectEvent};
-use crate::recorded::{parse_instant, RecordedEvent};
+use crate::recorded::RecordedEvent;
 use crate::rubric;
 
 /// What checking one seal found.
@@ -37,14 +37,12 @@ pub fn replay(events: &[RecordedEvent], seal: &AssessmentSealed) -> Result<Asses
                 seal.rubric.id, seal.rubric.version, seal.rubric.digest
             )
         })?;
-    let cutoff = match &seal.requested_as_of {
-        Some(text) => Cutoff::AsOf(
-            parse_instant(text)
-                .ok_or_else(|| format!("the sealed as_of '{text}' does not parse"))?,
-        ),
-        None => Cutoff::AtSequence(seal.at_sequence),
-    };
+    // Entries 1 to at_sequence are exactly what the assessment was computed from (for an `as_of`
+    // seal: those recorded by then, as the store knew them when sealing), so the replay cuts there
+    // and restates the sealed `as_of`; a late entry stamped before `as_of` cannot change it.
+    let cutoff = Cutoff::AtSequence(seal.at_sequence);
     let mut assessment = assess(events, published, cutoff).map_err(|e| e.to_string())?;
+    assessment.as_of = seal.as_of.clone();
     assessment.engine = seal.engine.clone();
     Ok(assessment)
 }
@@ -112,11 +110,12 @@ fn check_one(
             "The seal holds: the entries up to {} are unaltered and replaying them gives exactly the sealed assessment.",
             seal.at_sequence
         ),
-        (Err(why), _, _) => format!("The sealed assessment cannot be replayed: {why}."),
-        (Ok(_), false, _) => format!(
+        // An altered record is the finding that matters most, whether or not it still replays.
+        (_, false, _) => format!(
             "The entries up to {} no longer lead to the sealed stream digest: the record has been altered since the seal.",
             seal.at_sequence
         ),
+        (Err(why), true, _) => format!("The sealed assessment cannot be replayed: {why}."),
         (Ok(_), true, false) => "Replaying the entries gives a different assessment from the one sealed.".to_string(),
     };
     SealCheck {
