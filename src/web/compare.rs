@@ -37,7 +37,7 @@ fn rank(rating: Rating) -> u8 {
 fn rating_cell(criterion: Option<&CriterionResult>) -> Markup {
     html! {
         @match criterion {
-            Some(c) => { (words::rating_tag(c.rating)) " " span class="app-nowrap" { (c.score) " out of 100" } }
+            Some(c) => { (words::rating_tag(c.rating)) " " (c.score) }
             None => "Not assessed yet",
         }
     }
@@ -200,7 +200,7 @@ async fn render(
             div class="govuk-inset-text" { "Nothing in the assessment changed between these dates." }
         }
         table class="govuk-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria" }
+            caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria: rating and score (out of 100)" }
             thead class="govuk-table__head" {
                 tr class="govuk-table__row" {
                     th scope="col" class="govuk-table__header" { "Criterion" }

@@ -12,6 +12,19 @@ use crate::http::problem::ApiError;
 const GOVUK_CSS: &str = include_str!("../../assets/govuk-frontend.min.css");
 /// Coprod's own few rules: the chart, digests, the print stylesheet.
 const COPROD_CSS: &str = include_str!("../../assets/coprod.css");
+/// The pages' icon: a plain "C", no GOV.UK crown.
+const ICON: &str = include_str!("../../assets/icon.svg");
+
+pub async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
+        .into_response()
+}
 
 pub async fn govuk_css() -> Response {
     stylesheet(GOVUK_CSS)
@@ -43,6 +56,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 title { (title) " – Coprod" }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex, nofollow";
+                link rel="icon" href="/assets/icon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/assets/govuk-frontend.min.css";
                 link rel="stylesheet" href="/assets/coprod.css";
             }

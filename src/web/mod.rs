@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/accessibility", get(pages::accessibility))
         .route("/assets/govuk-frontend.min.css", get(layout::govuk_css))
         .route("/assets/coprod.css", get(layout::coprod_css))
+        .route("/assets/icon.svg", get(layout::icon))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(Extension(Sessions::default()))
 }

@@ -251,8 +251,7 @@ pub fn scores_table(assessment: &Assessment) -> Markup {
                 tr class="govuk-table__row" {
                     th scope="col" class="govuk-table__header" { "Criterion" }
                     th scope="col" class="govuk-table__header" { "Rating" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score out of 100" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Indicators met" }
+                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score (out of 100)" }
                 }
             }
             tbody class="govuk-table__body" {
@@ -263,9 +262,6 @@ pub fn scores_table(assessment: &Assessment) -> Markup {
                         }
                         td class="govuk-table__cell" { (words::rating_tag(criterion.rating)) }
                         td class="govuk-table__cell govuk-table__cell--numeric" { (criterion.score) }
-                        td class="govuk-table__cell govuk-table__cell--numeric" {
-                            (criterion.indicators.iter().filter(|i| i.met).count()) " of " (criterion.indicators.len())
-                        }
                     }
                 }
             }

@@ -8,19 +8,20 @@
 //! results are reviewed together. So the assessment at the end of January differs from the one
 //! at the end of April.
 //!
-//! The server's clock is this module's [`clock`]: each batch is posted with the clock set to when
-//! it was recorded, and the clock returns to real time afterwards.
+//! The story is written for 2025 and told in the year after the current one: the store never
+//! stamps an entry earlier than the real time (it takes the later of the server's clock and its
+//! own), so the server's clock (this module's [`clock`]) is set ahead to when each batch was
+//! recorded, and stays a few days after the story ends ([`Seeded::today`]). Every date the tests
+//! use comes from [`Seeded`].
 
 #![allow(dead_code)]
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{json, Value};
 
 static NOW: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
-/// One seeding at a time in a process (they share the clock).
-static SEEDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The clock to give the server (`AppState::clock`).
 pub fn clock() -> DateTime<Utc> {
@@ -29,21 +30,44 @@ pub fn clock() -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-fn set_clock(instant: Option<&str>) {
-    let instant = instant.map(|text| {
-        DateTime::parse_from_rfc3339(text)
-            .expect("seed instant")
-            .with_timezone(&Utc)
-    });
-    *NOW.lock().unwrap_or_else(|e| e.into_inner()) = instant;
+/// The year the story is told in: the one after the current year, so that it is ahead of the
+/// real clock.
+pub fn story_year() -> i32 {
+    Utc::now().year() + 1
+}
+
+/// `2025-…` in the story's year.
+fn in_story_year(text: &str) -> String {
+    match text.strip_prefix("2025-") {
+        Some(rest) => format!("{}-{rest}", story_year()),
+        None => text.to_string(),
+    }
+}
+
+/// Every `2025-…` string of a JSON value moved to the story's year.
+fn retell(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(in_story_year(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(retell).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (key, retell(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn set_clock(instant: &str) {
+    let instant = DateTime::parse_from_rfc3339(&in_story_year(instant))
+        .expect("seed instant")
+        .with_timezone(&Utc);
+    *NOW.lock().unwrap_or_else(|e| e.into_inner()) = Some(instant);
 }
 
 /// The organisation of the seeded project.
 pub const ORGANISATION: &str = "haringey";
-/// A day by whose end only the commissioning stage had been recorded.
-pub const END_OF_JANUARY: &str = "2025-01-31";
-/// A day by whose end everything had been recorded.
-pub const END_OF_APRIL: &str = "2025-04-30";
 
 /// What was seeded.
 #[derive(Debug, Clone)]
@@ -56,9 +80,18 @@ pub struct Seeded {
     pub correction: u64,
     /// How many entries the project has.
     pub entries: u64,
+    /// A day before the project was registered.
+    pub before: String,
+    /// A day by whose end only the commissioning stage had been recorded (31 January).
+    pub early: String,
+    /// A day by whose end everything had been recorded (30 April).
+    pub late: String,
+    /// The server's "today" once seeded (2 May).
+    pub today: String,
 }
 
 async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
+    let body = &retell(body.clone());
     let response = client
         .post(url)
         .bearer_auth(token)
@@ -78,11 +111,10 @@ async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) ->
 /// Posts the story through the API at `base` (e.g. `http://127.0.0.1:1234`), as a recorder of
 /// [`ORGANISATION`] (`recorder`) and of another organisation (`other_recorder`).
 pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
-    let _one_at_a_time = SEEDING.lock().await;
     let client = reqwest::Client::new();
     let api = format!("{base}/api/v1");
 
-    set_clock(Some("2025-01-07T09:15:00Z"));
+    set_clock("2025-01-07T09:15:00Z");
     let registered = post(
         &client,
         &format!("{api}/projects"),
@@ -221,7 +253,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     ];
 
     for (recorded_at, events_batch) in january {
-        set_clock(Some(recorded_at));
+        set_clock(recorded_at);
         post(
             &client,
             &events,
@@ -231,7 +263,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
         .await;
     }
     for (recorded_at, events_batch) in february_to_april {
-        set_clock(Some(recorded_at));
+        set_clock(recorded_at);
         post(
             &client,
             &events,
@@ -242,7 +274,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     }
 
     // A payment recorded with the wrong amount, then corrected and recorded again.
-    set_clock(Some("2025-02-14T10:00:00Z"));
+    set_clock("2025-02-14T10:00:00Z");
     let wrong = post(
         &client,
         &events,
@@ -252,7 +284,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     )
     .await;
     let withdrawn = wrong["last_sequence"].as_u64().expect("sequence");
-    set_clock(Some("2025-02-17T08:45:00Z"));
+    set_clock("2025-02-17T08:45:00Z");
     let corrected = post(
         &client,
         &events,
@@ -339,7 +371,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     ];
     let mut last = 0;
     for (recorded_at, events_batch) in later {
-        set_clock(Some(recorded_at));
+        set_clock(recorded_at);
         let receipt = post(
             &client,
             &events,
@@ -351,7 +383,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     }
 
     // Another organisation's project, recorded on the same days.
-    set_clock(Some("2025-01-10T12:00:00Z"));
+    set_clock("2025-01-10T12:00:00Z");
     let other = post(
         &client,
         &format!("{api}/projects"),
@@ -365,12 +397,17 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
         }),
     )
     .await;
-    set_clock(None);
+    set_clock("2025-05-02T09:00:00Z");
+    let day = |text: &str| in_story_year(text);
     Seeded {
         project_id,
         other_project_id: other["project_id"].as_str().expect("project_id").into(),
         withdrawn,
         correction,
         entries: last,
+        before: day("2025-01-05"),
+        early: day("2025-01-31"),
+        late: day("2025-04-30"),
+        today: day("2025-05-02"),
     }
 }

@@ -35,6 +35,9 @@ impl Tokens {
     }
 }
 
+/// One site at a time in a test process: they share the seed's clock.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub struct Site {
     pub base: String,
     pub store: Store,
@@ -42,11 +45,13 @@ pub struct Site {
     pub seeded: Seeded,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Site {
     /// Serves `store` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
     pub async fn start(store: Store) -> Site {
+        let turn = TURN.lock().await;
         coprod::http::metrics::handle();
         let make = |role, org: &'static str, label: &'static str| {
             let store = store.clone();
@@ -82,6 +87,7 @@ impl Site {
             seeded,
             stop: Some(stop),
             server: Some(server),
+            _turn: turn,
         }
     }
 

@@ -1,0 +1,101 @@
+//! Browser tests of the web pages in headless Chromium (Debian's `chromium`), driven by
+//! playwright-core from npm, with axe-core checking every page (`pages.test.mjs`).
+//!
+//! This test starts a server over a fresh SQLite database, seeds a realistic project through the
+//! HTTP API (`seed.rs`), then runs `node --test pages.test.mjs` against it. Screenshots (and a PDF
+//! of the printed report) are written to `target/browser-screenshots/`.
+//!
+//! It needs Chromium, Node.js and `npm ci` in `tests/browser`, so it is ignored by a plain
+//! `cargo test`; run it with `cargo test --test browser -- --ignored` (as `.ci/run` does). Without
+//! those tools it says loudly that it was skipped — unless `CI=true`, where that is a failure.
+//! `COPROD_UPDATE_SCREENSHOT=1` also copies the project page's screenshot to
+//! `docs/project-page.png` for the README.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod seed;
+mod site;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use site::Site;
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Chromium's path, or why the browser tests cannot run here.
+fn tools() -> Result<PathBuf, String> {
+    let mut missing = Vec::new();
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
+        .find(|path| path.exists());
+    if chromium.is_none() {
+        missing.push("Chromium (Debian: apt-get install chromium)");
+    }
+    let node = Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|out| out.status.success()) {
+        missing.push("Node.js (Debian: apt-get install nodejs npm)");
+    }
+    let modules = browser_dir().join("node_modules");
+    if !modules.join("playwright-core").exists() || !modules.join("axe-core").exists() {
+        missing.push("playwright-core and axe-core (cd tests/browser && npm ci)");
+    }
+    match chromium {
+        Some(path) if missing.is_empty() => Ok(path),
+        _ => Err(missing.join("; ")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and Node.js: cargo test --test browser -- --ignored (as .ci/run does)"]
+async fn pages_in_chromium() {
+    let chromium = match tools() {
+        Ok(path) => path,
+        Err(missing) => {
+            let message = format!("BROWSER TESTS SKIPPED: missing {missing}");
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message} (CI=true: the browser tests must run)");
+            }
+            eprintln!("\n{}\n{message}\n{}\n", "!".repeat(72), "!".repeat(72));
+            return;
+        }
+    };
+    let db = common::sqlite();
+    let site = Site::start(db.store().await).await;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let screenshots = target.join("browser-screenshots");
+    std::fs::create_dir_all(&screenshots).expect("screenshot directory");
+    let mut node = Command::new("node");
+    node.current_dir(browser_dir())
+        .args(["--test", "--test-reporter=spec", "pages.test.mjs"])
+        .env("COPROD_BASE_URL", &site.base)
+        .env("COPROD_TOKENS", site.tokens.as_json().to_string())
+        .env("COPROD_PROJECT", &site.seeded.project_id)
+        .env("COPROD_OTHER_PROJECT", &site.seeded.other_project_id)
+        .env("COPROD_WITHDRAWN", site.seeded.withdrawn.to_string())
+        .env("COPROD_EARLY_DATE", &site.seeded.early)
+        .env("COPROD_LATE_DATE", &site.seeded.late)
+        .env("COPROD_SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium);
+    if std::env::var("COPROD_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/project-page.png");
+        node.env("COPROD_DOCS_SCREENSHOT", docs);
+    }
+    let status = tokio::task::spawn_blocking(move || node.status())
+        .await
+        .expect("node task")
+        .expect("run node");
+    site.stop().await;
+    println!("screenshots: {}", screenshots.display());
+    assert!(
+        status.success(),
+        "the browser tests failed ({status}); screenshots in {}",
+        screenshots.display()
+    );
+}

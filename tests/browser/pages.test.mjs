@@ -1,0 +1,326 @@
+// Coprod's pages in headless Chromium: what a person does with them, and axe-core on every page.
+// Run by `cargo test --test browser -- --ignored` (tests/browser/main.rs), which starts a seeded
+// server and passes its address, tokens and project in the environment.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync, copyFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const env = (name) => {
+  const value = process.env[name];
+  assert.ok(value, `${name} must be set (run through cargo test --test browser -- --ignored)`);
+  return value;
+};
+const base = env('COPROD_BASE_URL');
+const tokens = JSON.parse(env('COPROD_TOKENS'));
+const project = env('COPROD_PROJECT');
+const otherProject = env('COPROD_OTHER_PROJECT');
+const withdrawn = env('COPROD_WITHDRAWN');
+const earlyDate = env('COPROD_EARLY_DATE');
+const lateDate = env('COPROD_LATE_DATE');
+const shots = env('COPROD_SCREENSHOTS');
+const year = earlyDate.slice(0, 4);
+mkdirSync(shots, { recursive: true });
+
+let browser;
+const problems = []; // console errors (CSP violations among them) and failed requests
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--font-render-hinting=none'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    // A page answered with 4xx on purpose (its status is checked by the test) logs this too.
+    const itself = message.location()?.url === page.url();
+    if (itself && message.text().startsWith('Failed to load resource')) return;
+    problems.push(`${page.url()}: ${message.text()} (${message.location()?.url})`);
+  });
+  page.on('requestfailed', (request) => {
+    // Navigating away aborts what is still loading (the icon, say): that is not a failure.
+    if (request.failure()?.errorText === 'net::ERR_ABORTED') return;
+    if (!request.url().includes('.csv') && !request.url().includes('.json')) {
+      problems.push(`${request.url()}: ${request.failure()?.errorText}`);
+    }
+  });
+  return { context, page };
+}
+
+/** axe-core's WCAG 2.0/2.1/2.2 A and AA rules and its best practices: no violation at all. */
+async function axe(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    }),
+  );
+  const violations = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(' | ')}`,
+  );
+  assert.deepEqual(violations, [], `axe-core on ${name}`);
+  assert.ok(result.passes.length > 20, `axe-core ran its rules on ${name}`);
+}
+
+/** What every page has: one h1, a skip link, no script, a title. */
+async function wellFormed(page, name) {
+  assert.equal(await page.locator('h1').count(), 1, `one h1 on ${name}`);
+  assert.equal(await page.locator('a.govuk-skip-link[href="#main-content"]').count(), 1, `skip link on ${name}`);
+  assert.equal(await page.locator('script').count(), 0, `no script on ${name}`);
+  assert.match(await page.title(), /Coprod$/, `title of ${name}`);
+}
+
+async function check(page, name) {
+  await wellFormed(page, name);
+  await axe(page, name);
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, token) {
+  await page.goto(`${base}/`);
+  await page.getByLabel('Your access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/`);
+}
+
+test('the sign-in page works with the keyboard alone', async () => {
+  const { context, page } = await newPage();
+  const response = await page.goto(`${base}/`);
+  assert.equal(response.status(), 200);
+  await check(page, '01-sign-in');
+  // The first Tab reaches the skip link, which shows itself when focused and moves to the content.
+  await page.keyboard.press('Tab');
+  const skip = page.locator('a.govuk-skip-link');
+  assert.equal(await skip.evaluate((el) => el === document.activeElement), true, 'skip link focused first');
+  const box = await skip.boundingBox();
+  assert.ok(box && box.width > 20 && box.height > 10, 'the skip link is visible when focused');
+  const outline = await skip.evaluate((el) => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).backgroundColor);
+  assert.ok(!outline.startsWith('none rgba(0, 0, 0, 0)'), `focus is visible on the skip link (${outline})`);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main-content', 'skip link moves focus to main');
+  // Keyboard only: Tab to the token field, type, Enter.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'token', 'Tab reaches the token field');
+  const focus = await page.locator('#token').evaluate((el) => getComputedStyle(el).outlineStyle + '/' + getComputedStyle(el).boxShadow);
+  assert.ok(!focus.startsWith('none/none'), `the focused field shows its focus (${focus})`);
+  await page.keyboard.type('coprod_not_a_real_token');
+  await page.keyboard.press('Enter');
+  await page.waitForLoadState();
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /not recognised/);
+  await check(page, '02-sign-in-wrong-token');
+  await page.locator('#token').fill(tokens.assurance);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`${base}/`);
+  assert.equal(await page.locator('h1').innerText(), 'Projects');
+  await context.close();
+});
+
+test('an assurance officer opens a project, follows evidence to the trail, and changes the date', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.assurance);
+  await check(page, '03-projects');
+  const list = await page.locator('main').innerText();
+  assert.match(list, /Redesigning support for unpaid carers/);
+  assert.doesNotMatch(list, /Day opportunities review/, 'another organisation’s project is not listed');
+  assert.match(list, /Whole life involvement: .*(Met|Partly met|Not met)/);
+
+  await page.getByRole('link', { name: 'Redesigning support for unpaid carers' }).click();
+  await page.waitForURL(`${base}/projects/${project}`);
+  await check(page, '04-project');
+  if (process.env.COPROD_DOCS_SCREENSHOT) {
+    copyFileSync(join(shots, '04-project.png'), process.env.COPROD_DOCS_SCREENSHOT);
+  }
+  // The chart and the same data as a table.
+  assert.equal(await page.locator('svg.app-chart[role="img"]').count(), 1);
+  assert.equal(await page.locator('svg.app-chart text.app-chart__value').count(), 6);
+  assert.equal(await page.locator('table.govuk-table tbody tr').count(), 6);
+  const overallNow = await page.locator('#overall').innerText();
+  const whole = page.locator('section#whole_life_involvement');
+  assert.match(await whole.innerText(), /Involved from the start/);
+
+  // Follow an evidence link to the entry on the trail.
+  const evidence = whole.locator('.app-evidence a').first();
+  const href = await evidence.getAttribute('href');
+  const entry = href.split('#')[1];
+  await evidence.click();
+  await page.waitForURL(/\/trail\?page=1#entry-\d+$/);
+  const target = page.locator(`#${entry}`);
+  assert.equal(await target.count(), 1, `${entry} is on the trail page`);
+  assert.ok(await target.isVisible());
+  const inView = await target.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight;
+  });
+  assert.ok(inView, `${entry} is scrolled into view`);
+  assert.match(await target.innerText(), /Recorded\s+\d+ \w+ \d{4} at/);
+  assert.match(await target.innerText(), /sha256:[0-9a-f]{64}/);
+  await check(page, '05-trail');
+  assert.match(await page.locator('#verify').innerText(), /Verified: all \d+ entries match their digests/);
+  const withdrawnEntry = page.locator(`#entry-${withdrawn}`);
+  assert.match(await withdrawnEntry.innerText(), /Withdrawn by the correction in entry \d+/);
+
+  // Back to the project, and the assessment as it stood at the end of January.
+  await page.goto(`${base}/projects/${project}`);
+  await page.getByLabel('See the assessment as it stood at the end of a day').fill(earlyDate);
+  await page.getByRole('button', { name: 'Show assessment' }).click();
+  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}`);
+  const overallThen = await page.locator('#overall').innerText();
+  assert.notEqual(overallThen, overallNow, 'the assessment changes with the date');
+  assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`end of 31 January ${year}`));
+  await check(page, '06-project-as-of-january');
+
+  // Compare two dates.
+  await page.getByLabel('First date').fill(earlyDate);
+  await page.getByLabel('Second date').fill(lateDate);
+  await page.getByRole('button', { name: 'Compare' }).click();
+  await page.waitForURL(/\/compare\?from=/);
+  assert.match(await page.locator('h1').innerText(), new RegExp(`What changed between 31 January ${year} and 30 April ${year}`));
+  assert.match(await page.locator('main').innerText(), /now met/);
+  await check(page, '07-compare');
+
+  // A malformed date: the form again, with a message that says what to do.
+  await page.goto(`${base}/projects/${project}`);
+  await page.getByLabel('See the assessment as it stood at the end of a day').fill('last Tuesday');
+  await page.getByRole('button', { name: 'Show assessment' }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /year, month and day/);
+  assert.match(await page.title(), /^Error:/);
+  await check(page, '08-malformed-date');
+  await context.close();
+});
+
+test('the panel report prints, and its data matches', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.panel);
+  const response = await page.goto(`${base}/projects/${project}/report?as_of=${lateDate}`);
+  assert.equal(response.status(), 200);
+  await check(page, '09-report');
+  const main = await page.locator('main').innerText();
+  assert.match(main, /Stream digest\s+sha256:[0-9a-f]{64}/);
+  assert.match(main, /oxfordshire-six-point, version 1/);
+  const csv = await page.getByRole('link', { name: /Download as CSV/ }).getAttribute('href');
+  const json = await page.getByRole('link', { name: /Download as JSON/ }).getAttribute('href');
+  const csvBody = await (await context.request.get(`${base}${csv}`)).text();
+  assert.match(csvBody.split('\n')[0], /^project_id,rubric,as_of/);
+  assert.equal(csvBody.trim().split('\n').length, 1 + 18, 'one row per indicator');
+  const assessment = await (await context.request.get(`${base}${json}`)).json();
+  assert.equal(assessment.criteria.length, 6);
+
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('header.app-header').isVisible(), false, 'no header in print');
+  assert.equal(await page.locator('form').first().isVisible(), false, 'no forms in print');
+  assert.ok(await page.locator('h1').isVisible(), 'the report itself prints');
+  await page.screenshot({ path: join(shots, '10-report-print.png'), fullPage: true });
+  const pdf = join(shots, '10-report.pdf');
+  await page.pdf({ path: pdf, format: 'A4', printBackground: true });
+  assert.ok(statSync(pdf).size > 20_000, 'the printed report has content');
+  await context.close();
+});
+
+test('a panel member sees the trail without entries’ contents', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.panel);
+  await page.goto(`${base}/projects/${project}/trail`);
+  const main = await page.locator('main').innerText();
+  assert.match(main, /As a member of a scrutiny panel/);
+  assert.doesNotMatch(main, /Participant id|carer-01/);
+  assert.match(main, /Withdrawn/);
+  await check(page, '11-trail-panel');
+  await context.close();
+});
+
+test('bad addresses and another organisation’s project get helpful pages', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.assurance);
+  for (const [path, status, name] of [
+    [`/projects/${otherProject}`, 404, '12-other-organisation'],
+    ['/projects/not-a-project', 404, '13-unknown-project'],
+    [`/projects/${project}/trail?page=99`, 404, '14-no-such-page'],
+    [`/projects/${project}/compare?from=${lateDate}&to=${earlyDate}`, 400, '15-compare-wrong-order'],
+  ]) {
+    const response = await page.goto(`${base}${path}`);
+    assert.equal(response.status(), status, path);
+    await check(page, name);
+  }
+  assert.match(await page.locator('main').innerText(), /before the second date/);
+  await context.close();
+});
+
+test('the accessibility statement, signing out, and an ended session', async () => {
+  const { context, page } = await newPage();
+  await page.goto(`${base}/accessibility`);
+  await check(page, '16-accessibility-statement');
+  await signIn(page, tokens.assurance);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${base}/?signed_out=yes`);
+  assert.match(await page.locator('main').innerText(), /You have signed out/);
+  await check(page, '17-signed-out');
+  const response = await page.goto(`${base}/projects/${project}`);
+  assert.equal(response.status(), 401);
+  assert.match(await page.locator('main').innerText(), /Sign in to see this page/);
+  // Signing in from there returns to the page asked for.
+  await page.getByLabel('Your access token').fill(tokens.assurance);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/projects/${project}`);
+  // A session the server no longer knows (it ended, or the server restarted).
+  await context.addCookies([{ name: 'coprod_session', value: '0'.repeat(64), url: base }]);
+  await page.goto(`${base}/projects/${project}/trail`);
+  assert.match(await page.locator('main').innerText(), /Your session has ended/);
+  await check(page, '18-session-ended');
+  await context.close();
+});
+
+test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling', async () => {
+  const { context, page } = await newPage({ viewport: { width: 320, height: 640 } });
+  await signIn(page, tokens.assurance);
+  for (const [path, name] of [
+    ['/', '19-zoom-projects'],
+    [`/projects/${project}`, '20-zoom-project'],
+    [`/projects/${project}/trail`, '21-zoom-trail'],
+    [`/projects/${project}/report`, '22-zoom-report'],
+    [`/projects/${project}/compare?from=${earlyDate}&to=${lateDate}`, '23-zoom-compare'],
+  ]) {
+    await page.goto(`${base}${path}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('main *')]
+        .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .slice(0, 5)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`),
+    );
+    assert.ok(overflow <= 0, `${path}: ${overflow}px wider than the window: ${wide.join(', ')}`);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  }
+  await context.close();
+});
+
+test('everything works without JavaScript', async () => {
+  const { context, page } = await newPage({ javaScriptEnabled: false });
+  await signIn(page, tokens.recorder);
+  await page.goto(`${base}/projects/${project}`);
+  await page.getByLabel('See the assessment as it stood at the end of a day').fill(earlyDate);
+  await page.getByRole('button', { name: 'Show assessment' }).click();
+  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}`);
+  assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`31 January ${year}`));
+  await context.close();
+});
+
+test('no page logged an error or failed to load a resource', () => {
+  assert.deepEqual(problems, []);
+});
