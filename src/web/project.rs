@@ -413,11 +413,13 @@ async fn render(
                         @if summary.participants_by_kind.is_empty() {
                             "Nobody has joined yet"
                         } @else {
-                            ul class="govuk-list" {
-                                @for (kind, count) in &summary.participants_by_kind {
+                            p class="govuk-body" {
+                                @for (i, (kind, count)) in summary.participants_by_kind.iter().enumerate() {
                                     @let key = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-                                    li { (words::participant_kind(&key)) ": " (words::people_count(*count)) }
+                                    @if i > 0 { "; " }
+                                    (words::participant_kind(&key)) ": " (words::people_count(*count))
                                 }
+                                "."
                             }
                             p class="govuk-body-s" { "Numbers below 5 are not shown, to protect people's privacy." }
                         }
