@@ -318,20 +318,23 @@ pub async fn seal(
             seal: seal.clone(),
             context,
         };
-        let receipt = state.store.execute(project_id, command).await?;
-        let view = SealView {
-            sequence: receipt.last_sequence,
-            recorded_at: receipt.recorded_at,
-            digest: receipt.digest.to_string(),
-            seal,
+        let render = move |receipt: &crate::store::Receipt| {
+            let view = SealView {
+                sequence: receipt.last_sequence,
+                recorded_at: receipt.recorded_at.clone(),
+                digest: receipt.digest.to_string(),
+                seal: seal.clone(),
+            };
+            let seal_json = serde_json::to_string(&view).unwrap_or_default();
+            // The assessment goes out byte for byte as sealed.
+            let assessment_json = String::from_utf8_lossy(&body);
+            format!("{{\"seal\":{seal_json},\"assessment\":{assessment_json}}}")
         };
-        let seal_json = serde_json::to_string(&view).unwrap_or_default();
-        // The assessment goes out byte for byte as sealed.
-        let assessment_json = String::from_utf8_lossy(&body);
-        Ok((
-            StatusCode::CREATED,
-            format!("{{\"seal\":{seal_json},\"assessment\":{assessment_json}}}"),
-        ))
+        let (_, answer) = state
+            .store
+            .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
+            .await?;
+        Ok((StatusCode::CREATED, answer))
     })
     .await?;
     Ok(super::projects::json_response(status, body))

@@ -77,19 +77,22 @@ pub async fn post(
     };
     let route = format!("POST /projects/{project_id}/events");
     let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
-        let receipt = state.store.execute(project_id, command).await?;
-        crate::http::metrics::events_appended(receipt.last_sequence - receipt.first_sequence + 1);
-        let body = Receipt {
-            project_id,
-            first_sequence: receipt.first_sequence,
-            last_sequence: receipt.last_sequence,
-            digest: receipt.digest.to_string(),
-            recorded_at: receipt.recorded_at,
+        let render = move |receipt: &crate::store::Receipt| {
+            let body = Receipt {
+                project_id,
+                first_sequence: receipt.first_sequence,
+                last_sequence: receipt.last_sequence,
+                digest: receipt.digest.to_string(),
+                recorded_at: receipt.recorded_at.clone(),
+            };
+            serde_json::to_string(&body).unwrap_or_default()
         };
-        Ok((
-            StatusCode::CREATED,
-            serde_json::to_string(&body).unwrap_or_default(),
-        ))
+        let (receipt, body) = state
+            .store
+            .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
+            .await?;
+        crate::http::metrics::events_appended(receipt.last_sequence - receipt.first_sequence + 1);
+        Ok((StatusCode::CREATED, body))
     })
     .await?;
     Ok(json_response(status, body))

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::problem::ApiError;
 use super::AppState;
-use crate::store::{Claim, IdempotentRecord};
+use crate::store::{Claim, ClaimTicket, IdempotentRecord};
 
 pub const MAX_KEY_CHARS: usize = 200;
 
@@ -46,7 +46,10 @@ const WAIT_FOR_FIRST_ANSWER: Duration = Duration::from_secs(10);
 
 /// Runs `work` unless this caller already sent this key, in which case the first answer is
 /// returned (same request) or the request is refused (different request). The key is claimed
-/// in the database before the work starts, so this holds across every server process.
+/// in the database before the work starts, so this holds across every server process. `work`
+/// runs holding the claim: the command it runs with `Store::execute_answering` keeps its answer
+/// in the transaction that appends its events, so a retry after a crash or a lost connection
+/// gets that answer and appends nothing.
 pub async fn idempotent(
     state: &AppState,
     caller: &Caller,
@@ -66,8 +69,8 @@ pub async fn idempotent(
     let request_hash = hex::encode(hasher.finalize());
     let principal = caller.name();
     let store = &state.store;
-    let claim = store
-        .claim_idempotent(
+    let (claim, ticket) = store
+        .claim_idempotent_ticket(
             principal,
             &key,
             project_id,
@@ -90,27 +93,51 @@ pub async fn idempotent(
             "conflict",
             "A request with this Idempotency-Key is still being processed. Try again shortly with the same key.",
         )),
-        Claim::Claimed => match work.await {
-            Ok((status, response)) => {
-                let record = IdempotentRecord {
-                    project_id,
-                    request_hash,
-                    status: status.as_u16(),
-                    body: response.clone(),
-                };
-                // The facts are recorded: answer with the receipt even if the key could not be kept.
-                if let Err(error) = store.save_idempotent(principal, &key, &record).await {
-                    tracing::warn!(%error, "could not keep an idempotency key's answer");
-                }
-                Ok((status, response))
+        Claim::Claimed => {
+            let Some(ticket) = ticket else {
+                return Err(ApiError::internal(
+                    "idempotency",
+                    "a claim came without its ticket",
+                ));
+            };
+            claimed(state, principal, &key, ticket, project_id, request_hash, work).await
+        }
+    }
+}
+
+/// Does the work of a request that holds its key, and settles the key.
+async fn claimed(
+    state: &AppState,
+    principal: &str,
+    key: &str,
+    ticket: ClaimTicket,
+    project_id: Uuid,
+    request_hash: String,
+    work: impl Future<Output = Result<(StatusCode, String), ApiError>>,
+) -> Result<(StatusCode, String), ApiError> {
+    let store = &state.store;
+    match store.holding_claim(ticket.clone(), work).await {
+        Ok((status, response)) => {
+            let record = IdempotentRecord {
+                project_id,
+                request_hash,
+                status: status.as_u16(),
+                body: response.clone(),
+            };
+            // Usually kept already, as the events were appended; this keeps any other answer.
+            // The facts are recorded: answer with the receipt even if the key could not be kept.
+            if let Err(error) = store.save_idempotent(principal, key, &record).await {
+                tracing::warn!(%error, "could not keep an idempotency key's answer");
             }
-            Err(refusal) => {
-                // Refused: nothing was recorded, so a corrected retry may use the same key.
-                if let Err(error) = store.release_idempotent(principal, &key).await {
-                    tracing::warn!(%error, "could not release an idempotency key");
-                }
-                Err(refusal)
+            Ok((status, response))
+        }
+        Err(refusal) => {
+            // Refused, or unsure (503): release the key unless an answer was kept with
+            // appended events, so that a retry may run again (or gets that answer).
+            if let Err(error) = store.release_claim(&ticket).await {
+                tracing::warn!(%error, "could not release an idempotency key");
             }
-        },
+            Err(refusal)
+        }
     }
 }

@@ -145,6 +145,11 @@ impl From<ExecuteError> for ApiError {
                 "Another request changed the project at the same moment, several times. Nothing was recorded; please try again.",
             ),
             ExecuteError::Unavailable => ApiError::unavailable(),
+            ExecuteError::Superseded => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "A retry with this Idempotency-Key took it over while this request was being processed. Nothing was recorded by this request; the retry's answer stands.",
+            ),
             other => ApiError::internal("command failed", other),
         }
     }

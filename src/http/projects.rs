@@ -113,17 +113,20 @@ pub async fn register(
         &bytes,
         project_id,
         async {
-            let receipt = state.store.execute(project_id, command).await?;
-            let body = RegistrationReceipt {
-                project_id,
-                sequence: receipt.last_sequence,
-                digest: receipt.digest.to_string(),
-                recorded_at: receipt.recorded_at,
+            let render = move |receipt: &crate::store::Receipt| {
+                let body = RegistrationReceipt {
+                    project_id,
+                    sequence: receipt.last_sequence,
+                    digest: receipt.digest.to_string(),
+                    recorded_at: receipt.recorded_at.clone(),
+                };
+                serde_json::to_string(&body).unwrap_or_default()
             };
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_string(&body).unwrap_or_default(),
-            ))
+            let (_, body) = state
+                .store
+                .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
+                .await?;
+            Ok((StatusCode::CREATED, body))
         },
     )
     .await

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
+use cqrs_es::persist::SerializedEvent;
+
 use super::db::{on_db, Db};
 use super::error::StoreError;
 
@@ -88,6 +90,17 @@ pub enum Claim {
     Answered(IdempotentRecord),
     /// Another request holds the key and has not answered within the wait.
     InProgress,
+}
+
+/// Proof that a request holds the claim on `(principal, key)`: the instant it claimed the key,
+/// which a takeover changes. Keeping the answer (in the transaction that appends the request's
+/// events) and releasing the claim both check it, so a request whose claim was taken over can
+/// neither record nor answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimTicket {
+    pub(crate) principal: String,
+    pub(crate) key: String,
+    pub(crate) claimed_at: String,
 }
 
 /// Status kept for a key claimed but not yet answered.
@@ -227,14 +240,14 @@ impl Db {
         Ok(())
     }
 
-    /// Inserts a pending row for `(principal, key)`; whether it was inserted.
+    /// Inserts a pending row for `(principal, key)`; when it was claimed, if it was inserted.
     pub(crate) async fn insert_claim(
         &self,
         principal: &str,
         key: &str,
         project_id: Uuid,
         request_hash: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let sql = "INSERT INTO idempotency_keys \
                    (principal, key, project_id, request_hash, status, body, created_at) \
                    VALUES ($1, $2, $3, $4, $5, '', $6) \
@@ -252,7 +265,7 @@ impl Db {
                 .await?
                 .rows_affected()
         });
-        Ok(inserted == 1)
+        Ok((inserted == 1).then_some(now))
     }
 
     /// When the pending row for `(principal, key)` was claimed, if there is one.
@@ -273,7 +286,8 @@ impl Db {
         Ok(row.map(|(at,)| at))
     }
 
-    /// Takes over a pending row claimed at `since` (its holder is presumed gone); whether it did.
+    /// Takes over a pending row claimed at `since` (its holder is presumed gone); when it was
+    /// claimed anew, if it was taken over.
     pub(crate) async fn take_over_claim(
         &self,
         principal: &str,
@@ -281,7 +295,7 @@ impl Db {
         since: &str,
         project_id: Uuid,
         request_hash: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let sql =
             "UPDATE idempotency_keys SET created_at = $4, project_id = $5, request_hash = $6 \
                    WHERE principal = $1 AND key = $2 AND status = 0 AND created_at = $3";
@@ -298,7 +312,7 @@ impl Db {
                 .await?
                 .rows_affected()
         });
-        Ok(updated == 1)
+        Ok((updated == 1).then_some(now))
     }
 
     /// Drops a pending row (its request did nothing); an answered key is kept.
@@ -312,5 +326,68 @@ impl Db {
                 .await?;
         });
         Ok(())
+    }
+
+    /// Drops the pending row `ticket` holds; a row answered, or taken over by a retry, is kept.
+    pub(crate) async fn release_ticket(&self, ticket: &ClaimTicket) -> Result<(), StoreError> {
+        let sql = "DELETE FROM idempotency_keys \
+                   WHERE principal = $1 AND key = $2 AND status = 0 AND created_at = $3";
+        on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(&ticket.principal)
+                .bind(&ticket.key)
+                .bind(&ticket.claimed_at)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Appends `events` (already chained) and keeps `status`/`body` as the answer to the key
+    /// `ticket` holds, in one transaction: both or neither. Returns `false`, having appended
+    /// nothing, if the claim is no longer the ticket's (a retry took it over).
+    pub(crate) async fn append_answered(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        ticket: &ClaimTicket,
+        status: u16,
+        body: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let insert = "INSERT INTO events \
+                      (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let answer = "UPDATE idempotency_keys SET status = $1, body = $2 \
+                      WHERE principal = $3 AND key = $4 AND status = 0 AND created_at = $5";
+        on_db!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for event in events {
+                sqlx::query(insert)
+                    .bind(aggregate_type)
+                    .bind(&event.aggregate_id)
+                    .bind(event.sequence as i64)
+                    .bind(&event.event_type)
+                    .bind(&event.event_version)
+                    .bind(&event.payload)
+                    .bind(&event.metadata)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let answered = sqlx::query(answer)
+                .bind(i32::from(status))
+                .bind(body)
+                .bind(&ticket.principal)
+                .bind(&ticket.key)
+                .bind(&ticket.claimed_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if answered != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
     }
 }

@@ -13,11 +13,14 @@ use cqrs_es::Aggregate;
 use serde_json::Value;
 
 use super::db::{metadata_map, Db};
-use super::error::{normalise, StoreError};
+use super::error::{normalise, persistence_error, ClaimLost, StoreError};
+use super::{AnswerAtCommit, Receipt, ANSWER_AT_COMMIT};
 
 /// Wraps the backend's repository: reads the previous entry's digest and `recorded_at`, writes
 /// each new entry's `recorded_at` (never earlier than the previous entry's) and chain head, then
-/// delegates. Reads pass straight through.
+/// delegates — except for a command that must keep an idempotency answer
+/// ([`crate::store::Store::execute_answering`]): those entries it inserts itself, in one
+/// transaction with the answer. Reads pass straight through.
 pub struct ChainedRepository<R> {
     inner: R,
     db: Db,
@@ -112,6 +115,50 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
     }
 }
 
+impl<R> ChainedRepository<R> {
+    /// Appends `chained` and keeps `answer` for its idempotency key, atomically; fails with
+    /// [`ClaimLost`] (nothing appended) if a retry has taken the key over.
+    async fn append_answered<A: Aggregate>(
+        &self,
+        chained: &[SerializedEvent],
+        answer: &AnswerAtCommit,
+    ) -> Result<(), PersistenceError> {
+        let (Some(first), Some(last)) = (chained.first(), chained.last()) else {
+            return Ok(());
+        };
+        let metadata = metadata_map(last.metadata.clone()).map_err(store_to_persistence)?;
+        let field = |key: &str| {
+            metadata
+                .get(key)
+                .cloned()
+                .ok_or_else(|| unknown(format!("a chained entry has no {key}")))
+        };
+        let receipt = Receipt {
+            project_id: first
+                .aggregate_id
+                .parse()
+                .map_err(|e| unknown(format!("bad project id {}: {e}", first.aggregate_id)))?,
+            first_sequence: first.sequence as u64,
+            last_sequence: last.sequence as u64,
+            digest: field(DIGEST_KEY)?
+                .parse()
+                .map_err(|_| unknown("a chained entry has a malformed digest".into()))?,
+            recorded_at: field(RECORDED_AT_KEY)?,
+        };
+        let body = (answer.render)(&receipt);
+        let kept = self
+            .db
+            .append_answered(A::TYPE, chained, &answer.ticket, answer.status, &body)
+            .await
+            .map_err(persistence_error)?;
+        if !kept {
+            return Err(PersistenceError::UnknownError(Box::new(ClaimLost)));
+        }
+        *answer.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
+        Ok(())
+    }
+}
+
 fn unknown(message: String) -> PersistenceError {
     PersistenceError::UnknownError(message.into())
 }
@@ -166,10 +213,15 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             ));
         }
         let chained = self.chain(events).await?;
-        self.inner
-            .persist::<A>(&chained, None)
-            .await
-            .map_err(normalise)
+        match ANSWER_AT_COMMIT.try_with(Clone::clone) {
+            // An idempotent request: its answer is kept in the same transaction.
+            Ok(answer) => self.append_answered::<A>(&chained, &answer).await,
+            Err(_) => self
+                .inner
+                .persist::<A>(&chained, None)
+                .await
+                .map_err(normalise),
+        }
     }
 
     async fn stream_events<A: Aggregate>(

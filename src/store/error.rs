@@ -28,6 +28,10 @@ pub enum ExecuteError {
     /// The database cannot be reached now (503).
     #[error("the store is unavailable")]
     Unavailable,
+    /// Another request with the same `Idempotency-Key` took the key over (this one was presumed
+    /// gone), so nothing was recorded here: that request answers (409 for this one).
+    #[error("the idempotency key was taken over by a retry")]
+    Superseded,
     /// Anything else (500); the text is for logs only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -41,6 +45,12 @@ impl From<StoreError> for ExecuteError {
         }
     }
 }
+
+/// Why an append that was to keep an idempotency answer was rolled back: the claim on the key
+/// is no longer this request's.
+#[derive(Debug, thiserror::Error)]
+#[error("the idempotency key was taken over by a retry; nothing was appended")]
+pub(crate) struct ClaimLost;
 
 /// What kind of failure a database error is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +88,15 @@ pub(crate) fn classify(error: &sqlx::Error) -> Failure {
             }
         }
         _ => Failure::Internal,
+    }
+}
+
+/// Sorts a sqlx error from an append the store runs itself, as postgres-es / sqlite-es would.
+pub(crate) fn persistence_error(error: sqlx::Error) -> PersistenceError {
+    match classify(&error) {
+        Failure::Conflict => PersistenceError::OptimisticLockError,
+        Failure::Unavailable => PersistenceError::ConnectionError(Box::new(error)),
+        Failure::Internal => PersistenceError::UnknownError(Box::new(error)),
     }
 }
 
@@ -141,6 +160,9 @@ pub(crate) fn execute_error(error: AggregateError<ProjectError>) -> Option<Execu
         AggregateError::DeserializationError(e) => Some(ExecuteError::Internal(format!(
             "a stored event could not be read: {e}"
         ))),
+        AggregateError::UnexpectedError(e) if e.downcast_ref::<ClaimLost>().is_some() => {
+            Some(ExecuteError::Superseded)
+        }
         AggregateError::UnexpectedError(e) => match sqlx_inside(e.as_ref()).map(classify) {
             Some(Failure::Conflict) => None,
             Some(Failure::Unavailable) => Some(ExecuteError::Unavailable),

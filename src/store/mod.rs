@@ -30,7 +30,9 @@ use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
 use uuid::Uuid;
 
-pub use access::{token_hash, Claim, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX};
+pub use access::{
+    token_hash, Claim, ClaimTicket, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX,
+};
 pub use chain::ChainedRepository;
 pub use error::{ExecuteError, StoreError};
 
@@ -45,8 +47,11 @@ const CATCH_UP_BATCH: i64 = 1000;
 const MAX_CACHED_PROJECTS: usize = 1024;
 /// Decoded entries all slots together keep, at most.
 const MAX_CACHED_EVENTS: usize = 200_000;
-/// How long a claimed idempotency key may stay unanswered before another request takes it.
-const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// How long a claimed idempotency key may stay unanswered before a retry takes it over. Taking
+/// over is always safe (the answer is kept in the transaction that appends, and only while the
+/// claim is still the request's own), so this only bounds how long a retry waits after the
+/// first request's process died.
+const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 /// Rows a rebuild reads at a time.
 const REBUILD_BATCH: i64 = 10_000;
 
@@ -60,6 +65,27 @@ pub struct Receipt {
     pub digest: Digest,
     /// When the last entry was recorded, as stored (`YYYY-MM-DDTHH:MM:SS.ffffffZ`).
     pub recorded_at: String,
+}
+
+/// Builds the answer to an idempotent request from its receipt.
+type Render = dyn Fn(&Receipt) -> String + Send + Sync;
+
+/// The answer to keep for an idempotency key in the transaction that appends the request's
+/// events (see [`Store::execute_answering`]); read by [`ChainedRepository`]'s `persist`.
+#[derive(Clone)]
+pub(crate) struct AnswerAtCommit {
+    pub(crate) ticket: ClaimTicket,
+    pub(crate) status: u16,
+    pub(crate) render: Arc<Render>,
+    /// The body kept, once the transaction has committed.
+    pub(crate) kept: Arc<SyncMutex<Option<String>>>,
+}
+
+tokio::task_local! {
+    /// The idempotency claim the request running in this task holds ([`Store::holding_claim`]).
+    static HELD_CLAIM: ClaimTicket;
+    /// What the append of the command running in this task must answer in its transaction.
+    pub(crate) static ANSWER_AT_COMMIT: AnswerAtCommit;
 }
 
 /// The newest entry of a registered project.
@@ -213,6 +239,48 @@ impl Store {
             self.after_commit().await;
         }
         result
+    }
+
+    /// Like [`Store::execute`]; and when the request holds an idempotency claim
+    /// ([`Store::holding_claim`]), its answer — `status` and `render(receipt)` — is kept in the
+    /// same transaction as the appended events, so that a retry gets exactly that answer even if
+    /// this process dies, or loses the database, right after the commit; and if a retry took
+    /// the claim over meanwhile, nothing is appended ([`ExecuteError::Superseded`]). Returns the
+    /// receipt and the body kept (or rendered).
+    pub async fn execute_answering(
+        &self,
+        project_id: Uuid,
+        command: ProjectCommand,
+        status: u16,
+        render: impl Fn(&Receipt) -> String + Send + Sync + 'static,
+    ) -> Result<(Receipt, String), ExecuteError> {
+        let Ok(ticket) = HELD_CLAIM.try_with(Clone::clone) else {
+            let receipt = self.execute(project_id, command).await?;
+            let body = render(&receipt);
+            return Ok((receipt, body));
+        };
+        let answer = AnswerAtCommit {
+            ticket,
+            status,
+            render: Arc::new(render),
+            kept: Arc::new(SyncMutex::new(None)),
+        };
+        let receipt = ANSWER_AT_COMMIT
+            .scope(answer.clone(), self.execute(project_id, command))
+            .await?;
+        let kept = answer.kept.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let body = kept.unwrap_or_else(|| (answer.render)(&receipt));
+        Ok((receipt, body))
+    }
+
+    /// Runs `work` (a request) as the holder of the claim `ticket`, so that the commands it runs
+    /// with [`Store::execute_answering`] keep their answer atomically.
+    pub async fn holding_claim<F: std::future::Future>(
+        &self,
+        ticket: ClaimTicket,
+        work: F,
+    ) -> F::Output {
+        HELD_CLAIM.scope(ticket, work).await
     }
 
     async fn execute_locked(
@@ -579,10 +647,12 @@ impl Store {
 
     /// Claims `(principal, key)` for one request across every process sharing the database,
     /// before the request does anything. If another request holds it, waits up to `wait` for
-    /// its answer. A claim left unanswered for 30 s (its process died) may be taken over.
+    /// its answer. A claim left unanswered for 5 s (its process died, or it is slow) may be taken
+    /// over.
     ///
     /// After [`Claim::Claimed`]: `save_idempotent` the answer, or `release_idempotent` if the
-    /// request failed without recording anything.
+    /// request failed without recording anything. See [`Store::claim_idempotent_ticket`] for
+    /// the safe way.
     pub async fn claim_idempotent(
         &self,
         principal: &str,
@@ -591,30 +661,55 @@ impl Store {
         request_hash: &str,
         wait: Duration,
     ) -> Result<Claim, StoreError> {
+        let (claim, _) = self
+            .claim_idempotent_ticket(principal, key, project_id, request_hash, wait)
+            .await?;
+        Ok(claim)
+    }
+
+    /// [`Store::claim_idempotent`], with the ticket that proves the claim when it is
+    /// [`Claim::Claimed`]. Run the request under [`Store::holding_claim`] so that its answer is
+    /// kept as it commits, and [`Store::release_claim`] if it recorded nothing.
+    pub async fn claim_idempotent_ticket(
+        &self,
+        principal: &str,
+        key: &str,
+        project_id: Uuid,
+        request_hash: &str,
+        wait: Duration,
+    ) -> Result<(Claim, Option<ClaimTicket>), StoreError> {
         let db = &self.inner.db;
+        let ticket = |claimed_at| {
+            Some(ClaimTicket {
+                principal: principal.to_string(),
+                key: key.to_string(),
+                claimed_at,
+            })
+        };
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if db
+            if let Some(claimed_at) = db
                 .insert_claim(principal, key, project_id, request_hash)
                 .await?
             {
-                return Ok(Claim::Claimed);
+                return Ok((Claim::Claimed, ticket(claimed_at)));
             }
             if let Some(answer) = db.find_idempotent(principal, key).await? {
-                return Ok(Claim::Answered(answer));
+                return Ok((Claim::Answered(answer), None));
             }
             if let Some(since) = db.pending_since(principal, key).await? {
                 let stale = format_instant(chrono::Utc::now() - STALE_CLAIM);
-                if since < stale
-                    && db
+                if since < stale {
+                    if let Some(claimed_at) = db
                         .take_over_claim(principal, key, &since, project_id, request_hash)
                         .await?
-                {
-                    return Ok(Claim::Claimed);
+                    {
+                        return Ok((Claim::Claimed, ticket(claimed_at)));
+                    }
                 }
             }
             if tokio::time::Instant::now() >= deadline {
-                return Ok(Claim::InProgress);
+                return Ok((Claim::InProgress, None));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -623,6 +718,13 @@ impl Store {
     /// Gives up a claim whose request recorded nothing (a pending claim only).
     pub async fn release_idempotent(&self, principal: &str, key: &str) -> Result<(), StoreError> {
         self.inner.db.release_claim(principal, key).await
+    }
+
+    /// Gives up the claim `ticket` holds, if it is still pending and still the ticket's: a key
+    /// whose answer was kept when its events were appended (even if the commit's
+    /// acknowledgement was lost), or that a retry took over, is left alone.
+    pub async fn release_claim(&self, ticket: &ClaimTicket) -> Result<(), StoreError> {
+        self.inner.db.release_ticket(ticket).await
     }
 
     /// Keeps the answer to `(principal, key)`, completing a claim; a key that already has an
