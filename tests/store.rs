@@ -283,10 +283,15 @@ async fn recorded_at_never_goes_back_along_a_stream() {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let id = Uuid::new_v4();
-        let first = store.execute(id, register(id, "oxon")).await.unwrap();
-        // A clock that stepped back an hour.
-        let mut late = context();
-        late.recorded_at -= chrono::Duration::hours(1);
+        // The first entry from a server whose clock ran an hour fast...
+        let mut fast = context();
+        fast.recorded_at += chrono::Duration::hours(1);
+        let mut registration = register(id, "oxon");
+        if let ProjectCommand::Register { context, .. } = &mut registration {
+            *context = fast;
+        }
+        let first = store.execute(id, registration).await.unwrap();
+        // ...then one from a server with the right time.
         let receipt = store
             .execute(
                 id,
@@ -294,7 +299,7 @@ async fn recorded_at_never_goes_back_along_a_stream() {
                     facts: vec![join("a", ParticipantKind::Carer)],
                     batch: false,
                     expected_sequence: None,
-                    context: late,
+                    context: context(),
                 },
             )
             .await

@@ -84,10 +84,12 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             let mut metadata =
                 metadata_map(event.metadata.clone()).map_err(store_to_persistence)?;
             metadata.remove(DIGEST_KEY);
+            // Stamped as late as possible, at the append itself, so that an entry is visible soon
+            // after the moment it claims: "as recorded by T" then stays the same answer.
             let asked = metadata
                 .get(RECORDED_AT_KEY)
                 .and_then(|t| parse_instant(t))
-                .unwrap_or_else(Utc::now);
+                .map_or_else(Utc::now, |asked| asked.max(Utc::now()));
             let mut recorded_at = to_stored_precision(asked);
             if let Some(floor) = floor {
                 recorded_at = recorded_at.max(floor);

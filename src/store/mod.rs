@@ -414,21 +414,28 @@ impl Store {
             return Ok(None);
         };
         let first = if last.sequence == 1 {
-            last.clone()
+            Some(last.clone())
         } else {
-            self.inner
-                .db
-                .entry(&id, Some(1))
-                .await?
-                .ok_or_else(|| StoreError::Internal(format!("project {id} has no entry 1")))?
+            self.inner.db.entry(&id, Some(1)).await?
         };
-        let organisation = match serde_json::from_value::<ProjectEvent>(first.payload.clone()) {
-            Ok(ProjectEvent::ProjectRegistered(r)) => r.organisation,
-            _ => {
-                return Err(StoreError::Internal(format!(
-                    "entry 1 of project {id} is not its registration"
-                )))
-            }
+        let registered_in =
+            first.and_then(
+                |entry| match serde_json::from_value::<ProjectEvent>(entry.payload) {
+                    Ok(ProjectEvent::ProjectRegistered(r)) => Some(r.organisation),
+                    _ => None,
+                },
+            );
+        let organisation = match registered_in {
+            Some(organisation) => organisation,
+            // The registration was removed or altered behind our back: the view still knows
+            // whose project it is, so that assurance can be shown the damage rather than an error.
+            None => self
+                .view(project_id)
+                .await?
+                .and_then(|view| view.get("organisation")?.as_str().map(str::to_string))
+                .ok_or_else(|| {
+                    StoreError::Internal(format!("project {id} has no readable registration"))
+                })?,
         };
         let digest = last.stored_digest().ok_or_else(|| {
             StoreError::Internal(format!("project {id}: last entry has no digest"))
