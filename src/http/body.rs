@@ -5,13 +5,16 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use coprod_domain::{Fact, FieldsParser};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::problem::ApiError;
 
-/// Request bodies larger than this are refused with 413 before they are read in full.
+/// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bodies up to this size are read to their end before the 413; larger ones are cut off.
+const DRAIN_BYTES: usize = 16 * MAX_BODY_BYTES;
 
 /// The raw bytes of a JSON request body, size- and type-checked.
 pub struct JsonBody(pub Bytes);
@@ -19,7 +22,7 @@ pub struct JsonBody(pub Bytes);
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -33,18 +36,37 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "Send the body as JSON, with the header 'Content-Type: application/json'.",
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    payload_too_large()
-                } else {
-                    ApiError::bad_request("invalid_json", "The request body could not be read.")
-                }
-            })?;
-        if bytes.len() > MAX_BODY_BYTES {
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|length| length > DRAIN_BYTES) {
             return Err(payload_too_large());
         }
+        // Read to the end even past the limit (up to DRAIN_BYTES), so that a client still
+        // sending gets the 413 rather than a connection closed under it.
+        let mut body = request.into_body();
+        let mut bytes = Vec::new();
+        let mut received = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| {
+                ApiError::bad_request("invalid_json", "The request body could not be read.")
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            received += data.len();
+            if received <= MAX_BODY_BYTES {
+                bytes.extend_from_slice(&data);
+            } else if received > DRAIN_BYTES {
+                break;
+            }
+        }
+        if received > MAX_BODY_BYTES {
+            return Err(payload_too_large());
+        }
+        let bytes = Bytes::from(bytes);
         Ok(JsonBody(bytes))
     }
 }

@@ -52,6 +52,8 @@ const MAX_CACHED_EVENTS: usize = 200_000;
 /// claim is still the request's own), so this only bounds how long a retry waits after the
 /// first request's process died.
 const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+/// How long a rebuild waits for rows committed before it began to pass the high-water mark.
+const REBUILD_WAIT: Duration = Duration::from_secs(30);
 /// Rows a rebuild reads at a time.
 const REBUILD_BATCH: i64 = 10_000;
 
@@ -590,16 +592,22 @@ impl Store {
         progress(0, total);
         let mut checkpoint = Checkpoint::default();
         let mut touched = TouchedProjects::default();
+        // Rows committed before the rebuild began can still sit above the high-water mark while
+        // some other transaction on the server is open: wait for them (a while), never skip them.
+        let deadline = tokio::time::Instant::now() + REBUILD_WAIT;
         loop {
             let batch = db.events_after(checkpoint, REBUILD_BATCH).await?;
-            let Some(last) = batch.last().map(|row| row.checkpoint) else {
-                break;
-            };
-            checkpoint = last;
-            touched.add(&batch);
-            if (batch.len() as i64) < REBUILD_BATCH {
+            if let Some(last) = batch.last().map(|row| row.checkpoint) {
+                checkpoint = last;
+                touched.add(&batch);
+                if (batch.len() as i64) == REBUILD_BATCH {
+                    continue;
+                }
+            }
+            if touched.rows() >= total || tokio::time::Instant::now() >= deadline {
                 break;
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let applied = touched.rows();
         let total = total.max(applied);
