@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use coprod_domain::assessment::{Assessment, CriterionResult, Rating};
 use maud::{html, Markup};
 
@@ -11,20 +11,9 @@ use super::layout::{date_field, error_summary, html_response, page as layout_pag
 use super::project::{
     assessment_at, evidence_links, indicator_title, load, parse_when, query_map, When,
 };
-use super::session::{SignedIn, Viewer};
+use super::session::SignedIn;
 use super::words;
 use crate::http::AppState;
-
-pub async fn page(
-    State(state): State<AppState>,
-    SignedIn(viewer): SignedIn,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    render(&state, &viewer, &id, query)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
 
 fn rank(rating: Rating) -> u8 {
     match rating {
@@ -55,12 +44,13 @@ fn change_words(before: Option<&CriterionResult>, after: Option<&CriterionResult
     }
 }
 
-async fn render(
-    state: &AppState,
-    viewer: &Viewer,
-    id: &str,
-    query: Option<String>,
+pub async fn page(
+    State(state): State<AppState>,
+    SignedIn(viewer): SignedIn,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
+    let (state, viewer, id) = (&state, &viewer, id.as_str());
     let project = load(state, viewer, id).await?;
     let project_id = project.id();
     let query = query_map(query);

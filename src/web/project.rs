@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{NaiveDate, NaiveTime};
 use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff, Rating};
 use coprod_domain::recorded::format_instant;
@@ -319,18 +319,8 @@ pub async fn page(
     SignedIn(viewer): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    render(&state, &viewer, &id, query)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn render(
-    state: &AppState,
-    viewer: &Viewer,
-    id: &str,
-    query: Option<String>,
 ) -> Result<Response, PageError> {
+    let (state, viewer, id) = (&state, &viewer, id.as_str());
     let project = load(state, viewer, id).await?;
     let query = query_map(query);
     let today = (state.clock)().date_naive();

@@ -23,18 +23,8 @@ pub async fn page(
     SignedIn(viewer): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    render(&state, &viewer, &id, query)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn render(
-    state: &AppState,
-    viewer: &Viewer,
-    id: &str,
-    query: Option<String>,
 ) -> Result<Response, PageError> {
+    let (state, viewer, id) = (&state, &viewer, id.as_str());
     let project = load(state, viewer, id).await?;
     let project_id = project.id();
     let query = query_map(query);

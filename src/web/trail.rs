@@ -8,7 +8,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use coprod_domain::digest::verify_chain;
 use coprod_domain::seal::check_seals;
 use maud::{html, Markup};
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::layout::{html_response, page as layout_page, PageError};
 use super::project::query_map;
-use super::session::{SignedIn, Viewer};
+use super::session::SignedIn;
 use super::words;
 use crate::http::auth::TRAIL_READERS;
 use crate::http::{visible_project, AppState};
@@ -36,18 +36,8 @@ pub async fn page(
     SignedIn(viewer): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    render(&state, &viewer, &id, query)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn render(
-    state: &AppState,
-    viewer: &Viewer,
-    id: &str,
-    query: Option<String>,
 ) -> Result<Response, PageError> {
+    let (state, viewer, id) = (&state, &viewer, id.as_str());
     let head = visible_project(state, &viewer.caller(), id)
         .await
         .map_err(|e| PageError::from_api(e, viewer))?;
