@@ -6,6 +6,7 @@
 //! (`100·a ≥ p·b`) and percentages are rounded down.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -308,9 +309,7 @@ fn indicator(
     explanation: String,
     evidence: impl IntoIterator<Item = u64>,
 ) -> IndicatorResult {
-    let mut evidence: Vec<u64> = evidence.into_iter().collect();
-    evidence.sort_unstable();
-    evidence.dedup();
+    let evidence = ascending_once(evidence.into_iter().collect());
     IndicatorResult {
         key: key.to_string(),
         met,
@@ -320,10 +319,114 @@ fn indicator(
     }
 }
 
+/// FxHash (as in rustc): the ids hashed here are short strings looked up many times, for which
+/// SipHash's cost dominates. Maps hashed with it are looked up, never iterated into output.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The entries in ascending order, each once. Long lists of entries from a dense range (the
+/// usual case: most entries of a busy project) go through a bit set instead of a sort.
+fn ascending_once(mut evidence: Vec<u64>) -> Vec<u64> {
+    if evidence.len() >= 256 {
+        let max = evidence.iter().copied().max().unwrap_or(0);
+        if max / 64 <= 4 * evidence.len() as u64 {
+            let mut bits = vec![0u64; (max / 64 + 1) as usize];
+            for seq in &evidence {
+                bits[(seq / 64) as usize] |= 1 << (seq % 64);
+            }
+            evidence.clear();
+            for (i, word) in bits.iter().enumerate() {
+                let mut word = *word;
+                while word != 0 {
+                    evidence.push(i as u64 * 64 + u64::from(word.trailing_zeros()));
+                    word &= word - 1;
+                }
+            }
+            return evidence;
+        }
+    }
+    evidence.sort_unstable();
+    evidence.dedup();
+    evidence
+}
+
 struct Person<'a> {
     joined_at: u64,
     kind: ParticipantKind,
     groups: &'a [String],
+}
+
+/// One participant id, as mentioned anywhere in the active entries, under its dense index.
+struct Participant<'a> {
+    id: &'a str,
+    /// As joined (the latest active join), or `None` if never joined.
+    person: Option<Person<'a>>,
+    ple: bool,
+    professional: bool,
+    /// The entries that show them taking part, by stage (index = `Stage::index`).
+    taking_part: [Vec<u64>; Stage::ALL.len()],
+    took_part: bool,
+}
+
+/// An active activity, with its facilitators and attendees as participant indices.
+struct Activity<'a> {
+    seq: u64,
+    held: &'a ActivityHeld,
+    facilitators: Vec<u32>,
+    attendees: Vec<u32>,
+    facilitated_by_ple: bool,
+}
+
+struct Contribution<'a> {
+    seq: u64,
+    made: &'a ContributionMade,
+    who: u32,
+    /// The response that answers it: its entry and whether it adopted or adapted.
+    response: Option<(u64, bool)>,
 }
 
 /// The active entries (recorded by the cut-off, not withdrawn by a correction recorded by then),
@@ -331,19 +434,43 @@ struct Person<'a> {
 struct ActiveFacts<'a> {
     registration: &'a ProjectRegistered,
     registered_at: u64,
-    /// Looked up, never iterated: a hash map is fast and cannot disturb the output's order.
-    people: HashMap<&'a str, Person<'a>>,
+    /// Everyone mentioned, by dense index (in order of first mention).
+    participants: Vec<Participant<'a>>,
+    /// Indices of the people with lived experience who took part, in id order.
+    ple_took_part: Vec<u32>,
     stages_reached: BTreeMap<Stage, u64>,
-    activities: Vec<(u64, &'a ActivityHeld)>,
-    rewards: Vec<(u64, &'a RewardGiven)>,
-    roles: Vec<(u64, &'a RoleTaken)>,
-    contributions: Vec<(u64, &'a ContributionMade)>,
-    responses: HashMap<&'a str, (u64, &'a ContributionResponded)>,
-    decisions: Vec<(u64, &'a DecisionMade)>,
-    reviews: Vec<(u64, &'a OutcomeReviewed)>,
-    /// Who took part in which stage, and the entries that show it.
-    /// Iterated only into sets or sorted maps, so its own order never shows.
-    taking_part: HashMap<&'a str, BTreeMap<Stage, Vec<u64>>>,
+    activities: Vec<Activity<'a>>,
+    rewards: Vec<(u64, &'a RewardGiven, u32)>,
+    roles: Vec<(u64, &'a RoleTaken, u32)>,
+    contributions: Vec<Contribution<'a>>,
+    /// Each decision with whether a person with lived experience took part in it.
+    decisions: Vec<(u64, &'a DecisionMade, bool)>,
+    /// Each review with whether a person with lived experience is accountable or reviewed it,
+    /// and whether one reviewed it.
+    reviews: Vec<(u64, &'a OutcomeReviewed, bool, bool)>,
+}
+
+#[derive(Default)]
+struct Interner<'a> {
+    index: FxMap<&'a str, u32>,
+    participants: Vec<Participant<'a>>,
+}
+
+impl<'a> Interner<'a> {
+    fn intern(&mut self, id: &'a str) -> u32 {
+        let participants = &mut self.participants;
+        *self.index.entry(id).or_insert_with(|| {
+            participants.push(Participant {
+                id,
+                person: None,
+                ple: false,
+                professional: false,
+                taking_part: Default::default(),
+                took_part: false,
+            });
+            (participants.len() - 1) as u32
+        })
+    }
 }
 
 impl<'a> ActiveFacts<'a> {
@@ -352,61 +479,77 @@ impl<'a> ActiveFacts<'a> {
         registered_at: u64,
         known: &[&'a RecordedEvent],
     ) -> Self {
-        let withdrawn: BTreeSet<u64> = known
-            .iter()
-            .filter_map(|e| match &e.event {
-                ProjectEvent::CorrectionRecorded(c) => Some(c.corrects_sequence),
-                _ => None,
-            })
-            .collect();
-        let mut facts = ActiveFacts {
-            registration,
-            registered_at,
-            people: HashMap::new(),
-            stages_reached: BTreeMap::new(),
-            activities: Vec::new(),
-            rewards: Vec::new(),
-            roles: Vec::new(),
-            contributions: Vec::new(),
-            responses: HashMap::new(),
-            decisions: Vec::new(),
-            reviews: Vec::new(),
-            taking_part: HashMap::new(),
-        };
+        let mut withdrawn: BTreeSet<u64> = BTreeSet::new();
+        let mut made = 0;
+        for e in known {
+            match &e.event {
+                ProjectEvent::CorrectionRecorded(c) => {
+                    withdrawn.insert(c.corrects_sequence);
+                }
+                ProjectEvent::ContributionMade(_) => made += 1,
+                _ => {}
+            }
+        }
+        let mut names = Interner::default();
+        let mut stages_reached = BTreeMap::new();
+        let mut activities = Vec::new();
+        let mut rewards = Vec::new();
+        let mut roles = Vec::new();
+        let mut contributions = Vec::new();
+        let mut decisions = Vec::new();
+        let mut reviews = Vec::new();
+        // Contribution id → the response that answers it (the latest recorded).
+        let mut responses: FxMap<&'a str, (u64, &'a ContributionResponded)> =
+            FxMap::with_capacity_and_hasher(made, Default::default());
         // The ids of the active contributions recorded so far in the replay.
-        let mut recorded_contributions: BTreeSet<&'a str> = BTreeSet::new();
+        let mut recorded_contributions: FxMap<&'a str, ()> =
+            FxMap::with_capacity_and_hasher(made, Default::default());
         for entry in known.iter().filter(|e| !withdrawn.contains(&e.sequence)) {
             let seq = entry.sequence;
             match &entry.event {
                 ProjectEvent::ParticipantJoined(e) => {
-                    facts.people.insert(
-                        &e.participant_id,
-                        Person {
-                            joined_at: seq,
-                            kind: e.kind,
-                            groups: &e.groups,
-                        },
-                    );
+                    let who = names.intern(&e.participant_id);
+                    names.participants[who as usize].person = Some(Person {
+                        joined_at: seq,
+                        kind: e.kind,
+                        groups: &e.groups,
+                    });
                 }
                 ProjectEvent::StageStarted(e) => {
-                    facts.stages_reached.insert(e.stage, seq);
+                    stages_reached.insert(e.stage, seq);
                 }
-                ProjectEvent::ActivityHeld(e) => facts.activities.push((seq, e)),
-                ProjectEvent::RewardGiven(e) => facts.rewards.push((seq, e)),
-                ProjectEvent::RoleTaken(e) => facts.roles.push((seq, e)),
+                ProjectEvent::ActivityHeld(e) => {
+                    let facilitators = e
+                        .facilitators
+                        .iter()
+                        .map(|w| names.intern(w))
+                        .collect::<Vec<_>>();
+                    let attendees = e.attendees.iter().map(|w| names.intern(w)).collect();
+                    activities.push(Activity {
+                        seq,
+                        held: e,
+                        facilitators,
+                        attendees,
+                        facilitated_by_ple: false,
+                    });
+                }
+                ProjectEvent::RewardGiven(e) => {
+                    rewards.push((seq, e, names.intern(&e.participant_id)));
+                }
+                ProjectEvent::RoleTaken(e) => roles.push((seq, e, names.intern(&e.participant_id))),
                 ProjectEvent::ContributionMade(e) => {
-                    recorded_contributions.insert(&e.contribution_id);
-                    facts.contributions.push((seq, e));
+                    recorded_contributions.insert(&e.contribution_id, ());
+                    contributions.push((seq, e, names.intern(&e.participant_id)));
                 }
                 ProjectEvent::ContributionResponded(e) => {
                     // A response answers the active contribution recorded before it, never one
                     // recorded later under the id of a contribution since withdrawn.
-                    if recorded_contributions.contains(e.contribution_id.as_str()) {
-                        facts.responses.insert(&e.contribution_id, (seq, e));
+                    if recorded_contributions.contains_key(e.contribution_id.as_str()) {
+                        responses.insert(&e.contribution_id, (seq, e));
                     }
                 }
-                ProjectEvent::DecisionMade(e) => facts.decisions.push((seq, e)),
-                ProjectEvent::OutcomeReviewed(e) => facts.reviews.push((seq, e)),
+                ProjectEvent::DecisionMade(e) => decisions.push((seq, e)),
+                ProjectEvent::OutcomeReviewed(e) => reviews.push((seq, e)),
                 ProjectEvent::ProjectRegistered(_)
                 | ProjectEvent::ParticipantLeft(_)
                 | ProjectEvent::StageCompleted(_)
@@ -415,69 +558,126 @@ impl<'a> ActiveFacts<'a> {
                 | ProjectEvent::AssessmentSealed(_) => {}
             }
         }
-        // A response counts only while the contribution it answers is active.
-        let active_contributions: BTreeSet<&str> = facts
-            .contributions
-            .iter()
-            .map(|(_, c)| c.contribution_id.as_str())
+        // (A response counts only while the contribution it answers is active: every id in
+        // `responses` is one of an active contribution, as only active entries are replayed.)
+        let decisions: Vec<(u64, &'a DecisionMade, Vec<u32>)> = decisions
+            .into_iter()
+            .map(|(seq, d)| {
+                let who = d.participants.iter().map(|w| names.intern(w)).collect();
+                (seq, d, who)
+            })
             .collect();
-        facts
-            .responses
-            .retain(|id, _| active_contributions.contains(id));
+        let reviews: Vec<(u64, &'a OutcomeReviewed, Vec<u32>, Vec<u32>)> = reviews
+            .into_iter()
+            .map(|(seq, r)| {
+                let accountable = r.accountable.iter().map(|w| names.intern(w)).collect();
+                let reviewed_by = r.reviewed_by.iter().map(|w| names.intern(w)).collect();
+                (seq, r, accountable, reviewed_by)
+            })
+            .collect();
 
-        let mut taking_part: HashMap<&'a str, BTreeMap<Stage, Vec<u64>>> = HashMap::new();
-        let mut note = |who: &'a str, stage: Stage, seq: u64| {
-            taking_part
-                .entry(who)
-                .or_default()
-                .entry(stage)
-                .or_default()
-                .push(seq);
+        let mut participants = names.participants;
+        for p in &mut participants {
+            let kind = p.person.as_ref().map(|person| person.kind);
+            p.ple = kind.is_some_and(ParticipantKind::is_lived_experience);
+            p.professional = kind.is_some_and(ParticipantKind::is_professional);
+        }
+        let is_ple = |w: &u32| participants[*w as usize].ple;
+
+        for a in &mut activities {
+            a.facilitated_by_ple = a.facilitators.iter().any(is_ple);
+        }
+        let reviews: Vec<(u64, &'a OutcomeReviewed, bool, bool)> = reviews
+            .into_iter()
+            .map(|(seq, r, accountable, reviewed_by)| {
+                let by_ple = reviewed_by.iter().any(is_ple);
+                (seq, r, by_ple || accountable.iter().any(is_ple), by_ple)
+            })
+            .collect();
+        let contributions: Vec<Contribution<'a>> = contributions
+            .into_iter()
+            .map(|(seq, made, who)| Contribution {
+                seq,
+                made,
+                who,
+                response: responses
+                    .get(made.contribution_id.as_str())
+                    .map(|(rseq, r)| (*rseq, r.response.is_adoption())),
+            })
+            .collect();
+
+        // Who took part in which stage, and the entries that show it.
+        let mut note = |who: u32, stage: Stage, seq: u64| {
+            let p = &mut participants[who as usize];
+            p.took_part = true;
+            p.taking_part[stage.index()].push(seq);
         };
-        for (seq, a) in &facts.activities {
+        for a in &activities {
             for who in a.facilitators.iter().chain(&a.attendees) {
-                note(who, a.stage, *seq);
+                note(*who, a.held.stage, a.seq);
             }
         }
-        for (seq, d) in &facts.decisions {
-            for who in &d.participants {
-                note(who, d.stage, *seq);
+        for (seq, d, who) in &decisions {
+            for w in who {
+                note(*w, d.stage, *seq);
             }
         }
-        for (seq, c) in &facts.contributions {
-            note(&c.participant_id, c.stage, *seq);
+        for c in &contributions {
+            note(c.who, c.made.stage, c.seq);
         }
-        facts.taking_part = taking_part;
-        facts
+        let is_ple = |w: &u32| participants[*w as usize].ple;
+        let decisions: Vec<(u64, &'a DecisionMade, bool)> = decisions
+            .into_iter()
+            .map(|(seq, d, who)| (seq, d, who.iter().any(is_ple)))
+            .collect();
+        let mut ple_took_part: Vec<u32> = (0..participants.len() as u32)
+            .filter(|w| {
+                let p = &participants[*w as usize];
+                p.took_part && p.ple
+            })
+            .collect();
+        ple_took_part.sort_unstable_by_key(|w| participants[*w as usize].id);
+
+        ActiveFacts {
+            registration,
+            registered_at,
+            participants,
+            ple_took_part,
+            stages_reached,
+            activities,
+            rewards,
+            roles,
+            contributions,
+            decisions,
+            reviews,
+        }
     }
 
-    fn kind_of(&self, who: &str) -> Option<ParticipantKind> {
-        self.people.get(who).map(|p| p.kind)
+    fn participant(&self, who: u32) -> &Participant<'a> {
+        &self.participants[who as usize]
     }
 
-    fn is_ple(&self, who: &str) -> bool {
-        self.kind_of(who)
-            .is_some_and(ParticipantKind::is_lived_experience)
+    fn is_ple(&self, who: u32) -> bool {
+        self.participant(who).ple
     }
 
-    fn is_professional(&self, who: &str) -> bool {
-        self.kind_of(who)
-            .is_some_and(ParticipantKind::is_professional)
+    fn is_professional(&self, who: u32) -> bool {
+        self.participant(who).professional
     }
 
-    fn joins_of<'b>(&self, who: impl IntoIterator<Item = &'b str>) -> BTreeSet<u64> {
+    /// The join entries of these people (who must have joined).
+    fn joins_of(&self, who: impl IntoIterator<Item = u32>) -> impl Iterator<Item = u64> + '_ {
         who.into_iter()
-            .filter_map(|w| self.people.get(w).map(|p| p.joined_at))
-            .collect()
+            .filter_map(|w| self.participant(w).person.as_ref().map(|p| p.joined_at))
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
-    /// PLE who took part in any stage → the stages and the entries that show it.
-    fn ple_taking_part(&self) -> BTreeMap<&'a str, &BTreeMap<Stage, Vec<u64>>> {
-        self.taking_part
+    /// PLE who took part in any stage → the entries that show it, by stage.
+    fn ple_taking_part(&self) -> impl Iterator<Item = (u32, &[Vec<u64>; Stage::ALL.len()])> + '_ {
+        self.ple_took_part
             .iter()
-            .filter(|(who, _)| self.is_ple(who))
-            .map(|(who, stages)| (*who, stages))
-            .collect()
+            .map(|w| (*w, &self.participant(*w).taking_part))
     }
 
     fn indicator(&self, key: &str, p: &Parameters) -> Result<IndicatorResult, AssessError> {
@@ -510,7 +710,8 @@ impl<'a> ActiveFacts<'a> {
         let mut evidence = Vec::new();
         let mut who = Vec::new();
         for (person, stages) in self.ple_taking_part() {
-            if let Some(seqs) = stages.get(&Stage::Commission) {
+            let seqs = &stages[Stage::Commission.index()];
+            if !seqs.is_empty() {
                 who.push(person);
                 evidence.extend(seqs);
             }
@@ -537,10 +738,11 @@ impl<'a> ActiveFacts<'a> {
         let reached: Vec<Stage> = self.stages_reached.keys().copied().collect();
         let mut evidence: Vec<u64> = self.stages_reached.values().copied().collect();
         let mut involved = BTreeSet::new();
-        for stages in self.ple_taking_part().values() {
-            for (stage, seqs) in stages.iter() {
-                if self.stages_reached.contains_key(stage) {
-                    involved.insert(*stage);
+        for (_, stages) in self.ple_taking_part() {
+            for stage in Stage::ALL {
+                let seqs = &stages[stage.index()];
+                if !seqs.is_empty() && self.stages_reached.contains_key(&stage) {
+                    involved.insert(stage);
                     evidence.extend(seqs);
                 }
             }
@@ -578,16 +780,15 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn sustained(&self, p: &Parameters) -> IndicatorResult {
-        let ple = self.ple_taking_part();
         let mut evidence: Vec<u64> = self.stages_reached.values().copied().collect();
         let mut sustained = 0;
-        for stages in ple.values() {
-            if stages.len() >= 2 {
+        for (_, stages) in self.ple_taking_part() {
+            if stages.iter().filter(|seqs| !seqs.is_empty()).count() >= 2 {
                 sustained += 1;
-                evidence.extend(stages.values().flatten());
+                evidence.extend(stages.iter().flatten());
             }
         }
-        let total = ple.len();
+        let total = self.ple_took_part.len();
         let reached = self.stages_reached.len();
         let share = p.sustained_share;
         let met = reached >= 2 && at_least(sustained, total, share);
@@ -621,12 +822,12 @@ impl<'a> ActiveFacts<'a> {
         let mut roles = BTreeSet::new();
         let mut who = BTreeSet::new();
         let mut taken = 0;
-        for (seq, r) in &self.roles {
-            if r.role.is_professional_role() && self.is_ple(&r.participant_id) {
+        for (seq, r, w) in &self.roles {
+            if r.role.is_professional_role() && self.is_ple(*w) {
                 taken += 1;
                 evidence.push(*seq);
                 roles.insert(role_name(r.role));
-                who.insert(r.participant_id.as_str());
+                who.insert(*w);
             }
         }
         evidence.extend(self.joins_of(who.iter().copied()));
@@ -651,19 +852,16 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn shared_facilitation(&self, p: &Parameters) -> IndicatorResult {
-        let facilitated: Vec<&(u64, &ActivityHeld)> = self
+        let facilitated: Vec<&Activity<'a>> = self
             .activities
             .iter()
-            .filter(|(_, a)| !a.facilitators.is_empty())
+            .filter(|a| !a.facilitators.is_empty())
             .collect();
-        let with_ple = facilitated
-            .iter()
-            .filter(|(_, a)| a.facilitators.iter().any(|f| self.is_ple(f)))
-            .count();
+        let with_ple = facilitated.iter().filter(|a| a.facilitated_by_ple).count();
         let total = facilitated.len();
         let share = p.shared_facilitation_share;
         let met = at_least(with_ple, total, share);
-        let evidence: Vec<u64> = facilitated.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = facilitated.iter().map(|a| a.seq).collect();
         let value = format!(
             "{with_ple} of {total} activities ({}%)",
             percent(with_ple, total)
@@ -687,23 +885,22 @@ impl<'a> ActiveFacts<'a> {
     fn learning_both_ways(&self) -> IndicatorResult {
         let mut evidence = Vec::new();
         let mut learners = BTreeSet::new();
-        for (seq, r) in &self.roles {
-            if r.role == Role::Learner && self.is_professional(&r.participant_id) {
+        for (seq, r, w) in &self.roles {
+            if r.role == Role::Learner && self.is_professional(*w) {
                 evidence.push(*seq);
-                learners.insert(r.participant_id.as_str());
+                learners.insert(*w);
             }
         }
-        for (seq, a) in &self.activities {
-            let led_by_ple = a.facilitators.iter().any(|f| self.is_ple(f));
-            if a.kind == ActivityKind::Training && led_by_ple {
-                let trained: Vec<&str> = a
+        for a in &self.activities {
+            if a.held.kind == ActivityKind::Training && a.facilitated_by_ple {
+                let mut trained = a
                     .attendees
                     .iter()
-                    .map(String::as_str)
-                    .filter(|w| self.is_professional(w))
-                    .collect();
-                if !trained.is_empty() {
-                    evidence.push(*seq);
+                    .copied()
+                    .filter(|w| self.is_professional(*w))
+                    .peekable();
+                if trained.peek().is_some() {
+                    evidence.push(a.seq);
                     learners.extend(trained);
                 }
             }
@@ -728,32 +925,45 @@ impl<'a> ActiveFacts<'a> {
 
     fn rewarded_beyond_expenses(&self, p: &Parameters) -> IndicatorResult {
         let mut evidence = Vec::new();
-        let mut took_part = BTreeSet::new();
-        for (seq, a) in &self.activities {
+        // Flags by participant index, and how many are set.
+        let mut took_part = vec![false; self.participants.len()];
+        let mut n = 0;
+        for a in &self.activities {
             for who in a.facilitators.iter().chain(&a.attendees) {
-                if self.is_ple(who) {
-                    took_part.insert(who.as_str());
-                    evidence.push(*seq);
+                if self.is_ple(*who) {
+                    let seen = &mut took_part[*who as usize];
+                    n += usize::from(!*seen);
+                    *seen = true;
+                    evidence.push(a.seq);
                 }
             }
         }
-        let mut rewarded = BTreeSet::new();
-        for (seq, r) in &self.rewards {
+        let mut rewarded = vec![false; self.participants.len()];
+        let mut k = 0;
+        for (seq, r, w) in &self.rewards {
             let counts = match r.kind {
                 RewardKind::Expenses => false,
                 kind if kind.is_money() => r.amount_pence.unwrap_or(0) > 0,
                 _ => true,
             };
-            if counts && took_part.contains(r.participant_id.as_str()) {
-                rewarded.insert(r.participant_id.as_str());
+            if counts && took_part[*w as usize] {
+                let seen = &mut rewarded[*w as usize];
+                k += usize::from(!*seen);
+                *seen = true;
                 evidence.push(*seq);
             }
         }
-        let (k, n) = (rewarded.len(), took_part.len());
         let share = p.reward_share;
         let met = at_least(k, n, share);
         let value = format!("{k} of {n} people ({}%)", percent(k, n));
-        let not_rewarded: Vec<&str> = took_part.difference(&rewarded).copied().collect();
+        let not_rewarded = || {
+            let mut ids: Vec<&str> = (0..self.participants.len())
+                .filter(|w| took_part[*w] && !rewarded[*w])
+                .map(|w| self.participants[w].id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
         let explanation = if n == 0 {
             "No person with lived experience has attended or facilitated an activity yet."
                 .to_string()
@@ -766,7 +976,7 @@ impl<'a> ActiveFacts<'a> {
             format!(
                 "Only {k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%); at least {share}% is needed. Not rewarded beyond expenses: {}.",
                 percent(k, n),
-                name_some(not_rewarded)
+                name_some(not_rewarded())
             )
         };
         indicator(
@@ -781,12 +991,10 @@ impl<'a> ActiveFacts<'a> {
     fn development(&self) -> IndicatorResult {
         let mut evidence = Vec::new();
         let mut who = BTreeSet::new();
-        for (seq, r) in &self.rewards {
-            if matches!(r.kind, RewardKind::Learning | RewardKind::Opportunity)
-                && self.is_ple(&r.participant_id)
-            {
+        for (seq, r, w) in &self.rewards {
+            if matches!(r.kind, RewardKind::Learning | RewardKind::Opportunity) && self.is_ple(*w) {
                 evidence.push(*seq);
-                who.insert(r.participant_id.as_str());
+                who.insert(*w);
             }
         }
         let met = !who.is_empty();
@@ -804,15 +1012,16 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn timely(&self, p: &Parameters) -> IndicatorResult {
-        let activities: BTreeMap<&str, (u64, NaiveDate)> = self
+        // The latest activity under each id, as in a map collected in entry order.
+        let activities: FxMap<&str, (u64, NaiveDate)> = self
             .activities
             .iter()
-            .map(|(seq, a)| (a.activity_id.as_str(), (*seq, a.occurred_on)))
+            .map(|a| (a.held.activity_id.as_str(), (a.seq, a.held.occurred_on)))
             .collect();
         let mut evidence = Vec::new();
         let mut named = 0;
         let mut untimely = Vec::new();
-        for (seq, r) in &self.rewards {
+        for (seq, r, _) in &self.rewards {
             // Only the activity recorded before the reward (see `influence`).
             let Some((activity_seq, held_on)) = r
                 .activity_id
@@ -855,16 +1064,15 @@ impl<'a> ActiveFacts<'a> {
     // 4. Diverse group involvement
 
     /// The people with lived experience who took part, with their join entries.
+    /// In id order: which label of a group is shown must not depend on any map's order.
     fn ple_who_took_part(&self) -> Vec<(&'a str, &Person<'a>)> {
-        let mut ple: Vec<(&'a str, &Person<'a>)> = self
-            .taking_part
-            .keys()
-            .filter_map(|who| self.people.get(who).map(|p| (*who, p)))
-            .filter(|(_, p)| p.kind.is_lived_experience())
-            .collect();
-        // In id order: which label of a group is shown must not depend on the map's order.
-        ple.sort_unstable_by_key(|(who, _)| *who);
-        ple
+        self.ple_took_part
+            .iter()
+            .filter_map(|w| {
+                let p = self.participant(*w);
+                p.person.as_ref().map(|person| (p.id, person))
+            })
+            .collect()
     }
 
     fn priority_groups_reached(&self) -> IndicatorResult {
@@ -876,8 +1084,8 @@ impl<'a> ActiveFacts<'a> {
             .collect();
         let mut evidence = vec![self.registered_at];
         let mut reached = BTreeSet::new();
-        for who in self.taking_part.keys() {
-            let Some(person) = self.people.get(who) else {
+        for p in self.participants.iter().filter(|p| p.took_part) {
+            let Some(person) = &p.person else {
                 continue;
             };
             let counts = person.kind.is_lived_experience()
@@ -986,20 +1194,21 @@ impl<'a> ActiveFacts<'a> {
     /// Contributions by people of one side, with whether each was answered and adopted.
     fn contribution_rates(&self, side: fn(ParticipantKind) -> bool) -> ContributionRates {
         let mut rates = ContributionRates::default();
-        for (seq, c) in &self.contributions {
-            if !self.kind_of(&c.participant_id).is_some_and(side) {
+        for c in &self.contributions {
+            let kind = self.participant(c.who).person.as_ref().map(|p| p.kind);
+            if !kind.is_some_and(side) {
                 continue;
             }
             rates.made += 1;
-            rates.evidence.push(*seq);
-            if let Some((response_seq, r)) = self.responses.get(c.contribution_id.as_str()) {
+            rates.evidence.push(c.seq);
+            if let Some((response_seq, adopted)) = c.response {
                 rates.answered += 1;
-                rates.evidence.push(*response_seq);
-                if r.response.is_adoption() {
+                rates.evidence.push(response_seq);
+                if adopted {
                     rates.adopted += 1;
                 }
             } else {
-                rates.unanswered.push(*seq);
+                rates.unanswered.push(c.seq);
             }
         }
         rates
@@ -1091,15 +1300,16 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn influence(&self) -> IndicatorResult {
-        let ple_contributions: BTreeMap<&str, u64> = self
+        // The latest under each id, as in a map collected in entry order.
+        let ple_contributions: FxMap<&str, u64> = self
             .contributions
             .iter()
-            .filter(|(_, c)| self.is_ple(&c.participant_id))
-            .map(|(seq, c)| (c.contribution_id.as_str(), *seq))
+            .filter(|c| self.is_ple(c.who))
+            .map(|c| (c.made.contribution_id.as_str(), c.seq))
             .collect();
         let mut evidence = Vec::new();
         let mut decisions = 0;
-        for (seq, d) in &self.decisions {
+        for (seq, d, _) in &self.decisions {
             let influences: Vec<u64> = d
                 .influenced_by
                 .iter()
@@ -1134,15 +1344,13 @@ impl<'a> ActiveFacts<'a> {
         let not_shared: Vec<u64> = self
             .decisions
             .iter()
-            .filter(|(_, d)| {
-                !(d.method.is_shared() && d.participants.iter().any(|w| self.is_ple(w)))
-            })
-            .map(|(seq, _)| *seq)
+            .filter(|(_, d, with_ple)| !(d.method.is_shared() && *with_ple))
+            .map(|(seq, _, _)| *seq)
             .collect();
         let shared = total - not_shared.len();
         let share = p.shared_decision_share;
         let met = at_least(shared, total, share);
-        let evidence: Vec<u64> = self.decisions.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = self.decisions.iter().map(|(seq, _, _)| *seq).collect();
         let value = format!(
             "{shared} of {total} decisions ({}%)",
             percent(shared, total)
@@ -1169,17 +1377,12 @@ impl<'a> ActiveFacts<'a> {
         let without: Vec<u64> = self
             .reviews
             .iter()
-            .filter(|(_, r)| {
-                !r.accountable
-                    .iter()
-                    .chain(&r.reviewed_by)
-                    .any(|w| self.is_ple(w))
-            })
-            .map(|(seq, _)| *seq)
+            .filter(|(_, _, with_ple, _)| !*with_ple)
+            .map(|(seq, _, _, _)| *seq)
             .collect();
         let with = total - without.len();
         let met = total > 0 && without.is_empty();
-        let evidence: Vec<u64> = self.reviews.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = self.reviews.iter().map(|(seq, _, _, _)| *seq).collect();
         let value = format!("{with} of {total} reviews");
         let explanation = if total == 0 {
             "No review of outcomes has been recorded yet.".to_string()
@@ -1196,17 +1399,14 @@ impl<'a> ActiveFacts<'a> {
     }
 
     fn failures_owned(&self) -> IndicatorResult {
-        let setbacks: Vec<&(u64, &OutcomeReviewed)> = self
+        let setbacks: Vec<&(u64, &OutcomeReviewed, bool, bool)> = self
             .reviews
             .iter()
-            .filter(|(_, r)| r.kind != OutcomeKind::Success)
+            .filter(|(_, r, _, _)| r.kind != OutcomeKind::Success)
             .collect();
-        let owned = setbacks
-            .iter()
-            .filter(|(_, r)| r.reviewed_by.iter().any(|w| self.is_ple(w)))
-            .count();
+        let owned = setbacks.iter().filter(|(_, _, _, by_ple)| *by_ple).count();
         let met = owned > 0;
-        let evidence: Vec<u64> = setbacks.iter().map(|(seq, _)| *seq).collect();
+        let evidence: Vec<u64> = setbacks.iter().map(|(seq, _, _, _)| *seq).collect();
         let value = format!("{owned} of {} shortfall or failure reviews", setbacks.len());
         let explanation = if setbacks.is_empty() {
             "No shortfall or failure has been reviewed yet; owning failures means reviewing them together.".to_string()
