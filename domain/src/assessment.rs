@@ -6,7 +6,6 @@
 //! (`100·a ≥ p·b`) and percentages are rounded down.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -319,54 +318,9 @@ fn indicator(
     }
 }
 
-/// FxHash (as in rustc): the ids hashed here are short strings looked up many times, for which
-/// SipHash's cost dominates. Maps hashed with it are looked up, never iterated into output.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// Maps of ids, looked up, never iterated into output. The standard hasher keeps crafted ids
+/// from slowing an assessment down.
+type IdMap<K, V> = HashMap<K, V>;
 
 /// The entries in ascending order, each once. Long lists of entries from a dense range (the
 /// usual case: most entries of a busy project) go through a bit set instead of a sort.
@@ -452,7 +406,7 @@ struct ActiveFacts<'a> {
 
 #[derive(Default)]
 struct Interner<'a> {
-    index: FxMap<&'a str, u32>,
+    index: IdMap<&'a str, u32>,
     participants: Vec<Participant<'a>>,
 }
 
@@ -499,11 +453,11 @@ impl<'a> ActiveFacts<'a> {
         let mut decisions = Vec::new();
         let mut reviews = Vec::new();
         // Contribution id → the response that answers it (the latest recorded).
-        let mut responses: FxMap<&'a str, (u64, &'a ContributionResponded)> =
-            FxMap::with_capacity_and_hasher(made, Default::default());
+        let mut responses: IdMap<&'a str, (u64, &'a ContributionResponded)> =
+            IdMap::with_capacity_and_hasher(made, Default::default());
         // The ids of the active contributions recorded so far in the replay.
-        let mut recorded_contributions: FxMap<&'a str, ()> =
-            FxMap::with_capacity_and_hasher(made, Default::default());
+        let mut recorded_contributions: IdMap<&'a str, ()> =
+            IdMap::with_capacity_and_hasher(made, Default::default());
         for entry in known.iter().filter(|e| !withdrawn.contains(&e.sequence)) {
             let seq = entry.sequence;
             match &entry.event {
@@ -1013,7 +967,7 @@ impl<'a> ActiveFacts<'a> {
 
     fn timely(&self, p: &Parameters) -> IndicatorResult {
         // The latest activity under each id, as in a map collected in entry order.
-        let activities: FxMap<&str, (u64, NaiveDate)> = self
+        let activities: IdMap<&str, (u64, NaiveDate)> = self
             .activities
             .iter()
             .map(|a| (a.held.activity_id.as_str(), (a.seq, a.held.occurred_on)))
@@ -1301,7 +1255,7 @@ impl<'a> ActiveFacts<'a> {
 
     fn influence(&self) -> IndicatorResult {
         // The latest under each id, as in a map collected in entry order.
-        let ple_contributions: FxMap<&str, u64> = self
+        let ple_contributions: IdMap<&str, u64> = self
             .contributions
             .iter()
             .filter(|c| self.is_ple(c.who))
