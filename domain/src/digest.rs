@@ -97,21 +97,34 @@ impl StoredEntry {
 
     /// The canonical JSON the chain hashes: the entry without the metadata's `digest`.
     pub fn canonical_json(&self) -> String {
-        let metadata: serde_json::Map<String, Value> = self
+        // Written field by field, in sorted key order, rather than through a cloned JSON value:
+        // this runs once per entry whenever a chain is recomputed.
+        let mut out = String::with_capacity(256);
+        out.push_str("{\"aggregate_id\":");
+        write_string(&self.aggregate_id, &mut out);
+        out.push_str(",\"event_type\":");
+        write_string(&self.event_type, &mut out);
+        out.push_str(",\"event_version\":");
+        write_string(&self.event_version, &mut out);
+        out.push_str(",\"metadata\":{");
+        let hashed = self
             .metadata
             .iter()
-            .filter(|(key, _)| key.as_str() != DIGEST_KEY)
-            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
-            .collect();
-        let entry = serde_json::json!({
-            "aggregate_id": self.aggregate_id,
-            "sequence": self.sequence,
-            "event_type": self.event_type,
-            "event_version": self.event_version,
-            "payload": self.payload,
-            "metadata": metadata,
-        });
-        canonical_json(&entry)
+            .filter(|(key, _)| key.as_str() != DIGEST_KEY);
+        for (i, (key, value)) in hashed.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_string(key, &mut out);
+            out.push(':');
+            write_string(value, &mut out);
+        }
+        out.push_str("},\"payload\":");
+        write_canonical(&self.payload, &mut out);
+        out.push_str(",\"sequence\":");
+        out.push_str(&self.sequence.to_string());
+        out.push('}');
+        out
     }
 }
 
