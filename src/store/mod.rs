@@ -221,6 +221,24 @@ impl Store {
         slots.entry(project_id).or_default().clone()
     }
 
+    /// The project as this process keeps it between commands (the in-memory snapshot that
+    /// [`Store::execute`] brings up to date from the tail of the stream), with the sequence it
+    /// was built up to; `None` when nothing is kept. It must always equal a fresh fold of the
+    /// stored entries `1..=sequence`: tests check that each entry is applied exactly once.
+    pub async fn cached_project(&self, project_id: Uuid) -> Option<(Project, u64)> {
+        let slot = self
+            .inner
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&project_id)
+            .cloned()?;
+        let slot = slot.lock().await;
+        slot.cached
+            .as_ref()
+            .map(|(project, sequence)| (project.clone(), *sequence as u64))
+    }
+
     /// Runs one command: serialised per project within this process; loads the project from its
     /// events, lets it decide, and appends what it decided with `recorded_by` / `recorded_at` from
     /// the command's context. A lost race with another process is retried up to 5 times after a
