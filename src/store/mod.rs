@@ -56,6 +56,11 @@ const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 const REBUILD_WAIT: Duration = Duration::from_secs(30);
 /// Rows a rebuild reads at a time.
 const REBUILD_BATCH: i64 = 10_000;
+/// How long the view refresher gathers commits before it refreshes their projects' views (once
+/// each, however many commits) and runs the catch-up reader, unless a reader of views is
+/// waiting: a view scores its whole stream, so refreshing it on every append would make appends
+/// slower as streams grow.
+const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What the server returns for every accepted command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,12 +114,23 @@ enum Events {
     Sqlite(SqliteEvents, ChainedRepository<SqliteEventRepository>),
 }
 
-/// What this process keeps per project: the lock that serialises its commands, the project as
-/// of the last command here (an in-memory snapshot; see [`attempt`]), and its decoded entries
-/// (for the view refresh after each commit).
+/// What this process keeps per project: the lock that serialises its commands, with the project
+/// as of the last command here (an in-memory snapshot; see [`attempt`]); and, under a lock of
+/// its own (so that refreshing the view never holds up the next command), the decoded entries
+/// the view is computed from.
+#[derive(Default)]
+struct ProjectSlot {
+    command: tokio::sync::Mutex<Slot>,
+    view: tokio::sync::Mutex<ViewSlot>,
+}
+
 #[derive(Default)]
 struct Slot {
     cached: Option<(Project, usize)>,
+}
+
+#[derive(Default)]
+struct ViewSlot {
     /// Entries 1..=len of the stream, or empty when not kept.
     events: Vec<RecordedEvent>,
 }
@@ -122,8 +138,16 @@ struct Slot {
 struct Inner {
     db: Db,
     events: Events,
-    /// One async lock (guarding the cached project) per recently used project.
-    slots: SyncMutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Slot>>>>,
+    /// One slot (guarding the cached project) per recently used project.
+    slots: SyncMutex<HashMap<Uuid, Arc<ProjectSlot>>>,
+    /// Each commit takes a read guard before it answers, and the view refresher drops it once
+    /// the commit's view is written; readers of views take the write lock once, and so see the
+    /// views of every command this process has answered (see [`Store::settle`]).
+    refreshing: Arc<tokio::sync::RwLock<()>>,
+    /// Commits whose views the refresher has still to write.
+    dirty: SyncMutex<Dirty>,
+    /// Tells the refresher that a reader waits: refresh now.
+    flush: tokio::sync::Notify,
     /// One catch-up reader at a time in this process.
     projector: tokio::sync::Mutex<()>,
     /// How many times a command was tried again after losing a race (for metrics and tests).
@@ -132,6 +156,15 @@ struct Inner {
     catch_up_pending: AtomicBool,
     /// How many decoded entries the slots keep in all (bounded by MAX_CACHED_EVENTS).
     cached_events: AtomicUsize,
+}
+
+/// What the view refresher has to do: the projects with new commits, the read guards of those
+/// commits, and whether a refresher task is running.
+#[derive(Default)]
+struct Dirty {
+    projects: HashMap<Uuid, Arc<ProjectSlot>>,
+    guards: Vec<tokio::sync::OwnedRwLockReadGuard<()>>,
+    refresher_running: bool,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.
@@ -171,6 +204,9 @@ impl Store {
                 db,
                 events,
                 slots: SyncMutex::new(HashMap::new()),
+                refreshing: Arc::new(tokio::sync::RwLock::new(())),
+                dirty: SyncMutex::new(Dirty::default()),
+                flush: tokio::sync::Notify::new(),
                 projector: tokio::sync::Mutex::new(()),
                 conflict_retries: AtomicU64::new(0),
                 catch_up_pending: AtomicBool::new(false),
@@ -203,7 +239,7 @@ impl Store {
         self.inner.db.ping().await
     }
 
-    fn slot(&self, project_id: Uuid) -> Arc<tokio::sync::Mutex<Slot>> {
+    fn slot(&self, project_id: Uuid) -> Arc<ProjectSlot> {
         let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
         if slots.len() >= MAX_CACHED_PROJECTS && !slots.contains_key(&project_id) {
             // Forget every project with no command in flight (held only by the map).
@@ -212,8 +248,8 @@ impl Store {
                 if Arc::strong_count(slot) > 1 {
                     return true;
                 }
-                if let Ok(slot) = slot.try_lock() {
-                    cached_events.fetch_sub(slot.events.len(), Ordering::Relaxed);
+                if let Ok(view) = slot.view.try_lock() {
+                    cached_events.fetch_sub(view.events.len(), Ordering::Relaxed);
                 }
                 false
             });
@@ -233,7 +269,7 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .get(&project_id)
             .cloned()?;
-        let slot = slot.lock().await;
+        let slot = slot.command.lock().await;
         slot.cached
             .as_ref()
             .map(|(project, sequence)| (project.clone(), *sequence as u64))
@@ -242,23 +278,84 @@ impl Store {
     /// Runs one command: serialised per project within this process; loads the project from its
     /// events, lets it decide, and appends what it decided with `recorded_by` / `recorded_at` from
     /// the command's context. A lost race with another process is retried up to 5 times after a
-    /// random 10–50 ms pause, then reported as [`ExecuteError::Conflict`]. Afterwards the
-    /// project's view is refreshed and the catch-up reader runs (errors there are logged, not
-    /// returned).
+    /// random 10–50 ms pause, then reported as [`ExecuteError::Conflict`]. After the commit the
+    /// project's view is refreshed and the catch-up reader runs, in the background and gathered
+    /// over [`REFRESH_INTERVAL`] (errors there are logged, not returned): computing a view scores
+    /// the whole stream, which would make appends slower as a stream grows. This process's
+    /// readers of views wait for those refreshes ([`Store::settle`]), so they still read their
+    /// own writes.
     pub async fn execute(
         &self,
         project_id: Uuid,
         command: ProjectCommand,
     ) -> Result<Receipt, ExecuteError> {
         let slot = self.slot(project_id);
-        let result = {
-            let mut slot = slot.lock().await;
-            self.execute_locked(project_id, command, &mut slot).await
+        let receipt = {
+            let mut command_slot = slot.command.lock().await;
+            self.execute_locked(project_id, command, &mut command_slot)
+                .await?
         };
-        if result.is_ok() {
-            self.after_commit().await;
+        // Taken before answering, so that a reader who saw the answer also waits for this.
+        let refreshing = self.inner.refreshing.clone().read_owned().await;
+        self.inner.catch_up_pending.store(true, Ordering::SeqCst);
+        let start_refresher = {
+            let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
+            dirty.projects.insert(project_id, slot);
+            dirty.guards.push(refreshing);
+            !std::mem::replace(&mut dirty.refresher_running, true)
+        };
+        if start_refresher {
+            tokio::spawn(self.clone().refresher());
         }
-        result
+        Ok(receipt)
+    }
+
+    /// Waits until the views of every command this process has answered are written.
+    async fn settle(&self) {
+        self.inner.flush.notify_one();
+        drop(self.inner.refreshing.write().await);
+    }
+
+    /// The view refresher: while commits keep coming, gathers them for [`REFRESH_INTERVAL`] (or
+    /// until a reader waits), writes the views of their projects in one transaction, runs the
+    /// catch-up reader, and lets the readers waiting for those commits go on.
+    async fn refresher(self) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
+                _ = self.inner.flush.notified() => {}
+            }
+            let (projects, guards) = {
+                let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
+                if dirty.guards.is_empty() {
+                    dirty.refresher_running = false;
+                    return;
+                }
+                (
+                    std::mem::take(&mut dirty.projects),
+                    std::mem::take(&mut dirty.guards),
+                )
+            };
+            let mut views = Vec::new();
+            for (project_id, slot) in projects {
+                match self.refreshed_view(&project_id.to_string(), &slot).await {
+                    Ok(view) => views.extend(view),
+                    Err(error) => {
+                        tracing::warn!(%project_id, %error, "view refresh after a commit failed")
+                    }
+                }
+            }
+            if let Err(error) = self
+                .inner
+                .db
+                .write_views(CHECKPOINT, &views, None, false)
+                .await
+            {
+                tracing::warn!(%error, "writing views after commits failed; catch-up repairs them");
+            }
+            self.after_commit().await;
+            drop(guards);
+        }
     }
 
     /// Like [`Store::execute`]; and when the request holds an idempotency claim
@@ -303,6 +400,7 @@ impl Store {
         HELD_CLAIM.scope(ticket, work).await
     }
 
+    /// Runs a command under the project's lock.
     async fn execute_locked(
         &self,
         project_id: Uuid,
@@ -362,7 +460,11 @@ impl Store {
         let appended = self
             .inner
             .db
-            .entries(&aggregate_id, first_sequence - 1, None)
+            .entries(
+                &aggregate_id,
+                first_sequence - 1,
+                Some(last_sequence - first_sequence + 1),
+            )
             .await?;
         let stored = appended
             .iter()
@@ -378,9 +480,6 @@ impl Store {
             .get(RECORDED_AT_KEY)
             .cloned()
             .ok_or_else(|| ExecuteError::Internal("an appended entry has no recorded_at".into()))?;
-        if let Err(error) = self.refresh_view(&aggregate_id, slot, &appended).await {
-            tracing::warn!(%project_id, %error, "view refresh after a commit failed");
-        }
         Ok(Receipt {
             project_id,
             first_sequence,
@@ -390,41 +489,42 @@ impl Store {
         })
     }
 
-    /// Writes the project's view right after a commit (so a client reads its own write, even
-    /// while another transaction holds the catch-up reader back), from the entries the slot
-    /// keeps plus those just `appended`, reading the whole stream only when the slot has not
-    /// kept it.
-    async fn refresh_view(
+    /// The project's view as of its newest entry (even while another transaction holds the
+    /// catch-up reader back, so that a client reads its own write), from the entries the slot
+    /// keeps plus the stream's tail after them, reading the whole stream only when the slot
+    /// has not kept it.
+    async fn refreshed_view(
         &self,
         aggregate_id: &str,
-        slot: &mut Slot,
-        appended: &[StoredEntry],
-    ) -> Result<(), StoreError> {
+        slot: &ProjectSlot,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        let mut slot = slot.view.lock().await;
         let kept = slot.events.len();
-        let follows = appended
-            .first()
-            .is_some_and(|entry| entry.sequence == kept as u64 + 1);
-        if kept > 0 && follows {
-            slot.events.extend(decode(appended)?);
-        } else {
-            slot.events = decode(&self.inner.db.entries(aggregate_id, 0, None).await?)?;
+        let tail = self
+            .inner
+            .db
+            .entries(aggregate_id, kept as u64, None)
+            .await?;
+        if kept > 0
+            && tail
+                .first()
+                .is_some_and(|entry| entry.sequence != kept as u64 + 1)
+        {
+            return Err(StoreError::Internal(format!(
+                "project {aggregate_id}: entry {} follows entry {kept}",
+                tail[0].sequence
+            )));
         }
+        slot.events.extend(decode(&tail)?);
         let budget = &self.inner.cached_events;
         let now_kept = slot.events.len();
-        let total = if now_kept >= kept {
-            budget.fetch_add(now_kept - kept, Ordering::Relaxed) + (now_kept - kept)
-        } else {
-            budget.fetch_sub(kept - now_kept, Ordering::Relaxed) - (kept - now_kept)
-        };
+        let total = budget.fetch_add(now_kept - kept, Ordering::Relaxed) + (now_kept - kept);
         let view = ViewRow::from_events(aggregate_id, &slot.events);
         if total > MAX_CACHED_EVENTS {
             budget.fetch_sub(slot.events.len(), Ordering::Relaxed);
             slot.events = Vec::new();
         }
-        self.inner
-            .db
-            .write_views(CHECKPOINT, view.as_slice(), None, false)
-            .await
+        Ok(view)
     }
 
     /// The newest entry of a project; `None` if it is not registered.
@@ -525,16 +625,19 @@ impl Store {
         organisation: Option<&str>,
         status: Option<&str>,
     ) -> Result<Vec<Value>, StoreError> {
+        self.settle().await;
         self.inner.db.list_views(organisation, status).await
     }
 
     /// One project's view body.
     pub async fn view(&self, project_id: Uuid) -> Result<Option<Value>, StoreError> {
+        self.settle().await;
         self.inner.db.view(&project_id.to_string()).await
     }
 
     /// Applies the events committed since the checkpoint to the views; returns how many.
     pub async fn catch_up(&self) -> Result<u64, StoreError> {
+        self.settle().await;
         let _guard = self.inner.projector.lock().await;
         self.inner.catch_up_pending.store(false, Ordering::SeqCst);
         let mut applied = self.catch_up_locked().await?;
@@ -779,8 +882,8 @@ impl Store {
 /// are read (`get_last_events`), so appending does not slow down as a stream grows. It stays
 /// correct when other processes append too, since their entries are in that tail. The cache is
 /// set only to states built by applying each entry exactly once: the decided state after a
-/// commit, or the state before the command when it was refused or the commit failed (then the
-/// next attempt reads the tail again).
+/// commit, or the untouched state after a refusal that decided nothing; after any other
+/// failure nothing is kept, and the next attempt reads the whole stream.
 async fn attempt<R: PersistedEventRepository>(
     store: &PersistedEventStore<ChainedRepository<R>, Project>,
     reader: &ChainedRepository<R>,
@@ -814,10 +917,14 @@ async fn attempt<R: PersistedEventRepository>(
         project.apply(envelope.payload);
         sequence = envelope.sequence;
     }
-    let before = project.clone();
+    // No copy of the project is kept to fall back on (it grows with the stream): a refusal
+    // before anything was decided leaves it as it was; otherwise the cache is dropped and the
+    // next command reads the whole stream again.
     let sink = EventSink::default();
     if let Err(refusal) = project.handle(command, &(), &sink).await {
-        slot.cached = Some((before, sequence));
+        if sink.collect().await.is_empty() {
+            slot.cached = Some((project, sequence));
+        }
         return Err(AggregateError::UserError(refusal));
     }
     let events = sink.collect().await;
@@ -829,16 +936,9 @@ async fn attempt<R: PersistedEventRepository>(
         current_sequence: sequence,
         current_snapshot: None,
     };
-    match store.commit(events, context, metadata).await {
-        Ok(committed) => {
-            slot.cached = Some((project, sequence + appended));
-            Ok(committed)
-        }
-        Err(error) => {
-            slot.cached = Some((before, sequence));
-            Err(error)
-        }
-    }
+    let committed = store.commit(events, context, metadata).await?;
+    slot.cached = Some((project, sequence + appended));
+    Ok(committed)
 }
 
 fn decode(entries: &[StoredEntry]) -> Result<Vec<RecordedEvent>, StoreError> {

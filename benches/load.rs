@@ -1,0 +1,996 @@
+//! The load tool: Coprod's store and HTTP server measured against the database itself, in the
+//! same run, on PostgreSQL and on SQLite, with durable commits (PostgreSQL
+//! `synchronous_commit = on`; SQLite WAL with `synchronous = FULL`, as the server runs them).
+//!
+//! ```sh
+//! cargo bench --bench load                                  # every scenario, both stores
+//! cargo bench --bench load -- --store postgres --scenarios appends --clients 32 --seconds 30
+//! ```
+//!
+//! Scenarios (each on fresh scratch databases, removed afterwards):
+//! - `appends`: many HTTP clients post single facts to many projects through the real server;
+//!   then the very rows it stored are inserted again, one row per transaction, at the same
+//!   concurrency, straight into an identical `events` table of a second scratch database (the
+//!   raw baseline). Appends/s, p50/p95/p99 of each, and the ratio.
+//! - `replay`: `GET /assessment` of a 10,000-event project against reading its rows raw.
+//! - `length`: append latency on projects already 1, 1,000 and 10,000 entries long.
+//! - `rebuild`: `coprod rebuild`'s code path over 1,000,000 events against reading every row by
+//!   position raw.
+//!
+//! It is a `[[bench]]` (harness = false) rather than a `coprod` subcommand so that the HTTP
+//! client and the measuring code stay out of the server binary. PostgreSQL databases are made on
+//! the server of `--postgres` (default: `DATABASE_URL` when it is a postgres:// URL); SQLite
+//! files under `--sqlite-dir`, on the same disk as the worktree (not a tmpfs).
+
+#[path = "../domain/benches/sample/mod.rs"]
+mod sample;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use coprod::http::{serve_on, AppState};
+use coprod::store::{Role, Store};
+use coprod_domain::digest::StoredEntry;
+use rand::Rng;
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, PgPool, QueryBuilder, SqlitePool};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// The organisation every benchmark project belongs to (the sample project's).
+const ORGANISATION: &str = "oxfordshire";
+/// Pool sizes of the store (src/store/db.rs), given to the raw baseline too.
+const POSTGRES_POOL: u32 = 10;
+const SQLITE_POOL: u32 = 8;
+/// Rows per multi-row INSERT when loading data sets.
+const LOAD_CHUNK: usize = 1000;
+
+#[derive(Debug, Parser)]
+#[command(about = "Coprod against the database itself: appends, replay, stream length, rebuild")]
+struct Args {
+    /// Which stores to measure.
+    #[arg(long, value_enum, default_value_t = StoreChoice::Both)]
+    store: StoreChoice,
+    /// Which scenarios to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "appends,replay,length,rebuild"
+    )]
+    scenarios: Vec<Scenario>,
+    /// Concurrent HTTP clients (and concurrent raw inserters) in `appends`.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Projects the clients of `appends` post to (each client has its own share).
+    #[arg(long, default_value_t = 256)]
+    projects: usize,
+    /// How long `appends` posts for, after a warm-up of a fifth of it.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Requests measured per case in `replay` and `length`.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Events in the log that `rebuild` replays (projects of 1,000 events each).
+    #[arg(long, default_value_t = 1_000_000)]
+    rebuild_events: usize,
+    /// The PostgreSQL server on which to make scratch databases.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Where SQLite scratch files go.
+    #[arg(long, default_value = "target/bench-data")]
+    sqlite_dir: PathBuf,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Appends,
+    Replay,
+    Length,
+    Rebuild,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+type Outcome<T = ()> = Result<T, Failure>;
+
+fn fail(message: impl Into<String>) -> Failure {
+    message.into().into()
+}
+
+#[tokio::main]
+async fn main() -> Outcome {
+    let args = Args::parse();
+    if !args.bench {
+        // `cargo test --benches` runs bench targets without `--bench`: this is no unit test.
+        eprintln!("the load tool runs under `cargo bench --bench load`; nothing to test");
+        return Ok(());
+    }
+    coprod::config::init_logging();
+    coprod::http::metrics::handle();
+    let postgres = args.postgres.clone().unwrap_or_else(|| {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|url| url.starts_with("postgres"))
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
+    });
+    let backends = match args.store {
+        StoreChoice::Sqlite => vec![Backend::Sqlite],
+        StoreChoice::Postgres => vec![Backend::Postgres],
+        StoreChoice::Both => vec![Backend::Postgres, Backend::Sqlite],
+    };
+    let lab = Lab {
+        postgres,
+        sqlite_dir: std::fs::canonicalize(".")?.join(&args.sqlite_dir),
+    };
+    println!("# Coprod load tool");
+    println!("machine: {} CPUs; {}", cores(), load_average());
+    for backend in backends {
+        for scenario in &args.scenarios {
+            println!();
+            match scenario {
+                Scenario::Appends => appends(&lab, backend, &args).await?,
+                Scenario::Replay => replay(&lab, backend, &args).await?,
+                Scenario::Length => length(&lab, backend, &args).await?,
+                Scenario::Rebuild => rebuild(&lab, backend, &args).await?,
+            }
+            println!("  ({})", load_average());
+        }
+    }
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The machine's load, as `uptime` shows it: other work on the machine moves every figure.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    format!("load average {}", fields.join(", "))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scratch databases and the raw pool
+
+/// Where scratch databases are made.
+struct Lab {
+    postgres: String,
+    sqlite_dir: PathBuf,
+}
+
+/// A fresh, migrated database; [`Scratch::remove`] deletes it.
+struct Scratch {
+    backend: Backend,
+    url: String,
+    name: String,
+}
+
+impl Lab {
+    async fn scratch(&self, backend: Backend, label: &str) -> Outcome<Scratch> {
+        let name = format!(
+            "coprod_bench_{label}_{:08x}",
+            rand::thread_rng().gen::<u32>()
+        );
+        let url = match backend {
+            Backend::Postgres => {
+                let mut server = sqlx::PgConnection::connect(&self.postgres).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut server)
+                    .await?;
+                server.close().await?;
+                let options = PgConnectOptions::from_str(&self.postgres)?.database(&name);
+                format!(
+                    "postgres://{}@{}:{}/{name}",
+                    options.get_username(),
+                    options.get_host(),
+                    options.get_port()
+                )
+            }
+            Backend::Sqlite => {
+                let dir = self.sqlite_dir.join(&name);
+                std::fs::create_dir_all(&dir)?;
+                format!("sqlite://{}", dir.join("coprod.db").display())
+            }
+        };
+        // The schema is the store's own: its migrations.
+        Store::connect(&url).await?.migrate().await?;
+        Ok(Scratch { backend, url, name })
+    }
+
+    async fn remove(&self, scratch: Scratch) -> Outcome {
+        match scratch.backend {
+            Backend::Postgres => {
+                let mut server = sqlx::PgConnection::connect(&self.postgres).await?;
+                sqlx::query(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    scratch.name
+                ))
+                .execute(&mut server)
+                .await?;
+            }
+            Backend::Sqlite => std::fs::remove_dir_all(self.sqlite_dir.join(&scratch.name))?,
+        }
+        Ok(())
+    }
+}
+
+/// A pool straight to a scratch database, opened as the store opens its own (same durability,
+/// same size).
+#[derive(Clone)]
+enum Raw {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+impl Raw {
+    async fn open(scratch: &Scratch) -> Outcome<Raw> {
+        Ok(match scratch.backend {
+            Backend::Postgres => Raw::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(POSTGRES_POOL)
+                    .connect_with(PgConnectOptions::from_str(&scratch.url)?)
+                    .await?,
+            ),
+            Backend::Sqlite => Raw::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(SQLITE_POOL)
+                    .connect_with(
+                        SqliteConnectOptions::from_str(&scratch.url)?
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Full)
+                            .foreign_keys(true)
+                            .busy_timeout(Duration::from_secs(5)),
+                    )
+                    .await?,
+            ),
+        })
+    }
+
+    async fn close(self) {
+        match self {
+            Raw::Postgres(pool) => pool.close().await,
+            Raw::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Runs the same code on whichever pool a [`Raw`] holds.
+macro_rules! on_raw {
+    ($raw:expr, |$pool:ident, $db:ident| $body:expr) => {
+        match $raw {
+            Raw::Postgres($pool) => {
+                #[allow(unused)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+            Raw::Sqlite($pool) => {
+                #[allow(unused)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+        }
+    };
+}
+
+/// One stored row of `events`, as the store wrote it.
+#[derive(Clone)]
+struct Row {
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: Value,
+    metadata: Value,
+}
+
+impl Row {
+    fn from_entry(entry: &StoredEntry) -> Row {
+        Row {
+            aggregate_id: entry.aggregate_id.clone(),
+            sequence: entry.sequence as i64,
+            event_type: entry.event_type.clone(),
+            event_version: entry.event_version.clone(),
+            payload: entry.payload.clone(),
+            metadata: serde_json::to_value(&entry.metadata).expect("metadata serialises"),
+        }
+    }
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events \
+    (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ";
+
+/// Loads rows in multi-row INSERTs, in one transaction (setting up data sets, not measured).
+async fn load_rows(raw: &Raw, rows: &[Row]) -> Outcome {
+    on_raw!(raw, |pool, Db| {
+        let mut tx = pool.begin().await?;
+        for chunk in rows.chunks(LOAD_CHUNK) {
+            let mut insert = QueryBuilder::<Db>::new(INSERT_EVENT);
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind("project")
+                    .push_bind(row.aggregate_id.clone())
+                    .push_bind(row.sequence)
+                    .push_bind(row.event_type.clone())
+                    .push_bind(row.event_version.clone())
+                    .push_bind(row.payload.clone())
+                    .push_bind(row.metadata.clone());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// A sample project of `size` entries, chained as the store chains them.
+fn sample_rows(project_id: Uuid, size: usize) -> Vec<Row> {
+    let entries = sample::chained(sample::stored(&sample::project_with_id(size, project_id)));
+    entries.iter().map(Row::from_entry).collect()
+}
+
+async fn max_position(raw: &Raw) -> Outcome<i64> {
+    let sql = "SELECT COALESCE(MAX(position), 0) FROM events";
+    let (position,): (i64,) = on_raw!(raw, |pool, Db| sqlx::query_as(sql).fetch_one(pool).await?);
+    Ok(position)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+/// The real HTTP server over a scratch database, on a port of its own, with a recorder's token.
+struct Server {
+    base: String,
+    token: String,
+    store: Store,
+    client: reqwest::Client,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Starts as `coprod serve` does: migrations, one catch-up of the views, then serving.
+    async fn start(scratch: &Scratch) -> Outcome<Server> {
+        let store = Store::connect(&scratch.url).await?;
+        store.migrate().await?;
+        let token = store
+            .create_token(Role::Recorder, ORGANISATION, "load tool")
+            .await?;
+        store.catch_up().await?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}/api/v1", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve_on(listener, AppState::new(store.clone()), async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(usize::MAX)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Server {
+            base,
+            token,
+            store,
+            client,
+            stop,
+            task,
+        })
+    }
+
+    async fn stop(self) -> Outcome {
+        // Let the views of the last commits be written before the database goes.
+        self.store.catch_up().await?;
+        let Server {
+            stop, client, task, ..
+        } = self;
+        let _ = stop.send(());
+        // Idle keep-alive connections would hold the graceful shutdown open.
+        drop(client);
+        tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .map_err(|_| fail("the server did not stop"))???;
+        Ok(())
+    }
+
+    /// POSTs `body` to `path`; the answer's JSON, or an error naming an unexpected status.
+    async fn post(&self, path: &str, body: &Value, expect: u16) -> Outcome<Value> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        if status != expect {
+            return Err(fail(format!("POST {path}: {status} {text}")));
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// GETs `path` and reads the whole body; fails on anything but 200.
+    async fn get(&self, path: &str) -> Outcome<usize> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        if status != 200 {
+            return Err(fail(format!(
+                "GET {path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        Ok(body.len())
+    }
+
+    async fn register(&self, title: &str) -> Outcome<String> {
+        let receipt = self
+            .post(
+                "/projects",
+                &json!({"title": title, "organisation": ORGANISATION, "service_area": "carers",
+                        "priority_groups": ["carers"], "started_on": "2025-01-06"}),
+                201,
+            )
+            .await?;
+        receipt["project_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| fail(format!("no project_id in {receipt}")))
+    }
+
+    /// Posts the `n`th single fact of a load (`n` from 0 up, per project): people join, and
+    /// each holds a workshop once they have joined.
+    async fn post_fact(&self, project: &str, n: u64) -> Outcome {
+        let fact = if n % 2 == 0 {
+            json!({"type": "participant_joined", "participant_id": format!("p{n}"),
+                   "kind": "carer", "groups": ["carers"], "occurred_on": "2025-01-07"})
+        } else {
+            json!({"type": "activity_held", "activity_id": format!("a{n}"), "stage": "commission",
+                   "kind": "workshop", "title": "Workshop", "facilitators": [format!("p{}", n - 1)],
+                   "attendees": [], "occurred_on": "2025-01-09"})
+        };
+        self.post(&format!("/projects/{project}/events"), &fact, 201)
+            .await?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+/// Latencies of one run, and how long it took in all.
+struct Latencies {
+    samples: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Latencies {
+    fn new(mut samples: Vec<Duration>, elapsed: Duration) -> Latencies {
+        samples.sort_unstable();
+        Latencies { samples, elapsed }
+    }
+
+    /// The nearest-rank percentile.
+    fn percentile(&self, p: f64) -> Duration {
+        if self.samples.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * self.samples.len() as f64).ceil() as usize;
+        self.samples[rank.clamp(1, self.samples.len()) - 1]
+    }
+
+    fn per_second(&self) -> f64 {
+        self.samples.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} in {:.1} s = {:.0}/s; p50 {} p95 {} p99 {} max {}",
+            self.samples.len(),
+            self.elapsed.as_secs_f64(),
+            self.per_second(),
+            ms(self.percentile(50.0)),
+            ms(self.percentile(95.0)),
+            ms(self.percentile(99.0)),
+            ms(self.percentile(100.0)),
+        )
+    }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+/// Times `samples` sequential runs of `work`.
+async fn time_each<F, Fut>(samples: usize, mut work: F) -> Outcome<Latencies>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let mut latencies = Vec::with_capacity(samples);
+    let started = Instant::now();
+    for _ in 0..samples {
+        let begun = Instant::now();
+        work().await?;
+        latencies.push(begun.elapsed());
+    }
+    Ok(Latencies::new(latencies, started.elapsed()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario: appends against raw single-row inserts
+
+async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
+    let clients = args.clients.max(1);
+    let projects = args.projects.max(clients);
+    println!(
+        "## appends [{backend}]: {clients} clients, {projects} projects, {} s (+{} s warm-up), \
+         one fact per request",
+        args.seconds,
+        (args.seconds / 5).max(1)
+    );
+    let coprod = lab.scratch(backend, "appends").await?;
+    let server = Arc::new(Server::start(&coprod).await?);
+    let ids = {
+        let mut registering = Vec::new();
+        for client in 0..clients {
+            let server = server.clone();
+            let mine = (client..projects).step_by(clients).count();
+            registering.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for n in 0..mine {
+                    let id = server.register(&format!("load {client}-{n}")).await?;
+                    server
+                        .post(
+                            &format!("/projects/{id}/events"),
+                            &json!({"type": "stage_started", "stage": "commission",
+                                    "occurred_on": "2025-01-06"}),
+                            201,
+                        )
+                        .await?;
+                    ids.push(id);
+                }
+                Outcome::Ok(ids)
+            }));
+        }
+        let mut all = Vec::new();
+        for task in registering {
+            all.push(task.await??);
+        }
+        all
+    };
+    let next_fact: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..projects).map(|_| AtomicUsize::new(0)).collect());
+    let warm_up = Duration::from_secs((args.seconds / 5).max(1));
+    drive(&server, &ids, &next_fact, warm_up).await?;
+    let raw_store = Raw::open(&coprod).await?;
+    let from = max_position(&raw_store).await?;
+    let measured = drive(&server, &ids, &next_fact, Duration::from_secs(args.seconds)).await?;
+    let rows = stored_rows_after(&raw_store, from).await?;
+    raw_store.close().await;
+    Arc::try_unwrap(server)
+        .map_err(|_| fail("the server is still in use"))?
+        .stop()
+        .await?;
+    if rows.len() != measured.samples.len() {
+        return Err(fail(format!(
+            "{} appends acknowledged but {} rows stored",
+            measured.samples.len(),
+            rows.len()
+        )));
+    }
+    // The raw baseline: the same rows, one INSERT (one durable commit) each, as many at once.
+    let baseline = lab.scratch(backend, "raw").await?;
+    let raw = Raw::open(&baseline).await?;
+    let inserted = insert_each(&raw, rows, clients).await?;
+    raw.close().await;
+    lab.remove(baseline).await?;
+    lab.remove(coprod).await?;
+    println!("  coprod appends (HTTP):  {}", measured.summary());
+    println!("  raw single-row inserts: {}", inserted.summary());
+    println!(
+        "  ratio appends/raw: {:.2} (target >= 0.5); p99 {} (target < 25 ms)",
+        measured.per_second() / inserted.per_second(),
+        ms(measured.percentile(99.0))
+    );
+    Ok(())
+}
+
+/// Every client posts facts to its own share of the projects, in turn, for `period`.
+async fn drive(
+    server: &Arc<Server>,
+    ids: &[Vec<String>],
+    next_fact: &Arc<Vec<AtomicUsize>>,
+    period: Duration,
+) -> Outcome<Latencies> {
+    let started = Instant::now();
+    let deadline = started + period;
+    let mut tasks = Vec::new();
+    let mut offset = 0;
+    for mine in ids {
+        let (server, next_fact) = (server.clone(), next_fact.clone());
+        let mine: Vec<(usize, String)> = mine
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (offset + i, id.clone()))
+            .collect();
+        offset += mine.len();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut turn = 0;
+            while Instant::now() < deadline {
+                let (slot, project) = &mine[turn % mine.len()];
+                turn += 1;
+                let n = next_fact[*slot].fetch_add(1, Ordering::Relaxed) as u64;
+                let begun = Instant::now();
+                server.post_fact(project, n).await?;
+                latencies.push(begun.elapsed());
+            }
+            Outcome::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(Latencies::new(all, started.elapsed()))
+}
+
+/// The rows stored after `position`, in the order they were appended.
+async fn stored_rows_after(raw: &Raw, position: i64) -> Outcome<Vec<Row>> {
+    let sql = "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata \
+               FROM events WHERE position > $1 ORDER BY position";
+    let rows: Vec<(String, i64, String, String, Value, Value)> = on_raw!(raw, |pool, Db| {
+        sqlx::query_as(sql).bind(position).fetch_all(pool).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(aggregate_id, sequence, event_type, event_version, payload, metadata)| Row {
+                aggregate_id,
+                sequence,
+                event_type,
+                event_version,
+                payload,
+                metadata,
+            },
+        )
+        .collect())
+}
+
+/// Inserts `rows` one per statement (each its own transaction), `concurrency` at a time, in
+/// the order given.
+async fn insert_each(raw: &Raw, rows: Vec<Row>, concurrency: usize) -> Outcome<Latencies> {
+    let rows = Arc::new(rows);
+    let next = Arc::new(AtomicUsize::new(0));
+    let sql = format!("{INSERT_EVENT} VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (raw, rows, next, sql) = (raw.clone(), rows.clone(), next.clone(), sql.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(row) = rows.get(i) else { break };
+                let begun = Instant::now();
+                on_raw!(&raw, |pool, Db| {
+                    sqlx::query(&sql)
+                        .bind("project")
+                        .bind(&row.aggregate_id)
+                        .bind(row.sequence)
+                        .bind(&row.event_type)
+                        .bind(&row.event_version)
+                        .bind(&row.payload)
+                        .bind(&row.metadata)
+                        .execute(pool)
+                        .await?;
+                });
+                latencies.push(begun.elapsed());
+            }
+            Outcome::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(Latencies::new(all, started.elapsed()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario: replaying a 10,000-event project
+
+async fn replay(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
+    const SIZE: usize = 10_000;
+    println!(
+        "## replay [{backend}]: GET /assessment of a {SIZE}-event project, {} times, one at a time",
+        args.samples
+    );
+    let scratch = lab.scratch(backend, "replay").await?;
+    let raw = Raw::open(&scratch).await?;
+    let project = Uuid::new_v4();
+    load_rows(&raw, &sample_rows(project, SIZE)).await?;
+    let server = Server::start(&scratch).await?;
+    let path = format!("/projects/{project}/assessment");
+    let warm = time_each(5, || async { server.get(&path).await.map(drop) }).await?;
+    drop(warm);
+    let assessed = time_each(args.samples, || async { server.get(&path).await.map(drop) }).await?;
+    let decoded = time_each(args.samples, || async {
+        let events = server.store.recorded_events(project).await?;
+        if events.len() != SIZE {
+            return Err(fail(format!("read {} events", events.len())));
+        }
+        Ok(())
+    })
+    .await?;
+    let sql = match backend {
+        Backend::Postgres => {
+            "SELECT aggregate_id, sequence, event_type, event_version, payload::text, \
+             metadata::text FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             ORDER BY sequence"
+        }
+        Backend::Sqlite => {
+            "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata \
+             FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        }
+    };
+    let id = project.to_string();
+    let read = time_each(args.samples, || async {
+        let rows: Vec<(String, i64, String, String, String, String)> =
+            on_raw!(&raw, |pool, Db| sqlx::query_as(sql)
+                .bind("project")
+                .bind(&id)
+                .fetch_all(pool)
+                .await?);
+        if rows.len() != SIZE {
+            return Err(fail(format!("read {} rows", rows.len())));
+        }
+        Ok(())
+    })
+    .await?;
+    server.stop().await?;
+    raw.close().await;
+    lab.remove(scratch).await?;
+    println!("  GET /assessment:               {}", assessed.summary());
+    println!("  store: read and decode events: {}", decoded.summary());
+    println!("  raw read of the rows:          {}", read.summary());
+    println!(
+        "  ratio assessment/raw read (p50): {:.2}",
+        assessed.percentile(50.0).as_secs_f64() / read.percentile(50.0).as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario: append latency against stream length
+
+async fn length(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
+    const LENGTHS: [usize; 3] = [1, 1_000, 10_000];
+    println!(
+        "## length [{backend}]: {} single appends, one at a time, to projects already \
+         1, 1,000 and 10,000 entries long",
+        args.samples
+    );
+    let scratch = lab.scratch(backend, "length").await?;
+    let raw = Raw::open(&scratch).await?;
+    let projects: Vec<Uuid> = LENGTHS.iter().map(|_| Uuid::new_v4()).collect();
+    for (project, size) in projects.iter().zip(LENGTHS) {
+        load_rows(&raw, &sample_rows(*project, size)).await?;
+    }
+    raw.close().await;
+    let server = Server::start(&scratch).await?;
+    let mut results = Vec::new();
+    for (project, size) in projects.iter().zip(LENGTHS) {
+        let project = project.to_string();
+        // People join (even `n`: a 1-entry project has no stage for a workshop yet); the sample
+        // project's people are p0..p59, so new people get other names.
+        let n = AtomicUsize::new(1_000_000);
+        let post = || async {
+            let n = n.fetch_add(2, Ordering::Relaxed) as u64;
+            server.post_fact(&project, n).await
+        };
+        // The first append in a process reads the whole stream; later ones only the new tail.
+        let first = time_each(1, post).await?;
+        let steady = time_each(args.samples, post).await?;
+        results.push((size, first.percentile(50.0), steady));
+    }
+    server.stop().await?;
+    lab.remove(scratch).await?;
+    let flat = results[0].2.percentile(50.0).as_secs_f64();
+    for (size, first, steady) in &results {
+        println!(
+            "  {size:>6} entries: first append {}; then {}; p50 ratio to 1 entry {:.2}",
+            ms(*first),
+            steady.summary(),
+            steady.percentile(50.0).as_secs_f64() / flat
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario: rebuilding the views from a million events
+
+async fn rebuild(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
+    const PROJECT_SIZE: usize = 1_000;
+    let projects = (args.rebuild_events / PROJECT_SIZE).max(1);
+    let total = projects * PROJECT_SIZE;
+    println!(
+        "## rebuild [{backend}]: {total} events in {projects} projects of {PROJECT_SIZE}, \
+         interleaved in the log"
+    );
+    let scratch = lab.scratch(backend, "rebuild").await?;
+    let raw = Raw::open(&scratch).await?;
+    let generating = Instant::now();
+    generate_log(&raw, projects, PROJECT_SIZE).await?;
+    println!(
+        "  (generated in {:.1} s by bulk SQL)",
+        generating.elapsed().as_secs_f64()
+    );
+    // Baseline: every row with its payload, by position, in the rebuild's batch size.
+    let started = Instant::now();
+    let read = read_all_by_position(&raw).await?;
+    let raw_read = started.elapsed();
+    if read != total {
+        return Err(fail(format!("read {read} rows of {total}")));
+    }
+    raw.close().await;
+    let store = Store::connect(&scratch.url).await?;
+    let started = Instant::now();
+    let applied = store.rebuild_views(&|_, _| {}).await?;
+    let rebuilt = started.elapsed();
+    let views = store.list_views(None, None).await?.len();
+    drop(store);
+    lab.remove(scratch).await?;
+    if applied as usize != total || views != projects {
+        return Err(fail(format!(
+            "rebuilt {views} views from {applied} events; expected {projects} from {total}"
+        )));
+    }
+    let rate = |d: Duration| total as f64 / d.as_secs_f64();
+    println!(
+        "  coprod rebuild:            {:.1} s = {:.0} events/s (target >= 100,000)",
+        rebuilt.as_secs_f64(),
+        rate(rebuilt)
+    );
+    println!(
+        "  raw read of every row:     {:.1} s = {:.0} events/s",
+        raw_read.as_secs_f64(),
+        rate(raw_read)
+    );
+    println!(
+        "  ratio rebuild/raw read (throughput): {:.2}",
+        rate(rebuilt) / rate(raw_read)
+    );
+    Ok(())
+}
+
+/// A log of `projects` sample projects of `size` entries: one chained template, then copies
+/// under other ids made by the database itself, the projects' entries interleaved as when many
+/// are recorded at once. The copies' digests are the template's (a rebuild does not check
+/// chains; `verify` would report them).
+async fn generate_log(raw: &Raw, projects: usize, size: usize) -> Outcome {
+    let id = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    let template = id(0);
+    load_rows(raw, &sample_rows(Uuid::parse_str(&template)?, size)).await?;
+    // The template's rows come first; the copies follow in batches of 100 projects, each batch
+    // ordered by sequence so that projects interleave. (SQLite numbers `?N` parameters; a `$N`
+    // there would be a named one, numbered by first appearance.)
+    for first in (1..projects).step_by(100) {
+        let last = (first + 99).min(projects - 1);
+        match raw {
+            Raw::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                        event_version, payload, metadata) \
+                     SELECT e.aggregate_type, c.id, e.sequence, e.event_type, e.event_version, \
+                        CASE WHEN e.sequence = 1 \
+                             THEN replace(e.payload::text, $1, c.id)::json \
+                             ELSE e.payload END, \
+                        e.metadata \
+                     FROM events e, \
+                        LATERAL (SELECT '00000000-0000-4000-8000-' || lpad(g::text, 12, '0') \
+                                 AS id, g FROM generate_series($2::bigint, $3::bigint) g) c \
+                     WHERE e.aggregate_id = $1 \
+                     ORDER BY e.sequence, c.g",
+                )
+                .bind(&template)
+                .bind(first as i64)
+                .bind(last as i64)
+                .execute(pool)
+                .await?;
+            }
+            Raw::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                        event_version, payload, metadata) \
+                     WITH RECURSIVE g(i) AS (SELECT ?2 UNION ALL SELECT i + 1 FROM g WHERE i < ?3) \
+                     SELECT e.aggregate_type, '00000000-0000-4000-8000-' || printf('%012d', g.i), \
+                        e.sequence, e.event_type, e.event_version, \
+                        CASE WHEN e.sequence = 1 \
+                             THEN replace(e.payload, ?1, \
+                                          '00000000-0000-4000-8000-' || printf('%012d', g.i)) \
+                             ELSE e.payload END, \
+                        e.metadata \
+                     FROM events e, g \
+                     WHERE e.aggregate_id = ?1 \
+                     ORDER BY e.sequence, g.i",
+                )
+                .bind(&template)
+                .bind(first as i64)
+                .bind(last as i64)
+                .execute(pool)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads every row of the log with its payload and metadata, by position, 10,000 at a time (as
+/// the rebuild reads positions); returns how many.
+async fn read_all_by_position(raw: &Raw) -> Outcome<usize> {
+    let sql = match raw {
+        Raw::Postgres(_) => {
+            "SELECT position, aggregate_id, sequence, event_type, event_version, payload::text, \
+             metadata::text FROM events WHERE position > $1 ORDER BY position LIMIT 10000"
+        }
+        Raw::Sqlite(_) => {
+            "SELECT position, aggregate_id, sequence, event_type, event_version, payload, \
+             metadata FROM events WHERE position > $1 ORDER BY position LIMIT 10000"
+        }
+    };
+    let mut after = 0i64;
+    let mut count = 0;
+    loop {
+        let rows: Vec<(i64, String, i64, String, String, String, String)> =
+            on_raw!(raw, |pool, Db| sqlx::query_as(sql)
+                .bind(after)
+                .fetch_all(pool)
+                .await?);
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        count += rows.len();
+    }
+    Ok(count)
+}
