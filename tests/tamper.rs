@@ -293,6 +293,7 @@ fn coprod(db: &TestDb, args: &[&str]) -> Output {
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
+        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
@@ -305,6 +306,7 @@ fn verify_file(path: &Path) -> Output {
         .current_dir(path.parent().expect("a directory"))
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
+        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
