@@ -105,7 +105,8 @@ pub fn check_seals_with(
     entries: &[StoredEntry],
     decoded: Result<Vec<RecordedEvent>, String>,
 ) -> Vec<SealCheck> {
-    let heads = verify_chain(entries).heads;
+    let chain = verify_chain(entries);
+    let heads = chain.heads;
     let seals = entries.iter().filter_map(|entry| {
         if entry.event_type != "assessment_sealed" {
             return None;
@@ -131,7 +132,9 @@ pub fn check_seals_with(
                 erased_at: None,
                 explanation: format!("Entry {sequence} should hold a seal but cannot be read."),
             },
-            Ok((sequence, seal)) => check_one(sequence, &seal, &heads, &decoded),
+            Ok((sequence, seal)) => {
+                check_one(sequence, &seal, &heads, chain.first_divergence, &decoded)
+            }
         })
         .collect()
 }
@@ -140,6 +143,7 @@ fn check_one(
     sequence: u64,
     seal: &AssessmentSealed,
     heads: &[Digest],
+    first_divergence: Option<u64>,
     decoded: &Result<Vec<RecordedEvent>, String>,
 ) -> SealCheck {
     let recomputed_head = seal
@@ -154,9 +158,11 @@ fn check_one(
     let replayed_digest = replayed.as_ref().ok().map(body_digest);
     let same_body = replayed_digest == Some(seal.assessment_digest);
     let valid = stream_digest_matches && same_body;
+    // Only an intact seal entry can be given the benefit of the doubt for data it cannot read.
+    let seal_entry_intact = first_divergence.is_none_or(|entry| entry > sequence);
     let unreadable = match decoded {
-        Ok(events) => unreadable_personal_data(events, seal.at_sequence),
-        Err(_) => None,
+        Ok(events) if seal_entry_intact => unreadable_personal_data(events, seal.at_sequence),
+        _ => None,
     };
     let (outcome, erased_at, explanation) = match (&replayed, stream_digest_matches, same_body) {
         (_, true, true) => (SealOutcome::Holds, None, format!(
