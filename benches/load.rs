@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use coprod::http::{serve_on, AppState};
-use coprod::store::{Role, Store};
+use coprod::store::{MasterKey, Role, Store};
 use coprod_domain::digest::StoredEntry;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -387,6 +387,8 @@ impl Server {
     async fn start(scratch: &Scratch) -> Outcome<Server> {
         let store = Store::connect(&scratch.url).await?;
         store.migrate().await?;
+        // Personal data (a participant's groups) is encrypted as it is appended, as in service.
+        store.unlock(MasterKey::generate()).await?;
         let token = store
             .create_token(Role::Recorder, ORGANISATION, "load tool")
             .await?;
@@ -876,6 +878,7 @@ async fn rebuild(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
     }
     raw.close().await;
     let store = Store::connect(&scratch.url).await?;
+    store.unlock(MasterKey::generate()).await?;
     let started = Instant::now();
     let applied = store.rebuild_views(&|_, _| {}).await?;
     let rebuilt = started.elapsed();

@@ -55,7 +55,7 @@ fn join(participant: &str) -> Fact {
     Fact::ParticipantJoined(ParticipantJoined {
         participant_id: participant.into(),
         kind: ParticipantKind::Carer,
-        groups: vec![],
+        groups: vec!["carers".to_string()].into(),
         occurred_on: day(),
     })
 }

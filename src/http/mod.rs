@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod participants;
 pub mod problem;
 pub mod projects;
 pub mod query;
@@ -89,6 +90,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{id}/assessments/{sequence}/verify",
             get(assessments::verify_seal),
+        )
+        .route(
+            "/projects/{id}/participants/{participant_id}",
+            get(participants::subject_access),
+        )
+        .route(
+            "/projects/{id}/participants/{participant_id}/erase",
+            post(participants::erase),
         )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))

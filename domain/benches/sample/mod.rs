@@ -48,7 +48,7 @@ pub fn project_with_id(size: usize, project_id: Uuid) -> Vec<RecordedEvent> {
         events.push(ProjectEvent::ParticipantJoined(ParticipantJoined {
             participant_id: p.clone(),
             kind: KINDS[i % KINDS.len()],
-            groups: vec![GROUPS[i % GROUPS.len()].to_string()],
+            groups: vec![GROUPS[i % GROUPS.len()].to_string()].into(),
             occurred_on: start,
         }));
     }
