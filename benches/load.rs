@@ -354,6 +354,15 @@ async fn load_rows(raw: &Raw, rows: &[Row]) -> Outcome {
         }
         tx.commit().await?;
     });
+    analyse(raw).await
+}
+
+/// Brings the planner's statistics up to date after a bulk load, as autovacuum would have done
+/// for a log that grew over months (otherwise PostgreSQL may plan for an empty table).
+async fn analyse(raw: &Raw) -> Outcome {
+    if let Raw::Postgres(pool) = raw {
+        sqlx::query("ANALYZE events").execute(pool).await?;
+    }
     Ok(())
 }
 
@@ -967,7 +976,7 @@ async fn generate_log(raw: &Raw, projects: usize, size: usize) -> Outcome {
             }
         }
     }
-    Ok(())
+    analyse(raw).await
 }
 
 /// Reads every row of the log with its payload and metadata, by position, 10,000 at a time (as
