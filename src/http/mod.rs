@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod portfolio;
 pub mod problem;
 pub mod projects;
 pub mod query;
@@ -90,6 +91,9 @@ pub fn router(state: AppState) -> Router {
             "/projects/{id}/assessments/{sequence}/verify",
             get(assessments::verify_seal),
         )
+        .route("/portfolio", get(portfolio::portfolio))
+        .route("/portfolio/trend", get(portfolio::trend))
+        .route("/portfolio/comparison", get(portfolio::comparison))
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
         .route("/openapi.json", get(openapi::document));

@@ -5,9 +5,11 @@
 //! [`Store`] is cheap to clone and safe to share between tasks.
 
 mod access;
+mod assess;
 mod chain;
 pub(crate) mod db;
 mod error;
+mod portfolio;
 mod projector;
 pub mod views;
 
@@ -33,8 +35,10 @@ use uuid::Uuid;
 pub use access::{
     token_hash, Claim, ClaimTicket, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX,
 };
+pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
 pub use error::{ExecuteError, StoreError};
+pub use portfolio::PortfolioProject;
 
 use db::Db;
 use projector::{projects_in, Checkpoint, TouchedProjects, ViewRow, CHECKPOINT};

@@ -12,6 +12,7 @@ mod auth;
 mod concurrency;
 mod errors;
 mod events;
+mod portfolio;
 mod projects;
 mod seals;
 mod views;
