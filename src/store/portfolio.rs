@@ -44,7 +44,23 @@ impl Db {
     }
 }
 
+impl Db {
+    async fn portfolio_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = "SELECT DISTINCT organisation, service_area FROM portfolio_projects \
+                   ORDER BY organisation, service_area";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .fetch_all(pool)
+            .await?))
+    }
+}
+
 impl Store {
+    /// Every (organisation, service area) that has a project, in order (for filters).
+    pub async fn portfolio_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.catch_up().await?;
+        self.inner.db.portfolio_scopes().await
+    }
+
     /// The projects of `organisation` (all, if `None`) and `service_area` (all, if `None`) whose
     /// registration was recorded by `registered_by` (ever, if `None`), by project id. The views are
     /// brought up to date first.
