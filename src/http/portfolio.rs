@@ -8,6 +8,7 @@
 //! same `ETag` as an assessment does.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -128,6 +129,9 @@ pub struct Comparison {
     pub organisations: Vec<OrganisationFigures>,
 }
 
+/// How many projects are read and replayed at once.
+const CONCURRENT_PROJECTS: usize = 4;
+
 /// Which projects a question covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -199,7 +203,7 @@ pub async fn facts_at(
     state: &AppState,
     scope: &Scope,
     cutoffs: &[Cutoff],
-    rubric: &PublishedRubric,
+    rubric: &'static PublishedRubric,
 ) -> Result<Vec<Vec<ProjectFacts>>, ApiError> {
     let registered_by = if cutoffs.contains(&Cutoff::Latest) {
         None
@@ -220,18 +224,43 @@ pub async fn facts_at(
             registered_by.as_deref(),
         )
         .await?;
-    let mut facts: Vec<Vec<ProjectFacts>> = vec![Vec::new(); cutoffs.len()];
-    for project in projects {
-        let answers = state
-            .store
-            .assess_project_at(project.project_id, cutoffs, rubric)
-            .await?;
-        for (i, answer) in answers.into_iter().enumerate() {
+    // Several projects are read and replayed at once; their answers are put back in id order.
+    let shared: Arc<[Cutoff]> = cutoffs.into();
+    let mut answers: Vec<Option<Vec<Option<ProjectFacts>>>> = vec![None; projects.len()];
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while next < projects.len() || !tasks.is_empty() {
+        while tasks.len() < CONCURRENT_PROJECTS && next < projects.len() {
+            let (store, cutoffs, id) = (
+                state.store.clone(),
+                shared.clone(),
+                projects[next].project_id,
+            );
+            let index = next;
+            tasks.spawn(async move {
+                let answers = store.assess_project_at(id, &cutoffs, rubric).await;
+                (index, answers)
+            });
+            next += 1;
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let (index, at) = joined.map_err(|e| ApiError::internal("portfolio: a task failed", e))?;
+        let mut facts = Vec::with_capacity(cutoffs.len());
+        for answer in at? {
             match answer {
-                Ok(at) => facts[i].push(ProjectFacts::of(&at)),
-                Err(AssessError::NothingRecorded) => {}
+                Ok(at) => facts.push(Some(ProjectFacts::of(&at))),
+                Err(AssessError::NothingRecorded) => facts.push(None),
                 Err(other) => return Err(ApiError::internal("portfolio: rubric", other)),
             }
+        }
+        answers[index] = Some(facts);
+    }
+    let mut facts: Vec<Vec<ProjectFacts>> = vec![Vec::new(); cutoffs.len()];
+    for project in answers.into_iter().flatten() {
+        for (i, at) in project.into_iter().enumerate() {
+            facts[i].extend(at);
         }
     }
     Ok(facts)
