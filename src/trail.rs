@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use coprod_domain::digest::{DIGEST_KEY, RECORDED_AT_KEY, RECORDED_BY_KEY};
-use coprod_domain::StoredEntry;
+use coprod_domain::personal::shown_field;
+use coprod_domain::{RecordedEvent, StoredEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,6 +26,24 @@ pub struct TrailEntry {
     pub digest: String,
     /// The sequence of the correction that withdrew this entry, if any.
     pub withdrawn_by: Option<u64>,
+    /// The entry's personal field (`groups` or `summary`, stored encrypted in `data`) as the
+    /// reader may see it: decrypted, or `"erased"`. Only for readers allowed to see personal
+    /// data, and never in exports (which are for checking, not reading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_data: Option<Value>,
+}
+
+/// Adds to `trail` the personal fields of `opened` (the same entries, decoded and opened).
+pub fn add_personal_data(trail: &mut [TrailEntry], opened: &[RecordedEvent]) {
+    let shown: BTreeMap<u64, (&str, Value)> = opened
+        .iter()
+        .filter_map(|e| shown_field(&e.event).map(|field| (e.sequence, field)))
+        .collect();
+    for entry in trail {
+        if let Some((name, value)) = shown.get(&entry.sequence) {
+            entry.personal_data = Some(serde_json::json!({ *name: value }));
+        }
+    }
 }
 
 /// Which entry withdrew which: target sequence → correction sequence.
@@ -60,6 +79,7 @@ pub fn trail_entry(entry: &StoredEntry, withdrawn_by: Option<u64>) -> TrailEntry
         data,
         digest: meta(DIGEST_KEY),
         withdrawn_by,
+        personal_data: None,
     }
 }
 

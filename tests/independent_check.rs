@@ -81,7 +81,7 @@ async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail()
         Fact::ParticipantJoined(ParticipantJoined {
             participant_id: "carer-01".into(),
             kind: ParticipantKind::Carer,
-            groups: vec!["carers".into(), "Somali community 🌍".into()],
+            groups: vec!["carers".into(), "Somali community 🌍".into()].into(),
             occurred_on: today,
         }),
         Fact::StageStarted(StageStarted {

@@ -293,6 +293,7 @@ fn coprod(db: &TestDb, args: &[&str]) -> Output {
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
+        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
@@ -305,6 +306,7 @@ fn verify_file(path: &Path) -> Output {
         .current_dir(path.parent().expect("a directory"))
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
+        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
@@ -327,7 +329,15 @@ fn stdout(out: &Output) -> String {
 
 /// Asserts exit code 1 and a report naming the divergence at `sequence` and the seal's verdict.
 #[track_caller]
-fn assert_reports_tampering(out: &Output, label: &str, tamper: Tamper, what: &str) {
+/// `with_keys`: the check could open personal data (`coprod verify PROJECT`); an export checked
+/// offline cannot, so a seal whose assessment used it cannot be replayed in full there.
+fn assert_reports_tampering(
+    out: &Output,
+    label: &str,
+    tamper: Tamper,
+    what: &str,
+    with_keys: bool,
+) {
     let text = stdout(out);
     assert_eq!(
         out.status.code(),
@@ -340,7 +350,11 @@ fn assert_reports_tampering(out: &Output, label: &str, tamper: Tamper, what: &st
         tamper.first_divergence()
     );
     assert!(text.contains(&diverges), "{what}: {tamper:?}: {text}");
-    let verdict = if tamper.seal_holds() { "OK" } else { "FAILS" };
+    let verdict = match (tamper.seal_holds(), with_keys) {
+        (true, true) => "OK",
+        (true, false) => "CANNOT BE REPLAYED IN FULL",
+        (false, _) => "FAILS",
+    };
     let seal = format!("{label} seal at entry {SEAL} ({PURPOSE}): {verdict}.");
     assert!(text.contains(&seal), "{what}: {tamper:?}: {text}");
 }
@@ -441,7 +455,7 @@ async fn caught_everywhere(tampers: &[Tamper]) {
 
             // (ii) coprod verify PROJECT.
             let out = coprod(&db, &["verify", id]);
-            assert_reports_tampering(&out, id, tamper, &format!("{what} verify PROJECT"));
+            assert_reports_tampering(&out, id, tamper, &format!("{what} verify PROJECT"), true);
 
             // (iii) An export made after the change.
             let after = export(&db, id);
@@ -449,7 +463,7 @@ async fn caught_everywhere(tampers: &[Tamper]) {
             std::fs::write(&after_path, &after).unwrap();
             let out = verify_file(&after_path);
             let label = after_path.display().to_string();
-            assert_reports_tampering(&out, &label, tamper, &format!("{what} export after"));
+            assert_reports_tampering(&out, &label, tamper, &format!("{what} export after"), false);
 
             // (iv) An export made before, edited the same way: the same trail, also caught.
             let edited = tamper.edit(before);
@@ -463,7 +477,13 @@ async fn caught_everywhere(tampers: &[Tamper]) {
             std::fs::write(&edited_path, &edited).unwrap();
             let out = verify_file(&edited_path);
             let label = edited_path.display().to_string();
-            assert_reports_tampering(&out, &label, tamper, &format!("{what} edited export"));
+            assert_reports_tampering(
+                &out,
+                &label,
+                tamper,
+                &format!("{what} edited export"),
+                false,
+            );
             // The untouched export made before still verifies: it is the record as it was.
             let before_path = dir.path().join(format!("before-{id}.ndjson"));
             std::fs::write(&before_path, before).unwrap();
@@ -560,7 +580,7 @@ async fn two_entries_trading_places_are_caught_by_the_api_the_cli_and_any_export
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_untouched_export_verifies_offline_with_its_chain_and_every_seal_ok() {
+async fn an_untouched_export_verifies_offline_and_its_seals_replay_in_full_with_the_keys() {
     for db in common::backends().await {
         let backend = db.backend;
         let app = TestApp::spawn(&db).await;
@@ -615,13 +635,13 @@ async fn an_untouched_export_verifies_offline_with_its_chain_and_every_seal_ok()
         );
         assert!(
             text.contains(&format!(
-                "{label} seal at entry 12 ({PURPOSE}): OK. The seal holds"
+                "{label} seal at entry 12 ({PURPOSE}): CANNOT BE REPLAYED IN FULL. The sealed assessment cannot be replayed in full: the personal data it used is encrypted and this check has no keys. The entries up to 11 are unaltered."
             )),
             "[{backend}] {text}"
         );
         assert!(
             text.contains(&format!(
-                "{label} seal at entry 15 (Annual report): OK. The seal holds"
+                "{label} seal at entry 15 (Annual report): CANNOT BE REPLAYED IN FULL. The sealed assessment cannot be replayed in full: the personal data it used is encrypted and this check has no keys. The entries up to 7 are unaltered."
             )),
             "[{backend}] {text}"
         );
@@ -636,10 +656,19 @@ async fn an_untouched_export_verifies_offline_with_its_chain_and_every_seal_ok()
             "[{backend}] nothing else was created"
         );
 
-        // The same answer as the database's own check.
+        // The database's own check says the same of the chain, and with the master key it
+        // replays both seals in full.
         let out = coprod(&db, &["verify", &id]);
         assert_eq!(out.status.code(), Some(0), "[{backend}] {}", stdout(&out));
-        assert_eq!(stdout(&out).replace(&id, &label), text, "[{backend}]");
+        let with_keys = stdout(&out).replace(&id, &label);
+        assert_eq!(with_keys.lines().next(), text.lines().next(), "[{backend}]");
+        for seal in ["12 ({PURPOSE})", "15 (Annual report)"] {
+            let seal = seal.replace("{PURPOSE}", PURPOSE);
+            assert!(
+                with_keys.contains(&format!("{label} seal at entry {seal}: OK. The seal holds")),
+                "[{backend}] {with_keys}"
+            );
+        }
 
         // A file that is not a trail is refused, not passed.
         let junk = dir.path().join("junk.ndjson");

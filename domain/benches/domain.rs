@@ -45,7 +45,7 @@ fn project(size: usize) -> Vec<RecordedEvent> {
         events.push(ProjectEvent::ParticipantJoined(ParticipantJoined {
             participant_id: p.clone(),
             kind: KINDS[i % KINDS.len()],
-            groups: vec![GROUPS[i % GROUPS.len()].to_string()],
+            groups: vec![GROUPS[i % GROUPS.len()].to_string()].into(),
             occurred_on: start,
         }));
     }

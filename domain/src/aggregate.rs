@@ -55,6 +55,10 @@ enum Effect {
         target: u64,
     },
     Closed,
+    /// A participant's personal data was erased: never withdrawn; nothing may name them again.
+    Erased {
+        participant: String,
+    },
     /// Rewards and roles: facts that nothing later depends on.
     Other,
 }
@@ -91,6 +95,9 @@ impl From<&ProjectEvent> for Effect {
             },
             ProjectEvent::ProjectClosed(_) => Effect::Closed,
             ProjectEvent::AssessmentSealed(_) => Effect::Sealed,
+            ProjectEvent::ParticipantErased(e) => Effect::Erased {
+                participant: e.participant_id.clone(),
+            },
             ProjectEvent::RewardGiven(_) | ProjectEvent::RoleTaken(_) => Effect::Other,
         }
     }
@@ -107,6 +114,8 @@ struct StageState {
 struct ActiveState {
     /// Participant id → whether they have left.
     participants: BTreeMap<String, bool>,
+    /// Participants whose personal data was erased.
+    erased: BTreeSet<String>,
     activities: BTreeSet<String>,
     /// Contribution id → whether it has a response.
     contributions: BTreeMap<String, bool>,
@@ -159,6 +168,9 @@ impl ActiveState {
                 self.outcomes.insert(outcome.clone());
             }
             Effect::Closed => self.closed = true,
+            Effect::Erased { participant } => {
+                self.erased.insert(participant.clone());
+            }
             Effect::Registered | Effect::Correction { .. } | Effect::Sealed | Effect::Other => {}
         }
     }
@@ -237,6 +249,7 @@ impl Project {
         let s = &self.state;
         match fact {
             Fact::ParticipantJoined(e) => {
+                self.not_erased("/participant_id", &e.participant_id)?;
                 self.unused(&s.participants, "/participant_id", &e.participant_id)
             }
             Fact::ParticipantLeft(e) => self.present("/participant_id", &e.participant_id),
@@ -359,6 +372,7 @@ impl Project {
             Effect::Registered => return Err(refuse(CorrectionRefusal::Registration)),
             Effect::Correction { .. } => return Err(refuse(CorrectionRefusal::Correction)),
             Effect::Sealed => return Err(refuse(CorrectionRefusal::Seal)),
+            Effect::Erased { .. } => return Err(refuse(CorrectionRefusal::Erasure)),
             _ => {}
         }
         if self.withdrawn.contains(&target) {
@@ -410,8 +424,49 @@ impl Project {
         }
     }
 
+    /// Nothing new may name a participant whose personal data was erased.
+    fn not_erased(&self, path: &str, participant: &str) -> Result<(), ProjectError> {
+        if self.state.erased.contains(participant) {
+            return Err(ProjectError::ParticipantErased {
+                path: path.into(),
+                participant_id: participant.into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// An erasure names someone who joined (even if that joining was withdrawn since: its entry,
+    /// and so their data, is still in the log) and whose data is not erased yet.
+    fn check_erasure(&self, erasure: &ParticipantErased) -> Result<(), ProjectError> {
+        if !self.is_registered() {
+            return Err(ProjectError::ProjectNotFound);
+        }
+        let errors = crate::validate::check_erasure(erasure);
+        if !errors.is_empty() {
+            return Err(ProjectError::ValidationFailed(errors));
+        }
+        let participant = &erasure.participant_id;
+        if self.state.erased.contains(participant) {
+            return Err(ProjectError::AlreadyErased {
+                participant_id: participant.clone(),
+            });
+        }
+        let ever_joined = self
+            .effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::Joined { participant: p } if p == participant));
+        if !ever_joined {
+            return Err(ProjectError::UnknownParticipant {
+                path: "/participant_id".into(),
+                participant_id: participant.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The participant has joined (they may have left since).
     fn joined(&self, path: &str, participant: &str) -> Result<(), ProjectError> {
+        self.not_erased(path, participant)?;
         match self.state.participants.get(participant) {
             Some(_) => Ok(()),
             None => Err(ProjectError::UnknownParticipant {
@@ -518,6 +573,15 @@ impl Aggregate for Project {
             ProjectCommand::Seal { seal, context: _ } => {
                 self.check_seal(&seal)?;
                 sink.write(ProjectEvent::AssessmentSealed(seal), self).await;
+                Ok(())
+            }
+            ProjectCommand::Erase {
+                erasure,
+                context: _,
+            } => {
+                self.check_erasure(&erasure)?;
+                sink.write(ProjectEvent::ParticipantErased(erasure), self)
+                    .await;
                 Ok(())
             }
         }

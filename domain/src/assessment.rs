@@ -110,6 +110,9 @@ pub struct Assessment {
     pub at_sequence: u64,
     pub stream_digest: Digest,
     pub engine: String,
+    /// How many participants' personal data had been erased when this was computed: their
+    /// groups count as unknown.
+    pub participants_erased: u32,
     pub criteria: Vec<CriterionResult>,
     pub overall: Overall,
 }
@@ -191,6 +194,7 @@ pub fn assess(
         at_sequence: last.sequence,
         stream_digest: last.digest,
         engine: ENGINE.to_string(),
+        participants_erased: facts.participants_erased(),
         criteria,
         overall,
     })
@@ -288,6 +292,18 @@ fn name_some<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
     text
 }
 
+/// Counts of people below this are never shown (DESIGN rule 8).
+pub const SMALL_COUNT: usize = 5;
+
+/// A count of people as it may be shown: "fewer than 5" below [`SMALL_COUNT`].
+fn people_count(n: usize) -> String {
+    if n < SMALL_COUNT {
+        "fewer than 5".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
 fn people(n: usize) -> String {
     if n == 1 {
         "1 person".to_string()
@@ -351,7 +367,8 @@ fn ascending_once(mut evidence: Vec<u64>) -> Vec<u64> {
 struct Person<'a> {
     joined_at: u64,
     kind: ParticipantKind,
-    groups: &'a [String],
+    /// `None` when their personal data is erased (or could not be opened): groups unknown.
+    groups: Option<&'a [String]>,
 }
 
 /// One participant id, as mentioned anywhere in the active entries, under its dense index.
@@ -466,7 +483,7 @@ impl<'a> ActiveFacts<'a> {
                     names.participants[who as usize].person = Some(Person {
                         joined_at: seq,
                         kind: e.kind,
-                        groups: &e.groups,
+                        groups: e.groups.clear().map(Vec::as_slice),
                     });
                 }
                 ProjectEvent::StageStarted(e) => {
@@ -509,7 +526,8 @@ impl<'a> ActiveFacts<'a> {
                 | ProjectEvent::StageCompleted(_)
                 | ProjectEvent::CorrectionRecorded(_)
                 | ProjectEvent::ProjectClosed(_)
-                | ProjectEvent::AssessmentSealed(_) => {}
+                | ProjectEvent::AssessmentSealed(_)
+                | ProjectEvent::ParticipantErased(_) => {}
             }
         }
         // (A response counts only while the contribution it answers is active: every id in
@@ -1015,6 +1033,17 @@ impl<'a> ActiveFacts<'a> {
         indicator("timely", met, value, explanation, evidence)
     }
 
+    /// Everyone who joined whose groups cannot be read: their data was erased.
+    fn participants_erased(&self) -> u32 {
+        let unreadable = self
+            .participants
+            .iter()
+            .filter_map(|p| p.person.as_ref())
+            .filter(|person| person.groups.is_none())
+            .count();
+        unreadable as u32
+    }
+
     // 4. Diverse group involvement
 
     /// The people with lived experience who took part, with their join entries.
@@ -1047,7 +1076,7 @@ impl<'a> ActiveFacts<'a> {
             if !counts {
                 continue;
             }
-            for group in person.groups {
+            for group in person.groups.into_iter().flatten() {
                 let key = group_key(group);
                 if priorities.contains_key(&key) {
                     reached.insert(key);
@@ -1080,7 +1109,7 @@ impl<'a> ActiveFacts<'a> {
         let ple = self.ple_who_took_part();
         let groups: BTreeSet<String> = ple
             .iter()
-            .flat_map(|(_, person)| person.groups.iter().map(|g| group_key(g)))
+            .flat_map(|(_, person)| person.groups.into_iter().flatten().map(|g| group_key(g)))
             .collect();
         let evidence: Vec<u64> = ple.iter().map(|(_, person)| person.joined_at).collect();
         let (k, min) = (groups.len(), p.min_groups);
@@ -1100,9 +1129,13 @@ impl<'a> ActiveFacts<'a> {
 
     fn no_single_group_dominates(&self, p: &Parameters) -> IndicatorResult {
         let ple = self.ple_who_took_part();
+        // Shares are of the people whose groups are known: an erased participant's group is
+        // unknown, not "unspecified".
+        let known: Vec<&[String]> = ple.iter().filter_map(|(_, person)| person.groups).collect();
+        let unknown = ple.len() - known.len();
         let mut by_primary: BTreeMap<String, (usize, &str)> = BTreeMap::new();
-        for (_, person) in &ple {
-            let label = person.groups.first().map_or("unspecified", |g| g.trim());
+        for groups in &known {
+            let label = groups.first().map_or("unspecified", |g| g.trim());
             by_primary.entry(group_key(label)).or_insert((0, label)).0 += 1;
         }
         // The largest group; ties go to the first in key order, so the answer is stable.
@@ -1112,28 +1145,52 @@ impl<'a> ActiveFacts<'a> {
                 Some((best_count, _)) if best_count >= count => best,
                 _ => Some((count, label)),
             });
-        let total = ple.len();
+        let total = known.len();
         let share = p.max_group_share;
         let (count, label) = largest.unwrap_or((0, "none"));
         let met = total > 0 && 100 * count as u64 <= share * total as u64;
         let evidence: Vec<u64> = ple.iter().map(|(_, person)| person.joined_at).collect();
-        let value = format!(
-            "largest group {count} of {total} people ({}%)",
-            percent(count, total)
-        );
-        let explanation = if total == 0 {
+        // Counts of people below 5 are never shown, nor a share that would give them away.
+        let shown = if count < SMALL_COUNT {
+            None
+        } else {
+            Some(percent(count, total))
+        };
+        let value = match shown {
+            Some(pct) => format!("largest group {count} of {total} people ({pct}%)"),
+            None if total < SMALL_COUNT => "fewer than 5 people in all".to_string(),
+            None => format!("largest group fewer than 5 of {total} people"),
+        };
+        let of_them = match shown {
+            Some(pct) => format!(
+                "is {count} of the {total} people with lived experience who took part ({pct}%)"
+            ),
+            None if total < SMALL_COUNT => {
+                "is the largest group of the fewer than 5 people with lived experience who took part"
+                    .to_string()
+            }
+            None => format!(
+                "is fewer than 5 of the {total} people with lived experience who took part"
+            ),
+        };
+        let mut explanation = if total == 0 && unknown == 0 {
             "Nobody with lived experience has taken part yet.".to_string()
+        } else if total == 0 {
+            "The groups of the people with lived experience who took part are not known."
+                .to_string()
         } else if met {
-            format!(
-                "No single group dominates: the largest, '{label}', is {count} of the {total} people with lived experience who took part ({}%).",
-                percent(count, total)
-            )
+            format!("No single group dominates: the largest, '{label}', {of_them}.")
         } else {
             format!(
-                "One group dominates: '{label}' is {count} of the {total} people with lived experience who took part ({}%); no group should be more than {share}%.",
-                percent(count, total)
+                "One group dominates: '{label}' {of_them}; no group should be more than {share}%."
             )
         };
+        if unknown > 0 {
+            explanation.push_str(&format!(
+                " The groups of {} whose personal data was erased are unknown and not counted.",
+                people_count(unknown)
+            ));
+        }
         indicator(
             "no_single_group_dominates",
             met,

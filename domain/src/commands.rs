@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::events::{AssessmentSealed, Fact, ProjectRegistered};
+use crate::events::{AssessmentSealed, Fact, ParticipantErased, ProjectRegistered};
 
 /// Who is recording, and the server's time when they did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +42,11 @@ pub enum ProjectCommand {
         seal: AssessmentSealed,
         context: CommandContext,
     },
+    /// Record that a participant's personal data is erased (the server destroys their key).
+    Erase {
+        erasure: ParticipantErased,
+        context: CommandContext,
+    },
 }
 
 impl ProjectCommand {
@@ -50,7 +55,8 @@ impl ProjectCommand {
         match self {
             ProjectCommand::Register { context, .. }
             | ProjectCommand::Record { context, .. }
-            | ProjectCommand::Seal { context, .. } => context,
+            | ProjectCommand::Seal { context, .. }
+            | ProjectCommand::Erase { context, .. } => context,
         }
     }
 }

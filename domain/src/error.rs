@@ -31,6 +31,8 @@ pub enum CorrectionRefusal {
     LaterStageStarted,
     /// A sealed assessment is evidence of what a panel was shown; it stays.
     Seal,
+    /// An erasure cannot be undone: the participant's key is destroyed.
+    Erasure,
 }
 
 /// How the kind of HTTP answer a refusal deserves is decided: by what went wrong, not by message.
@@ -58,6 +60,13 @@ pub enum ProjectError {
         path: String,
         participant_id: String,
     },
+    #[error("participant '{participant_id}' has had their personal data erased; nothing new may name them")]
+    ParticipantErased {
+        path: String,
+        participant_id: String,
+    },
+    #[error("participant '{participant_id}' has already had their personal data erased")]
+    AlreadyErased { participant_id: String },
     #[error("activity '{activity_id}' is not recorded in this project")]
     UnknownActivity { path: String, activity_id: String },
     #[error("contribution '{contribution_id}' is not recorded in this project")]
@@ -107,6 +116,8 @@ impl ProjectError {
             ProjectError::ValidationFailed(_) => "validation_failed",
             ProjectError::UnknownParticipant { .. } => "unknown_participant",
             ProjectError::ParticipantHasLeft { .. } => "participant_has_left",
+            ProjectError::ParticipantErased { .. } => "participant_erased",
+            ProjectError::AlreadyErased { .. } => "already_erased",
             ProjectError::UnknownActivity { .. } => "unknown_activity",
             ProjectError::UnknownContribution { .. } => "unknown_contribution",
             ProjectError::AlreadyResponded { .. } => "already_responded",
@@ -125,9 +136,9 @@ impl ProjectError {
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            ProjectError::DuplicateId { .. } | ProjectError::SequenceMismatch { .. } => {
-                ErrorClass::Conflict
-            }
+            ProjectError::DuplicateId { .. }
+            | ProjectError::SequenceMismatch { .. }
+            | ProjectError::AlreadyErased { .. } => ErrorClass::Conflict,
             ProjectError::ProjectNotFound => ErrorClass::NotFound,
             _ => ErrorClass::Rule,
         }
@@ -137,7 +148,9 @@ impl ProjectError {
     pub fn field_errors(&self) -> Vec<FieldError> {
         match self {
             ProjectError::ValidationFailed(errors) => errors.clone(),
-            ProjectError::ProjectNotFound | ProjectError::SequenceMismatch { .. } => Vec::new(),
+            ProjectError::ProjectNotFound
+            | ProjectError::SequenceMismatch { .. }
+            | ProjectError::AlreadyErased { .. } => Vec::new(),
             other => {
                 let message = other.to_string();
                 let mut copy = other.clone();
@@ -165,6 +178,7 @@ impl ProjectError {
         match self {
             ProjectError::UnknownParticipant { path, .. }
             | ProjectError::ParticipantHasLeft { path, .. }
+            | ProjectError::ParticipantErased { path, .. }
             | ProjectError::UnknownActivity { path, .. }
             | ProjectError::UnknownContribution { path, .. }
             | ProjectError::AlreadyResponded { path, .. }
@@ -177,6 +191,7 @@ impl ProjectError {
             | ProjectError::CorrectionNotAllowed { path, .. }
             | ProjectError::ProjectClosed { path } => Some(path),
             ProjectError::ValidationFailed(_)
+            | ProjectError::AlreadyErased { .. }
             | ProjectError::ProjectNotFound
             | ProjectError::SequenceMismatch { .. } => None,
         }

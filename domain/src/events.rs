@@ -7,6 +7,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::personal::Personal;
+
 /// The lifecycle stages of a project (Bovaird & Loeffler's four Co's), in order.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -227,7 +229,9 @@ pub struct ProjectRegistered {
 pub struct ParticipantJoined {
     pub participant_id: String,
     pub kind: ParticipantKind,
-    pub groups: Vec<String>,
+    /// Personal: stored encrypted under the participant's key (see [`crate::personal`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub groups: Personal<Vec<String>>,
     pub occurred_on: NaiveDate,
 }
 
@@ -300,7 +304,9 @@ pub struct ContributionMade {
     pub participant_id: String,
     pub stage: Stage,
     pub kind: ContributionKind,
-    pub summary: String,
+    /// Personal: stored encrypted under the contributor's key (see [`crate::personal`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub summary: Personal<String>,
     pub occurred_on: NaiveDate,
 }
 
@@ -416,6 +422,18 @@ pub struct AssessmentSealed {
     pub occurred_on: NaiveDate,
 }
 
+/// A participant's personal data was erased: their key is destroyed, so their groups and
+/// contributions can no longer be read. It holds no personal data itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantErased {
+    pub participant_id: String,
+    pub reason: String,
+    pub legal_basis: String,
+    pub occurred_on: NaiveDate,
+}
+
 /// Deserialises the fields of one fact type; see [`Fact::parse_fields`].
 pub trait FieldsParser {
     type Error;
@@ -504,6 +522,7 @@ catalogue! {
     server {
         ProjectRegistered = "project_registered",
         AssessmentSealed = "assessment_sealed",
+        ParticipantErased = "participant_erased",
     }
 }
 
@@ -529,6 +548,7 @@ impl ProjectEvent {
             ProjectEvent::CorrectionRecorded(e) => e.occurred_on,
             ProjectEvent::ProjectClosed(e) => e.occurred_on,
             ProjectEvent::AssessmentSealed(e) => e.occurred_on,
+            ProjectEvent::ParticipantErased(e) => e.occurred_on,
         }
     }
 }

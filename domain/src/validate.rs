@@ -147,13 +147,29 @@ pub fn check_registration(r: &ProjectRegistered, today: NaiveDate) -> Vec<FieldE
     c.errors
 }
 
+/// Personal fields arrive in clear; only the server encrypts them.
+const POSTED_IN_CLEAR: &str =
+    "must be given as plain values: the server encrypts personal data itself";
+
+/// The field rules of an erasure request.
+pub fn check_erasure(e: &ParticipantErased) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    c.id("/participant_id", &e.participant_id);
+    c.text("/reason", &e.reason, MAX_EXPLANATION_CHARS);
+    c.line("/legal_basis", &e.legal_basis, MAX_TITLE_CHARS);
+    c.errors
+}
+
 /// The field rules of one fact; paths are relative to the fact itself.
 pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
     let mut c = Checker::default();
     match fact {
         Fact::ParticipantJoined(e) => {
             c.id("/participant_id", &e.participant_id);
-            c.groups("/groups", &e.groups, MAX_GROUPS);
+            match e.groups.clear() {
+                Some(groups) => c.groups("/groups", groups, MAX_GROUPS),
+                None => c.fail("/groups", POSTED_IN_CLEAR),
+            }
             c.not_future("/occurred_on", e.occurred_on, today);
         }
         Fact::ParticipantLeft(e) => {
@@ -203,7 +219,10 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
         Fact::ContributionMade(e) => {
             c.id("/contribution_id", &e.contribution_id);
             c.id("/participant_id", &e.participant_id);
-            c.text("/summary", &e.summary, MAX_SUMMARY_CHARS);
+            match e.summary.clear() {
+                Some(summary) => c.text("/summary", summary, MAX_SUMMARY_CHARS),
+                None => c.fail("/summary", POSTED_IN_CLEAR),
+            }
             c.not_future("/occurred_on", e.occurred_on, today);
         }
         Fact::ContributionResponded(e) => {

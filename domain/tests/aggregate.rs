@@ -318,14 +318,14 @@ async fn a_participant_id_may_use_letters_digits_underscores_and_hyphens_only() 
 async fn ten_groups_are_accepted_but_eleven_are_refused() {
     let groups: Vec<String> = (1..=11).map(|i| format!("group {i}")).collect();
     let ten = ParticipantJoined {
-        groups: groups[..10].to_vec(),
+        groups: groups[..10].to_vec().into(),
         ..joined("p1", Carer)
     };
     let outcome = when(vec![registered()], record(Fact::ParticipantJoined(ten))).await;
     assert!(outcome.is_ok(), "{outcome:?}");
 
     let eleven = ParticipantJoined {
-        groups,
+        groups: groups.into(),
         ..joined("p1", Carer)
     };
     let outcome = when(vec![registered()], record(Fact::ParticipantJoined(eleven))).await;
@@ -336,14 +336,14 @@ async fn ten_groups_are_accepted_but_eleven_are_refused() {
 async fn a_group_label_of_sixty_characters_is_accepted_but_sixty_one_is_refused() {
     // Counted in characters, not bytes: 60 'é' are 120 bytes.
     let sixty = ParticipantJoined {
-        groups: vec!["é".repeat(60)],
+        groups: vec!["é".repeat(60)].into(),
         ..joined("p1", Carer)
     };
     let outcome = when(vec![registered()], record(Fact::ParticipantJoined(sixty))).await;
     assert!(outcome.is_ok(), "{outcome:?}");
 
     let sixty_one = ParticipantJoined {
-        groups: vec!["Somali community".into(), "x".repeat(61)],
+        groups: vec!["Somali community".into(), "x".repeat(61)].into(),
         ..joined("p1", Carer)
     };
     let outcome = when(
@@ -357,7 +357,7 @@ async fn a_group_label_of_sixty_characters_is_accepted_but_sixty_one_is_refused(
 #[tokio::test]
 async fn a_group_listed_twice_ignoring_case_is_refused() {
     let twice = ParticipantJoined {
-        groups: strings(&["Somali community", "carers", "somali COMMUNITY"]),
+        groups: strings(&["Somali community", "carers", "somali COMMUNITY"]).into(),
         ..joined("p1", Carer)
     };
     let outcome = when(vec![registered()], record(Fact::ParticipantJoined(twice))).await;
@@ -367,7 +367,7 @@ async fn a_group_listed_twice_ignoring_case_is_refused() {
 #[tokio::test]
 async fn a_blank_group_label_is_refused() {
     let blank = ParticipantJoined {
-        groups: strings(&["carers", " "]),
+        groups: strings(&["carers", " "]).into(),
         ..joined("p1", Carer)
     };
     let outcome = when(vec![registered()], record(Fact::ParticipantJoined(blank))).await;
@@ -377,7 +377,7 @@ async fn a_blank_group_label_is_refused() {
 #[tokio::test]
 async fn a_participant_with_no_groups_is_accepted() {
     let none = ParticipantJoined {
-        groups: vec![],
+        groups: vec![].into(),
         ..joined("p1", Professional)
     };
     let outcome = when(
@@ -962,7 +962,7 @@ async fn a_contribution_id_already_in_use_is_refused_as_a_duplicate() {
 #[tokio::test]
 async fn a_summary_of_five_hundred_characters_is_accepted() {
     let made = Fact::ContributionMade(ContributionMade {
-        summary: "ü".repeat(500),
+        summary: "ü".repeat(500).into(),
         ..contribution_made("c1", "p1", Commission)
     });
     let outcome = when(team(), record(made.clone())).await;
@@ -972,7 +972,7 @@ async fn a_summary_of_five_hundred_characters_is_accepted() {
 #[tokio::test]
 async fn a_summary_of_five_hundred_and_one_characters_is_refused() {
     let made = Fact::ContributionMade(ContributionMade {
-        summary: "x".repeat(501),
+        summary: "x".repeat(501).into(),
         ..contribution_made("c1", "p1", Commission)
     });
     let outcome = when(team(), record(made)).await;

@@ -314,8 +314,8 @@ const CARERS_STRATEGY: [Expected; 18] = [
     ("priority_groups_reached", true, "3 of 3 groups", &[1, 2, 3, 4, 8]),
     // BME carers, young carers, parent carers, learning disability, older people.
     ("breadth", true, "5 groups", &[2, 3, 4, 5]),
-    // Four different primary groups: 1 of 4 each.
-    ("no_single_group_dominates", true, "largest group 1 of 4 people (25%)", &[2, 3, 4, 5]),
+    // Four different primary groups: 1 of 4 each (fewer than 5 people: not shown).
+    ("no_single_group_dominates", true, "fewer than 5 people in all", &[2, 3, 4, 5]),
     // c-respite 12→15, c-info 13→16, c-letters 28→29.
     ("contributions_answered", true, "3 of 3 contributions (100%)", &[12, 13, 15, 16, 28, 29]),
     // PLE 3 of 3 answered, 3 of 3 adopted or adapted; the officer 1 of 1 and 1 of 1.
@@ -556,7 +556,8 @@ const DAY_OPPORTUNITIES: [Expected; 18] = [
     ("priority_groups_reached", false, "2 of 3 groups", &[1, 5, 6, 7]),
     ("breadth", false, "2 groups", &[5, 6, 7]),
     // Two of the three share the primary group "People with learning disabilities".
-    ("no_single_group_dominates", false, "largest group 2 of 3 people (66%)", &[5, 6, 7]),
+    // (fewer than 5 people: not shown)
+    ("no_single_group_dominates", false, "fewer than 5 people in all", &[5, 6, 7]),
     // Only Ed's feedback was answered (and not adopted).
     ("contributions_answered", false, "1 of 3 contributions (33%)", &[20, 21, 22, 23]),
     // PLE 1 of 3 answered (33%), 0 of 1 adopted; officers 1 of 1 and 1 of 1.

@@ -52,6 +52,11 @@ fn case(
     }
 }
 
+/// The ten participants of the dominance cases.
+fn ten() -> Vec<&'static str> {
+    vec!["y1", "y2", "y3", "y4", "y5", "o1", "o2", "o3", "o4", "o5"]
+}
+
 fn range(from: u64, to: u64) -> Vec<u64> {
     (from..=to).collect()
 }
@@ -576,32 +581,64 @@ fn cases() -> Vec<Case> {
                 s
             }),
         // ---- no_single_group_dominates (max_group_share = 50)
-        case("dominance: 2 of 4 is 50%", "no_single_group_dominates", true,
-            "largest group 2 of 4 people (50%)", &[2, 3, 4, 5], &["'Young carers'", "50%"], || {
+        case("dominance: 5 of 10 is 50%", "no_single_group_dominates", true,
+            "largest group 5 of 10 people (50%)", &range(2, 11), &["'Young carers'", "5 of the 10", "(50%)"], || {
                 let mut s = Stream::plain();
-                s.join("p1", CARER, &["Young carers"]); // 2
-                s.join("p2", CARER, &[" young carers"]); // 3
-                s.join("p3", LE, &["Autism"]); // 4
-                s.join("p4", LE, &[]); // 5
-                s.stage(COMMISSION); // 6
-                s.meeting("a1", COMMISSION, &[], &["p1", "p2", "p3", "p4"]); // 7
+                for i in 1..=5 {
+                    let group = if i == 2 { " young carers" } else { "Young carers" };
+                    s.join(&format!("y{i}"), CARER, &[group]); // 2-6
+                }
+                for i in 1..=5 {
+                    s.join(&format!("o{i}"), LE, &[&format!("Group {i}")]); // 7-11
+                }
+                s.stage(COMMISSION); // 12
+                s.meeting("a1", COMMISSION, &[], &ten()); // 13
                 s
             }),
-        case("dominance: 3 of 5 'unspecified' is 60%", "no_single_group_dominates", false,
-            "largest group 3 of 5 people (60%)", &[2, 3, 4, 5, 6],
-            &["'unspecified'", "3 of the 5", "more than 50%"], || {
+        case("dominance: 6 of 10 'unspecified' is 60%", "no_single_group_dominates", false,
+            "largest group 6 of 10 people (60%)", &range(2, 11),
+            &["'unspecified'", "6 of the 10", "more than 50%"], || {
                 let mut s = Stream::plain();
-                s.join("p1", CARER, &[]); // 2
-                s.join("p2", LE, &[]); // 3
-                s.join("p3", LE, &[]); // 4
-                s.join("p4", LE, &["Autism"]); // 5
-                s.join("p5", CARER, &["Young carers"]); // 6
-                s.stage(COMMISSION); // 7
-                s.meeting("a1", COMMISSION, &[], &["p1", "p2", "p3", "p4", "p5"]); // 8
+                for i in 1..=5 {
+                    s.join(&format!("y{i}"), CARER, &[]); // 2-6
+                }
+                s.join("o1", LE, &[]); // 7
+                for i in 2..=5 {
+                    s.join(&format!("o{i}"), LE, &[&format!("Group {i}")]); // 8-11
+                }
+                s.stage(COMMISSION); // 12
+                s.meeting("a1", COMMISSION, &[], &ten()); // 13
                 s
             }),
         case("dominance: only the first listed group is primary", "no_single_group_dominates", false,
-            "largest group 2 of 3 people (66%)", &[2, 3, 4], &["'Young carers'", "2 of the 3"], || {
+            "largest group 5 of 7 people (71%)", &range(2, 8), &["'Young carers'", "5 of the 7"], || {
+                let mut s = Stream::plain();
+                s.join("p1", LE, &["Autism", "Young carers"]); // 2
+                for i in 2..=6 {
+                    let group = if i == 2 { "Young carers" } else { "YOUNG CARERS" };
+                    s.join(&format!("p{i}"), CARER, &[group]); // 3-7
+                }
+                s.join("p7", LE, &["Autism", "Young carers"]); // 8
+                s.stage(COMMISSION); // 9
+                s.meeting("a1", COMMISSION, &[], &["p1", "p2", "p3", "p4", "p5", "p6", "p7"]); // 10
+                s
+            }),
+        case("dominance: a largest group of fewer than 5 is not counted out", "no_single_group_dominates", true,
+            "largest group fewer than 5 of 10 people", &range(2, 11), &["'Young carers'", "is fewer than 5 of the 10"], || {
+                let mut s = Stream::plain();
+                for i in 1..=5 {
+                    let group = if i < 5 { "Young carers" } else { "Autism" };
+                    s.join(&format!("y{i}"), CARER, &[group]); // 2-6
+                }
+                for i in 1..=5 {
+                    s.join(&format!("o{i}"), LE, &[&format!("Group {i}")]); // 7-11
+                }
+                s.stage(COMMISSION); // 12
+                s.meeting("a1", COMMISSION, &[], &ten()); // 13
+                s
+            }),
+        case("dominance: fewer than 5 people in all are not counted out", "no_single_group_dominates", false,
+            "fewer than 5 people in all", &[2, 3, 4], &["'Young carers'", "the largest group of the fewer than 5 people"], || {
                 let mut s = Stream::plain();
                 s.join("p1", LE, &["Autism", "Young carers"]); // 2
                 s.join("p2", CARER, &["Young carers"]); // 3
@@ -611,7 +648,7 @@ fn cases() -> Vec<Case> {
                 s
             }),
         case("dominance: nobody took part", "no_single_group_dominates", false,
-            "largest group 0 of 0 people (0%)", &[], &["Nobody with lived experience"], || {
+            "fewer than 5 people in all", &[], &["Nobody with lived experience"], || {
                 let mut s = Stream::plain();
                 s.join("ann", CARER, &["Young carers"]); // 2
                 s.stage(COMMISSION); // 3

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use coprod_domain::assessment::{AssessError, Assessment, Cutoff};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, PublishedRubric};
-use coprod_domain::seal::{check_seals, SealCheck};
+use coprod_domain::seal::SealCheck;
 use coprod_domain::{
     AssessmentSealed, Digest, ProjectCommand, ProjectEvent, RecordedEvent, StoredEntry,
 };
@@ -434,7 +434,10 @@ pub async fn verify_seal(
     };
     let sequence: u64 = sequence.parse().map_err(|_| no_seal())?;
     let entries = state.store.entries(head.project_id, 0, None).await?;
-    check_seals(&entries)
+    state
+        .store
+        .check_seals(head.project_id, &entries)
+        .await?
         .into_iter()
         .find(|check| check.sequence == sequence)
         .map(Json)

@@ -15,7 +15,7 @@ use super::problem::{ApiError, Problem};
 use super::projects::json_response;
 use super::query::StrictQuery;
 use super::{visible_project, AppState};
-use crate::trail::{trail, TrailEntry};
+use crate::trail::{add_personal_data, trail, TrailEntry};
 
 pub const DEFAULT_PAGE: u64 = 100;
 pub const MAX_PAGE: u64 = 1000;
@@ -138,7 +138,10 @@ pub async fn trail_page(
         let body = crate::trail::ndjson(&entries);
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
     }
-    let trail = trail(&entries);
+    // Trail readers may see personal data: the API shows it decrypted beside what is stored.
+    let mut trail = trail(&entries);
+    let opened = state.store.opened(head.project_id, &entries).await?;
+    add_personal_data(&mut trail, &opened);
     let after = query.after.unwrap_or(0);
     let mut page: Vec<TrailEntry> = trail
         .into_iter()
@@ -227,9 +230,10 @@ pub async fn verify(
         None => {
             let sequence = entries.len() as u64;
             let stored = entries.last().and_then(|e| e.stored_digest());
-            let seals = coprod_domain::seal::check_seals(&entries);
+            let seals = state.store.check_seals(head.project_id, &entries).await?;
             Verification {
-                valid: check.first_divergence.is_none() && seals.iter().all(|s| s.valid),
+                // A seal that cannot be replayed in full after an erasure does not fail the check.
+                valid: check.first_divergence.is_none() && !seals.iter().any(|s| s.contradicted()),
                 sequence,
                 expected_digest: stored.map(|d| d.to_string()),
                 recomputed_digest: check.heads.last().map(|d| d.to_string()),

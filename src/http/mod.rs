@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod participants;
 pub mod portfolio;
 pub mod problem;
 pub mod projects;
@@ -94,6 +95,14 @@ pub fn router(state: AppState) -> Router {
         .route("/portfolio", get(portfolio::portfolio))
         .route("/portfolio/trend", get(portfolio::trend))
         .route("/portfolio/comparison", get(portfolio::comparison))
+        .route(
+            "/projects/{id}/participants/{participant_id}",
+            get(participants::subject_access),
+        )
+        .route(
+            "/projects/{id}/participants/{participant_id}/erase",
+            post(participants::erase),
+        )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
         .route("/openapi.json", get(openapi::document));

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::db::{metadata_map, Db};
 use super::error::{normalise, persistence_error, ClaimLost, StoreError};
+use super::keys::Keys;
 use super::{AnswerAtCommit, Receipt, ANSWER_AT_COMMIT};
 
 /// Wraps the backend's repository: reads the previous entry's digest and `recorded_at`, writes
@@ -24,11 +25,12 @@ use super::{AnswerAtCommit, Receipt, ANSWER_AT_COMMIT};
 pub struct ChainedRepository<R> {
     inner: R,
     db: Db,
+    keys: Keys,
 }
 
 impl<R: PersistedEventRepository> ChainedRepository<R> {
-    pub(crate) fn new(inner: R, db: Db) -> Self {
-        Self { inner, db }
+    pub(crate) fn new(inner: R, db: Db, keys: Keys) -> Self {
+        Self { inner, db, keys }
     }
 
     /// The chain head and `recorded_at` after entry `sequence` (ZERO and none before the first).
@@ -96,12 +98,19 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             }
             floor = Some(recorded_at);
             metadata.insert(RECORDED_AT_KEY.to_string(), format_instant(recorded_at));
+            // Personal fields are encrypted before hashing: the chain covers what is stored,
+            // and no plaintext of them ever reaches the events table.
+            let mut payload = event.payload.clone();
+            self.keys
+                .seal_payload(&event.aggregate_id, &event.event_type, &mut payload)
+                .await
+                .map_err(store_to_persistence)?;
             let entry = StoredEntry {
                 aggregate_id: event.aggregate_id.clone(),
                 sequence: event.sequence as u64,
                 event_type: event.event_type.clone(),
                 event_version: event.event_version.clone(),
-                payload: event.payload.clone(),
+                payload,
                 metadata,
             };
             head = chain_next(&head, &entry);
@@ -110,6 +119,7 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             let metadata = serde_json::to_value(metadata)?;
             chained.push(SerializedEvent {
                 metadata,
+                payload: entry.payload,
                 ..event.clone()
             });
         }

@@ -88,6 +88,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
+                // An erased participant's key is overwritten on disk, not only unlinked.
+                .pragma("secure_delete", "ON")
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             create_parent_dir(options.get_filename())?;
             let pool = SqlitePoolOptions::new()

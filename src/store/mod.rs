@@ -7,8 +7,10 @@
 mod access;
 mod assess;
 mod chain;
+mod crypto;
 pub(crate) mod db;
 mod error;
+mod keys;
 mod portfolio;
 mod projector;
 pub mod views;
@@ -37,10 +39,13 @@ pub use access::{
 };
 pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
+pub use crypto::{KeyError, MasterKey};
 pub use error::{ExecuteError, StoreError};
+pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
 
 use db::Db;
+use keys::Keys;
 use projector::{projects_in, Checkpoint, TouchedProjects, ViewRow, CHECKPOINT};
 
 /// How many times a command is tried again after losing the race for the next sequence.
@@ -125,6 +130,8 @@ struct Slot {
 
 struct Inner {
     db: Db,
+    /// Participants' data keys, and the master key once given.
+    keys: Keys,
     events: Events,
     /// One async lock (guarding the cached project) per recently used project.
     slots: SyncMutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Slot>>>>,
@@ -157,22 +164,33 @@ impl Store {
     /// if missing — or `postgres://…`). Does not migrate.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         let db = Db::connect(database_url).await?;
+        let keys = Keys::new(db.clone());
         let events = match &db {
             Db::Postgres(pool) => {
                 let repo = || {
-                    ChainedRepository::new(PostgresEventRepository::new(pool.clone()), db.clone())
+                    ChainedRepository::new(
+                        PostgresEventRepository::new(pool.clone()),
+                        db.clone(),
+                        keys.clone(),
+                    )
                 };
                 Events::Postgres(PersistedEventStore::new_event_store(repo()), repo())
             }
             Db::Sqlite(pool) => {
-                let repo =
-                    || ChainedRepository::new(SqliteEventRepository::new(pool.clone()), db.clone());
+                let repo = || {
+                    ChainedRepository::new(
+                        SqliteEventRepository::new(pool.clone()),
+                        db.clone(),
+                        keys.clone(),
+                    )
+                };
                 Events::Sqlite(PersistedEventStore::new_event_store(repo()), repo())
             }
         };
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
+                keys,
                 events,
                 slots: SyncMutex::new(HashMap::new()),
                 projector: tokio::sync::Mutex::new(()),
@@ -200,6 +218,111 @@ impl Store {
     /// Applies the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         self.inner.db.migrate().await
+    }
+
+    /// Gives the store the master key that wraps participants' data keys, after checking it is
+    /// this database's (a fresh database adopts it). Needed before personal data is written or
+    /// read; then destroys any key whose erasure is recorded but whose deletion did not finish.
+    pub async fn unlock(&self, master: MasterKey) -> Result<(), MasterKeyRefused> {
+        self.inner.keys.unlock(master).await?;
+        let leftover = self
+            .inner
+            .keys
+            .destroy_erased()
+            .await
+            .map_err(|e| MasterKeyRefused::Store(e.to_string()))?;
+        if leftover > 0 {
+            tracing::warn!(
+                leftover,
+                "destroyed data keys of participants already erased"
+            );
+        }
+        Ok(())
+    }
+
+    /// The id of the master key this database's personal data is encrypted under, if any yet.
+    pub async fn recorded_master_key(&self) -> Result<Option<String>, StoreError> {
+        self.inner.keys.recorded_master_key().await
+    }
+
+    /// Re-wraps every data key under `new` and makes it this database's master key; the events
+    /// are not touched. Returns how many data keys were re-wrapped.
+    pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<u64, StoreError> {
+        self.inner.keys.rotate(new).await
+    }
+
+    /// Destroys a participant's data key (after their erasure is recorded); true if it existed.
+    pub async fn destroy_data_key(
+        &self,
+        project_id: Uuid,
+        participant_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .keys
+            .destroy(&project_id.to_string(), participant_id)
+            .await
+    }
+
+    /// Opens the personal fields of a project's entries where they can still be read; erased
+    /// ones (their erasure is among `events`, or their key is gone) become `Personal::Erased`.
+    pub async fn open_personal_data(
+        &self,
+        project_id: Uuid,
+        events: &mut [RecordedEvent],
+    ) -> Result<(), StoreError> {
+        self.inner.keys.open(&project_id.to_string(), events).await
+    }
+
+    /// Subject access: every entry of a project about `participant` (see
+    /// [`coprod_domain::personal::about`]), with their personal data decrypted where it still
+    /// exists; `None` if no entry names them.
+    pub async fn subject_access(
+        &self,
+        project_id: Uuid,
+        participant: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let events = self.recorded_events(project_id).await?;
+        let about = coprod_domain::personal::about(&events, participant);
+        if about.is_empty() {
+            return Ok(None);
+        }
+        let erased_at = coprod_domain::personal::erasures(&events)
+            .into_iter()
+            .find(|(who, _)| *who == participant)
+            .map(|(_, sequence)| sequence);
+        let entries: Vec<Value> = about
+            .iter()
+            .map(|entry| {
+                serde_json::json!({
+                    "sequence": entry.sequence,
+                    "recorded_at": format_instant(entry.recorded_at),
+                    "recorded_by": entry.recorded_by,
+                    "event": entry.event,
+                })
+            })
+            .collect();
+        Ok(Some(serde_json::json!({
+            "project_id": project_id,
+            "participant_id": participant,
+            "erased_at": erased_at,
+            "entries": entries,
+        })))
+    }
+
+    /// Replays every seal among a project's stored `entries`, with its personal data opened.
+    pub async fn check_seals(
+        &self,
+        project_id: Uuid,
+        entries: &[StoredEntry],
+    ) -> Result<Vec<coprod_domain::seal::SealCheck>, StoreError> {
+        let decoded = match coprod_domain::seal::decode(entries) {
+            Ok(mut events) => {
+                self.open_personal_data(project_id, &mut events).await?;
+                Ok(events)
+            }
+            Err(why) => Err(why),
+        };
+        Ok(coprod_domain::seal::check_seals_with(entries, decoded))
     }
 
     /// Whether the database answers (for `/readyz`).
@@ -395,6 +518,8 @@ impl Store {
         } else {
             slot.events = decode(&self.inner.db.entries(aggregate_id, 0, None).await?)?;
         }
+        // Opens only what was just added, and forgets everything an erasure among them names.
+        self.inner.keys.open(aggregate_id, &mut slot.events).await?;
         let budget = &self.inner.cached_events;
         let now_kept = slot.events.len();
         let total = if now_kept >= kept {
@@ -473,12 +598,24 @@ impl Store {
             .await
     }
 
-    /// Every entry of a project, decoded.
+    /// Every entry of a project, decoded, with personal data opened where it can be.
     pub async fn recorded_events(
         &self,
         project_id: Uuid,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        decode(&self.entries(project_id, 0, None).await?)
+        self.opened(project_id, &self.entries(project_id, 0, None).await?)
+            .await
+    }
+
+    /// A project's stored `entries` (all of them, in order), decoded, with personal data opened.
+    pub async fn opened(
+        &self,
+        project_id: Uuid,
+        entries: &[StoredEntry],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = decode(entries)?;
+        self.open_personal_data(project_id, &mut events).await?;
+        Ok(events)
     }
 
     /// Every project that has entries, by id.
@@ -633,7 +770,9 @@ impl Store {
 
     async fn view_row(&self, project_id: &str) -> Result<Option<ViewRow>, StoreError> {
         let entries = self.inner.db.entries(project_id, 0, None).await?;
-        Ok(ViewRow::from_events(project_id, &decode(&entries)?))
+        let mut events = decode(&entries)?;
+        self.inner.keys.open(project_id, &mut events).await?;
+        Ok(ViewRow::from_events(project_id, &events))
     }
 
     /// Creates a token; returns it in plain text (`coprod_` and 64 hex digits). Only its SHA-256

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use coprod_domain::assessment::{assess, Cutoff, Rating};
+use coprod_domain::assessment::{assess, Cutoff, Rating, SMALL_COUNT};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric;
 use coprod_domain::{ParticipantKind, ProjectEvent, RecordedEvent, Stage};
@@ -125,6 +125,23 @@ pub fn scorecard(events: &[RecordedEvent]) -> BTreeMap<String, Rating> {
         .unwrap_or_default()
 }
 
+/// Counts of people as the API shows them: below 5, `{"count": null, "suppressed": true}`, so
+/// that nobody can be singled out (DESIGN rule 8).
+pub fn shown_counts<K: Serialize + Ord>(counts: &BTreeMap<K, u64>) -> Value {
+    let shown: BTreeMap<&K, Value> = counts
+        .iter()
+        .map(|(key, &count)| {
+            let value = if count < SMALL_COUNT as u64 {
+                json!({"count": null, "suppressed": true})
+            } else {
+                json!({"count": count, "suppressed": false})
+            };
+            (key, value)
+        })
+        .collect();
+    json!(shown)
+}
+
 /// The JSON body kept in `project_views` for one project; `None` if it was never registered.
 pub fn view_body(events: &[RecordedEvent]) -> Option<Value> {
     let summary = summarise(events)?;
@@ -136,7 +153,7 @@ pub fn view_body(events: &[RecordedEvent]) -> Option<Value> {
         "status": summary.status,
         "stage": summary.stage,
         "stages": summary.stages,
-        "participants_by_kind": summary.participants_by_kind,
+        "participants_by_kind": shown_counts(&summary.participants_by_kind),
         "sequence": last.sequence,
         "digest": last.digest,
         "recorded_at": format_instant(last.recorded_at),
@@ -194,7 +211,7 @@ mod tests {
         ProjectEvent::ParticipantJoined(ParticipantJoined {
             participant_id: id.into(),
             kind,
-            groups: vec![],
+            groups: vec![].into(),
             occurred_on: date(2),
         })
     }
@@ -335,6 +352,19 @@ mod tests {
     }
 
     #[test]
+    fn counts_of_people_below_five_are_suppressed_and_five_or_more_shown() {
+        let counts = BTreeMap::from([("carer", 4u64), ("professional", 5), ("provider", 0)]);
+        assert_eq!(
+            shown_counts(&counts),
+            json!({
+                "carer": {"count": null, "suppressed": true},
+                "professional": {"count": 5, "suppressed": false},
+                "provider": {"count": null, "suppressed": true},
+            })
+        );
+    }
+
+    #[test]
     fn the_view_names_the_last_entry() {
         let events = stream(vec![
             registered(),
@@ -343,7 +373,10 @@ mod tests {
         let body = view_body(&events).unwrap();
         assert_eq!(body["sequence"], 2);
         assert_eq!(body["recorded_at"], "2025-02-01T09:00:01.000000Z");
-        assert_eq!(body["participants_by_kind"], json!({"lived_experience": 1}));
+        assert_eq!(
+            body["participants_by_kind"],
+            json!({"lived_experience": {"count": null, "suppressed": true}})
+        );
         assert_eq!(body["stage"], Value::Null);
         assert_eq!(body["stages"], json!([]));
         let scorecard = body["scorecard"].as_object().unwrap();

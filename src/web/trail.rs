@@ -10,7 +10,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use coprod_domain::digest::verify_chain;
-use coprod_domain::seal::check_seals;
+use coprod_domain::personal::ERASED;
+use coprod_domain::seal::SealOutcome;
 use maud::{html, Markup};
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ use super::session::SignedIn;
 use super::words;
 use crate::http::auth::TRAIL_READERS;
 use crate::http::{visible_project, AppState};
-use crate::trail::{trail, TrailEntry};
+use crate::trail::{add_personal_data, trail, TrailEntry};
 
 /// Entries on one page of the trail.
 pub const PAGE_SIZE: u64 = 50;
@@ -85,7 +86,17 @@ pub async fn page(
         },
     };
     let full = TRAIL_READERS.contains(&viewer.principal.role);
-    let all = trail(&entries);
+    let mut all = trail(&entries);
+    let check = if full {
+        let store_error = |e: crate::store::StoreError| PageError::from_api(e.into(), viewer);
+        let opened = state.store.opened(head.project_id, &entries).await;
+        add_personal_data(&mut all, &opened.map_err(store_error)?);
+        let seals = state.store.check_seals(head.project_id, &entries).await;
+        let seals = seals.map_err(store_error)?;
+        Some((verify_chain(&entries), seals))
+    } else {
+        None
+    };
     let title = all
         .first()
         .and_then(|e| e.data.get("title"))
@@ -98,7 +109,6 @@ pub async fn page(
         .skip(first as usize)
         .take(PAGE_SIZE as usize)
         .collect();
-    let check = full.then(|| (verify_chain(&entries), check_seals(&entries)));
     let body = html! {
         span class="govuk-caption-l" { (title) }
         h1 class="govuk-heading-l" { "Audit trail" }
@@ -112,7 +122,7 @@ pub async fn page(
         }
         @match &check {
             Some((chain, seals)) => {
-                @let seals_valid = seals.iter().all(|s| s.valid);
+                @let seals_valid = !seals.iter().any(|s| s.contradicted());
                 @if chain.first_divergence.is_none() && seals_valid {
                     div class="govuk-notification-banner govuk-notification-banner--success" role="region" aria-labelledby="verify-title" id="verify" {
                         div class="govuk-notification-banner__header" {
@@ -128,8 +138,13 @@ pub async fn page(
                                 @if seals.is_empty() {
                                     "No assessment of this project has been sealed."
                                 } @else {
-                                    "Every sealed assessment (" (seals.len()) ") still gives exactly the same result."
+                                    "Every sealed assessment (" (seals.len()) ") still gives exactly the same result"
+                                    @if seals.iter().any(|s| s.outcome == SealOutcome::CannotReplay) { ", or cannot be replayed in full because a participant's personal data was erased since" }
+                                    "."
                                 }
+                            }
+                            @for seal in seals.iter().filter(|s| s.outcome == SealOutcome::CannotReplay) {
+                                p class="govuk-body" { "Sealed assessment in entry " (seal.sequence) ": " (seal.explanation) }
                             }
                             p class="govuk-body" {
                                 "Digest of the whole trail: " code class="app-digest" { (chain.head) }
@@ -156,7 +171,7 @@ pub async fn page(
                                     "It, or an entry before it, was changed, removed or re-ordered after it was recorded."
                                 }
                             }
-                            @for seal in seals.iter().filter(|s| !s.valid) {
+                            @for seal in seals.iter().filter(|s| s.contradicted()) {
                                 p class="govuk-body" {
                                     "The assessment sealed in entry " (seal.sequence) " no longer gives the same result."
                                 }
@@ -235,9 +250,17 @@ fn entry_markup(project_id: &str, entry: &TrailEntry, full: bool) -> Markup {
                 @if full {
                     @if let Value::Object(fields) = &entry.data {
                         @for (key, value) in fields.iter().filter(|(k, _)| !matches!(k.as_str(), "occurred_on" | "corrects_sequence")) {
+                            // A personal field is stored encrypted: show what the reader may see.
+                            @let personal = entry.personal_data.as_ref().and_then(|p| p.get(key));
                             div class="govuk-summary-list__row" {
                                 dt class="govuk-summary-list__key" { (words::field(key)) }
-                                dd class="govuk-summary-list__value" { (value_markup(value)) }
+                                dd class="govuk-summary-list__value" {
+                                    @match personal {
+                                        Some(Value::String(s)) if s == ERASED => { strong class="govuk-tag govuk-tag--grey" { "Erased" } " The participant's personal data was erased." }
+                                        Some(shown) => (value_markup(shown)),
+                                        None => (value_markup(value)),
+                                    }
+                                }
                             }
                         }
                     }

@@ -144,7 +144,7 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
             let summary = app.summary(&id).await;
             assert_eq!(summary["sequence"], WRITERS as u64 + 1);
             assert_eq!(
-                summary["participants_by_kind"]["lived_experience"],
+                summary["participants_by_kind"]["lived_experience"]["count"],
                 WRITERS as u64
             );
             let listed = app

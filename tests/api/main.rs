@@ -12,6 +12,7 @@ mod auth;
 mod concurrency;
 mod errors;
 mod events;
+mod personal;
 mod portfolio;
 mod projects;
 mod seals;

@@ -206,7 +206,12 @@ async fn a_project_summary_has_stages_participants_by_kind_and_a_scorecard() {
         );
         assert_eq!(
             summary["participants_by_kind"],
-            json!({"lived_experience": 2, "carer": 1, "professional": 1})
+            // Fewer than 5 of each kind: never shown (DESIGN rule 8).
+            json!({
+                "lived_experience": {"count": null, "suppressed": true},
+                "carer": {"count": null, "suppressed": true},
+                "professional": {"count": null, "suppressed": true},
+            })
         );
         let scorecard = summary["scorecard"].as_object().expect("scorecard");
         let keys: Vec<&String> = scorecard.keys().collect();

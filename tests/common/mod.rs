@@ -35,6 +35,15 @@ impl fmt::Display for Backend {
     }
 }
 
+/// The master key every test database and test server uses (`COPROD_MASTER_KEY`), unless a
+/// test is about keys.
+pub const TEST_MASTER_KEY: &str =
+    "5f0c3a9e1b7d2468ace013579bdf2468ace013579bdf2468ace013579bdf2468";
+
+pub fn test_master_key() -> coprod::store::MasterKey {
+    coprod::store::MasterKey::parse(TEST_MASTER_KEY).expect("a valid test key")
+}
+
 /// A fresh database; dropped (PostgreSQL) or deleted (SQLite) when this value is dropped.
 pub struct TestDb {
     pub backend: Backend,
@@ -49,12 +58,29 @@ enum Cleanup {
 }
 
 impl TestDb {
-    /// A connected store with the migrations applied.
+    /// A connected store with the migrations applied and the test master key given.
     pub async fn store(&self) -> Store {
+        let store = self.connect().await;
+        store.migrate().await.expect("migrate");
+        store
+            .unlock(test_master_key())
+            .await
+            .expect("the test master key");
+        store
+    }
+
+    /// Another store on this (already migrated) database, with the test master key, as a
+    /// second server process would have.
+    pub async fn connect(&self) -> Store {
         let store = Store::connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
-        store.migrate().await.expect("migrate");
+        if store.recorded_master_key().await.is_ok() {
+            store
+                .unlock(test_master_key())
+                .await
+                .expect("the test master key");
+        }
         store
     }
 

@@ -40,7 +40,7 @@ fn join(participant: &str) -> ProjectCommand {
         facts: vec![Fact::ParticipantJoined(ParticipantJoined {
             participant_id: participant.into(),
             kind: ParticipantKind::Carer,
-            groups: vec![],
+            groups: vec![].into(),
             occurred_on: Utc::now().date_naive(),
         })],
         batch: false,
@@ -85,7 +85,7 @@ async fn a_taken_over_request_appends_nothing_and_the_answer_commits_with_the_ev
         let backend = db.backend;
         // Two "processes" on one database.
         let first = db.store().await;
-        let retry = Store::connect(&db.url).await.unwrap();
+        let retry = db.connect().await;
         let project = Uuid::new_v4();
         first.execute(project, register(project)).await.unwrap();
         let short = Duration::from_millis(100);

@@ -70,7 +70,7 @@ pub fn joined(participant: &str, kind: ParticipantKind) -> ParticipantJoined {
     ParticipantJoined {
         participant_id: participant.into(),
         kind,
-        groups: strings(&["carers"]),
+        groups: strings(&["carers"]).into(),
         occurred_on: earlier(),
     }
 }

@@ -102,7 +102,7 @@ impl Stream {
         self.push(ProjectEvent::ParticipantJoined(ParticipantJoined {
             participant_id: id.into(),
             kind,
-            groups: ids(groups),
+            groups: ids(groups).into(),
             occurred_on: day(),
         }))
     }

@@ -1,0 +1,123 @@
+//! Personal data (DESIGN rule 8): erasing a participant's data, and subject access.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use coprod_domain::{ParticipantErased, ProjectCommand};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::auth::Caller;
+use super::body::{parse_as, parse_value, JsonBody};
+use super::idempotency::{idempotent, IdempotencyKey};
+use super::problem::{ApiError, Problem};
+use super::projects::json_response;
+use super::{visible_project, AppState};
+use crate::store::Role;
+
+const ERASERS: &[Role] = &[Role::Admin];
+const SUBJECT_ACCESS: &[Role] = &[Role::Assurance, Role::Admin];
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    /// Why the data is erased, e.g. "Request from the participant, 2025-03-04" (no personal data).
+    pub reason: String,
+    /// The lawful ground, e.g. "UK GDPR Article 17(1)(b): consent withdrawn".
+    pub legal_basis: String,
+}
+
+/// The receipt of an erasure.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Erasure {
+    pub project_id: uuid::Uuid,
+    pub participant_id: String,
+    /// The `participant_erased` entry.
+    pub sequence: u64,
+    pub digest: String,
+    pub recorded_at: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/participants/{participant_id}/erase", tag = "personal data",
+    params(("id" = uuid::Uuid, Path), ("participant_id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first answer")),
+    request_body = ErasureRequest,
+    responses((status = 201, body = Erasure, description = "The participant's key is destroyed and `participant_erased` appended"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, participant_id)): Path<(String, String)>,
+    key: IdempotencyKey,
+    JsonBody(bytes): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(ERASERS, "erase participants' personal data")?;
+    let head = visible_project(&state, &caller, &id).await?;
+    let request: ErasureRequest = parse_as(parse_value(&bytes)?, "")?;
+    let project_id = head.project_id;
+    let context = state.context(&caller);
+    let command = ProjectCommand::Erase {
+        erasure: ParticipantErased {
+            participant_id: participant_id.clone(),
+            reason: request.reason,
+            legal_basis: request.legal_basis,
+            occurred_on: context.today(),
+        },
+        context,
+    };
+    let route = format!("POST /projects/{project_id}/participants/{participant_id}/erase");
+    let erased = participant_id.clone();
+    let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
+        let render = move |receipt: &crate::store::Receipt| {
+            let body = Erasure {
+                project_id,
+                participant_id: erased.clone(),
+                sequence: receipt.last_sequence,
+                digest: receipt.digest.to_string(),
+                recorded_at: receipt.recorded_at.clone(),
+            };
+            serde_json::to_string(&body).unwrap_or_default()
+        };
+        let (_, body) = state
+            .store
+            .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
+            .await?;
+        Ok((StatusCode::CREATED, body))
+    })
+    .await?;
+    // The entry is the record of the decision; the key goes right after (also on a retry, and at
+    // every start for an erasure whose process stopped in between).
+    if status == StatusCode::CREATED {
+        state
+            .store
+            .destroy_data_key(project_id, &participant_id)
+            .await?;
+    }
+    Ok(json_response(status, body))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/participants/{participant_id}", tag = "personal data",
+    params(("id" = uuid::Uuid, Path), ("participant_id" = String, Path)),
+    responses((status = 200, description = "{project_id, participant_id, erased_at, entries: [{sequence, recorded_at, recorded_by, event}]}: every entry about the participant, personal data decrypted (or \"erased\")"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn subject_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, participant_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(SUBJECT_ACCESS, "read a participant's personal data")?;
+    let head = visible_project(&state, &caller, &id).await?;
+    state
+        .store
+        .subject_access(head.project_id, &participant_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No entry of this project names participant '{participant_id}'."
+            ))
+        })
+}

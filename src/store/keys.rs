@@ -1,0 +1,362 @@
+//! Participants' data keys (DESIGN rule 8): created when their first personal field is stored,
+//! used to seal that field before the entry is hashed, to open it again when it is read, and
+//! deleted when their data is erased (crypto-shredding). The master key that wraps them is given
+//! to the store once ([`Keys::unlock`]) and checked against the database's canary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use coprod_domain::personal::{self, personal_field, Personal};
+use coprod_domain::recorded::format_instant;
+use coprod_domain::{ProjectEvent, RecordedEvent, SealedValue};
+use serde_json::Value;
+
+use super::crypto::{DataKey, MasterKey};
+use super::db::{on_db, Db};
+use super::error::StoreError;
+
+/// Why a master key cannot be used with this database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MasterKeyRefused {
+    #[error(
+        "the master key {given} is not the one this database's personal data is encrypted under \
+         ({expected}): start with the right COPROD_MASTER_KEY or key file; nothing was served"
+    )]
+    WrongKey { given: String, expected: String },
+    #[error("{0}")]
+    Store(String),
+}
+
+/// The data keys of one database, and the master key once it is given.
+#[derive(Clone)]
+pub(crate) struct Keys {
+    db: Db,
+    master: Arc<OnceLock<MasterKey>>,
+}
+
+impl Keys {
+    pub(crate) fn new(db: Db) -> Keys {
+        Keys {
+            db,
+            master: Arc::new(OnceLock::new()),
+        }
+    }
+
+    fn master(&self) -> Result<&MasterKey, StoreError> {
+        self.master.get().ok_or_else(|| {
+            StoreError::Internal(
+                "personal data needs the master key, and none was given to the store".into(),
+            )
+        })
+    }
+
+    /// Checks `master` against the database (a fresh database adopts it) and keeps it.
+    pub(crate) async fn unlock(&self, master: MasterKey) -> Result<(), MasterKeyRefused> {
+        let store = |e: StoreError| MasterKeyRefused::Store(e.to_string());
+        let sql = "INSERT INTO master_key_check (id, master_key_id, canary, updated_at) \
+                   VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING";
+        let now = format_instant(Utc::now());
+        on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(master.id())
+                .bind(master.canary())
+                .bind(&now)
+                .execute(pool)
+                .await
+                .map_err(|e| store(e.into()))?;
+        });
+        let (expected, canary) = self.check_row().await.map_err(store)?;
+        if !master.opens_canary(&canary) {
+            return Err(MasterKeyRefused::WrongKey {
+                given: master.id().to_string(),
+                expected,
+            });
+        }
+        let _ = self.master.set(master);
+        Ok(())
+    }
+
+    /// The id of the master key this database's data keys are wrapped by, if it has one yet.
+    pub(crate) async fn recorded_master_key(&self) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT master_key_id FROM master_key_check WHERE id = 1";
+        let row: Option<(String,)> = on_db!(&self.db, |pool| sqlx::query_as(sql)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row.map(|(id,)| id))
+    }
+
+    async fn check_row(&self) -> Result<(String, String), StoreError> {
+        let sql = "SELECT master_key_id, canary FROM master_key_check WHERE id = 1";
+        let row: Option<(String, String)> = on_db!(&self.db, |pool| sqlx::query_as(sql)
+            .fetch_optional(pool)
+            .await?);
+        row.ok_or_else(|| StoreError::Internal("the master key check row is missing".into()))
+    }
+
+    /// The data key of a participant, created (and stored wrapped) if they have none yet.
+    async fn data_key_for_writing(
+        &self,
+        project_id: &str,
+        participant_id: &str,
+    ) -> Result<DataKey, StoreError> {
+        let master = self.master()?;
+        if let Some(wrapped) = self.wrapped_key(project_id, participant_id).await? {
+            return unwrap(master, &wrapped, project_id, participant_id);
+        }
+        let sql = "INSERT INTO participant_keys \
+                   (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, participant_id) DO NOTHING";
+        let key = DataKey::generate();
+        let wrapped = master.wrap(&key, project_id, participant_id);
+        let now = format_instant(Utc::now());
+        on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(project_id)
+                .bind(participant_id)
+                .bind(&wrapped)
+                .bind(master.id())
+                .bind(&now)
+                .execute(pool)
+                .await?;
+        });
+        // Another process may have created one first: use whichever is stored.
+        let stored = self
+            .wrapped_key(project_id, participant_id)
+            .await?
+            .ok_or_else(|| StoreError::Internal("a data key just stored is missing".into()))?;
+        unwrap(master, &stored, project_id, participant_id)
+    }
+
+    async fn wrapped_key(
+        &self,
+        project_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT wrapped_key FROM participant_keys \
+                   WHERE project_id = $1 AND participant_id = $2";
+        let row: Option<(String,)> = on_db!(&self.db, |pool| {
+            sqlx::query_as(sql)
+                .bind(project_id)
+                .bind(participant_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(wrapped,)| wrapped))
+    }
+
+    /// Encrypts the personal field of a serialised entry in place (before it is hashed).
+    pub(crate) async fn seal_payload(
+        &self,
+        project_id: &str,
+        event_type: &str,
+        payload: &mut Value,
+    ) -> Result<(), StoreError> {
+        let Some(field) = personal_field(event_type) else {
+            return Ok(());
+        };
+        let Some(value) = payload.get(field).filter(|v| !v.is_object()) else {
+            return Ok(());
+        };
+        let participant = payload
+            .get("participant_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| StoreError::Internal(format!("a {event_type} has no participant")))?
+            .to_string();
+        let plaintext = serde_json::to_vec(value)
+            .map_err(|e| StoreError::Internal(format!("personal field: {e}")))?;
+        let key = self.data_key_for_writing(project_id, &participant).await?;
+        let sealed = key.seal(field, project_id, &participant, &plaintext);
+        payload[field] = serde_json::to_value(sealed)
+            .map_err(|e| StoreError::Internal(format!("sealed field: {e}")))?;
+        Ok(())
+    }
+
+    /// Opens the personal fields of `events` (one project's, in order) that can still be read:
+    /// those of participants with a key and no erasure recorded among `events`.
+    pub(crate) async fn open(
+        &self,
+        project_id: &str,
+        events: &mut [RecordedEvent],
+    ) -> Result<(), StoreError> {
+        let erased: BTreeSet<String> = personal::erasures(events)
+            .into_iter()
+            .map(|(participant, _)| participant.to_string())
+            .collect();
+        for participant in &erased {
+            personal::forget(events, participant);
+        }
+        if !events.iter().any(|e| personal::is_sealed(&e.event)) {
+            return Ok(());
+        }
+        let master = self.master()?;
+        let mut keys = BTreeMap::new();
+        for (participant, wrapped) in self.wrapped_keys(project_id).await? {
+            keys.insert(
+                participant.clone(),
+                unwrap(master, &wrapped, project_id, &participant)?,
+            );
+        }
+        for entry in events.iter_mut() {
+            let sequence = entry.sequence;
+            match &mut entry.event {
+                ProjectEvent::ParticipantJoined(e) => {
+                    let key = keys.get(&e.participant_id);
+                    open_field(
+                        &mut e.groups,
+                        key,
+                        "groups",
+                        project_id,
+                        &e.participant_id,
+                        sequence,
+                    );
+                }
+                ProjectEvent::ContributionMade(e) => {
+                    let key = keys.get(&e.participant_id);
+                    open_field(
+                        &mut e.summary,
+                        key,
+                        "summary",
+                        project_id,
+                        &e.participant_id,
+                        sequence,
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn wrapped_keys(&self, project_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = "SELECT participant_id, wrapped_key FROM participant_keys WHERE project_id = $1";
+        Ok(on_db!(&self.db, |pool| {
+            sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// Destroys a participant's data key; true if there was one.
+    pub(crate) async fn destroy(
+        &self,
+        project_id: &str,
+        participant_id: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM participant_keys WHERE project_id = $1 AND participant_id = $2";
+        let deleted = on_db!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(project_id)
+                .bind(participant_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted > 0)
+    }
+
+    /// Destroys the key of every participant whose erasure is recorded (an erasure whose process
+    /// stopped between the entry and the key's deletion); returns how many keys were left.
+    pub(crate) async fn destroy_erased(&self) -> Result<u64, StoreError> {
+        let sql =
+            "SELECT aggregate_id, payload FROM events WHERE event_type = 'participant_erased'";
+        let rows: Vec<(String, Value)> =
+            on_db!(&self.db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+        let mut destroyed = 0;
+        for (project_id, payload) in rows {
+            if let Some(participant) = payload.get("participant_id").and_then(Value::as_str) {
+                destroyed += u64::from(self.destroy(&project_id, participant).await?);
+            }
+        }
+        Ok(destroyed)
+    }
+
+    /// Re-wraps every data key under `new` (the events are not touched) and makes `new` the
+    /// database's master key, in one transaction. Returns how many data keys were re-wrapped.
+    pub(crate) async fn rotate(&self, new: &MasterKey) -> Result<u64, StoreError> {
+        let old = self.master()?;
+        let select = "SELECT project_id, participant_id, wrapped_key FROM participant_keys";
+        let update = "UPDATE participant_keys SET wrapped_key = $1, master_key_id = $2 \
+                      WHERE project_id = $3 AND participant_id = $4";
+        let check = "UPDATE master_key_check SET master_key_id = $1, canary = $2, updated_at = $3 \
+                     WHERE id = 1";
+        let now = format_instant(Utc::now());
+        let rewrapped = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let rows: Vec<(String, String, String)> =
+                sqlx::query_as(select).fetch_all(&mut *tx).await?;
+            for (project_id, participant_id, wrapped) in &rows {
+                let key = unwrap(old, wrapped, project_id, participant_id)?;
+                sqlx::query(update)
+                    .bind(new.wrap(&key, project_id, participant_id))
+                    .bind(new.id())
+                    .bind(project_id)
+                    .bind(participant_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(check)
+                .bind(new.id())
+                .bind(new.canary())
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            rows.len() as u64
+        });
+        Ok(rewrapped)
+    }
+}
+
+fn unwrap(
+    master: &MasterKey,
+    wrapped: &str,
+    project_id: &str,
+    participant_id: &str,
+) -> Result<DataKey, StoreError> {
+    master
+        .unwrap(wrapped, project_id, participant_id)
+        .map_err(|_| {
+            StoreError::Internal(format!(
+                "the data key of participant '{participant_id}' in project {project_id} cannot be \
+             unwrapped with master key {}",
+                master.id()
+            ))
+        })
+}
+
+/// Opens one sealed field with its owner's key; without a key it is erased. A value that does
+/// not decrypt (altered since it was stored: the chain check reports that) stays sealed.
+fn open_field<T: serde::de::DeserializeOwned>(
+    field: &mut Personal<T>,
+    key: Option<&DataKey>,
+    name: &str,
+    project_id: &str,
+    participant_id: &str,
+    sequence: u64,
+) {
+    let Personal::Sealed(sealed) = &*field else {
+        return;
+    };
+    let Some(key) = key else {
+        *field = Personal::Erased;
+        return;
+    };
+    match open_sealed(key, name, project_id, participant_id, sealed) {
+        Some(value) => *field = Personal::Clear(value),
+        None => tracing::warn!(
+            project_id,
+            sequence,
+            "a personal field does not decrypt with its participant's key; left unread"
+        ),
+    }
+}
+
+fn open_sealed<T: serde::de::DeserializeOwned>(
+    key: &DataKey,
+    name: &str,
+    project_id: &str,
+    participant_id: &str,
+    sealed: &SealedValue,
+) -> Option<T> {
+    let plaintext = key.open(name, project_id, participant_id, sealed).ok()?;
+    serde_json::from_slice(&plaintext).ok()
+}
