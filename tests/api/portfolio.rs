@@ -127,14 +127,7 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
         assert_eq!(figures["projects"]["closed"], 3);
 
         // Every figure equals the count of the per-project assessments that say so.
-        let mut assessments = Vec::new();
-        for id in ids {
-            let assessment = app
-                .get(Some(&panel), &format!("/projects/{id}/assessment"))
-                .await
-                .json_with(200);
-            assessments.push(assessment);
-        }
+        let assessments = assert_figures_match(&app, &panel, &figures, &ids).await;
         let latest = assessments
             .iter()
             .map(|a| a["as_of"].as_str().unwrap().to_string())
@@ -145,35 +138,6 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
             latest.as_str(),
             "the latest entry counted"
         );
-        for (c, key) in CRITERIA.iter().enumerate() {
-            let row = criterion(&figures, key);
-            for rating in ["met", "partly_met", "not_met"] {
-                let expected = assessments
-                    .iter()
-                    .filter(|a| a["criteria"][c]["rating"] == rating)
-                    .count() as u64;
-                assert_eq!(row[rating]["count"], expected, "{key} {rating}: {row}");
-                assert_eq!(
-                    row[rating]["per_cent"],
-                    expected * 100 / 5,
-                    "{key} {rating}"
-                );
-            }
-            let indicators = row["indicators"].as_array().unwrap();
-            assert_eq!(indicators.len(), 3);
-            for (i, indicator) in indicators.iter().enumerate() {
-                let expected = assessments
-                    .iter()
-                    .filter(|a| a["criteria"][c]["indicators"][i]["met"] == true)
-                    .count() as u64;
-                assert_eq!(
-                    indicator["key"],
-                    assessments[0]["criteria"][c]["indicators"][i]["key"]
-                );
-                assert_eq!(indicator["met"]["count"], expected, "{key}: {indicator}");
-                assert_eq!(indicator["met"]["per_cent"], expected * 100 / 5);
-            }
-        }
         // The rich projects are meeting more than nothing: the counts are not all zero.
         assert!(
             criterion(&figures, "whole_life_involvement")["indicators"][0]["met"]["count"]
@@ -214,6 +178,92 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
             criterion(&none, "reciprocal_reward")["met"],
             json!({"count": 0, "per_cent": null})
         );
+        app.stop().await;
+    }
+}
+
+/// Asserts that every criterion and indicator figure of `figures` is the count of the projects
+/// `ids` whose own assessment (`GET /projects/{id}/assessment`, with the figures' `as_of`) says
+/// so; returns those assessments.
+async fn assert_figures_match(
+    app: &TestApp,
+    token: &str,
+    figures: &Value,
+    ids: &[&String],
+) -> Vec<Value> {
+    let total = ids.len() as u64;
+    assert_eq!(figures["projects"]["total"], total, "{figures}");
+    let mut assessments = Vec::new();
+    for id in ids {
+        let assessment = app
+            .get(Some(token), &format!("/projects/{id}/assessment"))
+            .await
+            .json_with(200);
+        assessments.push(assessment);
+    }
+    for (c, key) in CRITERIA.iter().enumerate() {
+        let row = criterion(figures, key);
+        for rating in ["met", "partly_met", "not_met"] {
+            let expected = assessments
+                .iter()
+                .filter(|a| a["criteria"][c]["rating"] == rating)
+                .count() as u64;
+            assert_eq!(row[rating]["count"], expected, "{key} {rating}: {row}");
+            assert_eq!(
+                row[rating]["per_cent"],
+                expected * 100 / total,
+                "{key} {rating}"
+            );
+        }
+        let indicators = row["indicators"].as_array().unwrap();
+        assert_eq!(indicators.len(), 3);
+        for (i, indicator) in indicators.iter().enumerate() {
+            let expected = assessments
+                .iter()
+                .filter(|a| a["criteria"][c]["indicators"][i]["met"] == true)
+                .count() as u64;
+            assert_eq!(
+                indicator["key"],
+                assessments[0]["criteria"][c]["indicators"][i]["key"]
+            );
+            assert_eq!(indicator["met"]["count"], expected, "{key}: {indicator}");
+            assert_eq!(indicator["met"]["per_cent"], expected * 100 / total);
+        }
+    }
+    assessments
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_erasure_the_portfolio_still_counts_what_each_assessment_says() {
+    for db in common::backends().await {
+        let app = TestApp::spawn(&db).await;
+        let a = rich_project(&app).await;
+        let b = app.new_project_titled("Young carers' forum").await;
+        app.record(
+            &b,
+            batch(&[
+                joined("y1", "carer", &["young carers"]),
+                joined("y2", "carer", &["carers"]),
+                joined("y3", "lived_experience", &["Somali community"]),
+                stage_started("commission"),
+                activity("f1", "commission", &["y1"], &["y2", "y3"]),
+            ]),
+        )
+        .await;
+        let panel = app.tokens.panel.clone();
+        let before = portfolio(&app, &panel, "").await;
+        assert_figures_match(&app, &panel, &before, &[&a, &b]).await;
+        let erasure = json!({"reason": "The participant asked for their data to be erased.",
+                             "legal_basis": "UK GDPR Article 17(1)(b)"});
+        app.post(
+            Some(&app.tokens.admin),
+            &format!("/projects/{b}/participants/y3/erase"),
+            &erasure,
+        )
+        .await
+        .expect(201);
+        let after = portfolio(&app, &panel, "").await;
+        assert_figures_match(&app, &panel, &after, &[&a, &b]).await;
         app.stop().await;
     }
 }
