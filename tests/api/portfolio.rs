@@ -561,6 +561,9 @@ async fn organisations_are_kept_apart_and_compared_only_by_those_who_see_them_al
     }
 }
 
+/// (token, path, status, code, path of the error).
+type Case<'a> = (Option<&'a str>, &'a str, u16, &'a str, Option<&'a str>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_parameter_is_a_clear_problem_and_writes_nothing() {
     for db in common::backends().await {
@@ -568,7 +571,7 @@ async fn every_bad_parameter_is_a_clear_problem_and_writes_nothing() {
         let id = rich_project(&app).await;
         let panel = Some(app.tokens.panel.as_str());
         let admin = Some(app.tokens.admin.as_str());
-        let cases: &[(Option<&str>, &str, u16, &str, Option<&str>)] = &[
+        let cases: &[Case] = &[
             (
                 panel,
                 "/portfolio?colour=red",
