@@ -445,6 +445,10 @@ async fn pages_for_officers_and_panels() {
             .has("Correction")
             .has("sha256:")
             .has("Verified: all")
+            // Groups are stored encrypted; the page shows them decrypted, never the ciphertext.
+            .has("learning disability")
+            .lacks("AES-256-GCM")
+            .lacks("ciphertext")
             .has("Amina (carers' team)")
             .has("Participant id")
             .has("Typed £2,500 instead of £25.00");

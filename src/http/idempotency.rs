@@ -141,3 +141,21 @@ async fn claimed(
         }
     }
 }
+
+/// Runs `command` for a request that may hold an idempotency claim, and answers 201 with the
+/// JSON of `render(receipt)` — kept, with a claim, in the transaction that appends.
+pub async fn append_created<B: serde::Serialize>(
+    state: &AppState,
+    project_id: Uuid,
+    command: coprod_domain::ProjectCommand,
+    render: impl Fn(&crate::store::Receipt) -> B + Send + Sync + 'static,
+) -> Result<(StatusCode, String), ApiError> {
+    let render = move |receipt: &crate::store::Receipt| {
+        serde_json::to_string(&render(receipt)).unwrap_or_default()
+    };
+    let (_, body) = state
+        .store
+        .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
+        .await?;
+    Ok((StatusCode::CREATED, body))
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use super::body::{parse_as, parse_value, JsonBody};
-use super::idempotency::{idempotent, IdempotencyKey};
+use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::projects::json_response;
 use super::{visible_project, AppState};
@@ -69,24 +69,15 @@ pub async fn erase(
     };
     let route = format!("POST /projects/{project_id}/participants/{participant_id}/erase");
     let erased = participant_id.clone();
-    let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
-        let render = move |receipt: &crate::store::Receipt| {
-            let body = Erasure {
-                project_id,
-                participant_id: erased.clone(),
-                sequence: receipt.last_sequence,
-                digest: receipt.digest.to_string(),
-                recorded_at: receipt.recorded_at.clone(),
-            };
-            serde_json::to_string(&body).unwrap_or_default()
-        };
-        let (_, body) = state
-            .store
-            .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
-            .await?;
-        Ok((StatusCode::CREATED, body))
-    })
-    .await?;
+    let render = move |receipt: &crate::store::Receipt| Erasure {
+        project_id,
+        participant_id: erased.clone(),
+        sequence: receipt.last_sequence,
+        digest: receipt.digest.to_string(),
+        recorded_at: receipt.recorded_at.clone(),
+    };
+    let work = append_created(&state, project_id, command, render);
+    let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, work).await?;
     // The entry is the record of the decision; the key goes right after (also on a retry, and at
     // every start for an erasure whose process stopped in between).
     if status == StatusCode::CREATED {

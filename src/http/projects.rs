@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::auth::{Caller, ANYONE, WRITERS};
 use super::body::{parse_as, parse_value, JsonBody};
-use super::idempotency::{idempotent, IdempotencyKey};
+use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
 use super::{visible_project, AppState};
@@ -112,22 +112,14 @@ pub async fn register(
         "POST /projects",
         &bytes,
         project_id,
-        async {
-            let render = move |receipt: &crate::store::Receipt| {
-                let body = RegistrationReceipt {
-                    project_id,
-                    sequence: receipt.last_sequence,
-                    digest: receipt.digest.to_string(),
-                    recorded_at: receipt.recorded_at.clone(),
-                };
-                serde_json::to_string(&body).unwrap_or_default()
-            };
-            let (_, body) = state
-                .store
-                .execute_answering(project_id, command, StatusCode::CREATED.as_u16(), render)
-                .await?;
-            Ok((StatusCode::CREATED, body))
-        },
+        append_created(&state, project_id, command, move |receipt| {
+            RegistrationReceipt {
+                project_id,
+                sequence: receipt.last_sequence,
+                digest: receipt.digest.to_string(),
+                recorded_at: receipt.recorded_at.clone(),
+            }
+        }),
     )
     .await
     .map(|(status, body)| {

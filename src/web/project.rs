@@ -171,6 +171,11 @@ pub fn basis(when: When, assessment: &Assessment) -> Markup {
                 "As it stood at the end of " (words::date(day)) " (UTC), counting only what had been recorded by then: entries 1 to " (assessment.at_sequence) "."
             }
         }
+        @if assessment.participants_erased > 0 {
+            " The personal data of " (assessment.participants_erased)
+            @if assessment.participants_erased == 1 { " participant was" } @else { " participants were" }
+            " erased: their groups are not known, and are not counted."
+        }
     }
 }
 

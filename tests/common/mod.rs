@@ -60,7 +60,9 @@ enum Cleanup {
 impl TestDb {
     /// A connected store with the migrations applied and the test master key given.
     pub async fn store(&self) -> Store {
-        let store = self.connect().await;
+        let store = Store::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
         store.migrate().await.expect("migrate");
         store
             .unlock(test_master_key())
@@ -75,12 +77,10 @@ impl TestDb {
         let store = Store::connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
-        if store.recorded_master_key().await.is_ok() {
-            store
-                .unlock(test_master_key())
-                .await
-                .expect("the test master key");
-        }
+        store
+            .unlock(test_master_key())
+            .await
+            .expect("the test master key");
         store
     }
 
