@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod master_key;
+pub mod portfolio;
 pub mod store;
 pub mod trail;
 pub mod web;

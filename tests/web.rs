@@ -690,3 +690,169 @@ async fn cookies_are_secure_behind_tls_and_assets_are_served() {
         .contains("Accessibility statement for Coprod"));
     site.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
+    for db in common::backends().await {
+        let site = Site::start(db.store().await).await;
+        let t = site.tokens.clone();
+        let own = seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
+        let early = site.seeded.early.clone();
+        let mut b = Browser::new(&site.base);
+        b.get("/portfolio")
+            .await
+            .expect(401)
+            .html()
+            .has("Sign in to see this page");
+        b.sign_in(&t.assurance).await.expect(303);
+
+        let page = b.get("/portfolio").await.expect(200).html();
+        page.has("<h1 class=\"govuk-heading-l\">Portfolio</h1>")
+            .has(&format!(
+                ">{own}<span class=\"govuk-visually-hidden\"> projects: all</span></a> projects"
+            ))
+            .has("Projects meeting each point of the test")
+            .has("Projects meeting each indicator")
+            .has("Involvement started late")
+            .has("Open and closed projects by the latest stage reached")
+            .has("href=\"/portfolio/projects?attention=involvement_started_late\"")
+            .has("href=\"/portfolio/figures.csv?\" download")
+            .lacks("harrow")
+            .lacks("Organisations compared");
+        assert_eq!(
+            page.body
+                .matches("class=\"app-chart app-chart--trend\"")
+                .count(),
+            6
+        );
+        assert_eq!(page.body.matches("role=\"img\"").count(), 6);
+        assert_eq!(
+            page.body
+                .matches("class=\"govuk-table app-trend-table\"")
+                .count(),
+            6
+        );
+        // The API gives the same figures.
+        let api: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/portfolio", site.base))
+            .bearer_auth(&t.assurance)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(api["projects"]["total"], own);
+        let late = api["attention"]["involvement_started_late"]["count"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(late, 1, "{api}");
+
+        // The projects behind a figure.
+        b.get("/portfolio/projects?attention=involvement_started_late")
+            .await
+            .expect(200)
+            .html()
+            .has("Day services review")
+            .lacks("Home care charter")
+            .has("1 of 5 projects");
+        b.get("/portfolio/projects?criterion=reciprocal_reward&indicator=development")
+            .await
+            .expect(200)
+            .html()
+            .has("Home care charter");
+        b.get("/portfolio/projects?stage=none&status=open")
+            .await
+            .expect(200)
+            .html()
+            .has("No project.");
+
+        // At the end of a past day: only what had been recorded by then.
+        b.get(&format!("/portfolio?as_of={early}"))
+            .await
+            .expect(200)
+            .html()
+            .has("The projects at the end of 31 January")
+            .has(">3<span class=\"govuk-visually-hidden\"> projects: all</span></a> projects");
+
+        // Bad choices: the page says what is wrong.
+        b.get("/portfolio?as_of=2025-02-30")
+            .await
+            .expect(400)
+            .html()
+            .has("govuk-error-summary")
+            .has("not a real date");
+        b.get("/portfolio?every=fortnight")
+            .await
+            .expect(400)
+            .html()
+            .has("Choose quarters or months");
+        b.get("/portfolio/projects?criterion=nonsense")
+            .await
+            .expect(400)
+            .html()
+            .has("There is no such criterion");
+        b.get("/portfolio?organisation=harrow")
+            .await
+            .expect(403)
+            .html()
+            .has("You cannot see this page");
+        b.get("/portfolio/comparison.csv").await.expect(403).html();
+
+        // Every table downloads as CSV.
+        for path in [
+            "/portfolio/figures.csv".to_string(),
+            "/portfolio/trend.csv?every=month".to_string(),
+            format!("/portfolio/figures.csv?as_of={early}"),
+            "/portfolio/projects.csv?criterion=whole_life_involvement&rating=met".to_string(),
+        ] {
+            let csv = b.get(&path).await.expect(200);
+            let content_type = csv.headers.get(CONTENT_TYPE).unwrap().to_str().unwrap();
+            assert!(
+                content_type.starts_with("text/csv"),
+                "{path}: {content_type}"
+            );
+            let disposition = csv
+                .headers
+                .get("content-disposition")
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert!(
+                disposition.starts_with("attachment; filename=\"coprod-"),
+                "{disposition}"
+            );
+            assert!(csv.body.lines().count() > 1, "{path}: {}", csv.body);
+        }
+
+        // The administrator compares organisations: camden has too few projects.
+        let mut admin = Browser::new(&site.base);
+        admin.sign_in(&t.admin).await.expect(303);
+        admin
+            .get("/portfolio")
+            .await
+            .expect(200)
+            .html()
+            .has("Organisations compared")
+            .has("Too few to compare")
+            .has("harrow")
+            .has(&format!(
+                ">{own}<span class=\"govuk-visually-hidden\"> projects: haringey"
+            ));
+        let csv = admin.get("/portfolio/comparison.csv").await.expect(200);
+        assert!(csv.body.contains("camden,,,"), "{}", csv.body);
+        assert!(
+            csv.body.contains(",too_few_to_compare,,total,,,1,,1"),
+            "{}",
+            csv.body
+        );
+        admin
+            .get("/portfolio?organisation=harrow")
+            .await
+            .expect(200)
+            .html()
+            .lacks("Organisations compared")
+            .has(">3<span class=\"govuk-visually-hidden\"> projects: all");
+        site.stop().await;
+    }
+}

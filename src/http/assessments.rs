@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff};
+use coprod_domain::assessment::{AssessError, Assessment, Cutoff};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, PublishedRubric};
 use coprod_domain::seal::SealCheck;
@@ -22,7 +22,7 @@ use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
 use super::{visible_project, AppState};
-use crate::store::Role;
+use crate::store::{AssessmentError, Role};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +33,7 @@ pub struct AssessmentQuery {
 }
 
 /// `as_of` as an RFC 3339 instant, or a date meaning the end of that day (UTC).
-fn parse_as_of(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse_as_of(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Some(instant.with_timezone(&Utc));
     }
@@ -70,24 +70,31 @@ fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, ApiErro
         )
         .at("at_sequence", "must be at least 1")),
         (None, Some(n)) => Ok(Cutoff::AtSequence(n)),
-        (Some(text), None) => {
-            let instant = parse_as_of(text).ok_or_else(|| {
-                ApiError::bad_request(
-                    "validation_failed",
-                    "as_of must be an instant like 2025-03-01T09:30:00Z or a date like 2025-03-01.",
-                )
-                .at("as_of", "does not parse")
-            })?;
-            if instant > now {
-                return Err(ApiError::unprocessable(
-                    "validation_failed",
-                    "as_of is in the future; an assessment can only be given as of a moment that has passed.",
-                )
-                .at("as_of", "in the future"));
-            }
-            Ok(Cutoff::AsOf(instant))
-        }
+        (Some(text), None) => Ok(Cutoff::AsOf(past_instant("as_of", text, now)?)),
     }
+}
+
+/// A query parameter `name` that means a moment "as of" which something is asked: an RFC 3339
+/// instant, or a date meaning the end of that day (UTC); later than `now` is refused, since its
+/// answer could still change.
+pub fn past_instant(name: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    let instant = parse_as_of(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "validation_failed",
+            format!(
+                "{name} must be an instant like 2025-03-01T09:30:00Z or a date like 2025-03-01."
+            ),
+        )
+        .at(name, "does not parse")
+    })?;
+    if instant > now {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            format!("{name} is in the future; an assessment can only be given as of a moment that has passed."),
+        )
+        .at(name, "in the future"));
+    }
+    Ok(instant)
 }
 
 impl From<AssessError> for ApiError {
@@ -117,8 +124,19 @@ pub async fn replay(
     let head = visible_project(state, caller, id).await?;
     let rubric = find_rubric(query.rubric.as_deref())?;
     let cutoff = cutoff(query, (state.clock)())?;
-    let events = state.store.recorded_events(head.project_id).await?;
-    Ok(assess(&events, rubric, cutoff)?)
+    Ok(state
+        .store
+        .assess_project(head.project_id, cutoff, rubric)
+        .await?)
+}
+
+impl From<AssessmentError> for ApiError {
+    fn from(error: AssessmentError) -> Self {
+        match error {
+            AssessmentError::Store(error) => error.into(),
+            AssessmentError::Assess(error) => error.into(),
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/assessment", tag = "assessments",
@@ -144,6 +162,16 @@ pub async fn get(
     } else {
         ("application/json", assessment.to_json_bytes())
     };
+    Ok(deterministic_response(&headers, content_type, body))
+}
+
+/// A body that is the same for the same question: sent with `ETag` = its SHA-256, or as
+/// `304 Not Modified` when `If-None-Match` names that tag.
+pub fn deterministic_response(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
     let etag = format!("\"{}\"", hex::encode(Digest::of_bytes(&body).0));
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -157,7 +185,7 @@ pub async fn get(
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
-    Ok(response)
+    response
 }
 
 fn to_csv(assessment: &Assessment) -> Result<Vec<u8>, ApiError> {

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod participants;
+pub mod portfolio;
 pub mod problem;
 pub mod projects;
 pub mod query;
@@ -91,6 +92,9 @@ pub fn router(state: AppState) -> Router {
             "/projects/{id}/assessments/{sequence}/verify",
             get(assessments::verify_seal),
         )
+        .route("/portfolio", get(portfolio::portfolio))
+        .route("/portfolio/trend", get(portfolio::trend))
+        .route("/portfolio/comparison", get(portfolio::comparison))
         .route(
             "/projects/{id}/participants/{participant_id}",
             get(participants::subject_access),

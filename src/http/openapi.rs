@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assessments, events, participants, projects, service};
+use super::{assessments, events, participants, portfolio, projects, service};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,7 @@ use super::{assessments, events, participants, projects, service};
         projects::register, projects::list, projects::summary,
         events::post, events::trail_page, events::verify,
         assessments::get, assessments::seal, assessments::seals, assessments::verify_seal, assessments::rubrics, assessments::rubric_definition,
+        portfolio::portfolio, portfolio::trend, portfolio::comparison,
         participants::erase, participants::subject_access,
         service::healthz, service::readyz, service::metrics,
     ),

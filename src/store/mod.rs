@@ -5,11 +5,13 @@
 //! [`Store`] is cheap to clone and safe to share between tasks.
 
 mod access;
+mod assess;
 mod chain;
 mod crypto;
 pub(crate) mod db;
 mod error;
 mod keys;
+mod portfolio;
 mod projector;
 pub mod views;
 
@@ -35,10 +37,12 @@ use uuid::Uuid;
 pub use access::{
     token_hash, Claim, ClaimTicket, IdempotentRecord, Principal, Role, UnknownRole, TOKEN_PREFIX,
 };
+pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
 pub use crypto::{KeyError, MasterKey};
 pub use error::{ExecuteError, StoreError};
 pub use keys::MasterKeyRefused;
+pub use portfolio::PortfolioProject;
 
 use db::Db;
 use keys::Keys;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use coprod_domain::recorded::format_instant;
-use coprod_domain::RecordedEvent;
+use coprod_domain::{ProjectEvent, RecordedEvent};
 use serde_json::Value;
 
 use super::db::{on_db, Db, AGGREGATE_TYPE};
@@ -37,12 +37,22 @@ pub(crate) struct ViewRow {
     pub status: String,
     pub body: String,
     pub sequence: i64,
+    /// For `portfolio_projects`: the registration's service area and when it was recorded.
+    pub service_area: String,
+    pub registered_at: String,
 }
 
 impl ViewRow {
     pub(crate) fn from_events(project_id: &str, events: &[RecordedEvent]) -> Option<ViewRow> {
         let body = view_body(events)?;
+        let service_area = events.iter().find_map(|e| match &e.event {
+            ProjectEvent::ProjectRegistered(r) => Some(r.service_area.clone()),
+            _ => None,
+        })?;
+        let registered_at = format_instant(events.first()?.recorded_at);
         Some(ViewRow {
+            service_area,
+            registered_at,
             project_id: project_id.to_string(),
             organisation: body["organisation"]
                 .as_str()
@@ -159,10 +169,17 @@ impl Db {
              ON CONFLICT (name) DO UPDATE SET xid = excluded.xid, position = excluded.position \
              WHERE (projector_checkpoints.xid, projector_checkpoints.position) \
                    < (excluded.xid, excluded.position)";
+        let upsert_portfolio = "INSERT INTO portfolio_projects \
+                (project_id, organisation, service_area, registered_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id) DO UPDATE SET organisation = excluded.organisation, \
+                service_area = excluded.service_area, registered_at = excluded.registered_at";
         macro_rules! write {
             ($tx:ident) => {{
                 if replace {
                     sqlx::query("DELETE FROM project_views")
+                        .execute(&mut *$tx)
+                        .await?;
+                    sqlx::query("DELETE FROM portfolio_projects")
                         .execute(&mut *$tx)
                         .await?;
                     sqlx::query("DELETE FROM projector_checkpoints WHERE name = $1")
@@ -178,6 +195,13 @@ impl Db {
                         .bind(&view.body)
                         .bind(view.sequence)
                         .bind(&now)
+                        .execute(&mut *$tx)
+                        .await?;
+                    sqlx::query(upsert_portfolio)
+                        .bind(&view.project_id)
+                        .bind(&view.organisation)
+                        .bind(&view.service_area)
+                        .bind(&view.registered_at)
                         .execute(&mut *$tx)
                         .await?;
                 }

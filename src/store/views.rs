@@ -26,6 +26,7 @@ pub struct ProjectSummary {
     pub project_id: Uuid,
     pub title: String,
     pub organisation: String,
+    pub service_area: String,
     /// `open` or `closed`.
     pub status: &'static str,
     /// The latest started stage, while it is not complete.
@@ -108,6 +109,7 @@ pub fn summarise(events: &[RecordedEvent]) -> Option<ProjectSummary> {
         project_id: registration.project_id,
         title: registration.title.clone(),
         organisation: registration.organisation.clone(),
+        service_area: registration.service_area.clone(),
         status: if closed { "closed" } else { "open" },
         stage,
         stages,

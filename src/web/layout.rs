@@ -76,6 +76,9 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                                                 a class="govuk-service-navigation__link" href="/projects" { "Projects" }
                                             }
                                             li class="govuk-service-navigation__item" {
+                                                a class="govuk-service-navigation__link" href="/portfolio" { "Portfolio" }
+                                            }
+                                            li class="govuk-service-navigation__item" {
                                                 a class="govuk-service-navigation__link" href="/accessibility" { "Accessibility" }
                                             }
                                         }

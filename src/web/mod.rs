@@ -19,6 +19,7 @@
 mod compare;
 mod layout;
 mod pages;
+mod portfolio;
 mod project;
 mod report;
 mod session;
@@ -49,6 +50,12 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/report", get(report::page))
         .route("/projects/{id}/report.csv", get(report::csv))
         .route("/projects/{id}/report.json", get(report::json))
+        .route("/portfolio", get(portfolio::page))
+        .route("/portfolio/projects", get(portfolio::projects))
+        .route("/portfolio/figures.csv", get(portfolio::figures_csv))
+        .route("/portfolio/trend.csv", get(portfolio::trend_csv))
+        .route("/portfolio/comparison.csv", get(portfolio::comparison_csv))
+        .route("/portfolio/projects.csv", get(portfolio::projects_csv))
         .route("/accessibility", get(pages::accessibility))
         .route("/assets/govuk-frontend.min.css", get(layout::govuk_css))
         .route("/assets/coprod.css", get(layout::coprod_css))

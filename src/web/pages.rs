@@ -169,8 +169,8 @@ pub async fn accessibility(
                 h1 class="govuk-heading-l" { "Accessibility statement for Coprod" }
                 p class="govuk-body" {
                     "This statement covers the Coprod web pages: signing in, the list of projects, "
-                    "each project's assessment, the comparison of two dates, the audit trail and the "
-                    "printable panel report."
+                    "each project's assessment, the comparison of two dates, the audit trail, the "
+                    "printable panel report and the portfolio."
                 }
                 p class="govuk-body" {
                     "We want as many people as possible to be able to use these pages. You should be able to:"
@@ -180,7 +180,7 @@ pub async fn accessibility(
                     li { "use every page with a keyboard alone, with a visible focus and a link to skip to the content" }
                     li { "use every page with a screen reader: each page has one main heading, and every form field has a label" }
                     li { "read every rating as a word (Met, Partly met, Not met) and a symbol, never by colour alone" }
-                    li { "read the chart of the six scores as a table as well" }
+                    li { "read every chart (the six scores, and the portfolio over time) as a table as well" }
                     li { "use every page without JavaScript: the pages have none" }
                     li { "print the panel report, or save it as a PDF, with the navigation left out" }
                 }

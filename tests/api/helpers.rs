@@ -184,12 +184,32 @@ impl TestApp {
 
     /// A server over `store`, which may share its database with another server.
     pub async fn serve(backend: Backend, store: Store, tokens: Tokens) -> TestApp {
+        TestApp::serve_with_clock(backend, store, tokens, chrono::Utc::now).await
+    }
+
+    /// A server over `db` (migrated) whose clock is `clock`.
+    pub async fn spawn_with_clock(
+        db: &TestDb,
+        clock: fn() -> chrono::DateTime<chrono::Utc>,
+    ) -> TestApp {
+        let store = db.store().await;
+        let tokens = Tokens::create(&store).await;
+        TestApp::serve_with_clock(db.backend, store, tokens, clock).await
+    }
+
+    async fn serve_with_clock(
+        backend: Backend,
+        store: Store,
+        tokens: Tokens,
+        clock: fn() -> chrono::DateTime<chrono::Utc>,
+    ) -> TestApp {
         // `coprod serve` installs the metrics recorder before serving; do the same.
         coprod::http::metrics::handle();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone());
+        let mut state = AppState::new(store.clone());
+        state.clock = clock;
         let server = tokio::spawn(serve_on(listener, state, async {
             let _ = stopped.await;
         }));

@@ -13,6 +13,7 @@ mod concurrency;
 mod errors;
 mod events;
 mod personal;
+mod portfolio;
 mod projects;
 mod seals;
 mod views;

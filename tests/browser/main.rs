@@ -9,7 +9,7 @@
 //! `cargo test`; run it with `cargo test --test browser -- --ignored` (as `.ci/run` does). Without
 //! those tools it says loudly that it was skipped — unless `CI=true`, where that is a failure.
 //! `COPROD_UPDATE_SCREENSHOT=1` also copies the project page's screenshot to
-//! `docs/project-page.png` for the README.
+//! `docs/project-page.png`, and the portfolio page's to `docs/portfolio-page.png`, for the README.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -66,6 +66,8 @@ async fn pages_in_chromium() {
     };
     let db = common::sqlite();
     let site = Site::start(db.store().await).await;
+    let t = &site.tokens;
+    seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
@@ -86,6 +88,8 @@ async fn pages_in_chromium() {
     if std::env::var("COPROD_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/project-page.png");
         node.env("COPROD_DOCS_SCREENSHOT", docs);
+        let portfolio = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/portfolio-page.png");
+        node.env("COPROD_DOCS_PORTFOLIO_SCREENSHOT", portfolio);
     }
     let status = tokio::task::spawn_blocking(move || node.status())
         .await

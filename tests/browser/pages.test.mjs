@@ -287,6 +287,50 @@ test('the accessibility statement, signing out, and an ended session', async () 
   await context.close();
 });
 
+test('the portfolio: figures, a chart per criterion over time with its table, the projects behind a figure', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.assurance);
+  await page.getByRole('link', { name: 'Portfolio', exact: true }).click();
+  await page.waitForURL(`${base}/portfolio`);
+  await check(page, '24-portfolio');
+  if (process.env.COPROD_DOCS_PORTFOLIO_SCREENSHOT) {
+    // The README's picture: the filters, the counts and the table of the six points.
+    await page.screenshot({ path: process.env.COPROD_DOCS_PORTFOLIO_SCREENSHOT, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1900 } });
+  }
+  const counts = page.locator('#project-count a');
+  assert.deepEqual((await counts.allInnerTexts()).map((t) => t.split('\n')[0].trim()), ['5', '4', '1'], 'all, open, closed');
+  assert.equal(await page.locator('svg.app-chart--trend[role="img"]').count(), 6);
+  assert.equal(await page.locator('table.app-trend-table').count(), 6);
+  assert.doesNotMatch(await page.locator('main').innerText(), /harrow|Organisations compared/);
+
+  // The projects behind a figure.
+  await page.locator('#attention-table a').first().click();
+  await page.waitForURL(/\/portfolio\/projects\?attention=involvement_started_late/);
+  assert.match(await page.locator('main').innerText(), /Day services review/);
+  await check(page, '25-portfolio-projects');
+
+  // Filter by service area and date (a GET form: no JavaScript needed).
+  await page.goto(`${base}/portfolio`);
+  await page.getByLabel('Service area').selectOption('Home care');
+  await page.getByLabel('As it stood at the end of a day').fill(lateDate);
+  await page.getByRole('button', { name: 'Show the portfolio' }).click();
+  await page.waitForURL(/service_area=Home\+care/);
+  assert.equal((await page.locator('#project-count a').first().innerText()).split('\n')[0].trim(), '2');
+  assert.match(await page.locator('h2#now').innerText(), new RegExp(`30 April ${year}`));
+  await check(page, '26-portfolio-filtered');
+  await context.close();
+
+  // The administrator also compares organisations.
+  const admin = await newPage();
+  await signIn(admin.page, tokens.admin);
+  await admin.page.goto(`${base}/portfolio`);
+  const text = await admin.page.locator('#comparison-table').innerText();
+  assert.match(text, /camden\s+1\b[^\n]*\n[^\n]*\n?\s*Too few to compare/);
+  assert.match(text, /harrow/);
+  await check(admin.page, '27-portfolio-organisations');
+  await admin.context.close();
+});
+
 test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling', async () => {
   const { context, page } = await newPage({ viewport: { width: 320, height: 640 } });
   await signIn(page, tokens.assurance);
@@ -296,6 +340,7 @@ test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling',
     [`/projects/${project}/trail`, '21-zoom-trail'],
     [`/projects/${project}/report`, '22-zoom-report'],
     [`/projects/${project}/compare?from=${earlyDate}&to=${lateDate}`, '23-zoom-compare'],
+    ['/portfolio', '28-zoom-portfolio'],
   ]) {
     await page.goto(`${base}${path}`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -411,3 +411,195 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
         today: day("2025-05-02"),
     }
 }
+
+/// More projects for the portfolio pages, recorded between January and April (the clock is left
+/// at [`Seeded::today`] again): four more of [`ORGANISATION`] in three service areas, two more
+/// of `harrow` (so that it has three: enough to compare) and one of `camden` (too few),
+/// registered by the administrator `admin`. Returns how many projects [`ORGANISATION`] has.
+pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, admin: &str) -> u64 {
+    let client = reqwest::Client::new();
+    let api = format!("{base}/api/v1");
+    let register = |title: &str, organisation: &str, service_area: &str, on: &str| {
+        json!({"title": title, "organisation": organisation, "service_area": service_area,
+               "priority_groups": ["carers"], "started_on": on})
+    };
+    let join = |id: &str, kind: &str, groups: &[&str], on: &str| json!({"type": "participant_joined", "participant_id": id, "kind": kind, "groups": groups, "occurred_on": on});
+    let stage =
+        |stage: &str, on: &str| json!({"type": "stage_started", "stage": stage, "occurred_on": on});
+    let activity = |id: &str, stage: &str, facilitators: &[&str], attendees: &[&str], on: &str| {
+        json!({"type": "activity_held", "activity_id": id, "stage": stage, "kind": "workshop",
+               "title": "Working session", "facilitators": facilitators, "attendees": attendees, "occurred_on": on})
+    };
+    // (registered at, token, registration, [(recorded at, events)])
+    type Story = (
+        &'static str,
+        &'static str,
+        Value,
+        Vec<(&'static str, Vec<Value>)>,
+    );
+    let stories: Vec<Story> = vec![
+        (
+            "2025-01-20T10:00:00Z",
+            "recorder",
+            register("Home care charter", ORGANISATION, "Home care", "2025-01-20"),
+            vec![
+                (
+                    "2025-01-22T10:00:00Z",
+                    vec![
+                        join("le-1", "lived_experience", &["older people"], "2025-01-22"),
+                        join("le-2", "carer", &["carers"], "2025-01-22"),
+                        join("pro-1", "professional", &[], "2025-01-22"),
+                        stage("commission", "2025-01-22"),
+                        activity(
+                            "charter-1",
+                            "commission",
+                            &["le-1", "pro-1"],
+                            &["le-2"],
+                            "2025-01-22",
+                        ),
+                        json!({"type": "reward_given", "participant_id": "le-1", "kind": "payment", "amount_pence": 3000, "activity_id": "charter-1", "occurred_on": "2025-01-22"}),
+                        json!({"type": "reward_given", "participant_id": "le-2", "kind": "learning", "activity_id": "charter-1", "occurred_on": "2025-01-22"}),
+                        json!({"type": "role_taken", "participant_id": "le-1", "role": "co_chair", "occurred_on": "2025-01-22"}),
+                    ],
+                ),
+                (
+                    "2025-02-10T10:00:00Z",
+                    vec![
+                        stage("design", "2025-02-10"),
+                        activity(
+                            "charter-2",
+                            "design",
+                            &["le-2"],
+                            &["le-1", "pro-1"],
+                            "2025-02-10",
+                        ),
+                        json!({"type": "decision_made", "decision_id": "charter", "stage": "design", "subject": "The charter",
+                               "method": "consensus", "participants": ["le-1", "le-2", "pro-1"], "influenced_by": [],
+                               "outcome": "Agreed", "occurred_on": "2025-02-10"}),
+                    ],
+                ),
+            ],
+        ),
+        (
+            "2025-02-05T10:00:00Z",
+            "recorder",
+            register(
+                "Day services review",
+                ORGANISATION,
+                "Day services",
+                "2025-02-05",
+            ),
+            vec![
+                (
+                    "2025-02-06T10:00:00Z",
+                    vec![
+                        join(
+                            "le-1",
+                            "lived_experience",
+                            &["learning disability"],
+                            "2025-02-06",
+                        ),
+                        join("pro-1", "professional", &[], "2025-02-06"),
+                        stage("commission", "2025-02-06"),
+                        activity("scope", "commission", &["pro-1"], &[], "2025-02-06"),
+                    ],
+                ),
+                (
+                    "2025-03-03T10:00:00Z",
+                    vec![
+                        stage("design", "2025-03-03"),
+                        activity("review-1", "design", &["pro-1"], &["le-1"], "2025-03-03"),
+                    ],
+                ),
+            ],
+        ),
+        (
+            "2025-03-10T10:00:00Z",
+            "recorder",
+            register(
+                "Reablement pathway",
+                ORGANISATION,
+                "Home care",
+                "2025-03-10",
+            ),
+            vec![(
+                "2025-03-11T10:00:00Z",
+                vec![stage("commission", "2025-03-11")],
+            )],
+        ),
+        (
+            "2025-01-13T10:00:00Z",
+            "recorder",
+            register(
+                "Carers' advocacy contract",
+                ORGANISATION,
+                "Carers' support",
+                "2025-01-13",
+            ),
+            vec![(
+                "2025-04-10T10:00:00Z",
+                vec![
+                    json!({"type": "project_closed", "summary": "Contract let.", "occurred_on": "2025-04-10"}),
+                ],
+            )],
+        ),
+        (
+            "2025-02-12T10:00:00Z",
+            "other",
+            register(
+                "Shared lives scheme",
+                "harrow",
+                "Day services",
+                "2025-02-12",
+            ),
+            vec![],
+        ),
+        (
+            "2025-03-20T10:00:00Z",
+            "other",
+            register(
+                "Transport to day centres",
+                "harrow",
+                "Day services",
+                "2025-03-20",
+            ),
+            vec![],
+        ),
+        (
+            "2025-03-25T10:00:00Z",
+            "admin",
+            register(
+                "Direct payments support",
+                "camden",
+                "Direct payments",
+                "2025-03-25",
+            ),
+            vec![],
+        ),
+    ];
+    for (registered_at, who, registration, batches) in stories {
+        let token = match who {
+            "recorder" => recorder,
+            "other" => other_recorder,
+            _ => admin,
+        };
+        set_clock(registered_at);
+        let receipt = post(&client, &format!("{api}/projects"), token, &registration).await;
+        let id = receipt["project_id"]
+            .as_str()
+            .expect("project_id")
+            .to_string();
+        for (recorded_at, events) in batches {
+            set_clock(recorded_at);
+            post(
+                &client,
+                &format!("{api}/projects/{id}/events"),
+                token,
+                &json!({ "events": events }),
+            )
+            .await;
+        }
+    }
+    set_clock("2025-05-02T09:00:00Z");
+    5
+}
