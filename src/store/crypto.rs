@@ -140,18 +140,8 @@ impl DataKey {
         participant_id: &str,
         plaintext: &[u8],
     ) -> SealedValue {
-        let nonce = Aes256Gcm::generate_nonce(OsRng);
         let context = field_context(field, project_id, participant_id);
-        let ciphertext = self
-            .cipher()
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: &context,
-                },
-            )
-            .expect("AES-GCM encrypts any message of this size");
+        let (nonce, ciphertext) = encrypt_parts(&self.cipher(), plaintext, &context);
         SealedValue {
             cipher: CIPHER.to_string(),
             nonce: BASE64.encode(nonce),
@@ -173,37 +163,48 @@ impl DataKey {
         let nonce = BASE64
             .decode(&sealed.nonce)
             .map_err(|_| KeyError::Undecryptable)?;
-        if nonce.len() != NONCE_BYTES {
-            return Err(KeyError::Undecryptable);
-        }
         let ciphertext = BASE64
             .decode(&sealed.ciphertext)
             .map_err(|_| KeyError::Undecryptable)?;
-        self.cipher()
-            .decrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &ciphertext,
-                    aad: &field_context(field, project_id, participant_id),
-                },
-            )
-            .map_err(|_| KeyError::Undecryptable)
+        let context = field_context(field, project_id, participant_id);
+        decrypt_parts(&self.cipher(), &nonce, &ciphertext, &context)
     }
 }
 
-/// `nonce || ciphertext`, base64.
-fn encrypt(cipher: &Aes256Gcm, plaintext: &[u8], context: &[u8]) -> String {
+/// Encrypts under a fresh random nonce; returns the nonce and the ciphertext (with its tag).
+fn encrypt_parts(cipher: &Aes256Gcm, plaintext: &[u8], context: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let nonce = Aes256Gcm::generate_nonce(OsRng);
+    let payload = Payload {
+        msg: plaintext,
+        aad: context,
+    };
     let ciphertext = cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad: context,
-            },
-        )
+        .encrypt(&nonce, payload)
         .expect("AES-GCM encrypts any message of this size");
-    let mut out = nonce.to_vec();
+    (nonce.to_vec(), ciphertext)
+}
+
+fn decrypt_parts(
+    cipher: &Aes256Gcm,
+    nonce: &[u8],
+    ciphertext: &[u8],
+    context: &[u8],
+) -> Result<Vec<u8>, KeyError> {
+    if nonce.len() != NONCE_BYTES {
+        return Err(KeyError::Undecryptable);
+    }
+    let payload = Payload {
+        msg: ciphertext,
+        aad: context,
+    };
+    cipher
+        .decrypt(Nonce::from_slice(nonce), payload)
+        .map_err(|_| KeyError::Undecryptable)
+}
+
+/// `nonce || ciphertext`, base64 (wrapped keys and the canary).
+fn encrypt(cipher: &Aes256Gcm, plaintext: &[u8], context: &[u8]) -> String {
+    let (mut out, ciphertext) = encrypt_parts(cipher, plaintext, context);
     out.extend(ciphertext);
     BASE64.encode(out)
 }
@@ -214,15 +215,7 @@ fn decrypt(cipher: &Aes256Gcm, text: &str, context: &[u8]) -> Result<Vec<u8>, Ke
         return Err(KeyError::Undecryptable);
     }
     let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
-    cipher
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: context,
-            },
-        )
-        .map_err(|_| KeyError::Undecryptable)
+    decrypt_parts(cipher, nonce, ciphertext, context)
 }
 
 #[cfg(test)]
