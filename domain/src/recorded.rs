@@ -83,4 +83,48 @@ impl RecordedEvent {
             event,
         })
     }
+
+    /// Like [`RecordedEvent::from_stored`], straight from the stored text of an entry's payload
+    /// and metadata, without building JSON values of them first (rebuilding views reads every
+    /// entry this way).
+    pub fn from_text(sequence: u64, payload: &str, metadata: &str) -> Result<Self, DecodeError> {
+        /// The metadata keys the read side uses ([`RECORDED_AT_KEY`], [`RECORDED_BY_KEY`],
+        /// [`crate::digest::DIGEST_KEY`]); a test checks the names agree.
+        #[derive(serde::Deserialize)]
+        struct Metadata<'a> {
+            #[serde(borrow)]
+            recorded_at: Option<std::borrow::Cow<'a, str>>,
+            recorded_by: Option<String>,
+            #[serde(borrow)]
+            digest: Option<std::borrow::Cow<'a, str>>,
+        }
+        let event: ProjectEvent =
+            serde_json::from_str(payload).map_err(|e| DecodeError::Payload {
+                sequence,
+                message: e.to_string(),
+            })?;
+        let missing = |field| DecodeError::Metadata { sequence, field };
+        let metadata: Metadata =
+            serde_json::from_str(metadata).map_err(|_| missing(RECORDED_AT_KEY))?;
+        let recorded_at = metadata
+            .recorded_at
+            .as_deref()
+            .and_then(parse_instant)
+            .ok_or_else(|| missing(RECORDED_AT_KEY))?;
+        let recorded_by = metadata
+            .recorded_by
+            .ok_or_else(|| missing(RECORDED_BY_KEY))?;
+        let digest = metadata
+            .digest
+            .as_deref()
+            .and_then(|digest| digest.parse().ok())
+            .ok_or_else(|| missing(crate::digest::DIGEST_KEY))?;
+        Ok(RecordedEvent {
+            sequence,
+            recorded_at,
+            recorded_by,
+            digest,
+            event,
+        })
+    }
 }

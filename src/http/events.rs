@@ -14,7 +14,7 @@ use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::projects::json_response;
 use super::query::StrictQuery;
-use super::{visible_project, AppState};
+use super::{visible_project, visible_project_id, AppState};
 use crate::trail::{add_personal_data, trail, TrailEntry};
 
 pub const DEFAULT_PAGE: u64 = 100;
@@ -65,10 +65,9 @@ pub async fn post(
     JsonBody(bytes): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.require(WRITERS, "record events")?;
-    let head = visible_project(&state, &caller, &id).await?;
+    let project_id = visible_project_id(&state, &caller, &id).await?;
     let expected_sequence = expected_sequence(&headers)?;
     let (facts, batch) = parse_facts(&bytes)?;
-    let project_id = head.project_id;
     let command = ProjectCommand::Record {
         facts,
         batch,

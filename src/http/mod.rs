@@ -74,6 +74,22 @@ pub async fn visible_project(
     }
 }
 
+/// Like [`visible_project`], when only the project's id is needed (appending): answered from
+/// the organisation the store keeps for each project, without reading the project's head.
+pub async fn visible_project_id(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Uuid, ApiError> {
+    let project_id: Uuid = id.parse().map_err(|_| ApiError::project_not_found())?;
+    match state.store.project_organisation(project_id).await? {
+        Some(organisation) if caller.sees(&organisation) => Ok(project_id),
+        Some(_) => Err(ApiError::project_not_found()),
+        // No readable registration: the head's fallback decides.
+        None => Ok(visible_project(state, caller, id).await?.project_id),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/projects", post(projects::register).get(projects::list))

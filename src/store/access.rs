@@ -14,6 +14,7 @@ use cqrs_es::persist::SerializedEvent;
 
 use super::db::{on_db, Db};
 use super::error::StoreError;
+use super::keys::NewKeys;
 
 /// What a token may do (see API.md, "Authentication and roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,6 +102,23 @@ pub struct ClaimTicket {
     pub(crate) principal: String,
     pub(crate) key: String,
     pub(crate) claimed_at: String,
+}
+
+/// The answer an idempotent request keeps in its commit's transaction.
+pub(crate) struct KeptAnswer<'a> {
+    pub(crate) ticket: &'a ClaimTicket,
+    pub(crate) status: u16,
+    pub(crate) body: &'a str,
+}
+
+/// How a commit's transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    Committed,
+    /// A retry took the idempotency claim over: nothing was appended.
+    ClaimLost,
+    /// Another commit stored a data key for the same participant first: nothing was appended.
+    KeyTaken,
 }
 
 /// Status kept for a key claimed but not yet answered.
@@ -343,24 +361,43 @@ impl Db {
         Ok(())
     }
 
-    /// Appends `events` (already chained) and keeps `status`/`body` as the answer to the key
-    /// `ticket` holds, in one transaction: both or neither. Returns `false`, having appended
-    /// nothing, if the claim is no longer the ticket's (a retry took it over).
-    pub(crate) async fn append_answered(
+    /// Appends `events` (already chained) in one transaction with the data keys `new_keys` made
+    /// to seal them and, for an idempotent request, `answer` (the status and body kept for the
+    /// key its ticket holds): all or nothing. Nothing is appended when a retry has taken the
+    /// claim over, or when another commit stored a data key for one of the same participants
+    /// first (then the command is tried again with that key).
+    pub(crate) async fn append(
         &self,
         aggregate_type: &str,
         events: &[SerializedEvent],
-        ticket: &ClaimTicket,
-        status: u16,
-        body: &str,
-    ) -> Result<bool, sqlx::Error> {
+        new_keys: &NewKeys,
+        answer: Option<KeptAnswer<'_>>,
+    ) -> Result<Appended, sqlx::Error> {
+        let insert_key = "INSERT INTO participant_keys \
+                          (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, participant_id) DO NOTHING";
         let insert = "INSERT INTO events \
                       (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let answer = "UPDATE idempotency_keys SET status = $1, body = $2 \
-                      WHERE principal = $3 AND key = $4 AND status = 0 AND created_at = $5";
+        let keep_answer = "UPDATE idempotency_keys SET status = $1, body = $2 \
+                           WHERE principal = $3 AND key = $4 AND status = 0 AND created_at = $5";
         on_db!(self, |pool| {
             let mut tx = pool.begin().await?;
+            for key in new_keys.rows() {
+                let stored = sqlx::query(insert_key)
+                    .bind(&key.project_id)
+                    .bind(&key.participant_id)
+                    .bind(&key.wrapped_key)
+                    .bind(&key.master_key_id)
+                    .bind(&key.created_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if stored != 1 {
+                    tx.rollback().await?;
+                    return Ok(Appended::KeyTaken);
+                }
+            }
             for event in events {
                 sqlx::query(insert)
                     .bind(aggregate_type)
@@ -373,21 +410,23 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let answered = sqlx::query(answer)
-                .bind(i32::from(status))
-                .bind(body)
-                .bind(&ticket.principal)
-                .bind(&ticket.key)
-                .bind(&ticket.claimed_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if answered != 1 {
-                tx.rollback().await?;
-                return Ok(false);
+            if let Some(answer) = answer {
+                let answered = sqlx::query(keep_answer)
+                    .bind(i32::from(answer.status))
+                    .bind(answer.body)
+                    .bind(&answer.ticket.principal)
+                    .bind(&answer.ticket.key)
+                    .bind(&answer.ticket.claimed_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if answered != 1 {
+                    tx.rollback().await?;
+                    return Ok(Appended::ClaimLost);
+                }
             }
             tx.commit().await?;
         });
-        Ok(true)
+        Ok(Appended::Committed)
     }
 }

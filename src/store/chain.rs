@@ -1,27 +1,30 @@
 //! The hash chain, written at append time (DESIGN rule 4): a `PersistedEventRepository` wrapper
-//! that stamps each new entry's metadata with `recorded_at` and the chain head `digest` before
-//! postgres-es / sqlite-es store it.
+//! that stamps each new entry's metadata with `recorded_at` and the chain head `digest`, seals
+//! its personal fields, and stores the entries in one transaction with the data keys they were
+//! sealed with (and an idempotent request's answer). Reads go to postgres-es / sqlite-es.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use coprod_domain::digest::{chain_next, DIGEST_KEY, RECORDED_AT_KEY};
 use coprod_domain::recorded::{format_instant, parse_instant, to_stored_precision};
-use coprod_domain::{Digest, StoredEntry};
+use coprod_domain::StoredEntry;
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
 use serde_json::Value;
 
+use super::access::{Appended, KeptAnswer};
 use super::db::{metadata_map, Db};
 use super::error::{normalise, persistence_error, ClaimLost, StoreError};
-use super::keys::Keys;
-use super::{AnswerAtCommit, Receipt, ANSWER_AT_COMMIT};
+use super::keys::{Keys, NewKeys};
+use super::{ChainHead, Receipt, ANSWER_AT_COMMIT, CHAIN_AT_COMMIT};
 
-/// Wraps the backend's repository: reads the previous entry's digest and `recorded_at`, writes
-/// each new entry's `recorded_at` (never earlier than the previous entry's) and chain head, then
-/// delegates — except for a command that must keep an idempotency answer
-/// ([`crate::store::Store::execute_answering`]): those entries it inserts itself, in one
-/// transaction with the answer. Reads pass straight through.
+/// Wraps the backend's repository. Appending, it takes the previous entry's digest and
+/// `recorded_at` (from the command's [`CHAIN_AT_COMMIT`] when that knows them, else from the
+/// database), writes each new entry's `recorded_at` (never earlier than the previous entry's)
+/// and chain head, and inserts the entries itself: in one transaction with the participants'
+/// new data keys, and with the answer of an idempotent request
+/// ([`crate::store::Store::execute_answering`]). Reads pass straight through.
 pub struct ChainedRepository<R> {
     inner: R,
     db: Db,
@@ -33,16 +36,24 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
         Self { inner, db, keys }
     }
 
-    /// The chain head and `recorded_at` after entry `sequence` (ZERO and none before the first).
+    /// The chain head after entry `first_sequence - 1`: the command's, when it knows it, else
+    /// read from the database (ZERO and no time before the first entry).
     async fn head_before(
         &self,
         aggregate_id: &str,
         first_sequence: usize,
-    ) -> Result<(Digest, Option<DateTime<Utc>>), PersistenceError> {
+    ) -> Result<ChainHead, PersistenceError> {
         if first_sequence <= 1 {
-            return Ok((Digest::ZERO, None));
+            return Ok(ChainHead::before_first());
         }
         let previous = first_sequence as u64 - 1;
+        let known = CHAIN_AT_COMMIT
+            .try_with(|chain| chain.known.clone())
+            .ok()
+            .filter(|known| known.sequence == previous);
+        if let Some(known) = known {
+            return Ok(known);
+        }
         let metadata = self
             .db
             .entry_metadata(aggregate_id, previous)
@@ -53,29 +64,28 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
                     "entry {previous} of {aggregate_id} is missing: cannot chain entry {first_sequence}"
                 ))
             })?;
-        let digest = metadata
-            .get(DIGEST_KEY)
-            .and_then(|d| d.parse::<Digest>().ok())
-            .ok_or_else(|| {
-                unknown(format!(
-                    "entry {previous} of {aggregate_id} has no stored digest: cannot chain"
-                ))
-            })?;
-        let recorded_at = metadata.get(RECORDED_AT_KEY).and_then(|t| parse_instant(t));
-        Ok((digest, recorded_at))
+        ChainHead::after(previous, &metadata).ok_or_else(|| {
+            unknown(format!(
+                "entry {previous} of {aggregate_id} has no stored digest: cannot chain"
+            ))
+        })
     }
 
     /// The events with `recorded_at` and `digest` written into their metadata.
+    /// Returns them with the chain head after the last; the data keys made to seal them are
+    /// left in `new_keys`.
     async fn chain(
         &self,
         events: &[SerializedEvent],
-    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        new_keys: &mut NewKeys,
+    ) -> Result<(Vec<SerializedEvent>, ChainHead), PersistenceError> {
         let Some(first) = events.first() else {
-            return Ok(Vec::new());
+            return Err(unknown("a commit must append at least one entry".into()));
         };
-        let (mut head, mut floor) = self
+        let before = self
             .head_before(&first.aggregate_id, first.sequence)
             .await?;
+        let (mut head, mut floor) = (before.digest, before.recorded_at);
         let mut chained = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             if event.aggregate_id != first.aggregate_id || event.sequence != first.sequence + i {
@@ -102,7 +112,12 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             // and no plaintext of them ever reaches the events table.
             let mut payload = event.payload.clone();
             self.keys
-                .seal_payload(&event.aggregate_id, &event.event_type, &mut payload)
+                .seal_payload(
+                    &event.aggregate_id,
+                    &event.event_type,
+                    &mut payload,
+                    new_keys,
+                )
                 .await
                 .map_err(store_to_persistence)?;
             let entry = StoredEntry {
@@ -123,51 +138,12 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
                 ..event.clone()
             });
         }
-        Ok(chained)
-    }
-}
-
-impl<R> ChainedRepository<R> {
-    /// Appends `chained` and keeps `answer` for its idempotency key, atomically; fails with
-    /// [`ClaimLost`] (nothing appended) if a retry has taken the key over.
-    async fn append_answered<A: Aggregate>(
-        &self,
-        chained: &[SerializedEvent],
-        answer: &AnswerAtCommit,
-    ) -> Result<(), PersistenceError> {
-        let (Some(first), Some(last)) = (chained.first(), chained.last()) else {
-            return Ok(());
+        let head = ChainHead {
+            sequence: (first.sequence + events.len() - 1) as u64,
+            digest: head,
+            recorded_at: floor,
         };
-        let metadata = metadata_map(last.metadata.clone()).map_err(store_to_persistence)?;
-        let field = |key: &str| {
-            metadata
-                .get(key)
-                .cloned()
-                .ok_or_else(|| unknown(format!("a chained entry has no {key}")))
-        };
-        let receipt = Receipt {
-            project_id: first
-                .aggregate_id
-                .parse()
-                .map_err(|e| unknown(format!("bad project id {}: {e}", first.aggregate_id)))?,
-            first_sequence: first.sequence as u64,
-            last_sequence: last.sequence as u64,
-            digest: field(DIGEST_KEY)?
-                .parse()
-                .map_err(|_| unknown("a chained entry has a malformed digest".into()))?,
-            recorded_at: field(RECORDED_AT_KEY)?,
-        };
-        let body = (answer.render)(&receipt);
-        let kept = self
-            .db
-            .append_answered(A::TYPE, chained, &answer.ticket, answer.status, &body)
-            .await
-            .map_err(persistence_error)?;
-        if !kept {
-            return Err(PersistenceError::UnknownError(Box::new(ClaimLost)));
-        }
-        *answer.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
-        Ok(())
+        Ok((chained, head))
     }
 }
 
@@ -224,16 +200,44 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
                 "snapshots are not used: build the store with new_event_store".into(),
             ));
         }
-        let chained = self.chain(events).await?;
-        match ANSWER_AT_COMMIT.try_with(Clone::clone) {
-            // An idempotent request: its answer is kept in the same transaction.
-            Ok(answer) => self.append_answered::<A>(&chained, &answer).await,
-            Err(_) => self
-                .inner
-                .persist::<A>(&chained, None)
-                .await
-                .map_err(normalise),
+        let mut new_keys = NewKeys::default();
+        let (chained, head) = self.chain(events, &mut new_keys).await?;
+        let first = &chained[0];
+        let receipt = Receipt {
+            project_id: first
+                .aggregate_id
+                .parse()
+                .map_err(|e| unknown(format!("bad project id {}: {e}", first.aggregate_id)))?,
+            first_sequence: first.sequence as u64,
+            last_sequence: head.sequence,
+            digest: head.digest,
+            recorded_at: head.recorded_at.map(format_instant).unwrap_or_default(),
+        };
+        // An idempotent request keeps its answer in the same transaction.
+        let answer = ANSWER_AT_COMMIT.try_with(Clone::clone).ok();
+        let body = answer.as_ref().map(|answer| (answer.render)(&receipt));
+        let kept = answer.as_ref().zip(body.as_deref()).map(|(answer, body)| KeptAnswer {
+            ticket: &answer.ticket,
+            status: answer.status,
+            body,
+        });
+        let appended = self
+            .db
+            .append(A::TYPE, &chained, &new_keys, kept)
+            .await
+            .map_err(persistence_error)?;
+        match appended {
+            Appended::Committed => {}
+            Appended::ClaimLost => return Err(PersistenceError::UnknownError(Box::new(ClaimLost))),
+            Appended::KeyTaken => return Err(PersistenceError::OptimisticLockError),
         }
+        if let (Some(answer), Some(body)) = (answer, body) {
+            *answer.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
+        }
+        let _ = CHAIN_AT_COMMIT.try_with(|chain| {
+            *chain.appended.lock().unwrap_or_else(|e| e.into_inner()) = Some(head);
+        });
+        Ok(())
     }
 
     async fn stream_events<A: Aggregate>(

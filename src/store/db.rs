@@ -7,11 +7,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use coprod_domain::StoredEntry;
+use coprod_domain::{RecordedEvent, StoredEntry};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{PgPool, Row, SqlitePool};
 
 use super::error::StoreError;
 
@@ -167,6 +167,37 @@ impl Db {
                 .await?
         });
         rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// A project's entries with sequence greater than `after`, ascending, decoded straight from
+    /// their stored text (the read side's fast path: no JSON values are built).
+    pub(crate) async fn recorded_events(
+        &self,
+        aggregate_id: &str,
+        after: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = "SELECT sequence, CAST(payload AS TEXT), CAST(metadata AS TEXT) FROM events \
+                   WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 \
+                   ORDER BY sequence";
+        let after = after.min(i64::MAX as u64) as i64;
+        on_db!(self, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(AGGREGATE_TYPE)
+                .bind(aggregate_id)
+                .bind(after)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let sequence: i64 = row.try_get(0)?;
+                    let payload: &str = row.try_get(1)?;
+                    let metadata: &str = row.try_get(2)?;
+                    RecordedEvent::from_text(sequence.max(0) as u64, payload, metadata).map_err(
+                        |e| StoreError::Internal(format!("project {aggregate_id}: {e}")),
+                    )
+                })
+                .collect()
+        })
     }
 
     /// One entry by sequence; `None` for the last one asks for the newest.

@@ -28,6 +28,28 @@ pub enum MasterKeyRefused {
     Store(String),
 }
 
+/// Data keys made while sealing the entries of one commit, to be stored with them.
+#[derive(Default)]
+pub(crate) struct NewKeys {
+    made: BTreeMap<String, (DataKey, NewKey)>,
+}
+
+impl NewKeys {
+    /// The rows to insert into `participant_keys`.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &NewKey> {
+        self.made.values().map(|(_, row)| row)
+    }
+}
+
+/// A `participant_keys` row: a new data key, wrapped by the master key.
+pub(crate) struct NewKey {
+    pub(crate) project_id: String,
+    pub(crate) participant_id: String,
+    pub(crate) wrapped_key: String,
+    pub(crate) master_key_id: String,
+    pub(crate) created_at: String,
+}
+
 /// The data keys of one database, and the master key once it is given.
 #[derive(Clone)]
 pub(crate) struct Keys {
@@ -94,38 +116,34 @@ impl Keys {
         row.ok_or_else(|| StoreError::Internal("the master key check row is missing".into()))
     }
 
-    /// The data key of a participant, created (and stored wrapped) if they have none yet.
+    /// The data key of a participant: the one stored, the one made earlier in this commit, or a
+    /// new one, which `new_keys` keeps for the commit to store in its own transaction (so that a
+    /// key is stored exactly when an entry sealed with it is).
     async fn data_key_for_writing(
         &self,
         project_id: &str,
         participant_id: &str,
+        new_keys: &mut NewKeys,
     ) -> Result<DataKey, StoreError> {
         let master = self.master()?;
+        if let Some((key, _)) = new_keys.made.get(participant_id) {
+            return Ok(key.clone());
+        }
         if let Some(wrapped) = self.wrapped_key(project_id, participant_id).await? {
             return unwrap(master, &wrapped, project_id, participant_id);
         }
-        let sql = "INSERT INTO participant_keys \
-                   (project_id, participant_id, wrapped_key, master_key_id, created_at) \
-                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, participant_id) DO NOTHING";
         let key = DataKey::generate();
-        let wrapped = master.wrap(&key, project_id, participant_id);
-        let now = format_instant(Utc::now());
-        on_db!(&self.db, |pool| {
-            sqlx::query(sql)
-                .bind(project_id)
-                .bind(participant_id)
-                .bind(&wrapped)
-                .bind(master.id())
-                .bind(&now)
-                .execute(pool)
-                .await?;
-        });
-        // Another process may have created one first: use whichever is stored.
-        let stored = self
-            .wrapped_key(project_id, participant_id)
-            .await?
-            .ok_or_else(|| StoreError::Internal("a data key just stored is missing".into()))?;
-        unwrap(master, &stored, project_id, participant_id)
+        let stored = NewKey {
+            project_id: project_id.to_string(),
+            participant_id: participant_id.to_string(),
+            wrapped_key: master.wrap(&key, project_id, participant_id),
+            master_key_id: master.id().to_string(),
+            created_at: format_instant(Utc::now()),
+        };
+        new_keys
+            .made
+            .insert(participant_id.to_string(), (key.clone(), stored));
+        Ok(key)
     }
 
     async fn wrapped_key(
@@ -151,6 +169,7 @@ impl Keys {
         project_id: &str,
         event_type: &str,
         payload: &mut Value,
+        new_keys: &mut NewKeys,
     ) -> Result<(), StoreError> {
         let Some(field) = personal_field(event_type) else {
             return Ok(());
@@ -165,7 +184,9 @@ impl Keys {
             .to_string();
         let plaintext = serde_json::to_vec(value)
             .map_err(|e| StoreError::Internal(format!("personal field: {e}")))?;
-        let key = self.data_key_for_writing(project_id, &participant).await?;
+        let key = self
+            .data_key_for_writing(project_id, &participant, new_keys)
+            .await?;
         let sealed = key.seal(field, project_id, &participant, &plaintext);
         payload[field] = serde_json::to_value(sealed)
             .map_err(|e| StoreError::Internal(format!("sealed field: {e}")))?;

@@ -15,18 +15,23 @@ mod portfolio;
 mod projector;
 pub mod views;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
-use coprod_domain::digest::{verify_chain, ChainCheck, RECORDED_AT_KEY, RECORDED_BY_KEY};
-use coprod_domain::recorded::format_instant;
+use chrono::{DateTime, Utc};
+use coprod_domain::digest::{
+    verify_chain, ChainCheck, DIGEST_KEY, RECORDED_AT_KEY, RECORDED_BY_KEY,
+};
+use coprod_domain::recorded::{format_instant, parse_instant};
 use coprod_domain::{
     Digest, Project, ProjectCommand, ProjectError, ProjectEvent, RecordedEvent, StoredEntry,
 };
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
+};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
@@ -65,11 +70,19 @@ const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 const REBUILD_WAIT: Duration = Duration::from_secs(30);
 /// Rows a rebuild reads at a time.
 const REBUILD_BATCH: i64 = 10_000;
+/// Projects a rebuild works on at once, per core.
+const REBUILD_TASKS_PER_CORE: usize = 2;
 /// How long the view refresher gathers commits before it refreshes their projects' views (once
 /// each, however many commits) and runs the catch-up reader, unless a reader of views is
 /// waiting: a view scores its whole stream, so refreshing it on every append would make appends
 /// slower as streams grow.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a token, once found, is taken as valid without asking the database again. Tokens
+/// cannot be revoked yet; when they can, a revocation takes this long to reach every server.
+const TOKEN_TTL: Duration = Duration::from_secs(60);
+const MAX_CACHED_TOKENS: u64 = 10_000;
+const MAX_CACHED_ORGANISATIONS: u64 = 100_000;
 
 /// What the server returns for every accepted command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +115,55 @@ tokio::task_local! {
     static HELD_CLAIM: ClaimTicket;
     /// What the append of the command running in this task must answer in its transaction.
     pub(crate) static ANSWER_AT_COMMIT: AnswerAtCommit;
+    /// The chain head the command running in this task was decided on, and the one it appended.
+    pub(crate) static CHAIN_AT_COMMIT: ChainAtCommit;
+}
+
+/// The chain head after one entry of a stream: what the next entry is chained to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChainHead {
+    pub(crate) sequence: u64,
+    pub(crate) digest: Digest,
+    /// When the entry was recorded (none before the first entry).
+    pub(crate) recorded_at: Option<DateTime<Utc>>,
+}
+
+impl ChainHead {
+    pub(crate) fn before_first() -> ChainHead {
+        ChainHead {
+            sequence: 0,
+            digest: Digest::ZERO,
+            recorded_at: None,
+        }
+    }
+
+    /// The head after entry `sequence`, from its stored metadata; `None` without a digest.
+    pub(crate) fn after(sequence: u64, metadata: &BTreeMap<String, String>) -> Option<ChainHead> {
+        Some(ChainHead {
+            sequence,
+            digest: metadata.get(DIGEST_KEY)?.parse().ok()?,
+            recorded_at: metadata.get(RECORDED_AT_KEY).and_then(|t| parse_instant(t)),
+        })
+    }
+
+    /// The head after a stored entry as cqrs-es reads it.
+    fn after_serialized(entry: &SerializedEvent) -> Option<ChainHead> {
+        let field = |key: &str| entry.metadata.get(key).and_then(Value::as_str);
+        Some(ChainHead {
+            sequence: entry.sequence as u64,
+            digest: field(DIGEST_KEY)?.parse().ok()?,
+            recorded_at: field(RECORDED_AT_KEY).and_then(parse_instant),
+        })
+    }
+}
+
+/// Shared between a command's attempt and [`ChainedRepository`]'s `persist`: the head the
+/// attempt's project was built up to (so that chaining the next entry need not read it back),
+/// and the head after the entries appended (so that the receipt need not read them back).
+#[derive(Clone)]
+pub(crate) struct ChainAtCommit {
+    pub(crate) known: ChainHead,
+    pub(crate) appended: Arc<SyncMutex<Option<ChainHead>>>,
 }
 
 /// The newest entry of a registered project.
@@ -135,7 +197,23 @@ struct ProjectSlot {
 
 #[derive(Default)]
 struct Slot {
-    cached: Option<(Project, usize)>,
+    cached: Option<CachedProject>,
+}
+
+/// A project built by applying its entries `1..=head.sequence` once each, and the chain head
+/// after the last of them.
+struct CachedProject {
+    project: Project,
+    head: ChainHead,
+}
+
+impl Default for CachedProject {
+    fn default() -> Self {
+        CachedProject {
+            project: Project::default(),
+            head: ChainHead::before_first(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -167,6 +245,10 @@ struct Inner {
     catch_up_pending: AtomicBool,
     /// How many decoded entries the slots keep in all (bounded by MAX_CACHED_EVENTS).
     cached_events: AtomicUsize,
+    /// Who recently used tokens speak for, by token hash (see [`TOKEN_TTL`]).
+    tokens: moka::sync::Cache<String, Principal>,
+    /// Each registered project's organisation, which its registration fixes for good.
+    organisations: moka::sync::Cache<Uuid, String>,
 }
 
 /// What the view refresher has to do: the projects with new commits, the read guards of those
@@ -248,6 +330,11 @@ impl Store {
                 conflict_retries: AtomicU64::new(0),
                 catch_up_pending: AtomicBool::new(false),
                 cached_events: AtomicUsize::new(0),
+                tokens: moka::sync::Cache::builder()
+                    .max_capacity(MAX_CACHED_TOKENS)
+                    .time_to_live(TOKEN_TTL)
+                    .build(),
+                organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),
             }),
         })
     }
@@ -414,7 +501,7 @@ impl Store {
         let slot = slot.command.lock().await;
         slot.cached
             .as_ref()
-            .map(|(project, sequence)| (project.clone(), *sequence as u64))
+            .map(|cached| (cached.project.clone(), cached.head.sequence))
     }
 
     /// Runs one command: serialised per project within this process; loads the project from its
@@ -593,42 +680,13 @@ impl Store {
                 },
             }
         };
-        let (Some(first), Some(last)) = (committed.first(), committed.last()) else {
-            return Err(ExecuteError::Internal(
-                "the command appended nothing".into(),
-            ));
-        };
-        let (first_sequence, last_sequence) = (first.sequence as u64, last.sequence as u64);
-        // Read back what was stored (with its digest); other processes may have appended more.
-        let appended = self
-            .inner
-            .db
-            .entries(
-                &aggregate_id,
-                first_sequence - 1,
-                Some(last_sequence - first_sequence + 1),
-            )
-            .await?;
-        let stored = appended
-            .iter()
-            .find(|entry| entry.sequence == last_sequence)
-            .ok_or_else(|| {
-                ExecuteError::Internal("an appended entry cannot be read back".into())
-            })?;
-        let digest = stored
-            .stored_digest()
-            .ok_or_else(|| ExecuteError::Internal("an appended entry has no digest".into()))?;
-        let recorded_at = stored
-            .metadata
-            .get(RECORDED_AT_KEY)
-            .cloned()
-            .ok_or_else(|| ExecuteError::Internal("an appended entry has no recorded_at".into()))?;
+        let (first_sequence, head) = committed;
         Ok(Receipt {
             project_id,
             first_sequence,
-            last_sequence,
-            digest,
-            recorded_at,
+            last_sequence: head.sequence,
+            digest: head.digest,
+            recorded_at: head.recorded_at.map(format_instant).unwrap_or_default(),
         })
     }
 
@@ -646,7 +704,7 @@ impl Store {
         let tail = self
             .inner
             .db
-            .entries(aggregate_id, kept as u64, None)
+            .recorded_events(aggregate_id, kept as u64)
             .await?;
         if kept > 0
             && tail
@@ -658,7 +716,7 @@ impl Store {
                 tail[0].sequence
             )));
         }
-        slot.events.extend(decode(&tail)?);
+        slot.events.extend(tail);
         // Opens only what was just added, and forgets everything an erasure among them names.
         self.inner.keys.open(aggregate_id, &mut slot.events).await?;
         let budget = &self.inner.cached_events;
@@ -678,19 +736,7 @@ impl Store {
         let Some(last) = self.inner.db.entry(&id, None).await? else {
             return Ok(None);
         };
-        let first = if last.sequence == 1 {
-            Some(last.clone())
-        } else {
-            self.inner.db.entry(&id, Some(1)).await?
-        };
-        let registered_in =
-            first.and_then(
-                |entry| match serde_json::from_value::<ProjectEvent>(entry.payload) {
-                    Ok(ProjectEvent::ProjectRegistered(r)) => Some(r.organisation),
-                    _ => None,
-                },
-            );
-        let organisation = match registered_in {
+        let organisation = match self.project_organisation(project_id).await? {
             Some(organisation) => organisation,
             // The registration was removed or altered behind our back: the view still knows
             // whose project it is, so that assurance can be shown the damage rather than an error.
@@ -719,6 +765,27 @@ impl Store {
         }))
     }
 
+    /// The organisation named by a project's registration (kept once read: it never changes);
+    /// `None` if there is no readable registration.
+    pub async fn project_organisation(
+        &self,
+        project_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(organisation) = self.inner.organisations.get(&project_id) {
+            return Ok(Some(organisation));
+        }
+        let first = self.inner.db.entry(&project_id.to_string(), Some(1)).await?;
+        let Some(Ok(ProjectEvent::ProjectRegistered(registered))) =
+            first.map(|entry| serde_json::from_value::<ProjectEvent>(entry.payload))
+        else {
+            return Ok(None);
+        };
+        self.inner
+            .organisations
+            .insert(project_id, registered.organisation.clone());
+        Ok(Some(registered.organisation))
+    }
+
     /// A project's entries with sequence greater than `after`, ascending, at most `limit`.
     pub async fn entries(
         &self,
@@ -737,8 +804,13 @@ impl Store {
         &self,
         project_id: Uuid,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.opened(project_id, &self.entries(project_id, 0, None).await?)
-            .await
+        let mut events = self
+            .inner
+            .db
+            .recorded_events(&project_id.to_string(), 0)
+            .await?;
+        self.open_personal_data(project_id, &mut events).await?;
+        Ok(events)
     }
 
     /// A project's stored `entries` (all of them, in order), decoded, with personal data opened.
@@ -836,12 +908,17 @@ impl Store {
             let Some(last) = batch.last().map(|row| row.checkpoint) else {
                 break;
             };
+            let touched = projects_in(&batch);
+            let ids: Vec<&str> = touched.iter().map(|t| t.project_id.as_str()).collect();
+            let current = db.view_sequences(&ids).await?;
             let mut views = Vec::new();
-            for touched in projects_in(&batch) {
+            for touched in &touched {
                 // A view already at (or past) these entries, written right after their commit,
                 // is what recomputing would give.
-                let current = db.view_sequence(&touched.project_id).await?;
-                if current.is_some_and(|sequence| sequence >= touched.max_sequence) {
+                if current
+                    .get(&touched.project_id)
+                    .is_some_and(|sequence| *sequence >= touched.max_sequence)
+                {
                     continue;
                 }
                 views.extend(self.view_row(&touched.project_id).await?);
@@ -889,13 +966,36 @@ impl Store {
         }
         let applied = touched.rows();
         let total = total.max(applied);
+        // Projects are rebuilt several at a time, so that one's reading overlaps another's
+        // decoding and scoring, on every core.
         let mut views = Vec::new();
         let mut done = 0;
-        for project in touched.into_vec() {
-            views.extend(self.view_row(&project.project_id).await?);
-            done += project.rows;
+        let mut waiting = touched.into_vec().into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        let tasks = std::thread::available_parallelism().map_or(1, |cores| cores.get())
+            * REBUILD_TASKS_PER_CORE;
+        loop {
+            while running.len() < tasks {
+                let Some(project) = waiting.next() else {
+                    break;
+                };
+                let store = self.clone();
+                running.spawn(async move {
+                    let view = store.view_row(&project.project_id).await;
+                    (project.rows, view)
+                });
+            }
+            let Some(finished) = running.join_next().await else {
+                break;
+            };
+            let (rows, view) = finished
+                .map_err(|e| StoreError::Internal(format!("rebuilding a view failed: {e}")))?;
+            views.extend(view?);
+            done += rows;
             progress(done, total);
         }
+        // The same views in the same order, however the tasks finished.
+        views.sort_by(|a, b| a.project_id.cmp(&b.project_id));
         db.write_views(CHECKPOINT, &views, Some(checkpoint), true)
             .await?;
         // Commits that finished meanwhile asked for a pass (see after_commit).
@@ -906,8 +1006,7 @@ impl Store {
     }
 
     async fn view_row(&self, project_id: &str) -> Result<Option<ViewRow>, StoreError> {
-        let entries = self.inner.db.entries(project_id, 0, None).await?;
-        let mut events = decode(&entries)?;
+        let mut events = self.inner.db.recorded_events(project_id, 0).await?;
         self.inner.keys.open(project_id, &mut events).await?;
         Ok(ViewRow::from_events(project_id, &events))
     }
@@ -923,9 +1022,19 @@ impl Store {
         self.inner.db.create_token(role, organisation, label).await
     }
 
-    /// Who a bearer token speaks for; `None` if it is not a token the store issued.
+    /// Who a bearer token speaks for; `None` if it is not a token the store issued. A token
+    /// found is kept for [`TOKEN_TTL`]; one not found is asked for again every time, so that a
+    /// token created by another process works at once.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
-        self.inner.db.authenticate(token).await
+        let hash = token_hash(token);
+        if let Some(principal) = self.inner.tokens.get(&hash) {
+            return Ok(Some(principal));
+        }
+        let principal = self.inner.db.authenticate(token).await?;
+        if let Some(principal) = &principal {
+            self.inner.tokens.insert(hash, principal.clone());
+        }
+        Ok(principal)
     }
 
     pub async fn token_count(&self) -> Result<u64, StoreError> {
@@ -1035,14 +1144,16 @@ impl Store {
 }
 
 /// One attempt at a command through cqrs-es: bring the project up to date from its events,
-/// let it decide, and commit what it decided through the event store.
+/// let it decide, and commit what it decided through the event store. Returns the first
+/// sequence appended and the chain head after the last.
 ///
 /// The project kept from the last command in this process is reused: only the entries after it
 /// are read (`get_last_events`), so appending does not slow down as a stream grows. It stays
 /// correct when other processes append too, since their entries are in that tail. The cache is
 /// set only to states built by applying each entry exactly once: the decided state after a
 /// commit, or the untouched state after a refusal that decided nothing; after any other
-/// failure nothing is kept, and the next attempt reads the whole stream.
+/// failure nothing is kept, and the next attempt reads the whole stream. The chain head is kept
+/// with it, so that the new entries are chained without reading the previous one back.
 async fn attempt<R: PersistedEventRepository>(
     store: &PersistedEventStore<ChainedRepository<R>, Project>,
     reader: &ChainedRepository<R>,
@@ -1050,31 +1161,43 @@ async fn attempt<R: PersistedEventRepository>(
     slot: &mut Slot,
     command: ProjectCommand,
     metadata: HashMap<String, String>,
-) -> Result<Vec<EventEnvelope<Project>>, AggregateError<ProjectError>> {
-    let (mut project, mut sequence) = slot.cached.take().unwrap_or_default();
+) -> Result<(u64, ChainHead), AggregateError<ProjectError>> {
+    let CachedProject {
+        mut project,
+        mut head,
+    } = slot.cached.take().unwrap_or_default();
     let tail = match reader
-        .get_last_events::<Project>(aggregate_id, sequence)
+        .get_last_events::<Project>(aggregate_id, head.sequence as usize)
         .await
     {
         Ok(tail) => tail,
         Err(error) => {
-            slot.cached = Some((project, sequence));
+            slot.cached = Some(CachedProject { project, head });
             return Err(error.into());
         }
     };
     for serialized in tail {
-        if serialized.sequence != sequence + 1 {
+        if serialized.sequence as u64 != head.sequence + 1 {
             return Err(AggregateError::UnexpectedError(
                 format!(
-                    "project {aggregate_id}: entry {} follows entry {sequence}",
-                    serialized.sequence
+                    "project {aggregate_id}: entry {} follows entry {}",
+                    serialized.sequence, head.sequence
                 )
                 .into(),
             ));
         }
+        let after = ChainHead::after_serialized(&serialized).ok_or_else(|| {
+            AggregateError::UnexpectedError(
+                format!(
+                    "project {aggregate_id}: entry {} has no stored digest: cannot chain",
+                    serialized.sequence
+                )
+                .into(),
+            )
+        })?;
         let envelope = EventEnvelope::<Project>::try_from(serialized)?;
         project.apply(envelope.payload);
-        sequence = envelope.sequence;
+        head = after;
     }
     // No copy of the project is kept to fall back on (it grows with the stream): a refusal
     // before anything was decided leaves it as it was; otherwise the cache is dropped and the
@@ -1082,22 +1205,39 @@ async fn attempt<R: PersistedEventRepository>(
     let sink = EventSink::default();
     if let Err(refusal) = project.handle(command, &(), &sink).await {
         if sink.collect().await.is_empty() {
-            slot.cached = Some((project, sequence));
+            slot.cached = Some(CachedProject { project, head });
         }
         return Err(AggregateError::UserError(refusal));
     }
     let events = sink.collect().await;
-    let appended = events.len();
     // With the event store as source of truth, commit uses only the id and sequence.
     let context = EventStoreAggregateContext {
         aggregate_id: aggregate_id.to_string(),
         aggregate: Project::default(),
-        current_sequence: sequence,
+        current_sequence: head.sequence as usize,
         current_snapshot: None,
     };
-    let committed = store.commit(events, context, metadata).await?;
-    slot.cached = Some((project, sequence + appended));
-    Ok(committed)
+    let chain = ChainAtCommit {
+        known: head.clone(),
+        appended: Arc::new(SyncMutex::new(None)),
+    };
+    CHAIN_AT_COMMIT
+        .scope(chain.clone(), store.commit(events, context, metadata))
+        .await?;
+    let appended = chain
+        .appended
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or_else(|| {
+            AggregateError::UnexpectedError("the commit reported no chain head".into())
+        })?;
+    let first_sequence = head.sequence + 1;
+    slot.cached = Some(CachedProject {
+        project,
+        head: appended.clone(),
+    });
+    Ok((first_sequence, appended))
 }
 
 fn decode(entries: &[StoredEntry]) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -20,6 +20,16 @@ use super::db::{on_db, Db, AGGREGATE_TYPE};
 use super::error::StoreError;
 use super::views::view_body;
 
+/// Views written by one statement (6 parameters each, within both databases' limits).
+const VIEWS_PER_STATEMENT: usize = 1000;
+const UPSERT_VIEW: &str = " ON CONFLICT (project_id) DO UPDATE SET \
+    organisation = excluded.organisation, status = excluded.status, body = excluded.body, \
+    sequence = excluded.sequence, updated_at = excluded.updated_at \
+    WHERE project_views.sequence <= excluded.sequence";
+const UPSERT_PORTFOLIO: &str = " ON CONFLICT (project_id) DO UPDATE SET \
+    organisation = excluded.organisation, service_area = excluded.service_area, \
+    registered_at = excluded.registered_at";
+
 /// The name of the view projector's checkpoint row.
 pub(crate) const CHECKPOINT: &str = "project_views";
 
@@ -123,16 +133,27 @@ impl Db {
             .collect())
     }
 
-    /// The sequence a project's view shows, if it has one.
-    pub(crate) async fn view_sequence(&self, project_id: &str) -> Result<Option<i64>, StoreError> {
-        let sql = "SELECT sequence FROM project_views WHERE project_id = $1";
-        let row: Option<(i64,)> = on_db!(self, |pool| {
-            sqlx::query_as(sql)
-                .bind(project_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(row.map(|(sequence,)| sequence))
+    /// The sequence each of `project_ids` has a view at (those with no view are left out).
+    pub(crate) async fn view_sequences(
+        &self,
+        project_ids: &[&str],
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut sequences = BTreeMap::new();
+        for chunk in project_ids.chunks(VIEWS_PER_STATEMENT) {
+            let rows: Vec<(String, i64)> = on_db!(self, |pool| {
+                let mut select = sqlx::QueryBuilder::new(
+                    "SELECT project_id, sequence FROM project_views WHERE project_id IN (",
+                );
+                let mut ids = select.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                select.push(")");
+                select.build_query_as().fetch_all(pool).await?
+            });
+            sequences.extend(rows);
+        }
+        Ok(sequences)
     }
 
     /// How many entries there are (for progress bars).
@@ -157,22 +178,18 @@ impl Db {
         replace: bool,
     ) -> Result<(), StoreError> {
         let now = format_instant(Utc::now());
-        let upsert_view = "INSERT INTO project_views \
-                (project_id, organisation, status, body, sequence, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (project_id) DO UPDATE SET organisation = excluded.organisation, \
-                status = excluded.status, body = excluded.body, sequence = excluded.sequence, \
-                updated_at = excluded.updated_at \
-             WHERE project_views.sequence <= excluded.sequence";
         let upsert_checkpoint = "INSERT INTO projector_checkpoints (name, xid, position) \
              VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET xid = excluded.xid, position = excluded.position \
              WHERE (projector_checkpoints.xid, projector_checkpoints.position) \
                    < (excluded.xid, excluded.position)";
-        let upsert_portfolio = "INSERT INTO portfolio_projects \
-                (project_id, organisation, service_area, registered_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (project_id) DO UPDATE SET organisation = excluded.organisation, \
-                service_area = excluded.service_area, registered_at = excluded.registered_at";
+        // One row per project (the newest, should a caller pass two), so that each multi-row
+        // upsert touches a row once.
+        let mut views: Vec<&ViewRow> = views.iter().collect();
+        views.sort_by(|a, b| {
+            (a.project_id.as_str(), b.sequence).cmp(&(b.project_id.as_str(), a.sequence))
+        });
+        views.dedup_by(|later, kept| later.project_id == kept.project_id);
         macro_rules! write {
             ($tx:ident) => {{
                 if replace {
@@ -187,23 +204,34 @@ impl Db {
                         .execute(&mut *$tx)
                         .await?;
                 }
-                for view in views {
-                    sqlx::query(upsert_view)
-                        .bind(&view.project_id)
-                        .bind(&view.organisation)
-                        .bind(&view.status)
-                        .bind(&view.body)
-                        .bind(view.sequence)
-                        .bind(&now)
-                        .execute(&mut *$tx)
-                        .await?;
-                    sqlx::query(upsert_portfolio)
-                        .bind(&view.project_id)
-                        .bind(&view.organisation)
-                        .bind(&view.service_area)
-                        .bind(&view.registered_at)
-                        .execute(&mut *$tx)
-                        .await?;
+                // Many rows a statement: a round trip per view would cost more than the view.
+                for chunk in views.chunks(VIEWS_PER_STATEMENT) {
+                    let mut upsert = sqlx::QueryBuilder::new(
+                        "INSERT INTO project_views \
+                         (project_id, organisation, status, body, sequence, updated_at) ",
+                    );
+                    upsert.push_values(chunk, |mut row, view| {
+                        row.push_bind(&view.project_id)
+                            .push_bind(&view.organisation)
+                            .push_bind(&view.status)
+                            .push_bind(&view.body)
+                            .push_bind(view.sequence)
+                            .push_bind(&now);
+                    });
+                    upsert.push(UPSERT_VIEW);
+                    upsert.build().execute(&mut *$tx).await?;
+                    let mut upsert = sqlx::QueryBuilder::new(
+                        "INSERT INTO portfolio_projects \
+                         (project_id, organisation, service_area, registered_at) ",
+                    );
+                    upsert.push_values(chunk, |mut row, view| {
+                        row.push_bind(&view.project_id)
+                            .push_bind(&view.organisation)
+                            .push_bind(&view.service_area)
+                            .push_bind(&view.registered_at);
+                    });
+                    upsert.push(UPSERT_PORTFOLIO);
+                    upsert.build().execute(&mut *$tx).await?;
                 }
                 if let Some(checkpoint) = checkpoint {
                     sqlx::query(upsert_checkpoint)
