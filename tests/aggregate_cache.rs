@@ -4,11 +4,15 @@
 //! and after refusals and lost races. `Project::apply` is not idempotent (each entry is pushed
 //! onto the project's effects, and a correction refolds them), so applying an entry twice, or
 //! missing one, shows as a difference here.
+//!
+//! The chain head kept with it (so that an append chains its entries without reading the
+//! previous one back, and answers without reading its own back) must be the stored one too: the
+//! chain stays intact and every receipt names what was stored.
 
 mod common;
 
 use chrono::{NaiveDate, Utc};
-use coprod::store::{ExecuteError, Store};
+use coprod::store::{ExecuteError, Receipt, Store};
 use coprod_domain::{
     CommandContext, CorrectionRecorded, Fact, ParticipantJoined, ParticipantKind, Project,
     ProjectCommand, ProjectEvent, ProjectRegistered, Stage, StageStarted,
@@ -111,6 +115,34 @@ async fn assert_cache_is_a_fresh_fold(store: &Store, project_id: Uuid, after: &s
     );
 }
 
+/// Asserts that the project's stored chain is intact and that `receipt` names its last entry
+/// exactly as stored.
+async fn assert_chain_intact(store: &Store, project_id: Uuid, receipt: &Receipt, after: &str) {
+    let check = store
+        .verify_project(project_id)
+        .await
+        .expect("verify")
+        .expect("entries");
+    assert_eq!(
+        check.first_divergence,
+        None,
+        "[{}] the chain is broken {after}",
+        store.backend()
+    );
+    let stored = store
+        .entries(project_id, receipt.last_sequence - 1, Some(1))
+        .await
+        .expect("read")
+        .pop()
+        .expect("the receipt's entry is stored");
+    assert_eq!(stored.stored_digest(), Some(receipt.digest), "{after}");
+    assert_eq!(
+        stored.metadata.get("recorded_at"),
+        Some(&receipt.recorded_at),
+        "{after}"
+    );
+}
+
 async fn stored_count(store: &Store, project_id: Uuid) -> u64 {
     store
         .entries(project_id, 0, None)
@@ -151,6 +183,7 @@ async fn two_processes_taking_turns_apply_each_entry_exactly_once() {
             assert_eq!(receipt.last_sequence, stored_count(store, project).await);
             let after = format!("after turn {turn}");
             assert_cache_is_a_fresh_fold(store, project, &after).await;
+            assert_chain_intact(store, project, &receipt, &after).await;
             assert_eq!(
                 store.cached_project(project).await.map(|(_, s)| s),
                 Some(receipt.last_sequence),
@@ -230,10 +263,76 @@ async fn racing_processes_apply_each_entry_exactly_once() {
                 .await
                 .expect("correct");
             assert_cache_is_a_fresh_fold(store, project, "after catching up").await;
+            assert_chain_intact(store, project, &receipt, "after the race").await;
             assert_eq!(
                 store.cached_project(project).await.map(|(_, s)| s),
                 Some(receipt.last_sequence)
             );
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_to_join_the_same_person_stores_one_data_key_that_opens_their_data() {
+    for db in common::backends().await {
+        let (one, two) = (db.store().await, db.store().await);
+        let project = Uuid::new_v4();
+        one.execute(project, register(project))
+            .await
+            .expect("register");
+        // Each person is joined by both processes at once: both make a data key for them, one
+        // commit stores its key with its entry, and the other is tried again with that key, or
+        // refused because the person has joined.
+        let people: Vec<String> = (0..6).map(|n| format!("both-{n}")).collect();
+        let mut writers = Vec::new();
+        for store in [&one, &two] {
+            let (store, people) = (store.clone(), people.clone());
+            writers.push(tokio::spawn(async move {
+                let mut joined = 0;
+                for person in &people {
+                    loop {
+                        match store.execute(project, record(vec![join(person)])).await {
+                            Ok(_) => joined += 1,
+                            Err(ExecuteError::Conflict) => continue,
+                            Err(ExecuteError::Domain(_)) => {}
+                            Err(error) => panic!("[{}] join: {error:?}", store.backend()),
+                        }
+                        break;
+                    }
+                }
+                joined
+            }));
+        }
+        let mut joined = 0;
+        for writer in writers {
+            joined += writer.await.expect("writer");
+        }
+        assert_eq!(
+            joined,
+            people.len(),
+            "[{}] each person joins once",
+            db.backend
+        );
+        let events = one.recorded_events(project).await.expect("read");
+        let mut opened = 0;
+        for event in &events {
+            if let ProjectEvent::ParticipantJoined(joined) = &event.event {
+                assert_eq!(
+                    joined.groups,
+                    vec!["carers".to_string()].into(),
+                    "[{}] {}'s groups cannot be opened with the stored key",
+                    db.backend,
+                    joined.participant_id
+                );
+                opened += 1;
+            }
+        }
+        assert_eq!(opened, people.len());
+        let check = one
+            .verify_project(project)
+            .await
+            .expect("verify")
+            .expect("entries");
+        assert_eq!(check.first_divergence, None, "[{}]", db.backend);
     }
 }

@@ -216,11 +216,14 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
         // An idempotent request keeps its answer in the same transaction.
         let answer = ANSWER_AT_COMMIT.try_with(Clone::clone).ok();
         let body = answer.as_ref().map(|answer| (answer.render)(&receipt));
-        let kept = answer.as_ref().zip(body.as_deref()).map(|(answer, body)| KeptAnswer {
-            ticket: &answer.ticket,
-            status: answer.status,
-            body,
-        });
+        let kept = answer
+            .as_ref()
+            .zip(body.as_deref())
+            .map(|(answer, body)| KeptAnswer {
+                ticket: &answer.ticket,
+                status: answer.status,
+                body,
+            });
         let appended = self
             .db
             .append(A::TYPE, &chained, &new_keys, kept)

@@ -192,9 +192,8 @@ impl Db {
                     let sequence: i64 = row.try_get(0)?;
                     let payload: &str = row.try_get(1)?;
                     let metadata: &str = row.try_get(2)?;
-                    RecordedEvent::from_text(sequence.max(0) as u64, payload, metadata).map_err(
-                        |e| StoreError::Internal(format!("project {aggregate_id}: {e}")),
-                    )
+                    RecordedEvent::from_text(sequence.max(0) as u64, payload, metadata)
+                        .map_err(|e| StoreError::Internal(format!("project {aggregate_id}: {e}")))
                 })
                 .collect()
         })

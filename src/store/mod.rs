@@ -774,7 +774,11 @@ impl Store {
         if let Some(organisation) = self.inner.organisations.get(&project_id) {
             return Ok(Some(organisation));
         }
-        let first = self.inner.db.entry(&project_id.to_string(), Some(1)).await?;
+        let first = self
+            .inner
+            .db
+            .entry(&project_id.to_string(), Some(1))
+            .await?;
         let Some(Ok(ProjectEvent::ProjectRegistered(registered))) =
             first.map(|entry| serde_json::from_value::<ProjectEvent>(entry.payload))
         else {
