@@ -39,6 +39,10 @@ impl NewKeys {
     pub(crate) fn rows(&self) -> impl Iterator<Item = &NewKey> {
         self.made.values().map(|(_, row)| row)
     }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.made.is_empty()
+    }
 }
 
 /// A `participant_keys` row: a new data key, wrapped by the master key.
