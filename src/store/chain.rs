@@ -78,7 +78,7 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
         &self,
         events: &[SerializedEvent],
         new_keys: &mut NewKeys,
-    ) -> Result<(Vec<SerializedEvent>, ChainHead), PersistenceError> {
+    ) -> Result<(Vec<SerializedEvent>, Vec<ChainHead>), PersistenceError> {
         let Some(first) = events.first() else {
             return Err(unknown("a commit must append at least one entry".into()));
         };
@@ -87,6 +87,7 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             .await?;
         let (mut head, mut floor) = (before.digest, before.recorded_at);
         let mut chained = Vec::with_capacity(events.len());
+        let mut heads = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             if event.aggregate_id != first.aggregate_id || event.sequence != first.sequence + i {
                 return Err(unknown(
@@ -137,13 +138,13 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
                 payload: entry.payload,
                 ..event.clone()
             });
+            heads.push(ChainHead {
+                sequence: entry.sequence,
+                digest: head,
+                recorded_at: Some(recorded_at),
+            });
         }
-        let head = ChainHead {
-            sequence: (first.sequence + events.len() - 1) as u64,
-            digest: head,
-            recorded_at: floor,
-        };
-        Ok((chained, head))
+        Ok((chained, heads))
     }
 }
 
@@ -201,18 +202,15 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             ));
         }
         let mut new_keys = NewKeys::default();
-        let (chained, head) = self.chain(events, &mut new_keys).await?;
-        let first = &chained[0];
-        let receipt = Receipt {
-            project_id: first
-                .aggregate_id
-                .parse()
-                .map_err(|e| unknown(format!("bad project id {}: {e}", first.aggregate_id)))?,
-            first_sequence: first.sequence as u64,
-            last_sequence: head.sequence,
-            digest: head.digest,
-            recorded_at: head.recorded_at.map(format_instant).unwrap_or_default(),
+        let (chained, heads) = self.chain(events, &mut new_keys).await?;
+        let (first, Some(last)) = (&chained[0], heads.last()) else {
+            return Err(unknown("a commit must append at least one entry".into()));
         };
+        let project_id = first
+            .aggregate_id
+            .parse()
+            .map_err(|e| unknown(format!("bad project id {}: {e}", first.aggregate_id)))?;
+        let receipt = Receipt::new(project_id, first.sequence as u64, last);
         // An idempotent request keeps its answer in the same transaction.
         let answer = ANSWER_AT_COMMIT.try_with(Clone::clone).ok();
         let body = answer.as_ref().map(|answer| (answer.render)(&receipt));
@@ -238,7 +236,7 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             *answer.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
         }
         let _ = CHAIN_AT_COMMIT.try_with(|chain| {
-            *chain.appended.lock().unwrap_or_else(|e| e.into_inner()) = Some(head);
+            *chain.appended.lock().unwrap_or_else(|e| e.into_inner()) = heads;
         });
         Ok(())
     }

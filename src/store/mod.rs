@@ -96,6 +96,19 @@ pub struct Receipt {
     pub recorded_at: String,
 }
 
+impl Receipt {
+    /// The receipt of entries `first_sequence..=last.sequence` of `project_id`.
+    pub(crate) fn new(project_id: Uuid, first_sequence: u64, last: &ChainHead) -> Receipt {
+        Receipt {
+            project_id,
+            first_sequence,
+            last_sequence: last.sequence,
+            digest: last.digest,
+            recorded_at: last.recorded_at.map(format_instant).unwrap_or_default(),
+        }
+    }
+}
+
 /// Builds the answer to an idempotent request from its receipt.
 type Render = dyn Fn(&Receipt) -> String + Send + Sync;
 
@@ -159,11 +172,12 @@ impl ChainHead {
 
 /// Shared between a command's attempt and [`ChainedRepository`]'s `persist`: the head the
 /// attempt's project was built up to (so that chaining the next entry need not read it back),
-/// and the head after the entries appended (so that the receipt need not read them back).
+/// and the head after each entry appended (so that neither the receipt nor the view need read
+/// them back).
 #[derive(Clone)]
 pub(crate) struct ChainAtCommit {
     pub(crate) known: ChainHead,
-    pub(crate) appended: Arc<SyncMutex<Option<ChainHead>>>,
+    pub(crate) appended: Arc<SyncMutex<Vec<ChainHead>>>,
 }
 
 /// The newest entry of a registered project.
@@ -255,7 +269,8 @@ struct Inner {
 /// commits, and whether a refresher task is running.
 #[derive(Default)]
 struct Dirty {
-    projects: HashMap<Uuid, Arc<ProjectSlot>>,
+    /// Each project's slot, and the newest entry this process committed to it.
+    projects: HashMap<Uuid, (Arc<ProjectSlot>, u64)>,
     guards: Vec<tokio::sync::OwnedRwLockReadGuard<()>>,
     refresher_running: bool,
 }
@@ -519,17 +534,19 @@ impl Store {
         command: ProjectCommand,
     ) -> Result<Receipt, ExecuteError> {
         let slot = self.slot(project_id);
-        let receipt = {
+        let (receipt, appended) = {
             let mut command_slot = slot.command.lock().await;
             self.execute_locked(project_id, command, &mut command_slot)
                 .await?
         };
+        self.keep_for_view(&slot, appended);
         // Taken before answering, so that a reader who saw the answer also waits for this.
         let refreshing = self.inner.refreshing.clone().read_owned().await;
         self.inner.catch_up_pending.store(true, Ordering::SeqCst);
         let start_refresher = {
             let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            dirty.projects.insert(project_id, slot);
+            let up_to = dirty.projects.entry(project_id).or_insert((slot, 0));
+            up_to.1 = up_to.1.max(receipt.last_sequence);
             dirty.guards.push(refreshing);
             !std::mem::replace(&mut dirty.refresher_running, true)
         };
@@ -567,8 +584,11 @@ impl Store {
                 )
             };
             let mut views = Vec::new();
-            for (project_id, slot) in projects {
-                match self.refreshed_view(&project_id.to_string(), &slot).await {
+            for (project_id, (slot, committed)) in projects {
+                match self
+                    .refreshed_view(&project_id.to_string(), &slot, committed)
+                    .await
+                {
                     Ok(view) => views.extend(view),
                     Err(error) => {
                         tracing::warn!(%project_id, %error, "view refresh after a commit failed")
@@ -636,7 +656,7 @@ impl Store {
         project_id: Uuid,
         command: ProjectCommand,
         slot: &mut Slot,
-    ) -> Result<Receipt, ExecuteError> {
+    ) -> Result<(Receipt, Vec<RecordedEvent>), ExecuteError> {
         let context = command.context().clone();
         let metadata = HashMap::from([
             (RECORDED_BY_KEY.to_string(), context.recorded_by.clone()),
@@ -680,32 +700,60 @@ impl Store {
                 },
             }
         };
-        let (first_sequence, head) = committed;
-        Ok(Receipt {
+        let (Some(first), Some(last)) = (committed.first(), committed.last()) else {
+            return Err(ExecuteError::Internal(
+                "the command appended nothing".into(),
+            ));
+        };
+        let receipt = Receipt {
             project_id,
-            first_sequence,
-            last_sequence: head.sequence,
-            digest: head.digest,
-            recorded_at: head.recorded_at.map(format_instant).unwrap_or_default(),
-        })
+            first_sequence: first.sequence,
+            last_sequence: last.sequence,
+            digest: last.digest,
+            recorded_at: format_instant(last.recorded_at),
+        };
+        Ok((receipt, committed))
     }
 
-    /// The project's view as of its newest entry (even while another transaction holds the
-    /// catch-up reader back, so that a client reads its own write), from the entries the slot
-    /// keeps plus the stream's tail after them, reading the whole stream only when the slot
-    /// has not kept it.
+    /// Keeps the entries this process has just appended with the project's view slot, when they
+    /// follow what it keeps, so that refreshing the view need not read them back. Skipped while
+    /// the refresher holds the slot: it then reads them from the database.
+    fn keep_for_view(&self, slot: &ProjectSlot, appended: Vec<RecordedEvent>) {
+        let Ok(mut view) = slot.view.try_lock() else {
+            return;
+        };
+        let follows = appended
+            .first()
+            .is_some_and(|first| first.sequence == view.events.len() as u64 + 1);
+        if follows {
+            self.inner
+                .cached_events
+                .fetch_add(appended.len(), Ordering::Relaxed);
+            view.events.extend(appended);
+        }
+    }
+
+    /// The project's view as of entry `committed` at least (even while another transaction
+    /// holds the catch-up reader back, so that a client reads its own write), from the entries
+    /// the slot keeps plus, unless they reach `committed` already, the stream's tail after them;
+    /// reading the whole stream only when the slot has not kept it. Entries other processes
+    /// append later are the catch-up reader's.
     async fn refreshed_view(
         &self,
         aggregate_id: &str,
         slot: &ProjectSlot,
+        committed: u64,
     ) -> Result<Option<ViewRow>, StoreError> {
         let mut slot = slot.view.lock().await;
         let kept = slot.events.len();
-        let tail = self
-            .inner
-            .db
-            .recorded_events(aggregate_id, kept as u64)
-            .await?;
+        let tail = if kept as u64 >= committed {
+            Vec::new()
+        } else {
+            self.inner
+                .db
+                .recorded_events(aggregate_id, kept as u64)
+                .await?
+        };
         if kept > 0
             && tail
                 .first()
@@ -1148,8 +1196,8 @@ impl Store {
 }
 
 /// One attempt at a command through cqrs-es: bring the project up to date from its events,
-/// let it decide, and commit what it decided through the event store. Returns the first
-/// sequence appended and the chain head after the last.
+/// let it decide, and commit what it decided through the event store. Returns the entries
+/// appended, as the read side decodes them (personal data in the clear, as when opened).
 ///
 /// The project kept from the last command in this process is reused: only the entries after it
 /// are read (`get_last_events`), so appending does not slow down as a stream grows. It stays
@@ -1165,7 +1213,7 @@ async fn attempt<R: PersistedEventRepository>(
     slot: &mut Slot,
     command: ProjectCommand,
     metadata: HashMap<String, String>,
-) -> Result<(u64, ChainHead), AggregateError<ProjectError>> {
+) -> Result<Vec<RecordedEvent>, AggregateError<ProjectError>> {
     let CachedProject {
         mut project,
         mut head,
@@ -1222,26 +1270,34 @@ async fn attempt<R: PersistedEventRepository>(
         current_snapshot: None,
     };
     let chain = ChainAtCommit {
-        known: head.clone(),
-        appended: Arc::new(SyncMutex::new(None)),
+        known: head,
+        appended: Arc::new(SyncMutex::new(Vec::new())),
     };
-    CHAIN_AT_COMMIT
+    let recorded_by = metadata.get(RECORDED_BY_KEY).cloned().unwrap_or_default();
+    let committed = CHAIN_AT_COMMIT
         .scope(chain.clone(), store.commit(events, context, metadata))
         .await?;
-    let appended = chain
-        .appended
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .ok_or_else(|| {
-            AggregateError::UnexpectedError("the commit reported no chain head".into())
-        })?;
-    let first_sequence = head.sequence + 1;
+    let heads = std::mem::take(&mut *chain.appended.lock().unwrap_or_else(|e| e.into_inner()));
+    let Some(last) = heads.last().cloned() else {
+        return Err(AggregateError::UnexpectedError(
+            "the commit reported no chain head".into(),
+        ));
+    };
     slot.cached = Some(CachedProject {
         project,
-        head: appended.clone(),
+        head: last,
     });
-    Ok((first_sequence, appended))
+    Ok(committed
+        .into_iter()
+        .zip(heads)
+        .map(|(envelope, head)| RecordedEvent {
+            sequence: head.sequence,
+            recorded_at: head.recorded_at.unwrap_or_default(),
+            recorded_by: recorded_by.clone(),
+            digest: head.digest,
+            event: envelope.payload,
+        })
+        .collect())
 }
 
 fn decode(entries: &[StoredEntry]) -> Result<Vec<RecordedEvent>, StoreError> {
