@@ -395,6 +395,42 @@ impl Db {
                     .await?
             };
         }
+        let mut keys = new_keys.rows();
+        if let (Db::Postgres(pool), [event], None, Some(key), None) =
+            (self, events, &answer, keys.next(), keys.next())
+        {
+            // A person's first entry: their key and the entry in one statement (so it commits
+            // on its own); the entry is not inserted if another commit stored their key first.
+            let insert_both = "WITH new_key AS (\
+                                 INSERT INTO participant_keys \
+                                 (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                                 VALUES ($8, $9, $10, $11, $12) \
+                                 ON CONFLICT (project_id, participant_id) DO NOTHING RETURNING 1) \
+                               INSERT INTO events \
+                               (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                               SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM new_key)";
+            let inserted = sqlx::query(insert_both)
+                .bind(aggregate_type)
+                .bind(&event.aggregate_id)
+                .bind(event.sequence as i64)
+                .bind(&event.event_type)
+                .bind(&event.event_version)
+                .bind(&event.payload)
+                .bind(&event.metadata)
+                .bind(&key.project_id)
+                .bind(&key.participant_id)
+                .bind(&key.wrapped_key)
+                .bind(&key.master_key_id)
+                .bind(&key.created_at)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            return Ok(if inserted == 1 {
+                Appended::Committed
+            } else {
+                Appended::KeyTaken
+            });
+        }
         if let ([event], None, true) = (events, &answer, new_keys.is_empty()) {
             // One statement commits on its own: no transaction's two extra round trips.
             on_db!(self, |pool| {
