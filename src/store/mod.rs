@@ -48,6 +48,8 @@ pub use crypto::{KeyError, MasterKey};
 pub use error::{ExecuteError, StoreError};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
+#[doc(hidden)]
+pub use projector::EVENTS_AFTER_POSTGRES;
 
 use db::Db;
 use keys::Keys;

@@ -30,6 +30,16 @@ const UPSERT_PORTFOLIO: &str = " ON CONFLICT (project_id) DO UPDATE SET \
     organisation = excluded.organisation, service_area = excluded.service_area, \
     registered_at = excluded.registered_at";
 
+/// The catch-up reader's query on PostgreSQL (see the module's documentation). The number is
+/// named apart from `xid`, or `ORDER BY xid` would sort by it (an output column's name wins)
+/// instead of walking the (xid, position) index: a scan and sort of the whole log per batch.
+pub const EVENTS_AFTER_POSTGRES: &str =
+    "SELECT aggregate_id, sequence, (xid::text)::bigint AS xid_number, position FROM events \
+     WHERE aggregate_type = $1 \
+       AND (xid, position) > (($2::bigint)::text::xid8, $3) \
+       AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
+     ORDER BY xid, position LIMIT $4";
+
 /// The name of the view projector's checkpoint row.
 pub(crate) const CHECKPOINT: &str = "project_views";
 
@@ -96,19 +106,13 @@ impl Db {
     ) -> Result<Vec<LogRow>, StoreError> {
         let rows: Vec<(String, i64, i64, i64)> = match self {
             Db::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT aggregate_id, sequence, (xid::text)::bigint, position FROM events \
-                     WHERE aggregate_type = $1 \
-                       AND (xid, position) > (($2::bigint)::text::xid8, $3) \
-                       AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
-                     ORDER BY xid, position LIMIT $4",
-                )
-                .bind(AGGREGATE_TYPE)
-                .bind(after.xid)
-                .bind(after.position)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
+                sqlx::query_as(EVENTS_AFTER_POSTGRES)
+                    .bind(AGGREGATE_TYPE)
+                    .bind(after.xid)
+                    .bind(after.position)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
             }
             Db::Sqlite(pool) => {
                 sqlx::query_as(
