@@ -49,7 +49,7 @@ pub use error::{ExecuteError, StoreError};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
 #[doc(hidden)]
-pub use projector::EVENTS_AFTER_POSTGRES;
+pub use projector::{EVENTS_AFTER_POSTGRES, EVENTS_AFTER_SQLITE};
 
 use db::Db;
 use keys::Keys;
