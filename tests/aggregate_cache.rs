@@ -336,3 +336,52 @@ async fn racing_to_join_the_same_person_stores_one_data_key_that_opens_their_dat
         assert_eq!(check.first_divergence, None, "[{}]", db.backend);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_again_after_a_withdrawn_join_uses_the_key_already_stored() {
+    for db in common::backends().await {
+        let store = db.store().await;
+        let project = Uuid::new_v4();
+        store
+            .execute(project, register(project))
+            .await
+            .expect("register");
+        store
+            .execute(project, record(vec![join("carer-1")]))
+            .await
+            .expect("join");
+        // The join is withdrawn: the project no longer knows them, but their key (and the data
+        // sealed with it) stays. Joining again first tries with a new key, finds theirs stored,
+        // and is tried again with it.
+        store
+            .execute(project, record(vec![correct(2)]))
+            .await
+            .expect("withdraw the join");
+        let retries = store.conflict_retries();
+        let receipt = store
+            .execute(project, record(vec![join("carer-1")]))
+            .await
+            .expect("join again");
+        assert_eq!(receipt.last_sequence, 4);
+        assert_eq!(store.conflict_retries(), retries + 1, "[{}]", db.backend);
+        let events = store.recorded_events(project).await.expect("read");
+        let groups: Vec<_> = events
+            .iter()
+            .filter_map(|event| match &event.event {
+                ProjectEvent::ParticipantJoined(joined) => Some(joined.groups.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                vec!["carers".to_string()].into(),
+                vec!["carers".to_string()].into()
+            ],
+            "[{}] both joins open with the one stored key",
+            db.backend
+        );
+        assert_cache_is_a_fresh_fold(&store, project, "after joining again").await;
+        assert_chain_intact(&store, project, &receipt, "after joining again").await;
+    }
+}

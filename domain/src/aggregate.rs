@@ -207,6 +207,12 @@ impl Project {
         &self.organisation
     }
 
+    /// Whether `participant` has joined (by an entry still standing), whether or not they have
+    /// left since.
+    pub fn has_joined(&self, participant: &str) -> bool {
+        self.state.participants.contains_key(participant)
+    }
+
     /// The sequence number of the last entry (0 before registration).
     pub fn sequence(&self) -> u64 {
         self.effects.len() as u64

@@ -201,7 +201,10 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
                 "snapshots are not used: build the store with new_event_store".into(),
             ));
         }
-        let mut new_keys = NewKeys::default();
+        let keyless = CHAIN_AT_COMMIT
+            .try_with(|chain| chain.first_joining.clone())
+            .unwrap_or_default();
+        let mut new_keys = NewKeys::for_keyless(keyless);
         let (chained, heads) = self.chain(events, &mut new_keys).await?;
         let (first, Some(last)) = (&chained[0], heads.last()) else {
             return Err(unknown("a commit must append at least one entry".into()));

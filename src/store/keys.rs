@@ -32,9 +32,18 @@ pub enum MasterKeyRefused {
 #[derive(Default)]
 pub(crate) struct NewKeys {
     made: BTreeMap<String, (DataKey, NewKey)>,
+    /// Participants known to have no stored key (joining a project for the first time).
+    keyless: BTreeSet<String>,
 }
 
 impl NewKeys {
+    pub(crate) fn for_keyless(keyless: BTreeSet<String>) -> NewKeys {
+        NewKeys {
+            made: BTreeMap::new(),
+            keyless,
+        }
+    }
+
     /// The rows to insert into `participant_keys`.
     pub(crate) fn rows(&self) -> impl Iterator<Item = &NewKey> {
         self.made.values().map(|(_, row)| row)
@@ -133,8 +142,10 @@ impl Keys {
         if let Some((key, _)) = new_keys.made.get(participant_id) {
             return Ok(key.clone());
         }
-        if let Some(wrapped) = self.wrapped_key(project_id, participant_id).await? {
-            return unwrap(master, &wrapped, project_id, participant_id);
+        if !new_keys.keyless.contains(participant_id) {
+            if let Some(wrapped) = self.wrapped_key(project_id, participant_id).await? {
+                return unwrap(master, &wrapped, project_id, participant_id);
+            }
         }
         let key = DataKey::generate();
         let stored = NewKey {

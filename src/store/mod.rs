@@ -15,7 +15,7 @@ mod portfolio;
 mod projector;
 pub mod views;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
@@ -26,7 +26,7 @@ use coprod_domain::digest::{
 };
 use coprod_domain::recorded::{format_instant, parse_instant};
 use coprod_domain::{
-    Digest, Project, ProjectCommand, ProjectError, ProjectEvent, RecordedEvent, StoredEntry,
+    Digest, Fact, Project, ProjectCommand, ProjectError, ProjectEvent, RecordedEvent, StoredEntry,
 };
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
@@ -179,6 +179,8 @@ impl ChainHead {
 #[derive(Clone)]
 pub(crate) struct ChainAtCommit {
     pub(crate) known: ChainHead,
+    /// People joining for the first time, who have no data key yet (see [`attempt`]).
+    pub(crate) first_joining: BTreeSet<String>,
     pub(crate) appended: Arc<SyncMutex<Vec<ChainHead>>>,
 }
 
@@ -673,11 +675,29 @@ impl Store {
             let attempt = match &self.inner.events {
                 Events::Postgres(store, reader) => {
                     let (command, metadata) = (command.clone(), metadata.clone());
-                    attempt(store, reader, &aggregate_id, slot, command, metadata).await
+                    attempt(
+                        store,
+                        reader,
+                        &aggregate_id,
+                        slot,
+                        command,
+                        metadata,
+                        retries,
+                    )
+                    .await
                 }
                 Events::Sqlite(store, reader) => {
                     let (command, metadata) = (command.clone(), metadata.clone());
-                    attempt(store, reader, &aggregate_id, slot, command, metadata).await
+                    attempt(
+                        store,
+                        reader,
+                        &aggregate_id,
+                        slot,
+                        command,
+                        metadata,
+                        retries,
+                    )
+                    .await
                 }
             };
             match attempt {
@@ -1215,6 +1235,7 @@ async fn attempt<R: PersistedEventRepository>(
     slot: &mut Slot,
     command: ProjectCommand,
     metadata: HashMap<String, String>,
+    retries: u32,
 ) -> Result<Vec<RecordedEvent>, AggregateError<ProjectError>> {
     let CachedProject {
         mut project,
@@ -1253,6 +1274,21 @@ async fn attempt<R: PersistedEventRepository>(
         project.apply(envelope.payload);
         head = after;
     }
+    // People the project has never seen join with no data key to look up. Only on the first
+    // try: a key left by a commit that failed elsewhere makes the append fail as a conflict, and
+    // the retry looks it up.
+    let first_joining = match &command {
+        ProjectCommand::Record { facts, .. } if retries == 0 => facts
+            .iter()
+            .filter_map(|fact| match fact {
+                Fact::ParticipantJoined(joined) if !project.has_joined(&joined.participant_id) => {
+                    Some(joined.participant_id.clone())
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeSet::new(),
+    };
     // No copy of the project is kept to fall back on (it grows with the stream): a refusal
     // before anything was decided leaves it as it was; otherwise the cache is dropped and the
     // next command reads the whole stream again.
@@ -1273,6 +1309,7 @@ async fn attempt<R: PersistedEventRepository>(
     };
     let chain = ChainAtCommit {
         known: head,
+        first_joining,
         appended: Arc::new(SyncMutex::new(Vec::new())),
     };
     let recorded_by = metadata.get(RECORDED_BY_KEY).cloned().unwrap_or_default();
