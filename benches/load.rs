@@ -308,7 +308,7 @@ macro_rules! on_raw {
 }
 
 /// One stored row of `events`, as the store wrote it.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Row {
     aggregate_id: String,
     sequence: i64,
@@ -632,16 +632,28 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
     // The raw baseline: the same rows, one INSERT (one durable commit) each, as many at once.
     let baseline = lab.scratch(backend, "raw").await?;
     let raw = Raw::open(&baseline).await?;
-    let inserted = insert_each(&raw, rows, clients).await?;
+    let inserted = insert_each(&raw, rows.clone(), clients).await?;
     raw.close().await;
     lab.remove(baseline).await?;
+    // The same rows again, each posted over HTTP to a bare handler that inserts it.
+    let behind_http = lab.scratch(backend, "raw_http").await?;
+    let raw = Raw::open(&behind_http).await?;
+    let over_http = insert_each_over_http(&raw, rows, clients).await?;
+    raw.close().await;
+    lab.remove(behind_http).await?;
     lab.remove(coprod).await?;
     println!("  coprod appends (HTTP):  {}", measured.summary());
     println!("  raw single-row inserts: {}", inserted.summary());
+    println!("  the same over bare HTTP: {}", over_http.summary());
     println!(
         "  ratio appends/raw: {:.2} (target >= 0.5); p99 {} (target < 25 ms)",
         measured.per_second() / inserted.per_second(),
         ms(measured.percentile(99.0))
+    );
+    println!(
+        "  ratio appends/bare HTTP inserts: {:.2}; bare HTTP inserts/raw: {:.2}",
+        measured.per_second() / over_http.per_second(),
+        over_http.per_second() / inserted.per_second()
     );
     Ok(())
 }
@@ -708,34 +720,51 @@ async fn stored_rows_after(raw: &Raw, position: i64) -> Outcome<Vec<Row>> {
         .collect())
 }
 
-/// Inserts `rows` one per statement (each its own transaction), `concurrency` at a time, in
-/// the order given.
-async fn insert_each(raw: &Raw, rows: Vec<Row>, concurrency: usize) -> Outcome<Latencies> {
+/// Inserts one row with one statement (its own transaction), as the raw baseline does.
+async fn insert_row(raw: &Raw, row: &Row) -> Outcome {
+    let sql = insert_sql();
+    on_raw!(raw, |pool, Db| {
+        sqlx::query(sql)
+            .bind("project")
+            .bind(&row.aggregate_id)
+            .bind(row.sequence)
+            .bind(&row.event_type)
+            .bind(&row.event_version)
+            .bind(&row.payload)
+            .bind(&row.metadata)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+fn insert_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("{INSERT_EVENT} VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+}
+
+/// Runs `work` on each of `rows`, in the order given, `concurrency` at a time; the latency of
+/// each.
+async fn each_row<F, Fut>(rows: Vec<Row>, concurrency: usize, work: F) -> Outcome<Latencies>
+where
+    F: Fn(Arc<Vec<Row>>, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Outcome> + Send,
+{
     let rows = Arc::new(rows);
     let next = Arc::new(AtomicUsize::new(0));
-    let sql = format!("{INSERT_EVENT} VALUES ($1, $2, $3, $4, $5, $6, $7)");
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (raw, rows, next, sql) = (raw.clone(), rows.clone(), next.clone(), sql.clone());
+        let (rows, next, work) = (rows.clone(), next.clone(), work.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(row) = rows.get(i) else { break };
+                if i >= rows.len() {
+                    break;
+                }
                 let begun = Instant::now();
-                on_raw!(&raw, |pool, Db| {
-                    sqlx::query(&sql)
-                        .bind("project")
-                        .bind(&row.aggregate_id)
-                        .bind(row.sequence)
-                        .bind(&row.event_type)
-                        .bind(&row.event_version)
-                        .bind(&row.payload)
-                        .bind(&row.metadata)
-                        .execute(pool)
-                        .await?;
-                });
+                work(rows.clone(), i).await?;
                 latencies.push(begun.elapsed());
             }
             Outcome::Ok(latencies)
@@ -746,6 +775,74 @@ async fn insert_each(raw: &Raw, rows: Vec<Row>, concurrency: usize) -> Outcome<L
         all.extend(task.await??);
     }
     Ok(Latencies::new(all, started.elapsed()))
+}
+
+/// Inserts `rows` one per statement (each its own transaction), `concurrency` at a time, in
+/// the order given.
+async fn insert_each(raw: &Raw, rows: Vec<Row>, concurrency: usize) -> Outcome<Latencies> {
+    let raw = raw.clone();
+    each_row(rows, concurrency, move |rows, i| {
+        let raw = raw.clone();
+        async move { insert_row(&raw, &rows[i]).await }
+    })
+    .await
+}
+
+/// The least an append over HTTP could do: each row posted as JSON (by the same HTTP client)
+/// to a bare axum handler that inserts it with one statement; no token, no checks, no chain,
+/// no views. It shows how much of the gap to raw inserts is HTTP itself on this machine.
+async fn insert_each_over_http(
+    raw: &Raw,
+    rows: Vec<Row>,
+    concurrency: usize,
+) -> Outcome<Latencies> {
+    async fn insert_posted(
+        axum::extract::State(raw): axum::extract::State<Raw>,
+        axum::Json(row): axum::Json<Row>,
+    ) -> Result<axum::http::StatusCode, (axum::http::StatusCode, String)> {
+        let failed = |e: Failure| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        insert_row(&raw, &row).await.map_err(failed)?;
+        Ok(axum::http::StatusCode::CREATED)
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/rows", listener.local_addr()?);
+    let app = axum::Router::new()
+        .route("/rows", axum::routing::post(insert_posted))
+        .with_state(raw.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(usize::MAX)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let posting = client.clone();
+    let inserted = each_row(rows, concurrency, move |rows, i| {
+        let (client, url) = (posting.clone(), url.clone());
+        async move {
+            let response = client.post(&url).json(&rows[i]).send().await?;
+            let status = response.status().as_u16();
+            if status != 201 {
+                return Err(fail(format!(
+                    "POST /rows: {status} {}",
+                    response.text().await?
+                )));
+            }
+            Ok(())
+        }
+    })
+    .await;
+    drop(client);
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .map_err(|_| fail("the bare server did not stop"))???;
+    inserted
 }
 
 // ---------------------------------------------------------------------------------------------

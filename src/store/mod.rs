@@ -792,7 +792,17 @@ impl Store {
         let budget = &self.inner.cached_events;
         let now_kept = slot.events.len();
         let total = budget.fetch_add(now_kept - kept, Ordering::Relaxed) + (now_kept - kept);
-        let view = ViewRow::from_events(aggregate_id, &slot.events);
+        // Scoring a long stream takes milliseconds of CPU: off the async workers, so that the
+        // appends and requests they serve meanwhile are not held up behind it.
+        let (id, events) = (aggregate_id.to_string(), std::mem::take(&mut slot.events));
+        let computed =
+            tokio::task::spawn_blocking(move || (ViewRow::from_events(&id, &events), events)).await;
+        let Ok((view, events)) = computed else {
+            // The entries went with the failed task: the next refresh reads the stream again.
+            budget.fetch_sub(now_kept, Ordering::Relaxed);
+            return Err(StoreError::Internal("computing a view failed".into()));
+        };
+        slot.events = events;
         if total > MAX_CACHED_EVENTS {
             budget.fetch_sub(slot.events.len(), Ordering::Relaxed);
             slot.events = Vec::new();
