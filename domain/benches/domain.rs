@@ -102,5 +102,52 @@ fn serialisation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, rubric, digest, serialisation);
+/// Decoding stored entries for the read side, from the text the database returns: straight into
+/// typed entries (`from_text`, what the store does) against going through JSON values first
+/// (`from_stored`, what it did before), and against parsing the same text untyped.
+fn decoding(c: &mut Criterion) {
+    let entries = sample::chained(stored(&project(10_000)));
+    let texts: Vec<(u64, String, String)> = entries
+        .iter()
+        .map(|entry| {
+            let metadata = serde_json::to_string(&entry.metadata).expect("serialises");
+            (entry.sequence, entry.payload.to_string(), metadata)
+        })
+        .collect();
+    let mut group = c.benchmark_group("decode_10000");
+    group.throughput(Throughput::Elements(entries.len() as u64));
+    group.bench_function("baseline_parse_untyped", |b| {
+        b.iter(|| {
+            for (_, payload, metadata) in &texts {
+                black_box(serde_json::from_str::<serde_json::Value>(payload).expect("json"));
+                black_box(serde_json::from_str::<serde_json::Value>(metadata).expect("json"));
+            }
+        })
+    });
+    group.bench_function("from_text", |b| {
+        b.iter(|| {
+            for (sequence, payload, metadata) in &texts {
+                black_box(RecordedEvent::from_text(*sequence, payload, metadata).expect("decodes"));
+            }
+        })
+    });
+    group.bench_function("through_json_values", |b| {
+        b.iter(|| {
+            for (sequence, payload, metadata) in &texts {
+                let entry = StoredEntry {
+                    aggregate_id: String::new(),
+                    sequence: *sequence,
+                    event_type: String::new(),
+                    event_version: String::new(),
+                    payload: serde_json::from_str(payload).expect("json"),
+                    metadata: serde_json::from_str(metadata).expect("json"),
+                };
+                black_box(RecordedEvent::from_stored(&entry).expect("decodes"));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, rubric, digest, serialisation, decoding);
 criterion_main!(benches);

@@ -14,12 +14,54 @@ pub fn format_instant(instant: DateTime<Utc>) -> String {
     instant.format(INSTANT_FORMAT).to_string()
 }
 
-/// Reads an instant written by [`format_instant`].
+/// Reads an instant written by [`format_instant`] (only that exact text: reading it back must
+/// give the same text).
 pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text, INSTANT_FORMAT)
-        .ok()
-        .map(|naive| naive.and_utc())
-        .filter(|instant| format_instant(*instant) == text)
+    // Every stored entry's time is read this way: the exact layout is read directly, and
+    // anything else (which may still be valid, such as a leap second) the slow way.
+    parse_exact_instant(text).or_else(|| {
+        NaiveDateTime::parse_from_str(text, INSTANT_FORMAT)
+            .ok()
+            .map(|naive| naive.and_utc())
+            .filter(|instant| format_instant(*instant) == text)
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` with every field in range; `None` for anything else.
+fn parse_exact_instant(text: &str) -> Option<DateTime<Utc>> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 27 {
+        return None;
+    }
+    for (i, expected) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        if bytes[i] != expected {
+            return None;
+        }
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        bytes[from..to].iter().try_fold(0u32, |n, digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| n * 10 + u32::from(digit - b'0'))
+        })
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(5, 7)?, number(8, 10)?)?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(
+        number(11, 13)?,
+        number(14, 16)?,
+        number(17, 19)?,
+        number(20, 26)?,
+    )?;
+    Some(NaiveDateTime::new(date, time).and_utc())
 }
 
 /// Truncates an instant to the microsecond precision the store keeps.
@@ -126,5 +168,55 @@ impl RecordedEvent {
             digest,
             event,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    /// The slow reading `parse_instant` had before: the format, then the text checked by writing
+    /// it back.
+    fn parse_by_format(text: &str) -> Option<DateTime<Utc>> {
+        NaiveDateTime::parse_from_str(text, INSTANT_FORMAT)
+            .ok()
+            .map(|naive| naive.and_utc())
+            .filter(|instant| format_instant(*instant) == text)
+    }
+
+    #[test]
+    fn instants_read_back_as_written() {
+        let mut instant = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
+        for step in 0..5000 {
+            let text = format_instant(instant);
+            assert_eq!(parse_instant(&text), Some(instant), "{text}");
+            assert_eq!(parse_exact_instant(&text), parse_by_format(&text), "{text}");
+            instant += Duration::microseconds(7_919_993_123 + step);
+        }
+    }
+
+    #[test]
+    fn anything_but_the_exact_text_is_refused_as_the_format_refuses_it() {
+        for text in [
+            "2025-03-01T09:00:00.000000Z",
+            "2025-03-01T09:00:00Z",
+            "2025-03-01T09:00:00.000000",
+            "2025-03-01 09:00:00.000000Z",
+            "2025-02-30T09:00:00.000000Z",
+            "2025-13-01T09:00:00.000000Z",
+            "2025-03-01T24:00:00.000000Z",
+            "2025-03-01T09:60:00.000000Z",
+            "2025-03-01T09:00:00.00000aZ",
+            "2025-03-01T09:00:00.0000000Z",
+            "+2025-03-01T09:00:00.00000Z",
+            "2025-3-01T09:00:00.0000000Z",
+            "2025-03-01T09:00:00.000000z",
+            "",
+        ] {
+            assert_eq!(parse_instant(text), parse_by_format(text), "{text}");
+        }
+        assert!(parse_instant("2025-03-01T09:00:00.000000Z").is_some());
+        assert_eq!(parse_instant("2025-02-30T09:00:00.000000Z"), None);
     }
 }
