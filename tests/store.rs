@@ -1154,3 +1154,39 @@ async fn the_catch_up_query_walks_the_log_in_order_without_sorting_it() {
         }
     }
 }
+
+/// A long stream is read back whole, in order, and exactly as decoding each stored entry on its
+/// own gives it (SQLite reads several thousand entries to a row: this crosses that boundary).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_stream_reads_back_whole_and_in_order() {
+    const PEOPLE: usize = 5_500;
+    for db in common::backends().await {
+        let store = db.store().await;
+        let project = Uuid::new_v4();
+        store
+            .execute(project, register(project, "oxon"))
+            .await
+            .unwrap();
+        for batch in 0..PEOPLE / 1_100 {
+            let facts = (0..1_100)
+                .map(|n| join(&format!("p{batch}-{n}"), ParticipantKind::Carer))
+                .collect();
+            store.execute(project, record(facts)).await.unwrap();
+        }
+        let events = store.recorded_events(project).await.unwrap();
+        let sequences: Vec<u64> = events.iter().map(|event| event.sequence).collect();
+        assert_eq!(
+            sequences,
+            (1..=PEOPLE as u64 + 1).collect::<Vec<_>>(),
+            "[{}]",
+            db.backend
+        );
+        let entries = store.entries(project, 0, None).await.unwrap();
+        assert_eq!(
+            events,
+            store.opened(project, &entries).await.unwrap(),
+            "[{}]",
+            db.backend
+        );
+    }
+}

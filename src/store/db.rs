@@ -63,6 +63,65 @@ fn entry_from_row(row: EntryRow) -> Result<StoredEntry, StoreError> {
     })
 }
 
+/// Entries a SQLite read joins into one text.
+const SQLITE_ENTRIES_PER_READ: i64 = 5_000;
+
+/// [`Db::recorded_events`] on SQLite. sqlx hands each row of a SQLite result from the
+/// database's thread to the caller's task, which costs more than decoding the row; so the
+/// entries are read several thousand to a row, joined with separators that JSON text cannot
+/// contain unescaped (ASCII record and unit separators), and split again here.
+async fn sqlite_recorded_events(
+    pool: &SqlitePool,
+    aggregate_id: &str,
+    mut after: i64,
+    decode: impl Fn(i64, &str, &str) -> Result<RecordedEvent, StoreError>,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = "SELECT count(*), group_concat(sequence || char(31) || payload || char(31) || \
+               metadata, char(30)) FROM (SELECT sequence, payload, metadata FROM events \
+               WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 \
+               ORDER BY sequence LIMIT $4)";
+    let mut events = Vec::new();
+    loop {
+        let (count, joined): (i64, Option<String>) = sqlx::query_as(sql)
+            .bind(AGGREGATE_TYPE)
+            .bind(aggregate_id)
+            .bind(after)
+            .bind(SQLITE_ENTRIES_PER_READ)
+            .fetch_one(pool)
+            .await?;
+        let Some(joined) = joined.filter(|_| count > 0) else {
+            return Ok(events);
+        };
+        let first = events.len();
+        for record in joined.split('\u{1e}') {
+            let mut fields = record.splitn(3, '\u{1f}');
+            let (Some(sequence), Some(payload), Some(metadata)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(StoreError::Internal(format!(
+                    "project {aggregate_id}: an entry after {after} cannot be read"
+                )));
+            };
+            let sequence = sequence.parse().map_err(|_| {
+                StoreError::Internal(format!("project {aggregate_id}: bad sequence '{sequence}'"))
+            })?;
+            events.push(decode(sequence, payload, metadata)?);
+        }
+        if (events.len() - first) as i64 != count {
+            // A separator inside a stored text: not JSON, so not an entry Coprod wrote.
+            return Err(StoreError::Internal(format!(
+                "project {aggregate_id}: {count} entries after {after} read as {}",
+                events.len() - first
+            )));
+        }
+        events[first..].sort_by_key(|event| event.sequence);
+        match events.last() {
+            Some(last) if count == SQLITE_ENTRIES_PER_READ => after = last.sequence as i64,
+            _ => return Ok(events),
+        }
+    }
+}
+
 /// Reads stored metadata: an object of strings.
 pub(crate) fn metadata_map(metadata: Value) -> Result<BTreeMap<String, String>, StoreError> {
     serde_json::from_value(metadata).map_err(|e| {
@@ -176,27 +235,29 @@ impl Db {
         aggregate_id: &str,
         after: u64,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = "SELECT sequence, CAST(payload AS TEXT), CAST(metadata AS TEXT) FROM events \
+        let after = after.min(i64::MAX as u64) as i64;
+        let decode = |sequence: i64, payload: &str, metadata: &str| {
+            RecordedEvent::from_text(sequence.max(0) as u64, payload, metadata)
+                .map_err(|e| StoreError::Internal(format!("project {aggregate_id}: {e}")))
+        };
+        let pool = match self {
+            Db::Sqlite(pool) => {
+                return sqlite_recorded_events(pool, aggregate_id, after, decode).await
+            }
+            Db::Postgres(pool) => pool,
+        };
+        let sql = "SELECT sequence, payload::text, metadata::text FROM events \
                    WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 \
                    ORDER BY sequence";
-        let after = after.min(i64::MAX as u64) as i64;
-        on_db!(self, |pool| {
-            let rows = sqlx::query(sql)
-                .bind(AGGREGATE_TYPE)
-                .bind(aggregate_id)
-                .bind(after)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|row| {
-                    let sequence: i64 = row.try_get(0)?;
-                    let payload: &str = row.try_get(1)?;
-                    let metadata: &str = row.try_get(2)?;
-                    RecordedEvent::from_text(sequence.max(0) as u64, payload, metadata)
-                        .map_err(|e| StoreError::Internal(format!("project {aggregate_id}: {e}")))
-                })
-                .collect()
-        })
+        let rows = sqlx::query(sql)
+            .bind(AGGREGATE_TYPE)
+            .bind(aggregate_id)
+            .bind(after)
+            .fetch_all(pool)
+            .await?;
+        rows.iter()
+            .map(|row| decode(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+            .collect()
     }
 
     /// One entry by sequence; `None` for the last one asks for the newest.
