@@ -896,6 +896,28 @@ async fn replay(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
         Ok(())
     })
     .await?;
+    let joined_read = match &raw {
+        Raw::Sqlite(pool) => {
+            let sql = "SELECT count(*), group_concat(payload || char(31) || metadata, char(30)) \
+                       FROM (SELECT payload, metadata FROM events \
+                       WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence)";
+            let read = time_each(args.samples, || async {
+                let (rows, joined): (i64, Option<String>) = sqlx::query_as(sql)
+                    .bind("project")
+                    .bind(&id)
+                    .fetch_one(pool)
+                    .await?;
+                std::hint::black_box(joined);
+                if rows as usize != SIZE {
+                    return Err(fail(format!("read {rows} rows joined")));
+                }
+                Ok(())
+            })
+            .await?;
+            Some(read)
+        }
+        Raw::Postgres(_) => None,
+    };
     server.stop().await?;
     raw.close().await;
     lab.remove(scratch).await?;
@@ -906,6 +928,13 @@ async fn replay(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
         "  ratio assessment/raw read (p50): {:.2}",
         assessed.percentile(50.0).as_secs_f64() / read.percentile(50.0).as_secs_f64()
     );
+    if let Some(joined) = joined_read {
+        println!("  raw read, joined in one row:   {}", joined.summary());
+        println!(
+            "  ratio assessment/joined read (p50): {:.2}",
+            assessed.percentile(50.0).as_secs_f64() / joined.percentile(50.0).as_secs_f64()
+        );
+    }
     Ok(())
 }
 
@@ -982,6 +1011,17 @@ async fn rebuild(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
     if read != total {
         return Err(fail(format!("read {read} rows of {total}")));
     }
+    let joined_read = match &raw {
+        Raw::Sqlite(pool) => {
+            let started = Instant::now();
+            let read = sqlite_read_all_joined(pool).await?;
+            if read != total {
+                return Err(fail(format!("read {read} rows of {total} joined")));
+            }
+            Some(started.elapsed())
+        }
+        Raw::Postgres(_) => None,
+    };
     raw.close().await;
     let store = Store::connect(&scratch.url).await?;
     store.unlock(MasterKey::generate()).await?;
@@ -1011,7 +1051,40 @@ async fn rebuild(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
         "  ratio rebuild/raw read (throughput): {:.2}",
         rate(rebuilt) / rate(raw_read)
     );
+    if let Some(joined_read) = joined_read {
+        println!(
+            "  raw read, joined {SQLITE_JOINED} rows to a row (as the store reads SQLite): \
+             {:.1} s = {:.0} events/s; ratio rebuild/joined read: {:.2}",
+            joined_read.as_secs_f64(),
+            rate(joined_read),
+            rate(rebuilt) / rate(joined_read)
+        );
+    }
     Ok(())
+}
+
+/// Rows SQLite baselines join into one text, as the store does when it reads entries.
+const SQLITE_JOINED: i64 = 5_000;
+
+/// Every row's payload and metadata by position, read thousands of rows to a row: the least a
+/// read of the whole log can cost through sqlx on SQLite. Returns how many rows.
+async fn sqlite_read_all_joined(pool: &SqlitePool) -> Outcome<usize> {
+    let sql = "SELECT count(*), max(position), group_concat(payload || char(31) || metadata, \
+               char(30)) FROM (SELECT position, payload, metadata FROM events \
+               WHERE position > $1 ORDER BY position LIMIT $2)";
+    let (mut after, mut count) = (0i64, 0usize);
+    loop {
+        let (rows, last, joined): (i64, Option<i64>, Option<String>) = sqlx::query_as(sql)
+            .bind(after)
+            .bind(SQLITE_JOINED)
+            .fetch_one(pool)
+            .await?;
+        let Some(last) = last else { break };
+        std::hint::black_box(joined);
+        after = last;
+        count += rows as usize;
+    }
+    Ok(count)
 }
 
 /// A log of `projects` sample projects of `size` entries: one chained template, then copies
