@@ -96,34 +96,14 @@ impl RecordedEvent {
                 sequence,
                 message: e.to_string(),
             })?;
-        let recorded_at = entry
-            .metadata
-            .get(RECORDED_AT_KEY)
-            .and_then(|text| parse_instant(text))
-            .ok_or(DecodeError::Metadata {
-                sequence,
-                field: RECORDED_AT_KEY,
-            })?;
-        let recorded_by =
-            entry
-                .metadata
-                .get(RECORDED_BY_KEY)
-                .cloned()
-                .ok_or(DecodeError::Metadata {
-                    sequence,
-                    field: RECORDED_BY_KEY,
-                })?;
-        let digest = entry.stored_digest().ok_or(DecodeError::Metadata {
+        let field = |key: &str| entry.metadata.get(key).map(String::as_str);
+        Self::with_metadata(
             sequence,
-            field: crate::digest::DIGEST_KEY,
-        })?;
-        Ok(RecordedEvent {
-            sequence,
-            recorded_at,
-            recorded_by,
-            digest,
             event,
-        })
+            field(RECORDED_AT_KEY),
+            field(RECORDED_BY_KEY).map(str::to_string),
+            field(crate::digest::DIGEST_KEY),
+        )
     }
 
     /// Like [`RecordedEvent::from_stored`], straight from the stored text of an entry's payload
@@ -145,27 +125,38 @@ impl RecordedEvent {
                 sequence,
                 message: e.to_string(),
             })?;
-        let missing = |field| DecodeError::Metadata { sequence, field };
         let metadata: Metadata =
-            serde_json::from_str(metadata).map_err(|_| missing(RECORDED_AT_KEY))?;
-        let recorded_at = metadata
-            .recorded_at
-            .as_deref()
-            .and_then(parse_instant)
-            .ok_or_else(|| missing(RECORDED_AT_KEY))?;
-        let recorded_by = metadata
-            .recorded_by
-            .ok_or_else(|| missing(RECORDED_BY_KEY))?;
-        let digest = metadata
-            .digest
-            .as_deref()
-            .and_then(|digest| digest.parse().ok())
-            .ok_or_else(|| missing(crate::digest::DIGEST_KEY))?;
+            serde_json::from_str(metadata).map_err(|_| DecodeError::Metadata {
+                sequence,
+                field: RECORDED_AT_KEY,
+            })?;
+        Self::with_metadata(
+            sequence,
+            event,
+            metadata.recorded_at.as_deref(),
+            metadata.recorded_by,
+            metadata.digest.as_deref(),
+        )
+    }
+
+    /// The entry from its decoded event and the metadata fields the read side uses.
+    fn with_metadata(
+        sequence: u64,
+        event: ProjectEvent,
+        recorded_at: Option<&str>,
+        recorded_by: Option<String>,
+        digest: Option<&str>,
+    ) -> Result<Self, DecodeError> {
+        let missing = |field| DecodeError::Metadata { sequence, field };
         Ok(RecordedEvent {
             sequence,
-            recorded_at,
-            recorded_by,
-            digest,
+            recorded_at: recorded_at
+                .and_then(parse_instant)
+                .ok_or_else(|| missing(RECORDED_AT_KEY))?,
+            recorded_by: recorded_by.ok_or_else(|| missing(RECORDED_BY_KEY))?,
+            digest: digest
+                .and_then(|digest| digest.parse().ok())
+                .ok_or_else(|| missing(crate::digest::DIGEST_KEY))?,
             event,
         })
     }

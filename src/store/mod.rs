@@ -672,33 +672,23 @@ impl Store {
         let aggregate_id = project_id.to_string();
         let mut retries = 0;
         let committed = loop {
+            macro_rules! attempt_on {
+                ($store:expr, $reader:expr) => {
+                    attempt(
+                        $store,
+                        $reader,
+                        &aggregate_id,
+                        slot,
+                        command.clone(),
+                        metadata.clone(),
+                        retries,
+                    )
+                    .await
+                };
+            }
             let attempt = match &self.inner.events {
-                Events::Postgres(store, reader) => {
-                    let (command, metadata) = (command.clone(), metadata.clone());
-                    attempt(
-                        store,
-                        reader,
-                        &aggregate_id,
-                        slot,
-                        command,
-                        metadata,
-                        retries,
-                    )
-                    .await
-                }
-                Events::Sqlite(store, reader) => {
-                    let (command, metadata) = (command.clone(), metadata.clone());
-                    attempt(
-                        store,
-                        reader,
-                        &aggregate_id,
-                        slot,
-                        command,
-                        metadata,
-                        retries,
-                    )
-                    .await
-                }
+                Events::Postgres(store, reader) => attempt_on!(store, reader),
+                Events::Sqlite(store, reader) => attempt_on!(store, reader),
             };
             match attempt {
                 Ok(committed) => break committed,
