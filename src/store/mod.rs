@@ -505,18 +505,18 @@ impl Store {
         slots.entry(project_id).or_default().clone()
     }
 
+    /// The slot of a project this process keeps, if it does (without making one).
+    fn kept_slot(&self, project_id: Uuid) -> Option<Arc<ProjectSlot>> {
+        let slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.get(&project_id).cloned()
+    }
+
     /// The project as this process keeps it between commands (the in-memory snapshot that
     /// [`Store::execute`] brings up to date from the tail of the stream), with the sequence it
     /// was built up to; `None` when nothing is kept. It must always equal a fresh fold of the
     /// stored entries `1..=sequence`: tests check that each entry is applied exactly once.
     pub async fn cached_project(&self, project_id: Uuid) -> Option<(Project, u64)> {
-        let slot = self
-            .inner
-            .slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&project_id)
-            .cloned()?;
+        let slot = self.kept_slot(project_id)?;
         let slot = slot.command.lock().await;
         slot.cached
             .as_ref()
@@ -995,7 +995,22 @@ impl Store {
                 {
                     continue;
                 }
-                views.extend(self.view_row(&touched.project_id).await?);
+                // A project this process keeps entries of is brought up to date from them (a
+                // commit that came in while its view was being written); others are read whole.
+                let kept = touched
+                    .project_id
+                    .parse::<Uuid>()
+                    .ok()
+                    .and_then(|id| self.kept_slot(id));
+                let view = match kept {
+                    Some(slot) => {
+                        let up_to = touched.max_sequence.max(0) as u64;
+                        self.refreshed_view(&touched.project_id, &slot, up_to)
+                            .await?
+                    }
+                    None => self.view_row(&touched.project_id).await?,
+                };
+                views.extend(view);
             }
             db.write_views(CHECKPOINT, &views, Some(last), false)
                 .await?;
