@@ -1,6 +1,7 @@
-//! Coprod's storage: the event store (cqrs-es 0.5.0 over postgres-es or sqlite-es, with a hash
-//! chain written at append time), the project views and their catch-up reader, API tokens and
-//! idempotency records.
+//! Coprod's storage: the event store (cqrs-es 0.5.0 over postgres-es or sqlite-es, which read
+//! the streams; appends go through [`ChainedRepository`], which writes the hash chain and stores
+//! each commit with its new data keys), the project views and their catch-up reader, API tokens
+//! and idempotency records.
 //!
 //! [`Store`] is cheap to clone and safe to share between tasks.
 
