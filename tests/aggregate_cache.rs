@@ -143,6 +143,26 @@ async fn assert_chain_intact(store: &Store, project_id: Uuid, receipt: &Receipt,
     );
 }
 
+/// A new project, registered.
+async fn registered(store: &Store) -> Uuid {
+    let project = Uuid::new_v4();
+    store
+        .execute(project, register(project))
+        .await
+        .expect("register");
+    project
+}
+
+/// A new project, registered, that carer-1 has joined.
+async fn registered_with_carer_1(store: &Store) -> Uuid {
+    let project = registered(store).await;
+    store
+        .execute(project, record(vec![join("carer-1")]))
+        .await
+        .expect("join");
+    project
+}
+
 /// The groups of everyone who joined, as the store reads them back (opened with their keys).
 async fn joined_groups(store: &Store, project_id: Uuid) -> Vec<Personal<Vec<String>>> {
     let events = store.recorded_events(project_id).await.expect("read");
@@ -174,10 +194,7 @@ async fn two_processes_taking_turns_apply_each_entry_exactly_once() {
         // Two stores over one database behave as two server processes: each keeps its own
         // cache and must pick up the other's entries from the tail of the stream.
         let (one, two) = (db.store().await, db.store().await);
-        let project = Uuid::new_v4();
-        one.execute(project, register(project))
-            .await
-            .expect("register");
+        let project = registered(&one).await;
         // Who appends each turn, and what: single facts, batches, corrections (which refold).
         let turns: Vec<(usize, Vec<Fact>)> = vec![
             (0, vec![join("carer-1")]),
@@ -215,15 +232,7 @@ async fn two_processes_taking_turns_apply_each_entry_exactly_once() {
 async fn a_refused_command_leaves_the_cache_a_fresh_fold() {
     for db in common::backends().await {
         let store = db.store().await;
-        let project = Uuid::new_v4();
-        store
-            .execute(project, register(project))
-            .await
-            .expect("register");
-        store
-            .execute(project, record(vec![join("carer-1")]))
-            .await
-            .expect("join");
+        let project = registered_with_carer_1(&store).await;
         // Correcting an entry that does not exist is refused; nothing is appended.
         let refused = store.execute(project, record(vec![correct(99)])).await;
         assert!(
@@ -245,10 +254,7 @@ async fn a_refused_command_leaves_the_cache_a_fresh_fold() {
 async fn racing_processes_apply_each_entry_exactly_once() {
     for db in common::backends().await {
         let (one, two) = (db.store().await, db.store().await);
-        let project = Uuid::new_v4();
-        one.execute(project, register(project))
-            .await
-            .expect("register");
+        let project = registered(&one).await;
         // Writers in both processes at once: some lose the race for the next sequence and are
         // retried after reading the winner's entries.
         let mut writers = Vec::new();
@@ -293,10 +299,7 @@ async fn racing_processes_apply_each_entry_exactly_once() {
 async fn racing_to_join_the_same_person_stores_one_data_key_that_opens_their_data() {
     for db in common::backends().await {
         let (one, two) = (db.store().await, db.store().await);
-        let project = Uuid::new_v4();
-        one.execute(project, register(project))
-            .await
-            .expect("register");
+        let project = registered(&one).await;
         // Each person is joined by both processes at once: both make a data key for them, one
         // commit stores its key with its entry, and the other is tried again with that key, or
         // refused because the person has joined.
@@ -349,15 +352,7 @@ async fn racing_to_join_the_same_person_stores_one_data_key_that_opens_their_dat
 async fn joining_again_after_a_withdrawn_join_uses_the_key_already_stored() {
     for db in common::backends().await {
         let store = db.store().await;
-        let project = Uuid::new_v4();
-        store
-            .execute(project, register(project))
-            .await
-            .expect("register");
-        store
-            .execute(project, record(vec![join("carer-1")]))
-            .await
-            .expect("join");
+        let project = registered_with_carer_1(&store).await;
         // The join is withdrawn: the project no longer knows them, but their key (and the data
         // sealed with it) stays. Joining again first tries with a new key, finds theirs stored,
         // and is tried again with it.
