@@ -1190,3 +1190,42 @@ async fn a_long_stream_reads_back_whole_and_in_order() {
         );
     }
 }
+
+/// While this process has commits of a project still to refresh, its catch-up reader leaves the
+/// project's view to the refresher, telling it to reach the entries another process appended
+/// meanwhile; those entries must reach the view all the same. Both processes append to one
+/// project at once; afterwards each process's catch-up finds nothing behind, and the view shows
+/// the whole stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_reach_other_processes_entries_while_commits_are_refreshed() {
+    for db in common::backends().await {
+        let (one, two) = (db.store().await, db.connect().await);
+        let id = Uuid::new_v4();
+        one.execute(id, register(id, "oxon")).await.unwrap();
+        let mut writers = Vec::new();
+        for (writer, store) in [one.clone(), two.clone()].into_iter().enumerate() {
+            writers.push(tokio::spawn(async move {
+                for n in 0..40 {
+                    let fact = join(&format!("w{writer}-{n}"), ParticipantKind::Carer);
+                    loop {
+                        match store.execute(id, record(vec![fact.clone()])).await {
+                            Ok(_) => break,
+                            Err(ExecuteError::Conflict) => continue,
+                            Err(error) => panic!("append: {error:?}"),
+                        }
+                    }
+                }
+            }));
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let last = one.entries(id, 0, None).await.unwrap().len() as i64;
+        assert_eq!(last, 81);
+        for store in [&one, &two] {
+            store.catch_up().await.unwrap();
+            let view = store.view(id).await.unwrap().expect("a view");
+            assert_eq!(view["sequence"], json!(last), "[{}]", db.backend);
+        }
+    }
+}

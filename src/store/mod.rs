@@ -506,6 +506,18 @@ impl Store {
         slots.entry(project_id).or_default().clone()
     }
 
+    /// If the view refresher has commits of `project_id` still to refresh, raises the entry it
+    /// must reach to `sequence` (so that it reads the entries other processes appended too) and
+    /// returns true.
+    fn defer_to_refresher(&self, project_id: Uuid, sequence: i64) -> bool {
+        let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((_, up_to)) = dirty.projects.get_mut(&project_id) else {
+            return false;
+        };
+        *up_to = (*up_to).max(sequence.max(0) as u64);
+        true
+    }
+
     /// The slot of a project this process keeps, if it does (without making one).
     fn kept_slot(&self, project_id: Uuid) -> Option<Arc<ProjectSlot>> {
         let slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
@@ -980,29 +992,33 @@ impl Store {
         loop {
             let checkpoint = db.checkpoint(CHECKPOINT).await?;
             let batch = db.events_after(checkpoint, CATCH_UP_BATCH).await?;
-            let Some(last) = batch.last().map(|row| row.checkpoint) else {
+            if batch.is_empty() {
                 break;
-            };
+            }
             let touched = projects_in(&batch);
             let ids: Vec<&str> = touched.iter().map(|t| t.project_id.as_str()).collect();
             let current = db.view_sequences(&ids).await?;
             let mut views = Vec::new();
+            // Projects left to the refresher, with the entry their view has reached.
+            let mut deferred = BTreeMap::new();
             for touched in &touched {
                 // A view already at (or past) these entries, written right after their commit,
                 // is what recomputing would give.
-                if current
-                    .get(&touched.project_id)
-                    .is_some_and(|sequence| *sequence >= touched.max_sequence)
-                {
+                let viewed = current.get(&touched.project_id).copied();
+                if viewed.is_some_and(|sequence| sequence >= touched.max_sequence) {
                     continue;
                 }
-                // A project this process keeps entries of is brought up to date from them (a
-                // commit that came in while its view was being written); others are read whole.
-                let kept = touched
-                    .project_id
-                    .parse::<Uuid>()
-                    .ok()
-                    .and_then(|id| self.kept_slot(id));
+                let id = touched.project_id.parse::<Uuid>().ok();
+                // A project with commits of this process still to refresh is left to the view
+                // refresher (which runs while any are waiting), told to reach these entries:
+                // scoring it here too would score a long stream twice per refresh.
+                if id.is_some_and(|id| self.defer_to_refresher(id, touched.max_sequence)) {
+                    deferred.insert(touched.project_id.as_str(), viewed.unwrap_or(0));
+                    continue;
+                }
+                // A project this process keeps entries of is brought up to date from them;
+                // others are read whole.
+                let kept = id.and_then(|id| self.kept_slot(id));
                 let view = match kept {
                     Some(slot) => {
                         let up_to = touched.max_sequence.max(0) as u64;
@@ -1013,10 +1029,22 @@ impl Store {
                 };
                 views.extend(view);
             }
-            db.write_views(CHECKPOINT, &views, Some(last), false)
+            // The checkpoint stops before the first entry a deferred view has not reached, so
+            // that a crash before the refresher writes it leaves that entry to the next catch-up
+            // (at start, at the latest); this pass ends there.
+            let done = batch
+                .iter()
+                .take_while(|row| {
+                    deferred
+                        .get(row.project_id.as_str())
+                        .is_none_or(|viewed| row.sequence <= *viewed)
+                })
+                .count();
+            let checkpoint = done.checked_sub(1).map(|i| batch[i].checkpoint);
+            db.write_views(CHECKPOINT, &views, checkpoint, false)
                 .await?;
-            applied += batch.len() as u64;
-            if (batch.len() as i64) < CATCH_UP_BATCH {
+            applied += done as u64;
+            if done < batch.len() || (batch.len() as i64) < CATCH_UP_BATCH {
                 break;
             }
         }
