@@ -691,11 +691,7 @@ async fn drive(
             Outcome::Ok(latencies)
         }));
     }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await??);
-    }
-    Ok(Latencies::new(all, started.elapsed()))
+    gather(tasks, started).await
 }
 
 /// The rows stored after `position`, in the order they were appended.
@@ -743,6 +739,18 @@ fn insert_sql() -> &'static str {
     SQL.get_or_init(|| format!("{INSERT_EVENT} VALUES ($1, $2, $3, $4, $5, $6, $7)"))
 }
 
+/// The latencies every task measured, over the time since `started`.
+async fn gather(
+    tasks: Vec<JoinHandle<Outcome<Vec<Duration>>>>,
+    started: Instant,
+) -> Outcome<Latencies> {
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    Ok(Latencies::new(all, started.elapsed()))
+}
+
 /// Runs `work` on each of `rows`, in the order given, `concurrency` at a time; the latency of
 /// each.
 async fn each_row<F, Fut>(rows: Vec<Row>, concurrency: usize, work: F) -> Outcome<Latencies>
@@ -770,11 +778,7 @@ where
             Outcome::Ok(latencies)
         }));
     }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await??);
-    }
-    Ok(Latencies::new(all, started.elapsed()))
+    gather(tasks, started).await
 }
 
 /// Inserts `rows` one per statement (each its own transaction), `concurrency` at a time, in
