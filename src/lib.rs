@@ -3,6 +3,7 @@
 //! and (in `http`) the API.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod master_key;
