@@ -1,0 +1,70 @@
+//! Opening a [`Store`]: the pool of either database, the cqrs-es event store over it, and the
+//! empty per-process caches.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex as SyncMutex};
+
+use cqrs_es::persist::PersistedEventStore;
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+
+use super::append::Events;
+use super::chain::ChainedRepository;
+use super::db::Db;
+use super::keys::Keys;
+use super::reads::MAX_CACHED_ORGANISATIONS;
+use super::refresh::Dirty;
+use super::tokens::{MAX_CACHED_TOKENS, TOKEN_TTL};
+use super::{Inner, Store, StoreError};
+
+impl Store {
+    /// Opens a pool for `database_url` (`sqlite://PATH` — the file and its directory are created
+    /// if missing — or `postgres://…`). Does not migrate.
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        let db = Db::connect(database_url).await?;
+        let keys = Keys::new(db.clone());
+        let events = match &db {
+            Db::Postgres(pool) => {
+                let repo = || {
+                    ChainedRepository::new(
+                        PostgresEventRepository::new(pool.clone()),
+                        db.clone(),
+                        keys.clone(),
+                    )
+                };
+                Events::Postgres(PersistedEventStore::new_event_store(repo()), repo())
+            }
+            Db::Sqlite(pool) => {
+                let repo = || {
+                    ChainedRepository::new(
+                        SqliteEventRepository::new(pool.clone()),
+                        db.clone(),
+                        keys.clone(),
+                    )
+                };
+                Events::Sqlite(PersistedEventStore::new_event_store(repo()), repo())
+            }
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                keys,
+                events,
+                slots: SyncMutex::new(HashMap::new()),
+                refreshing: Arc::new(tokio::sync::RwLock::new(())),
+                dirty: SyncMutex::new(Dirty::default()),
+                flush: tokio::sync::Notify::new(),
+                projector: tokio::sync::Mutex::new(()),
+                conflict_retries: AtomicU64::new(0),
+                catch_up_pending: AtomicBool::new(false),
+                cached_events: AtomicUsize::new(0),
+                tokens: moka::sync::Cache::builder()
+                    .max_capacity(MAX_CACHED_TOKENS)
+                    .time_to_live(TOKEN_TTL)
+                    .build(),
+                organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),
+            }),
+        })
+    }
+}
