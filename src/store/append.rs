@@ -63,14 +63,15 @@ pub(super) enum Events {
 
 impl Store {
     /// Runs one command: serialised per project within this process; loads the project from its
-    /// events, lets it decide, and appends what it decided with `recorded_by` / `recorded_at` from
-    /// the command's context. A lost race with another process is retried up to 5 times after a
-    /// random 10–50 ms pause, then reported as [`ExecuteError::Conflict`]. After the commit the
-    /// project's view is refreshed and the catch-up reader runs, in the background and gathered
-    /// over `REFRESH_INTERVAL` (errors there are logged, not returned): computing a view scores
-    /// the whole stream, which would make appends slower as a stream grows. This process's
-    /// readers of views wait for those refreshes (`Store::settle`), so they still read their
-    /// own writes.
+    /// events, lets it decide, and appends what it decided with `recorded_by` from the command's
+    /// context and `recorded_at` from the store's clock, never earlier than the context's nor than
+    /// the entry before (see [`ChainedRepository`]). A lost race with another process is retried
+    /// up to 5 times after a random 10–50 ms pause, then reported as [`ExecuteError::Conflict`].
+    /// After the commit the project's view is refreshed and the catch-up reader runs, in the
+    /// background and gathered over `REFRESH_INTERVAL` (errors there are logged, not returned):
+    /// computing a view scores the whole stream, which would make appends slower as a stream
+    /// grows. This process's readers of views wait for those refreshes (`Store::settle`), so they
+    /// still read their own writes.
     pub async fn execute(
         &self,
         project_id: Uuid,

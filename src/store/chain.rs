@@ -1,8 +1,8 @@
 //! The hash chain, written at append time (DESIGN rule 4): a `PersistedEventRepository` wrapper
-//! that stamps each new entry's metadata with `recorded_at` and the chain head `digest`, seals
-//! its personal fields, and stores the entries in one transaction with the data keys they were
-//! sealed with (and an idempotent request's answer): that transaction's SQL is here too
-//! ([`Db::append`]). Reads go to postgres-es / sqlite-es.
+//! that stamps each new entry's metadata with `recorded_at` (from the store's clock) and the chain
+//! head `digest`, seals its personal fields, and stores the entries in one transaction with the
+//! data keys they were sealed with (and an idempotent request's answer): that transaction's SQL
+//! is here too ([`Db::append`]). Reads go to postgres-es / sqlite-es.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -22,6 +22,7 @@ use super::db::{metadata_map, on_db, Db};
 use super::error::{normalise, persistence_error, ClaimLost, StoreError};
 use super::idempotency::{ClaimTicket, ANSWER_AT_COMMIT};
 use super::keys::{Keys, NewKeys};
+use crate::clock::Clock;
 
 /// The chain head after one entry of a stream: what the next entry is chained to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,19 +98,25 @@ pub(crate) enum Appended {
 
 /// Wraps the backend's repository. Appending, it takes the previous entry's digest and
 /// `recorded_at` (from the command's [`CHAIN_AT_COMMIT`] when that knows them, else from the
-/// database), writes each new entry's `recorded_at` (never earlier than the previous entry's)
-/// and chain head, and inserts the entries itself: in one transaction with the participants'
-/// new data keys, and with the answer of an idempotent request
-/// ([`crate::store::Store::execute_answering`]). Reads pass straight through.
+/// database), writes each new entry's `recorded_at` (the store clock's instant, or the command's
+/// if later; never earlier than the previous entry's) and chain head, and inserts the entries
+/// itself: in one transaction with the participants' new data keys, and with the answer of an
+/// idempotent request ([`crate::store::Store::execute_answering`]). Reads pass straight through.
 pub struct ChainedRepository<R> {
     inner: R,
     db: Db,
     keys: Keys,
+    clock: Clock,
 }
 
 impl<R: PersistedEventRepository> ChainedRepository<R> {
-    pub(crate) fn new(inner: R, db: Db, keys: Keys) -> Self {
-        Self { inner, db, keys }
+    pub(crate) fn new(inner: R, db: Db, keys: Keys, clock: Clock) -> Self {
+        Self {
+            inner,
+            db,
+            keys,
+            clock,
+        }
     }
 
     /// The chain head after entry `first_sequence - 1`: the command's, when it knows it, else
@@ -175,10 +182,11 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             metadata.remove(DIGEST_KEY);
             // Stamped as late as possible, at the append itself, so that an entry is visible soon
             // after the moment it claims: "as recorded by T" then stays the same answer.
+            let now = self.clock.now();
             let asked = metadata
                 .get(RECORDED_AT_KEY)
                 .and_then(|t| parse_instant(t))
-                .map_or_else(Utc::now, |asked| asked.max(Utc::now()));
+                .map_or(now, |asked| asked.max(now));
             let mut recorded_at = to_stored_precision(asked);
             if let Some(floor) = floor {
                 recorded_at = recorded_at.max(floor);

@@ -1,5 +1,6 @@
-//! Opening a [`Store`]: the pool of either database, the cqrs-es event store over it, and the
-//! empty per-process caches.
+//! Opening a [`Store`]: the pool of either database, the cqrs-es event store over it, the empty
+//! per-process caches, and the clock every time the store writes is taken from (the system's, or
+//! one a test fixes).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
@@ -17,13 +18,21 @@ use super::reads::MAX_CACHED_ORGANISATIONS;
 use super::refresh::Dirty;
 use super::tokens::{MAX_CACHED_TOKENS, TOKEN_TTL};
 use super::{Inner, Store, StoreError};
+use crate::clock::Clock;
 
 impl Store {
     /// Opens a pool for `database_url` (`sqlite://PATH` — the file and its directory are created
-    /// if missing — or `postgres://…`). Does not migrate.
+    /// if missing — or `postgres://…`), on the system clock. Does not migrate.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        Store::connect_with_clock(database_url, Clock::system()).await
+    }
+
+    /// [`Store::connect`], taking "now" from `clock`: the `recorded_at` of each entry (never
+    /// earlier than the command asks, nor than the entry before), and when data keys, tokens,
+    /// idempotency claims and views were written.
+    pub async fn connect_with_clock(database_url: &str, clock: Clock) -> Result<Store, StoreError> {
         let db = Db::connect(database_url).await?;
-        let keys = Keys::new(db.clone());
+        let keys = Keys::new(db.clone(), clock.clone());
         let events = match &db {
             Db::Postgres(pool) => {
                 let repo = || {
@@ -31,6 +40,7 @@ impl Store {
                         PostgresEventRepository::new(pool.clone()),
                         db.clone(),
                         keys.clone(),
+                        clock.clone(),
                     )
                 };
                 Events::Postgres(PersistedEventStore::new_event_store(repo()), repo())
@@ -41,6 +51,7 @@ impl Store {
                         SqliteEventRepository::new(pool.clone()),
                         db.clone(),
                         keys.clone(),
+                        clock.clone(),
                     )
                 };
                 Events::Sqlite(PersistedEventStore::new_event_store(repo()), repo())
@@ -49,6 +60,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
+                clock,
                 keys,
                 events,
                 slots: SyncMutex::new(HashMap::new()),

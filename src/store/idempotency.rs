@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::ProjectCommand;
 use uuid::Uuid;
@@ -112,6 +112,7 @@ impl Db {
         principal: &str,
         key: &str,
         record: &IdempotentRecord,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         // Completes a claim; a key that already has an answer keeps it.
         let sql = "INSERT INTO idempotency_keys \
@@ -121,7 +122,7 @@ impl Db {
                       request_hash = excluded.request_hash, status = excluded.status, \
                       body = excluded.body, created_at = excluded.created_at \
                    WHERE idempotency_keys.status = 0";
-        let now = format_instant(Utc::now());
+        let now = format_instant(now);
         on_db!(self, |pool| {
             sqlx::query(sql)
                 .bind(principal)
@@ -144,12 +145,13 @@ impl Db {
         key: &str,
         project_id: Uuid,
         request_hash: &str,
+        now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let sql = "INSERT INTO idempotency_keys \
                    (principal, key, project_id, request_hash, status, body, created_at) \
                    VALUES ($1, $2, $3, $4, $5, '', $6) \
                    ON CONFLICT (principal, key) DO NOTHING";
-        let now = format_instant(Utc::now());
+        let now = format_instant(now);
         let inserted = on_db!(self, |pool| {
             sqlx::query(sql)
                 .bind(principal)
@@ -192,11 +194,12 @@ impl Db {
         since: &str,
         project_id: Uuid,
         request_hash: &str,
+        now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let sql =
             "UPDATE idempotency_keys SET created_at = $4, project_id = $5, request_hash = $6 \
                    WHERE principal = $1 AND key = $2 AND status = 0 AND created_at = $3";
-        let now = format_instant(Utc::now());
+        let now = format_instant(now);
         let updated = on_db!(self, |pool| {
             sqlx::query(sql)
                 .bind(principal)
@@ -293,8 +296,9 @@ impl Store {
         };
         let deadline = tokio::time::Instant::now() + wait;
         loop {
+            let now = self.inner.clock.now();
             if let Some(claimed_at) = db
-                .insert_claim(principal, key, project_id, request_hash)
+                .insert_claim(principal, key, project_id, request_hash, now)
                 .await?
             {
                 return Ok((Claim::Claimed, ticket(claimed_at)));
@@ -303,10 +307,10 @@ impl Store {
                 return Ok((Claim::Answered(answer), None));
             }
             if let Some(since) = db.pending_since(principal, key).await? {
-                let stale = format_instant(chrono::Utc::now() - STALE_CLAIM);
+                let stale = format_instant(self.inner.clock.now() - STALE_CLAIM);
                 if since < stale {
                     if let Some(claimed_at) = db
-                        .take_over_claim(principal, key, &since, project_id, request_hash)
+                        .take_over_claim(principal, key, &since, project_id, request_hash, now)
                         .await?
                     {
                         return Ok((Claim::Claimed, ticket(claimed_at)));
@@ -340,7 +344,11 @@ impl Store {
         key: &str,
         record: &IdempotentRecord,
     ) -> Result<(), StoreError> {
-        self.inner.db.save_idempotent(principal, key, record).await
+        let now = self.inner.clock.now();
+        self.inner
+            .db
+            .save_idempotent(principal, key, record, now)
+            .await
     }
 
     /// Like [`Store::execute`]; and when the request holds an idempotency claim

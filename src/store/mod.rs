@@ -6,7 +6,7 @@
 //! [`Store`] is cheap to clone and safe to share between tasks. This file holds it, the state its
 //! clones share and the few answers that need nothing else; the rest is by concern:
 //!
-//! - `connect`: opening a store on either database.
+//! - `connect`: opening a store on either database, with the clock it stamps entries by.
 //! - `append`: running a command (`Store::execute`): retries, the cached project, the receipt.
 //! - `chain`: the repository cqrs-es appends through: `recorded_at`, the hash chain, sealing, and
 //!   the transaction that stores a commit.
@@ -44,6 +44,8 @@ use std::sync::{Arc, Mutex as SyncMutex};
 
 use uuid::Uuid;
 
+use crate::clock::Clock;
+
 pub use append::Receipt;
 pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
@@ -66,6 +68,8 @@ use refresh::Dirty;
 /// What every clone of a [`Store`] shares.
 struct Inner {
     db: Db,
+    /// Where "now" comes from: `recorded_at`, keys', tokens' and views' times, stale claims.
+    clock: Clock,
     /// Participants' data keys, and the master key once given.
     keys: Keys,
     events: Events,
@@ -115,6 +119,11 @@ impl Store {
         } else {
             "sqlite"
         }
+    }
+
+    /// The clock this store takes "now" from (see [`Store::connect_with_clock`]).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// How many times this store has retried a command after another process appended first.

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::{ProjectEvent, RecordedEvent};
 use serde_json::Value;
@@ -172,18 +172,19 @@ impl Db {
         Ok(count.max(0) as u64)
     }
 
-    /// Writes views and moves the checkpoint forward (if given), in one transaction. With
-    /// `replace`, every view and the checkpoint are first removed (a rebuild). A view is only replaced by one of
-    /// the same or a later sequence, and the checkpoint never moves back, so concurrent readers in
-    /// several processes cannot undo each other.
+    /// Writes views (stamped `updated_at`) and moves the checkpoint forward (if given), in one
+    /// transaction. With `replace`, every view and the checkpoint are first removed (a rebuild).
+    /// A view is only replaced by one of the same or a later sequence, and the checkpoint never
+    /// moves back, so concurrent readers in several processes cannot undo each other.
     pub(crate) async fn write_views(
         &self,
         name: &str,
         views: &[ViewRow],
         checkpoint: Option<Checkpoint>,
         replace: bool,
+        updated_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let now = format_instant(Utc::now());
+        let now = format_instant(updated_at);
         let upsert_checkpoint = "INSERT INTO projector_checkpoints (name, xid, position) \
              VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET xid = excluded.xid, position = excluded.position \

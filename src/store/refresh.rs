@@ -295,17 +295,18 @@ impl Store {
     }
 
     /// Writes `views` and moves the catch-up checkpoint to `checkpoint` (if given) in one
-    /// transaction; with `replace`, every view and the checkpoint are dropped first (see
-    /// `Db::write_views`).
+    /// transaction, with the store's clock as their `updated_at`; with `replace`, every view and
+    /// the checkpoint are dropped first (see `Db::write_views`).
     pub(super) async fn write_views(
         &self,
         views: &[ViewRow],
         checkpoint: Option<Checkpoint>,
         replace: bool,
     ) -> Result<(), StoreError> {
+        let now = self.inner.clock.now();
         self.inner
             .db
-            .write_views(CHECKPOINT, views, checkpoint, replace)
+            .write_views(CHECKPOINT, views, checkpoint, replace, now)
             .await
     }
 }

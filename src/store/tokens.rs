@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use coprod_domain::recorded::format_instant;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -95,12 +95,13 @@ impl Db {
         role: Role,
         organisation: &str,
         label: &str,
+        now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
         let token = new_token();
         let sql = "INSERT INTO api_tokens (token_hash, role, organisation, label, created_at) \
                    VALUES ($1, $2, $3, $4, $5)";
         let hash = token_hash(&token);
-        let now = format_instant(Utc::now());
+        let now = format_instant(now);
         on_db!(self, |pool| {
             sqlx::query(sql)
                 .bind(&hash)
@@ -161,7 +162,11 @@ impl Store {
         organisation: &str,
         label: &str,
     ) -> Result<String, StoreError> {
-        self.inner.db.create_token(role, organisation, label).await
+        let now = self.inner.clock.now();
+        self.inner
+            .db
+            .create_token(role, organisation, label, now)
+            .await
     }
 
     /// Who a bearer token speaks for; `None` if it is not a token the store issued. A token
