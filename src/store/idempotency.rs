@@ -255,8 +255,8 @@ impl Store {
 
     /// Claims `(principal, key)` for one request across every process sharing the database,
     /// before the request does anything. If another request holds it, waits up to `wait` for
-    /// its answer. A claim left unanswered for 5 s (its process died, or it is slow) may be taken
-    /// over.
+    /// its answer. A claim left unanswered for 5 s by the store's clock (its process died, or it
+    /// is slow) may be taken over; `wait` is real time.
     ///
     /// After [`Claim::Claimed`]: `save_idempotent` the answer, or `release_idempotent` if the
     /// request failed without recording anything. See [`Store::claim_idempotent_ticket`] for

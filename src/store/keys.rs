@@ -1,7 +1,8 @@
 //! Participants' data keys (DESIGN rule 8): created when their first personal field is stored,
 //! used to seal that field before the entry is hashed, to open it again when it is read, and
 //! deleted when their data is erased (crypto-shredding). The master key that wraps them is given
-//! to the store once ([`Keys::unlock`]) and checked against the database's canary.
+//! to the store once ([`Keys::unlock`]) and checked against the database's canary; rotating it
+//! re-wraps every data key ([`Keys::rotate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};

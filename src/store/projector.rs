@@ -1,7 +1,9 @@
-//! The catch-up reader that keeps `project_views` up to date (DESIGN rules 1 and 5).
+//! The views' SQL (`project_views` and `portfolio_projects`, written together with the catch-up
+//! checkpoint), and how the catch-up reader walks the log (DESIGN rules 1 and 5); its loop is in
+//! `refresh.rs`, the rebuild's in `rebuild.rs`.
 //!
-//! It reads the events appended after its checkpoint in commit order and recomputes the view of
-//! each project they belong to. On PostgreSQL an identity column commits out of order, so it reads
+//! The reader takes the events appended after its checkpoint in commit order, and the view of
+//! each project they belong to is computed again. On PostgreSQL an identity column commits out of order, so it reads
 //! only rows whose transaction id is below the oldest transaction still running
 //! (`pg_snapshot_xmin(pg_current_snapshot())`): every such transaction has finished, so no row can
 //! later appear before them. Those rows are read in `(xid, position)` order and the checkpoint is
