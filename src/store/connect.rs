@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex as SyncMutex};
 
-use cqrs_es::persist::PersistedEventStore;
+use coprod_domain::Project;
+use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 
@@ -35,26 +36,14 @@ impl Store {
         let keys = Keys::new(db.clone(), clock.clone());
         let events = match &db {
             Db::Postgres(pool) => {
-                let repo = || {
-                    ChainedRepository::new(
-                        PostgresEventRepository::new(pool.clone()),
-                        db.clone(),
-                        keys.clone(),
-                        clock.clone(),
-                    )
-                };
-                Events::Postgres(PersistedEventStore::new_event_store(repo()), repo())
+                let repository = || PostgresEventRepository::new(pool.clone());
+                let (store, reader) = event_store(repository, &db, &keys, &clock);
+                Events::Postgres(store, reader)
             }
             Db::Sqlite(pool) => {
-                let repo = || {
-                    ChainedRepository::new(
-                        SqliteEventRepository::new(pool.clone()),
-                        db.clone(),
-                        keys.clone(),
-                        clock.clone(),
-                    )
-                };
-                Events::Sqlite(PersistedEventStore::new_event_store(repo()), repo())
+                let repository = || SqliteEventRepository::new(pool.clone());
+                let (store, reader) = event_store(repository, &db, &keys, &clock);
+                Events::Sqlite(store, reader)
             }
         };
         Ok(Store {
@@ -79,4 +68,19 @@ impl Store {
             }),
         })
     }
+}
+
+/// The cqrs-es event store over a backend's repository made by `repository`, chained, and a
+/// second repository of the same kind for reading tails.
+fn event_store<R: PersistedEventRepository>(
+    repository: impl Fn() -> R,
+    db: &Db,
+    keys: &Keys,
+    clock: &Clock,
+) -> (
+    PersistedEventStore<ChainedRepository<R>, Project>,
+    ChainedRepository<R>,
+) {
+    let chained = || ChainedRepository::new(repository(), db.clone(), keys.clone(), clock.clone());
+    (PersistedEventStore::new_event_store(chained()), chained())
 }

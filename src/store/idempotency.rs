@@ -294,11 +294,11 @@ impl Store {
                 claimed_at,
             })
         };
+        let clock = &self.inner.clock;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let now = self.inner.clock.now();
             if let Some(claimed_at) = db
-                .insert_claim(principal, key, project_id, request_hash, now)
+                .insert_claim(principal, key, project_id, request_hash, clock.now())
                 .await?
             {
                 return Ok((Claim::Claimed, ticket(claimed_at)));
@@ -307,8 +307,9 @@ impl Store {
                 return Ok((Claim::Answered(answer), None));
             }
             if let Some(since) = db.pending_since(principal, key).await? {
-                let stale = format_instant(self.inner.clock.now() - STALE_CLAIM);
+                let stale = format_instant(clock.now() - STALE_CLAIM);
                 if since < stale {
+                    let now = clock.now();
                     if let Some(claimed_at) = db
                         .take_over_claim(principal, key, &since, project_id, request_hash, now)
                         .await?
