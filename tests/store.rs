@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use common::{Backend, TestDb};
+use coprod::clock::Clock;
 use coprod::store::{ExecuteError, IdempotentRecord, Role, Store, StoreError};
-use coprod_domain::digest::{chain_next, verify_chain};
+use coprod_domain::digest::{chain_next, verify_chain, RECORDED_AT_KEY};
 use coprod_domain::{
     CommandContext, CorrectionRecorded, Digest, Fact, ParticipantJoined, ParticipantKind,
     ProjectClosed, ProjectCommand, ProjectError, ProjectRegistered, Stage, StageStarted,
@@ -306,6 +307,56 @@ async fn recorded_at_never_goes_back_along_a_stream() {
             .unwrap();
         assert_eq!(receipt.recorded_at, first.recorded_at);
         let entries = store.entries(id, 0, None).await.unwrap();
+        assert_eq!(verify_chain(&entries).first_divergence, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_on_a_fixed_clock_stamps_its_instant_and_stays_monotonic_when_it_is_moved_back() {
+    let noon = Utc.with_ymd_and_hms(2040, 6, 1, 12, 0, 0).unwrap();
+    for db in common::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let clock = Clock::fixed(noon);
+        let store = Store::connect_with_clock(&db.url, clock.clone())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.unlock(common::test_master_key()).await.unwrap();
+        assert_eq!(store.clock().now(), noon);
+        let id = Uuid::new_v4();
+        // Each command asks for the machine's time, earlier than the clock's: the clock wins.
+        let first = store.execute(id, register(id, "oxon")).await.unwrap();
+        assert_eq!(first.recorded_at, "2040-06-01T12:00:00.000000Z");
+        // Moved back an hour, the clock does not take the stream back with it.
+        assert!(clock.set(noon - chrono::Duration::hours(1)));
+        let second = store
+            .execute(id, record(vec![join("a", ParticipantKind::Carer)]))
+            .await
+            .unwrap();
+        assert_eq!(second.recorded_at, first.recorded_at);
+        // Moved forward again, its instant is stamped again.
+        assert!(clock.set(noon + chrono::Duration::minutes(1)));
+        let third = store
+            .execute(id, record(vec![start(Stage::Commission)]))
+            .await
+            .unwrap();
+        assert_eq!(third.recorded_at, "2040-06-01T12:01:00.000000Z");
+        let entries = store.entries(id, 0, None).await.unwrap();
+        let stamped: Vec<&str> = entries
+            .iter()
+            .map(|entry| entry.metadata[RECORDED_AT_KEY].as_str())
+            .collect();
+        assert_eq!(
+            stamped,
+            [
+                "2040-06-01T12:00:00.000000Z",
+                "2040-06-01T12:00:00.000000Z",
+                "2040-06-01T12:01:00.000000Z"
+            ]
+        );
+        for (column, metadata) in raw_recorded_at(&db).await {
+            assert_eq!(json!(column), metadata["recorded_at"]);
+        }
         assert_eq!(verify_chain(&entries).first_divergence, None);
     }
 }

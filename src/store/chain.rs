@@ -1,39 +1,122 @@
 //! The hash chain, written at append time (DESIGN rule 4): a `PersistedEventRepository` wrapper
-//! that stamps each new entry's metadata with `recorded_at` and the chain head `digest`, seals
-//! its personal fields, and stores the entries in one transaction with the data keys they were
-//! sealed with (and an idempotent request's answer). Reads go to postgres-es / sqlite-es.
+//! that stamps each new entry's metadata with `recorded_at` (from the store's clock) and the chain
+//! head `digest`, seals its personal fields, and stores the entries in one transaction with the
+//! data keys they were sealed with (and an idempotent request's answer): that transaction's SQL
+//! is here too ([`Db::append`]). Reads go to postgres-es / sqlite-es.
 
-use chrono::Utc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex as SyncMutex};
+
+use chrono::{DateTime, Utc};
 use coprod_domain::digest::{chain_next, DIGEST_KEY, RECORDED_AT_KEY};
 use coprod_domain::recorded::{format_instant, parse_instant, to_stored_precision};
-use coprod_domain::StoredEntry;
+use coprod_domain::{Digest, StoredEntry};
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
 use serde_json::Value;
 
-use super::access::{Appended, KeptAnswer};
-use super::db::{metadata_map, Db};
+use super::append::Receipt;
+use super::db::{metadata_map, on_db, Db};
 use super::error::{normalise, persistence_error, ClaimLost, StoreError};
+use super::idempotency::{ClaimTicket, ANSWER_AT_COMMIT};
 use super::keys::{Keys, NewKeys};
-use super::{ChainHead, Receipt, ANSWER_AT_COMMIT, CHAIN_AT_COMMIT};
+use crate::clock::Clock;
+
+/// The chain head after one entry of a stream: what the next entry is chained to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChainHead {
+    pub(crate) sequence: u64,
+    pub(crate) digest: Digest,
+    /// When the entry was recorded (none before the first entry).
+    pub(crate) recorded_at: Option<DateTime<Utc>>,
+}
+
+impl ChainHead {
+    pub(crate) fn before_first() -> ChainHead {
+        ChainHead {
+            sequence: 0,
+            digest: Digest::ZERO,
+            recorded_at: None,
+        }
+    }
+
+    /// The head after entry `sequence`, from its stored metadata; `None` without a digest.
+    pub(crate) fn after(sequence: u64, metadata: &BTreeMap<String, String>) -> Option<ChainHead> {
+        Some(ChainHead {
+            sequence,
+            digest: metadata.get(DIGEST_KEY)?.parse().ok()?,
+            recorded_at: metadata.get(RECORDED_AT_KEY).and_then(|t| parse_instant(t)),
+        })
+    }
+
+    /// The head after a stored entry as cqrs-es reads it.
+    pub(crate) fn after_serialized(entry: &SerializedEvent) -> Option<ChainHead> {
+        let field = |key: &str| entry.metadata.get(key).and_then(Value::as_str);
+        Some(ChainHead {
+            sequence: entry.sequence as u64,
+            digest: field(DIGEST_KEY)?.parse().ok()?,
+            recorded_at: field(RECORDED_AT_KEY).and_then(parse_instant),
+        })
+    }
+}
+
+/// Shared between a command's attempt and [`ChainedRepository`]'s `persist`: the head the
+/// attempt's project was built up to (so that chaining the next entry need not read it back),
+/// and the head after each entry appended (so that neither the receipt nor the view need read
+/// them back).
+#[derive(Clone)]
+pub(crate) struct ChainAtCommit {
+    pub(crate) known: ChainHead,
+    /// People joining for the first time, who have no data key yet (see `append::attempt`).
+    pub(crate) first_joining: BTreeSet<String>,
+    pub(crate) appended: Arc<SyncMutex<Vec<ChainHead>>>,
+}
+
+tokio::task_local! {
+    /// The chain head the command running in this task was decided on, and the one it appended.
+    pub(crate) static CHAIN_AT_COMMIT: ChainAtCommit;
+}
+
+/// The answer an idempotent request keeps in its commit's transaction.
+pub(crate) struct KeptAnswer<'a> {
+    pub(crate) ticket: &'a ClaimTicket,
+    pub(crate) status: u16,
+    pub(crate) body: &'a str,
+}
+
+/// How a commit's transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    Committed,
+    /// A retry took the idempotency claim over: nothing was appended.
+    ClaimLost,
+    /// Another commit stored a data key for the same participant first: nothing was appended.
+    KeyTaken,
+}
 
 /// Wraps the backend's repository. Appending, it takes the previous entry's digest and
 /// `recorded_at` (from the command's [`CHAIN_AT_COMMIT`] when that knows them, else from the
-/// database), writes each new entry's `recorded_at` (never earlier than the previous entry's)
-/// and chain head, and inserts the entries itself: in one transaction with the participants'
-/// new data keys, and with the answer of an idempotent request
-/// ([`crate::store::Store::execute_answering`]). Reads pass straight through.
+/// database), writes each new entry's `recorded_at` (the store clock's instant, or the command's
+/// if later; never earlier than the previous entry's) and chain head, and inserts the entries
+/// itself: in one transaction with the participants' new data keys, and with the answer of an
+/// idempotent request ([`crate::store::Store::execute_answering`]). Reads pass straight through.
 pub struct ChainedRepository<R> {
     inner: R,
     db: Db,
     keys: Keys,
+    clock: Clock,
 }
 
 impl<R: PersistedEventRepository> ChainedRepository<R> {
-    pub(crate) fn new(inner: R, db: Db, keys: Keys) -> Self {
-        Self { inner, db, keys }
+    pub(crate) fn new(inner: R, db: Db, keys: Keys, clock: Clock) -> Self {
+        Self {
+            inner,
+            db,
+            keys,
+            clock,
+        }
     }
 
     /// The chain head after entry `first_sequence - 1`: the command's, when it knows it, else
@@ -99,10 +182,11 @@ impl<R: PersistedEventRepository> ChainedRepository<R> {
             metadata.remove(DIGEST_KEY);
             // Stamped as late as possible, at the append itself, so that an entry is visible soon
             // after the moment it claims: "as recorded by T" then stays the same answer.
+            let now = self.clock.now();
             let asked = metadata
                 .get(RECORDED_AT_KEY)
                 .and_then(|t| parse_instant(t))
-                .map_or_else(Utc::now, |asked| asked.max(Utc::now()));
+                .map_or(now, |asked| asked.max(now));
             let mut recorded_at = to_stored_precision(asked);
             if let Some(floor) = floor {
                 recorded_at = recorded_at.max(floor);
@@ -253,5 +337,124 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
         self.inner.stream_all_events::<A>().await
+    }
+}
+
+impl Db {
+    /// Appends `events` (already chained) in one transaction with the data keys `new_keys` made
+    /// to seal them and, for an idempotent request, `answer` (the status and body kept for the
+    /// key its ticket holds): all or nothing. Nothing is appended when a retry has taken the
+    /// claim over, or when another commit stored a data key for one of the same participants
+    /// first (then the command is tried again with that key).
+    pub(crate) async fn append(
+        &self,
+        aggregate_type: &str,
+        events: &[SerializedEvent],
+        new_keys: &NewKeys,
+        answer: Option<KeptAnswer<'_>>,
+    ) -> Result<Appended, sqlx::Error> {
+        let insert_key = "INSERT INTO participant_keys \
+                          (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, participant_id) DO NOTHING";
+        let insert = "INSERT INTO events \
+                      (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let keep_answer = "UPDATE idempotency_keys SET status = $1, body = $2 \
+                           WHERE principal = $3 AND key = $4 AND status = 0 AND created_at = $5";
+        macro_rules! insert_event {
+            ($event:expr, $executor:expr) => {
+                sqlx::query(insert)
+                    .bind(aggregate_type)
+                    .bind(&$event.aggregate_id)
+                    .bind($event.sequence as i64)
+                    .bind(&$event.event_type)
+                    .bind(&$event.event_version)
+                    .bind(&$event.payload)
+                    .bind(&$event.metadata)
+                    .execute($executor)
+                    .await?
+            };
+        }
+        let mut keys = new_keys.rows();
+        if let (Db::Postgres(pool), [event], None, Some(key), None) =
+            (self, events, &answer, keys.next(), keys.next())
+        {
+            // A person's first entry: their key and the entry in one statement (so it commits
+            // on its own); the entry is not inserted if another commit stored their key first.
+            let insert_both = "WITH new_key AS (\
+                                 INSERT INTO participant_keys \
+                                 (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                                 VALUES ($8, $9, $10, $11, $12) \
+                                 ON CONFLICT (project_id, participant_id) DO NOTHING RETURNING 1) \
+                               INSERT INTO events \
+                               (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+                               SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM new_key)";
+            let inserted = sqlx::query(insert_both)
+                .bind(aggregate_type)
+                .bind(&event.aggregate_id)
+                .bind(event.sequence as i64)
+                .bind(&event.event_type)
+                .bind(&event.event_version)
+                .bind(&event.payload)
+                .bind(&event.metadata)
+                .bind(&key.project_id)
+                .bind(&key.participant_id)
+                .bind(&key.wrapped_key)
+                .bind(&key.master_key_id)
+                .bind(&key.created_at)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            return Ok(if inserted == 1 {
+                Appended::Committed
+            } else {
+                Appended::KeyTaken
+            });
+        }
+        if let ([event], None, true) = (events, &answer, new_keys.is_empty()) {
+            // One statement commits on its own: no transaction's two extra round trips.
+            on_db!(self, |pool| {
+                insert_event!(event, pool);
+            });
+            return Ok(Appended::Committed);
+        }
+        on_db!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for key in new_keys.rows() {
+                let stored = sqlx::query(insert_key)
+                    .bind(&key.project_id)
+                    .bind(&key.participant_id)
+                    .bind(&key.wrapped_key)
+                    .bind(&key.master_key_id)
+                    .bind(&key.created_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if stored != 1 {
+                    tx.rollback().await?;
+                    return Ok(Appended::KeyTaken);
+                }
+            }
+            for event in events {
+                insert_event!(event, &mut *tx);
+            }
+            if let Some(answer) = answer {
+                let answered = sqlx::query(keep_answer)
+                    .bind(i32::from(answer.status))
+                    .bind(answer.body)
+                    .bind(&answer.ticket.principal)
+                    .bind(&answer.ticket.key)
+                    .bind(&answer.ticket.claimed_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if answered != 1 {
+                    tx.rollback().await?;
+                    return Ok(Appended::ClaimLost);
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(Appended::Committed)
     }
 }

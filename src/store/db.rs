@@ -1,6 +1,9 @@
-//! The connection pools and every SQL statement the store runs itself (postgres-es / sqlite-es run
-//! the cqrs-es ones). Statements use `$n` placeholders, which both PostgreSQL and SQLite (through
-//! sqlx) accept, so most are written once and run on either pool through [`on_db!`].
+//! The connection pools, the migrations, and the queries that read a project's entries back.
+//! The store's other SQL sits with what it serves: the append transaction in `chain.rs`; tokens,
+//! idempotency keys, data keys, views and the portfolio in their own modules; postgres-es /
+//! sqlite-es run cqrs-es's own reads. Statements use `$n` placeholders, which both PostgreSQL and
+//! SQLite (through sqlx) accept, so most are written once and run on either pool through
+//! [`on_db!`].
 
 use std::collections::BTreeMap;
 use std::path::Path;

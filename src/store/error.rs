@@ -1,5 +1,5 @@
-//! The store's errors, and how database errors are sorted into "try again later" (503) and
-//! "something is wrong" (500).
+//! The store's errors, and how database errors are sorted into a lost race for the next sequence
+//! (tried again, then 409), "try again later" (503) and "something is wrong" (500).
 
 use coprod_domain::ProjectError;
 use cqrs_es::persist::PersistenceError;

@@ -1,12 +1,12 @@
 //! Participants' data keys (DESIGN rule 8): created when their first personal field is stored,
 //! used to seal that field before the entry is hashed, to open it again when it is read, and
 //! deleted when their data is erased (crypto-shredding). The master key that wraps them is given
-//! to the store once ([`Keys::unlock`]) and checked against the database's canary.
+//! to the store once ([`Keys::unlock`]) and checked against the database's canary; rotating it
+//! re-wraps every data key ([`Keys::rotate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
-use chrono::Utc;
 use coprod_domain::personal::{self, personal_field, Personal};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::{ProjectEvent, RecordedEvent, SealedValue};
@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::crypto::{DataKey, MasterKey};
 use super::db::{on_db, Db};
 use super::error::StoreError;
+use crate::clock::Clock;
 
 /// Why a master key cannot be used with this database.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,13 +69,16 @@ pub(crate) struct NewKey {
 pub(crate) struct Keys {
     db: Db,
     master: Arc<OnceLock<MasterKey>>,
+    /// When keys are made, and when the master key was adopted or rotated.
+    clock: Clock,
 }
 
 impl Keys {
-    pub(crate) fn new(db: Db) -> Keys {
+    pub(crate) fn new(db: Db, clock: Clock) -> Keys {
         Keys {
             db,
             master: Arc::new(OnceLock::new()),
+            clock,
         }
     }
 
@@ -91,7 +95,7 @@ impl Keys {
         let store = |e: StoreError| MasterKeyRefused::Store(e.to_string());
         let sql = "INSERT INTO master_key_check (id, master_key_id, canary, updated_at) \
                    VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING";
-        let now = format_instant(Utc::now());
+        let now = format_instant(self.clock.now());
         on_db!(&self.db, |pool| {
             sqlx::query(sql)
                 .bind(master.id())
@@ -153,7 +157,7 @@ impl Keys {
             participant_id: participant_id.to_string(),
             wrapped_key: master.wrap(&key, project_id, participant_id),
             master_key_id: master.id().to_string(),
-            created_at: format_instant(Utc::now()),
+            created_at: format_instant(self.clock.now()),
         };
         new_keys
             .made
@@ -314,7 +318,7 @@ impl Keys {
                       WHERE project_id = $3 AND participant_id = $4";
         let check = "UPDATE master_key_check SET master_key_id = $1, canary = $2, updated_at = $3 \
                      WHERE id = 1";
-        let now = format_instant(Utc::now());
+        let now = format_instant(self.clock.now());
         let rewrapped = on_db!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             let rows: Vec<(String, String, String)> =

@@ -1,7 +1,9 @@
-//! The catch-up reader that keeps `project_views` up to date (DESIGN rules 1 and 5).
+//! The views' SQL (`project_views` and `portfolio_projects`, written together with the catch-up
+//! checkpoint), and how the catch-up reader walks the log (DESIGN rules 1 and 5); its loop is in
+//! `refresh.rs`, the rebuild's in `rebuild.rs`.
 //!
-//! It reads the events appended after its checkpoint in commit order and recomputes the view of
-//! each project they belong to. On PostgreSQL an identity column commits out of order, so it reads
+//! The reader takes the events appended after its checkpoint in commit order, and the view of
+//! each project they belong to is computed again. On PostgreSQL an identity column commits out of order, so it reads
 //! only rows whose transaction id is below the oldest transaction still running
 //! (`pg_snapshot_xmin(pg_current_snapshot())`): every such transaction has finished, so no row can
 //! later appear before them. Those rows are read in `(xid, position)` order and the checkpoint is
@@ -11,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::{ProjectEvent, RecordedEvent};
 use serde_json::Value;
@@ -172,18 +174,19 @@ impl Db {
         Ok(count.max(0) as u64)
     }
 
-    /// Writes views and moves the checkpoint forward (if given), in one transaction. With
-    /// `replace`, every view and the checkpoint are first removed (a rebuild). A view is only replaced by one of
-    /// the same or a later sequence, and the checkpoint never moves back, so concurrent readers in
-    /// several processes cannot undo each other.
+    /// Writes views (stamped `updated_at`) and moves the checkpoint forward (if given), in one
+    /// transaction. With `replace`, every view and the checkpoint are first removed (a rebuild).
+    /// A view is only replaced by one of the same or a later sequence, and the checkpoint never
+    /// moves back, so concurrent readers in several processes cannot undo each other.
     pub(crate) async fn write_views(
         &self,
         name: &str,
         views: &[ViewRow],
         checkpoint: Option<Checkpoint>,
         replace: bool,
+        updated_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let now = format_instant(Utc::now());
+        let now = format_instant(updated_at);
         let upsert_checkpoint = "INSERT INTO projector_checkpoints (name, xid, position) \
              VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET xid = excluded.xid, position = excluded.position \

@@ -1,5 +1,7 @@
-//! What the project views hold, computed from a project's recorded events alone (a pure
-//! function, so that `coprod rebuild` gives exactly what the live catch-up gave).
+//! What the project views hold — a project's summary, its scorecard under the latest rubric, and
+//! its counts of people as shown — computed from its recorded events alone (pure functions, so
+//! that `coprod rebuild` gives exactly what the live catch-up gave). Assessments and the web pages
+//! summarise a project with the same [`summarise`].
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,190 @@
+//! API tokens: who each speaks for (a role and an organisation), stored as SHA-256 only, and
+//! kept in memory for a while once found.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use coprod_domain::recorded::format_instant;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::db::{on_db, Db};
+use super::{Store, StoreError};
+
+/// How long a token, once found, is taken as valid without asking the database again. Tokens
+/// cannot be revoked yet; when they can, a revocation takes this long to reach every server.
+pub(super) const TOKEN_TTL: Duration = Duration::from_secs(60);
+/// Tokens whose principal this process keeps at once.
+pub(super) const MAX_CACHED_TOKENS: u64 = 10_000;
+
+/// What a token may do (see API.md, "Authentication and roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Recorder,
+    Assurance,
+    Panel,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Recorder, Role::Assurance, Role::Panel, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Recorder => "recorder",
+            Role::Assurance => "assurance",
+            Role::Panel => "panel",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role '{0}': expected recorder, assurance, panel or admin")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's label, or `token:<first 8 hex digits of its hash>` when it has none; stored as
+    /// `recorded_by`.
+    pub name: String,
+    pub role: Role,
+    /// The organisation whose projects it may touch; `*` means all.
+    pub organisation: String,
+}
+
+/// The prefix of every token.
+pub const TOKEN_PREFIX: &str = "coprod_";
+
+/// SHA-256 of the token, lowercase hex: the only form the store keeps.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+impl Db {
+    async fn create_token(
+        &self,
+        role: Role,
+        organisation: &str,
+        label: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let token = new_token();
+        let sql = "INSERT INTO api_tokens (token_hash, role, organisation, label, created_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        let hash = token_hash(&token);
+        let now = format_instant(now);
+        on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(&hash)
+                .bind(role.as_str())
+                .bind(organisation)
+                .bind(label)
+                .bind(&now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(token)
+    }
+
+    async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+            return Ok(None);
+        }
+        let hash = token_hash(token);
+        let sql = "SELECT role, organisation, label FROM api_tokens WHERE token_hash = $1";
+        let row: Option<(String, String, String)> = on_db!(self, |pool| sqlx::query_as(sql)
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await?);
+        let Some((role, organisation, label)) = row else {
+            return Ok(None);
+        };
+        let role = role
+            .parse()
+            .map_err(|e: UnknownRole| StoreError::Internal(e.to_string()))?;
+        let name = if label.is_empty() {
+            format!("token:{}", &hash[..8])
+        } else {
+            label
+        };
+        Ok(Some(Principal {
+            name,
+            role,
+            organisation,
+        }))
+    }
+
+    async fn token_count(&self) -> Result<u64, StoreError> {
+        let (count,): (i64,) = on_db!(self, |pool| {
+            sqlx::query_as("SELECT COUNT(*) FROM api_tokens")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count.max(0) as u64)
+    }
+}
+
+impl Store {
+    /// Creates a token; returns it in plain text (`coprod_` and 64 hex digits). Only its SHA-256
+    /// is stored: it cannot be shown again.
+    pub async fn create_token(
+        &self,
+        role: Role,
+        organisation: &str,
+        label: &str,
+    ) -> Result<String, StoreError> {
+        let now = self.inner.clock.now();
+        self.inner
+            .db
+            .create_token(role, organisation, label, now)
+            .await
+    }
+
+    /// Who a bearer token speaks for; `None` if it is not a token the store issued. A token
+    /// found is kept for [`TOKEN_TTL`]; one not found is asked for again every time, so that a
+    /// token created by another process works at once.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+        let hash = token_hash(token);
+        if let Some(principal) = self.inner.tokens.get(&hash) {
+            return Ok(Some(principal));
+        }
+        let principal = self.inner.db.authenticate(token).await?;
+        if let Some(principal) = &principal {
+            self.inner.tokens.insert(hash, principal.clone());
+        }
+        Ok(principal)
+    }
+
+    pub async fn token_count(&self) -> Result<u64, StoreError> {
+        self.inner.db.token_count().await
+    }
+}
