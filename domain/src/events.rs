@@ -413,7 +413,7 @@ pub struct AssessmentSealed {
     pub as_of: String,
     pub at_sequence: u64,
     pub stream_digest: crate::Digest,
-    pub rubric: crate::assessment::RubricReference,
+    pub rubric: crate::rubric::RubricReference,
     pub engine: String,
     /// SHA-256 of the assessment body as returned.
     pub assessment_digest: crate::Digest,
