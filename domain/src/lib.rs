@@ -16,6 +16,8 @@ pub mod personal_value;
 pub mod recorded;
 pub mod rubric;
 pub mod seal;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod validate;
 
 pub use aggregate::Project;

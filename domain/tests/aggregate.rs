@@ -2,9 +2,7 @@
 //! (shared/API.md) and every `ProjectError` variant. Refusals are checked by variant and path,
 //! never by message.
 
-mod common;
-
-use common::*;
+use coprod_domain::testkit::facts::*;
 use coprod_domain::validate::MAX_AMOUNT_PENCE;
 use coprod_domain::*;
 

@@ -10,11 +10,9 @@
 //! The expected results in the tables were worked out by hand from RUBRIC.md (the working is in the
 //! comments), not copied from the engine's output.
 
-mod support;
-
 use coprod_domain::assessment::{Assessment, Cutoff, Rating};
+use coprod_domain::testkit::stream::*;
 use coprod_domain::*;
-use support::*;
 
 /// One row of a hand-worked table: indicator, met, value, evidence.
 type Expected = (&'static str, bool, &'static str, &'static [u64]);

@@ -3,11 +3,9 @@
 //! cut-offs. Sequence numbers in the comments are the entries each line appends; entry 1 is always
 //! the project's registration.
 
-mod support;
-
 use coprod_domain::assessment::{AssessError, Cutoff, Rating};
+use coprod_domain::testkit::stream::*;
 use coprod_domain::*;
-use support::*;
 
 const LE: ParticipantKind = ParticipantKind::LivedExperience;
 const CARER: ParticipantKind = ParticipantKind::Carer;
