@@ -12,6 +12,16 @@ fn plain(key: &str) -> String {
     key.replace('_', " ")
 }
 
+/// ⌊100·a ÷ b⌋, or 0 when b is 0: a share as it is shown.
+pub(super) fn percent(a: usize, b: usize) -> u64 {
+    (100 * a as u64).checked_div(b as u64).unwrap_or(0)
+}
+
+/// "3 of 4 people (75%)": an indicator's value when it is a share of `things`.
+pub(super) fn share_value(a: usize, b: usize, things: &str) -> String {
+    format!("{a} of {b} {things} ({}%)", percent(a, b))
+}
+
 /// Lists ids for an explanation, at most [`MAX_NAMED`] of them.
 pub(super) fn name_some<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
     let ids: Vec<&str> = ids.into_iter().collect();

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{at_least, indicator, percent};
+use super::{at_least, indicator};
 use crate::assessment::facts::{ActiveFacts, Activity};
 use crate::assessment::types::IndicatorResult;
-use crate::assessment::wording::{people, role_name};
+use crate::assessment::wording::{people, percent, role_name, share_value};
 use crate::events::{ActivityKind, Role};
 use crate::rubric::Parameters;
 
@@ -57,10 +57,7 @@ impl<'a> ActiveFacts<'a> {
         let share = p.shared_facilitation_share;
         let met = at_least(with_ple, total, share);
         let evidence: Vec<u64> = facilitated.iter().map(|a| a.seq).collect();
-        let value = format!(
-            "{with_ple} of {total} activities ({}%)",
-            percent(with_ple, total)
-        );
+        let value = share_value(with_ple, total, "activities");
         let explanation = if total == 0 {
             "No activity with a facilitator has been recorded yet.".to_string()
         } else if met {

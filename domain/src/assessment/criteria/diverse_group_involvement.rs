@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{indicator, percent};
+use super::indicator;
 use crate::assessment::facts::{ActiveFacts, Person};
 use crate::assessment::types::IndicatorResult;
-use crate::assessment::wording::{people_count, SMALL_COUNT};
+use crate::assessment::wording::{people_count, percent, SMALL_COUNT};
 use crate::events::ParticipantKind;
 use crate::rubric::Parameters;
 use crate::validate::group_key;

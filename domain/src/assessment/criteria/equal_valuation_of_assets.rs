@@ -2,10 +2,10 @@
 //! (`contributions_answered`), answered and adopted as often as professionals' (`parity`), and
 //! shape decisions (`influence`).
 
-use super::{at_least, indicator, percent};
+use super::{at_least, indicator};
 use crate::assessment::facts::{ActiveFacts, IdMap};
 use crate::assessment::types::IndicatorResult;
-use crate::assessment::wording::entry_list;
+use crate::assessment::wording::{entry_list, percent, share_value};
 use crate::events::ParticipantKind;
 use crate::rubric::Parameters;
 
@@ -37,12 +37,7 @@ impl<'a> ActiveFacts<'a> {
         let ple = self.contribution_rates(ParticipantKind::is_lived_experience);
         let share = p.response_share;
         let met = at_least(ple.answered, ple.made, share);
-        let value = format!(
-            "{} of {} contributions ({}%)",
-            ple.answered,
-            ple.made,
-            ple.response_rate()
-        );
+        let value = share_value(ple.answered, ple.made, "contributions");
         let explanation = if ple.made == 0 {
             "People with lived experience have not made any contribution yet.".to_string()
         } else if met {

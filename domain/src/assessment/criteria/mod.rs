@@ -86,11 +86,6 @@ fn ascending_once(mut evidence: Vec<u64>) -> Vec<u64> {
     evidence
 }
 
-/// ⌊100·a ÷ b⌋, or 0 when b is 0.
-fn percent(a: usize, b: usize) -> u64 {
-    (100 * a as u64).checked_div(b as u64).unwrap_or(0)
-}
-
 /// "a of b is at least p %", compared in integers.
 fn at_least(a: usize, b: usize, p: u64) -> bool {
     b > 0 && 100 * a as u64 >= p * b as u64

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 
 use chrono::{Days, NaiveDate};
 
-use super::{at_least, indicator, percent};
+use super::{at_least, indicator};
 use crate::assessment::facts::{ActiveFacts, IdMap};
 use crate::assessment::types::IndicatorResult;
-use crate::assessment::wording::{entry_list, name_some, people};
+use crate::assessment::wording::{entry_list, name_some, people, percent, share_value};
 use crate::events::RewardKind;
 use crate::rubric::Parameters;
 
@@ -46,7 +46,7 @@ impl<'a> ActiveFacts<'a> {
         }
         let share = p.reward_share;
         let met = at_least(k, n, share);
-        let value = format!("{k} of {n} people ({}%)", percent(k, n));
+        let value = share_value(k, n, "people");
         let not_rewarded = || {
             let mut ids: Vec<&str> = (0..self.participants.len())
                 .filter(|w| took_part[*w] && !rewarded[*w])

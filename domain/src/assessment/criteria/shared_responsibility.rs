@@ -2,10 +2,10 @@
 //! name people with lived experience as accountable or reviewers (`accountability_shared`), and
 //! they help to review what fell short (`failures_owned`).
 
-use super::{at_least, indicator, percent};
+use super::{at_least, indicator};
 use crate::assessment::facts::ActiveFacts;
 use crate::assessment::types::IndicatorResult;
-use crate::assessment::wording::entry_list;
+use crate::assessment::wording::{entry_list, percent, share_value};
 use crate::events::{OutcomeKind, OutcomeReviewed};
 use crate::rubric::Parameters;
 
@@ -22,10 +22,7 @@ impl<'a> ActiveFacts<'a> {
         let share = p.shared_decision_share;
         let met = at_least(shared, total, share);
         let evidence: Vec<u64> = self.decisions.iter().map(|(seq, _, _)| *seq).collect();
-        let value = format!(
-            "{shared} of {total} decisions ({}%)",
-            percent(shared, total)
-        );
+        let value = share_value(shared, total, "decisions");
         let explanation = if total == 0 {
             "No decision has been recorded yet.".to_string()
         } else if met {

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{at_least, indicator, percent};
+use super::{at_least, indicator};
 use crate::assessment::facts::ActiveFacts;
 use crate::assessment::types::IndicatorResult;
-use crate::assessment::wording::{people, stage_names};
+use crate::assessment::wording::{people, percent, share_value, stage_names};
 use crate::events::Stage;
 use crate::rubric::Parameters;
 
@@ -98,10 +98,7 @@ impl<'a> ActiveFacts<'a> {
         let reached = self.stages_reached.len();
         let share = p.sustained_share;
         let met = reached >= 2 && at_least(sustained, total, share);
-        let value = format!(
-            "{sustained} of {total} people ({}%)",
-            percent(sustained, total)
-        );
+        let value = share_value(sustained, total, "people");
         let explanation = if reached < 2 {
             format!("Only {reached} stage(s) reached so far; involvement can be sustained only across at least two stages.")
         } else if total == 0 {
