@@ -1,7 +1,7 @@
 //! What the domain knows about the personal data in a project's entries (DESIGN rule 8): which
 //! fields are personal and whose they are, whether they can be read, what erasure leaves of them
-//! and what a subject access request returns. The value itself is a
-//! [`Personal`](crate::personal_value::Personal), re-exported here.
+//! and what a subject access request returns. The value itself is a [`Personal`], re-exported
+//! here from [`crate::personal_value`].
 
 use crate::events::ProjectEvent;
 use crate::recorded::RecordedEvent;

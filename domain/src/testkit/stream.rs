@@ -2,8 +2,9 @@
 //! store would record it, and a short way to assess it.
 //!
 //! Every entry gets the next sequence number, is recorded one minute after the one before it
-//! (from [`START`]) by "officer", and carries a placeholder digest (SHA-256 of its sequence number):
-//! the engine only reports the digest of the last entry it used, so any deterministic value will do.
+//! (from [`start`]) by "officer", and carries a placeholder digest (SHA-256 of its sequence
+//! number): the engine only reports the digest of the last entry it used, so any deterministic
+//! value will do.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;

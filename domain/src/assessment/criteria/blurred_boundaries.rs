@@ -1,6 +1,6 @@
-//! 2. Blurred boundaries: people with lived experience take roles usually held by professionals
-//! (`lived_experience_in_professional_roles`), help to facilitate (`shared_facilitation`), and
-//! professionals learn from them (`learning_both_ways`).
+//! Criterion 2, blurred boundaries: people with lived experience take roles usually held by
+//! professionals (`lived_experience_in_professional_roles`), help to facilitate
+//! (`shared_facilitation`), and professionals learn from them (`learning_both_ways`).
 
 use std::collections::BTreeSet;
 

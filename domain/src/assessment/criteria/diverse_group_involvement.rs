@@ -1,4 +1,4 @@
-//! 4. Diverse group involvement: the priority groups named at registration take part
+//! Criterion 4, diverse group involvement: the priority groups named at registration take part
 //! (`priority_groups_reached`), from enough groups (`breadth`), with no single group dominating
 //! (`no_single_group_dominates`).
 

@@ -1,6 +1,6 @@
-//! 5. Equal valuation of assets: contributions from people with lived experience are answered
-//! (`contributions_answered`), answered and adopted as often as professionals' (`parity`), and
-//! shape decisions (`influence`).
+//! Criterion 5, equal valuation of assets: contributions from people with lived experience are
+//! answered (`contributions_answered`), answered and adopted as often as professionals'
+//! (`parity`), and shape decisions (`influence`).
 
 use super::{at_least, indicator};
 use crate::assessment::facts::{ActiveFacts, IdMap};

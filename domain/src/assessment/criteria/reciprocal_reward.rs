@@ -1,6 +1,6 @@
-//! 3. Reciprocal reward: people with lived experience who take part are rewarded beyond
-//! expenses (`rewarded_beyond_expenses`), gain learning or opportunities (`development`), and are
-//! rewarded soon after the activity (`timely`).
+//! Criterion 3, reciprocal reward: people with lived experience who take part are rewarded
+//! beyond expenses (`rewarded_beyond_expenses`), gain learning or opportunities (`development`),
+//! and are rewarded soon after the activity (`timely`).
 
 use std::collections::BTreeSet;
 

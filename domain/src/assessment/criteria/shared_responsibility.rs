@@ -1,6 +1,6 @@
-//! 6. Shared responsibility: decisions are made together (`shared_decisions`), outcome reviews
-//! name people with lived experience as accountable or reviewers (`accountability_shared`), and
-//! they help to review what fell short (`failures_owned`).
+//! Criterion 6, shared responsibility: decisions are made together (`shared_decisions`),
+//! outcome reviews name people with lived experience as accountable or reviewers
+//! (`accountability_shared`), and they help to review what fell short (`failures_owned`).
 
 use super::{at_least, indicator};
 use crate::assessment::facts::ActiveFacts;

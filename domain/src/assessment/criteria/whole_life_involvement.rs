@@ -1,4 +1,4 @@
-//! 1. Whole life involvement: people with lived experience take part from the start
+//! Criterion 1, whole life involvement: people with lived experience take part from the start
 //! (`from_the_start`), in every stage reached (`every_stage`), and stay involved across stages
 //! (`sustained`).
 
