@@ -1,5 +1,5 @@
 //! Two worked examples, written out in full so that a panel member can follow them entry by entry
-//! and check every indicator by hand against shared/RUBRIC.md.
+//! and check every indicator by hand against the rubric's rules.
 //!
 //! (a) Oxfordshire's carers' strategy refresh, co-produced with carers from the first workshop to the
 //!     six-month review: it meets all six points.
