@@ -22,9 +22,6 @@
 //! the server of `--postgres` (default: `DATABASE_URL` when it is a postgres:// URL); SQLite
 //! files under `--sqlite-dir`, on the same disk as the worktree (not a tmpfs).
 
-#[path = "../domain/benches/sample/mod.rs"]
-mod sample;
-
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -36,6 +33,7 @@ use clap::{Parser, ValueEnum};
 use coprod::http::{serve_on, AppState};
 use coprod::store::{MasterKey, Role, Store};
 use coprod_domain::digest::StoredEntry;
+use coprod_domain::testkit::sample;
 use rand::Rng;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

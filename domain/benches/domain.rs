@@ -4,13 +4,11 @@
 //! Run: `cargo bench -p coprod-domain`. DESIGN.md's target: a 10,000-event project assessed in under
 //! 5 ms on one core.
 
-mod sample;
-
 use coprod_domain::assessment::{assess, Cutoff};
 use coprod_domain::digest::{chain_next, Digest, StoredEntry};
+use coprod_domain::testkit::sample::{self, project, stored};
 use coprod_domain::*;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sample::{project, stored};
 
 fn rubric(c: &mut Criterion) {
     let published = rubric::latest();

@@ -80,15 +80,21 @@ pub enum ProjectError {
         contribution_id: String,
     },
     #[error("the '{}' stage has not started", stage.as_str())]
-    StageNotStarted { path: String, stage: crate::Stage },
+    StageNotStarted {
+        path: String,
+        stage: crate::events::Stage,
+    },
     #[error("the '{}' stage cannot start now; {}", stage.as_str(), match expected { Some(next) => format!("the next stage is '{}'", next.as_str()), None => "every stage has started".to_string() })]
     StageOutOfOrder {
         path: String,
-        stage: crate::Stage,
-        expected: Option<crate::Stage>,
+        stage: crate::events::Stage,
+        expected: Option<crate::events::Stage>,
     },
     #[error("the '{}' stage is already complete", stage.as_str())]
-    StageAlreadyCompleted { path: String, stage: crate::Stage },
+    StageAlreadyCompleted {
+        path: String,
+        stage: crate::events::Stage,
+    },
     #[error("the id '{id}' is already used in this project")]
     DuplicateId { path: String, id: String },
     #[error("entry {sequence} does not exist")]

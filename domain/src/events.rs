@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::personal::Personal;
+use crate::personal_value::Personal;
 
 /// The lifecycle stages of a project (Bovaird & Loeffler's four Co's), in order.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -229,7 +229,7 @@ pub struct ProjectRegistered {
 pub struct ParticipantJoined {
     pub participant_id: String,
     pub kind: ParticipantKind,
-    /// Personal: stored encrypted under the participant's key (see [`crate::personal`]).
+    /// Personal: stored encrypted under the participant's key (see [`crate::personal_value`]).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub groups: Personal<Vec<String>>,
     pub occurred_on: NaiveDate,
@@ -304,7 +304,7 @@ pub struct ContributionMade {
     pub participant_id: String,
     pub stage: Stage,
     pub kind: ContributionKind,
-    /// Personal: stored encrypted under the contributor's key (see [`crate::personal`]).
+    /// Personal: stored encrypted under the contributor's key (see [`crate::personal_value`]).
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub summary: Personal<String>,
     pub occurred_on: NaiveDate,
@@ -412,11 +412,11 @@ pub struct AssessmentSealed {
     pub requested_as_of: Option<String>,
     pub as_of: String,
     pub at_sequence: u64,
-    pub stream_digest: crate::Digest,
-    pub rubric: crate::assessment::RubricReference,
+    pub stream_digest: crate::digest::Digest,
+    pub rubric: crate::rubric::RubricReference,
     pub engine: String,
     /// SHA-256 of the assessment body as returned.
-    pub assessment_digest: crate::Digest,
+    pub assessment_digest: crate::digest::Digest,
     pub requested_by: String,
     pub purpose: String,
     pub occurred_on: NaiveDate,

@@ -12,9 +12,12 @@ pub mod digest;
 pub mod error;
 pub mod events;
 pub mod personal;
+pub mod personal_value;
 pub mod recorded;
 pub mod rubric;
 pub mod seal;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod validate;
 
 pub use aggregate::Project;
@@ -22,5 +25,5 @@ pub use commands::{CommandContext, ProjectCommand};
 pub use digest::{Digest, StoredEntry};
 pub use error::{CorrectionRefusal, ErrorClass, FieldError, ProjectError};
 pub use events::*;
-pub use personal::{Personal, SealedValue};
+pub use personal_value::{Personal, SealedValue};
 pub use recorded::RecordedEvent;

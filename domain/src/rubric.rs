@@ -61,6 +61,15 @@ pub struct Rubric {
     pub criteria: Vec<CriterionDefinition>,
 }
 
+/// Which rubric an assessment or a seal was computed under: its id, version and digest.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RubricReference {
+    pub id: String,
+    pub version: u32,
+    pub digest: Digest,
+}
+
 /// A rubric with the facts derived from its file.
 #[derive(Debug)]
 pub struct PublishedRubric {

@@ -1,10 +1,7 @@
-//! Given/when/then tests of the `Project` aggregate: every rule of the event catalogue
-//! (shared/API.md) and every `ProjectError` variant. Refusals are checked by variant and path,
-//! never by message.
+//! Given/when/then tests of the `Project` aggregate: every rule of the event catalogue and every
+//! `ProjectError` variant. Refusals are checked by variant and path, never by message.
 
-mod common;
-
-use common::*;
+use coprod_domain::testkit::facts::*;
 use coprod_domain::validate::MAX_AMOUNT_PENCE;
 use coprod_domain::*;
 

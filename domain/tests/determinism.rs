@@ -2,18 +2,16 @@
 //! they are passed in, every score and evidence list keeps its shape, and the rubric compiled into
 //! the program is exactly the file shipped, with a stable digest.
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use chrono::Duration;
 use coprod_domain::assessment::{self, AssessError, Assessment, Cutoff, Rating};
 use coprod_domain::digest::canonical_json;
 use coprod_domain::rubric::{self, PublishedRubric};
+use coprod_domain::testkit::stream::*;
 use coprod_domain::*;
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
-use support::*;
 
 // ---- Random streams
 

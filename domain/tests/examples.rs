@@ -1,5 +1,5 @@
 //! Two worked examples, written out in full so that a panel member can follow them entry by entry
-//! and check every indicator by hand against shared/RUBRIC.md.
+//! and check every indicator by hand against the rubric's rules.
 //!
 //! (a) Oxfordshire's carers' strategy refresh, co-produced with carers from the first workshop to the
 //!     six-month review: it meets all six points.
@@ -10,11 +10,9 @@
 //! The expected results in the tables were worked out by hand from RUBRIC.md (the working is in the
 //! comments), not copied from the engine's output.
 
-mod support;
-
 use coprod_domain::assessment::{Assessment, Cutoff, Rating};
+use coprod_domain::testkit::stream::*;
 use coprod_domain::*;
-use support::*;
 
 /// One row of a hand-worked table: indicator, met, value, evidence.
 type Expected = (&'static str, bool, &'static str, &'static [u64]);

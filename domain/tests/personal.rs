@@ -2,14 +2,12 @@
 //! follow), the rubric (their groups become unknown) and seal checks (an erased participant's
 //! data makes an older seal "cannot be replayed in full", never "altered").
 
-mod common;
-mod support;
-
-use common::*;
 use coprod_domain::assessment::Cutoff;
 use coprod_domain::digest::{chain_next, StoredEntry};
 use coprod_domain::personal::{self, Personal};
 use coprod_domain::seal::{body_digest, check_seals_with, decode, replay, SealOutcome};
+use coprod_domain::testkit::facts::*;
+use coprod_domain::testkit::stream;
 use coprod_domain::*;
 
 fn erasure(participant: &str) -> ParticipantErased {
@@ -117,21 +115,21 @@ async fn nothing_new_may_name_an_erased_participant_and_the_erasure_cannot_be_wi
 
 #[test]
 fn an_erased_participants_groups_are_unknown_and_counted() {
-    let mut s = support::Stream::plain();
+    let mut s = stream::Stream::plain();
     s.join("ann", ParticipantKind::Carer, &["Young carers"]); // 2
     s.join("bob", ParticipantKind::LivedExperience, &["Autism"]); // 3
     s.stage(Stage::Commission); // 4
     s.meeting("a1", Stage::Commission, &[], &["ann", "bob"]); // 5
-    let before = support::assess(&s, Cutoff::Latest);
+    let before = stream::assess(&s, Cutoff::Latest);
     assert_eq!(before.participants_erased, 0);
-    assert_eq!(support::indicator(&before, "breadth").value, "2 groups");
+    assert_eq!(stream::indicator(&before, "breadth").value, "2 groups");
 
     let mut entries = s.entries().to_vec();
     personal::forget(&mut entries, "ann");
-    let after = support::assess(&support::Stream::from_entries(entries), Cutoff::Latest);
+    let after = stream::assess(&stream::Stream::from_entries(entries), Cutoff::Latest);
     assert_eq!(after.participants_erased, 1);
-    assert_eq!(support::indicator(&after, "breadth").value, "1 groups");
-    let dominance = support::indicator(&after, "no_single_group_dominates");
+    assert_eq!(stream::indicator(&after, "breadth").value, "1 groups");
+    let dominance = stream::indicator(&after, "no_single_group_dominates");
     assert!(
         dominance
             .explanation

@@ -2,26 +2,24 @@
 //! stored text, as rebuilding views reads) must agree with `RecordedEvent::from_stored` (from
 //! JSON values) on every entry, and refuse what it refuses.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{joined, registered, RECORDER};
 use coprod_domain::digest::{chain_next, DIGEST_KEY, RECORDED_AT_KEY, RECORDED_BY_KEY};
 use coprod_domain::recorded::{format_instant, DecodeError, RecordedEvent};
+use coprod_domain::testkit::facts::{self, joined, registered, RECORDER};
 use coprod_domain::{
     Digest, ParticipantKind, Personal, ProjectEvent, SealedValue, StoredEntry, EVENT_VERSION,
 };
 
 fn entry(sequence: u64, event: ProjectEvent, previous: &Digest) -> StoredEntry {
     let mut entry = StoredEntry {
-        aggregate_id: common::PROJECT_ID.into(),
+        aggregate_id: facts::PROJECT_ID.into(),
         sequence,
         event_type: event.type_name().into(),
         event_version: EVENT_VERSION.into(),
         payload: serde_json::to_value(&event).unwrap(),
         metadata: BTreeMap::from([
-            (RECORDED_AT_KEY.to_string(), format_instant(common::now())),
+            (RECORDED_AT_KEY.to_string(), format_instant(facts::now())),
             (RECORDED_BY_KEY.to_string(), RECORDER.to_string()),
             ("request_id".to_string(), "r-1".to_string()),
         ]),

@@ -1,13 +1,11 @@
-//! Every indicator of the six-point test (shared/RUBRIC.md), case by case: each one met and not met,
+//! Every indicator of the six-point test, case by case: each one met and not met,
 //! every threshold exactly at and just below its boundary, the edge rules, scores and ratings, and
 //! cut-offs. Sequence numbers in the comments are the entries each line appends; entry 1 is always
 //! the project's registration.
 
-mod support;
-
 use coprod_domain::assessment::{AssessError, Cutoff, Rating};
+use coprod_domain::testkit::stream::*;
 use coprod_domain::*;
-use support::*;
 
 const LE: ParticipantKind = ParticipantKind::LivedExperience;
 const CARER: ParticipantKind = ParticipantKind::Carer;

@@ -1,12 +1,13 @@
-//! Builders shared by the aggregate tests: one fixed project, one fixed clock, and a short
-//! constructor for every fact, so that each test spells out only what it is about.
-
-#![allow(dead_code)]
+//! Facts, histories and commands for tests of the aggregate: one fixed project, one fixed clock,
+//! and a short constructor for every fact, so that each test spells out only what it is about.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use coprod_domain::*;
 use cqrs_es::test::TestFramework;
 use uuid::Uuid;
+
+use super::carers_project;
+pub use super::{date, strings};
+use crate::*;
 
 pub const PROJECT_ID: &str = "0b6f3c9e-2d4a-4c1b-9f7e-5a8d2e1c3b40";
 pub const RECORDER: &str = "recorder:oxfordshire";
@@ -24,10 +25,6 @@ pub fn today() -> NaiveDate {
     date(2025, 3, 1)
 }
 
-pub fn date(year: i32, month: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(year, month, day).expect("a real date")
-}
-
 /// A day well before `today()`, on which every historical fact is said to have happened.
 pub fn earlier() -> NaiveDate {
     date(2025, 2, 10)
@@ -41,27 +38,16 @@ pub fn context() -> CommandContext {
 }
 
 pub fn registration() -> ProjectRegistered {
-    ProjectRegistered {
-        project_id: project_id(),
-        title: "Carers' strategy refresh".into(),
-        organisation: "oxfordshire".into(),
-        service_area: "carers".into(),
-        description: Some("Refreshing the carers' strategy with carers.".into()),
-        priority_groups: vec![
-            "carers".into(),
-            "young carers".into(),
-            "Somali community".into(),
-        ],
-        started_on: date(2025, 1, 6),
-    }
+    carers_project(
+        project_id(),
+        Some("Refreshing the carers' strategy with carers."),
+        &["carers", "young carers", "Somali community"],
+        date(2025, 1, 6),
+    )
 }
 
 pub fn registered() -> ProjectEvent {
     ProjectEvent::ProjectRegistered(registration())
-}
-
-pub fn strings(ids: &[&str]) -> Vec<String> {
-    ids.iter().map(|id| id.to_string()).collect()
 }
 
 // ---- facts -------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
-//! A realistic sample project, shared by the domain's benchmarks and the store's load tool
-//! (`benches/load.rs` includes this file by path).
-
-#![allow(dead_code)]
+//! A busy, realistic sample project of any size, as recorded, stored and chained: for the
+//! domain's benchmarks and the server's load tool.
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
-use coprod_domain::digest::{chain_next, Digest, StoredEntry, DIGEST_KEY, RECORDED_AT_KEY};
-use coprod_domain::recorded::format_instant;
-use coprod_domain::*;
 use uuid::Uuid;
+
+use super::carers_project;
+use crate::digest::{chain_next, Digest, StoredEntry, DIGEST_KEY, RECORDED_AT_KEY};
+use crate::recorded::format_instant;
+use crate::*;
 
 const KINDS: [ParticipantKind; 4] = [
     ParticipantKind::LivedExperience,
@@ -34,15 +34,12 @@ pub fn project(size: usize) -> Vec<RecordedEvent> {
 pub fn project_with_id(size: usize, project_id: Uuid) -> Vec<RecordedEvent> {
     let start = NaiveDate::from_ymd_opt(2024, 1, 8).expect("a date");
     let recorded: DateTime<Utc> = Utc.with_ymd_and_hms(2024, 1, 8, 9, 0, 0).unwrap();
-    let mut events = vec![ProjectEvent::ProjectRegistered(ProjectRegistered {
+    let mut events = vec![ProjectEvent::ProjectRegistered(carers_project(
         project_id,
-        title: "Carers' strategy refresh".into(),
-        organisation: "oxfordshire".into(),
-        service_area: "carers".into(),
-        description: None,
-        priority_groups: GROUPS[..3].iter().map(|g| g.to_string()).collect(),
-        started_on: start,
-    })];
+        None,
+        &GROUPS[..3],
+        start,
+    ))];
     let people: Vec<String> = (0..60).map(|i| format!("p{i}")).collect();
     for (i, p) in people.iter().enumerate() {
         events.push(ProjectEvent::ParticipantJoined(ParticipantJoined {

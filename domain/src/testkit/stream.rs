@@ -1,16 +1,18 @@
-//! Builders shared by the rubric, example and determinism tests: a project stream written one typed
-//! fact at a time, as the store would record it, and a short way to assess it.
+//! A project's stream for tests of the rubric engine: written one typed fact at a time, as the
+//! store would record it, and a short way to assess it.
 //!
 //! Every entry gets the next sequence number, is recorded one minute after the one before it
-//! (from [`START`]) by "officer", and carries a placeholder digest (SHA-256 of its sequence number):
-//! the engine only reports the digest of the last entry it used, so any deterministic value will do.
-
-#![allow(dead_code)]
+//! (from [`start`]) by "officer", and carries a placeholder digest (SHA-256 of its sequence
+//! number): the engine only reports the digest of the last entry it used, so any deterministic
+//! value will do.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use coprod_domain::assessment::{self, AssessError, Assessment, Cutoff, IndicatorResult};
-use coprod_domain::*;
 use uuid::Uuid;
+
+use super::carers_project;
+pub use super::{date, strings};
+use crate::assessment::{self, AssessError, Assessment, Cutoff, IndicatorResult};
+use crate::*;
 
 pub const PROJECT_ID: &str = "5f0c2a7e-8b1d-4e36-a9c4-2d7e9b13f0a1";
 pub const RECORDER: &str = "officer";
@@ -30,17 +32,9 @@ pub fn digest_of(sequence: u64) -> Digest {
     Digest::of_bytes(&sequence.to_be_bytes())
 }
 
-pub fn date(year: i32, month: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(year, month, day).expect("a real date")
-}
-
 /// The day most facts are said to have happened on, when the day does not matter.
 pub fn day() -> NaiveDate {
     date(2025, 1, 6)
-}
-
-pub fn ids(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
 }
 
 /// A project's stream, starting with its registration as entry 1.
@@ -55,15 +49,12 @@ impl Stream {
         let mut stream = Stream {
             entries: Vec::new(),
         };
-        stream.push(ProjectEvent::ProjectRegistered(ProjectRegistered {
-            project_id: project_id(),
-            title: "Carers' strategy refresh".into(),
-            organisation: "oxfordshire".into(),
-            service_area: "carers".into(),
-            description: None,
-            priority_groups: ids(priority_groups),
-            started_on: date(2025, 1, 6),
-        }));
+        stream.push(ProjectEvent::ProjectRegistered(carers_project(
+            project_id(),
+            None,
+            priority_groups,
+            date(2025, 1, 6),
+        )));
         stream
     }
 
@@ -102,7 +93,7 @@ impl Stream {
         self.push(ProjectEvent::ParticipantJoined(ParticipantJoined {
             participant_id: id.into(),
             kind,
-            groups: ids(groups).into(),
+            groups: strings(groups).into(),
             occurred_on: day(),
         }))
     }
@@ -145,8 +136,8 @@ impl Stream {
             stage,
             kind,
             title: title.into(),
-            facilitators: ids(facilitators),
-            attendees: ids(attendees),
+            facilitators: strings(facilitators),
+            attendees: strings(attendees),
             occurred_on: on,
         }))
     }
@@ -249,7 +240,7 @@ impl Stream {
         subject: &str,
     ) -> u64 {
         let votes = (method == DecisionMethod::Vote).then(|| Votes {
-            in_favour: ids(participants),
+            in_favour: strings(participants),
             against: Vec::new(),
             abstain: Vec::new(),
         });
@@ -258,9 +249,9 @@ impl Stream {
             stage,
             subject: subject.into(),
             method,
-            participants: ids(participants),
+            participants: strings(participants),
             votes,
-            influenced_by: ids(influenced_by),
+            influenced_by: strings(influenced_by),
             outcome: "Agreed.".into(),
             occurred_on: day(),
         }))
@@ -290,8 +281,8 @@ impl Stream {
             outcome_id: id.into(),
             kind,
             description: description.into(),
-            accountable: ids(accountable),
-            reviewed_by: ids(reviewed_by),
+            accountable: strings(accountable),
+            reviewed_by: strings(reviewed_by),
             actions: None,
             occurred_on: day(),
         }))
