@@ -310,7 +310,7 @@ async fn serve(store: Store, listen: &str) -> Result<(), CliError> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
         CliError::Other(format!("'{listen}' is not an address like 127.0.0.1:8080"))
     })?;
-    crate::http::serve(store, address)
+    crate::serve(store, address)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
 }

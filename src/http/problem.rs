@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use coprod_domain::{ErrorClass, FieldError, ProjectError};
 use serde::Serialize;
 
+use crate::app::AppError;
 use crate::store::{ExecuteError, StoreError};
 
 /// Seconds a client should wait before retrying while the store is unreachable.
@@ -122,6 +123,36 @@ impl From<ProjectError> for ApiError {
             code: error.code(),
             detail,
             errors: error.field_errors(),
+        }
+    }
+}
+
+/// The application's refusals and faults, as problems.
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let (status, code, detail, errors) = match error {
+            AppError::Malformed {
+                code,
+                detail,
+                errors,
+            } => (StatusCode::BAD_REQUEST, code, detail, errors),
+            AppError::Unanswerable {
+                code,
+                detail,
+                errors,
+            } => (StatusCode::UNPROCESSABLE_ENTITY, code, detail, errors),
+            AppError::Forbidden { detail, errors } => {
+                (StatusCode::FORBIDDEN, "forbidden", detail, errors)
+            }
+            AppError::ProjectNotFound => return ApiError::project_not_found(),
+            AppError::Store(error) => return error.into(),
+            AppError::Internal { context, cause } => return ApiError::internal(context, cause),
+        };
+        ApiError {
+            status,
+            code,
+            detail,
+            errors,
         }
     }
 }

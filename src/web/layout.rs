@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::session::Viewer;
-use crate::http::problem::ApiError;
+use crate::app::AppError;
 
 /// GOV.UK Frontend, compiled from its Sass with a system font stack and only the components the
 /// pages use (see `tests/browser/govuk.scss`).
@@ -174,39 +174,57 @@ impl PageError {
         )
     }
 
-    /// The page for an error of the API layer the pages share.
-    pub fn from_api(error: ApiError, viewer: &Viewer) -> Self {
-        let page = match error.status {
-            StatusCode::NOT_FOUND => PageError::project_not_found(),
-            StatusCode::FORBIDDEN => PageError::new(
+    /// The page for an error of the application layer.
+    pub fn from_app(error: AppError, viewer: &Viewer) -> Self {
+        let problem = |status, detail: &str| {
+            PageError::new(
+                status,
+                "There is a problem",
+                html! { p class="govuk-body" { (detail) } },
+            )
+        };
+        let page = match &error {
+            AppError::ProjectNotFound => PageError::project_not_found(),
+            AppError::Forbidden { detail, .. } => PageError::new(
                 StatusCode::FORBIDDEN,
                 "You cannot see this page",
                 html! {
-                    p class="govuk-body" { (error.detail) }
+                    p class="govuk-body" { (detail) }
                     p class="govuk-body" { "If you need to, ask your Coprod administrator for a token with another role." }
                 },
             ),
-            StatusCode::SERVICE_UNAVAILABLE => PageError::new(
+            AppError::Malformed { detail, .. } => problem(StatusCode::BAD_REQUEST, detail),
+            AppError::Unanswerable { detail, .. } => {
+                problem(StatusCode::UNPROCESSABLE_ENTITY, detail)
+            }
+            error if error.is_unavailable() => PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Sorry, the service is unavailable",
                 html! {
                     p class="govuk-body" { "The records cannot be reached just now. Try again in a few minutes." }
                 },
             ),
-            status if status.is_server_error() => PageError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Sorry, there is a problem with the service",
-                html! {
-                    p class="govuk-body" { "Something went wrong on our side. It has been logged. Try again later." }
-                },
-            ),
-            status => PageError::new(
-                status,
-                "There is a problem",
-                html! { p class="govuk-body" { (error.detail) } },
-            ),
+            AppError::Store(_) | AppError::Internal { .. } => {
+                log_fault(&error);
+                PageError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sorry, there is a problem with the service",
+                    html! {
+                        p class="govuk-body" { "Something went wrong on our side. It has been logged. Try again later." }
+                    },
+                )
+            }
         };
         page.for_viewer(viewer)
+    }
+}
+
+/// Logs a fault of the server, whose cause no page shows.
+pub fn log_fault(error: &AppError) {
+    match error {
+        AppError::Internal { context, cause } => tracing::error!(%cause, "{context}"),
+        AppError::Store(cause) if !error.is_unavailable() => tracing::error!(%cause, "store error"),
+        _ => {}
     }
 }
 

@@ -33,11 +33,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub use session::Sessions;
 
-/// The pages' routes (merged into [`crate::http::router`]), with their own session memory.
+/// The pages' routes (joined with the API's by [`crate::build_app`]), with their own session
+/// memory.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))

@@ -1,0 +1,30 @@
+//! Answers as bytes: the same question gives the same bytes (JSON or CSV), named by their
+//! SHA-256 (the `ETag` both transports send).
+
+use coprod_domain::Digest;
+use serde::Serialize;
+
+use super::AppError;
+
+/// `value` as JSON; a value that cannot be written is a fault (never an empty answer).
+pub fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, AppError> {
+    serde_json::to_vec(value).map_err(|e| AppError::internal("json", e))
+}
+
+/// Writes `header` and `rows` as CSV.
+pub fn csv_bytes<H: AsRef<[u8]>>(header: &[H], rows: &[Vec<String>]) -> Result<Vec<u8>, AppError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::internal("csv", e);
+    writer.write_record(header).map_err(fail)?;
+    for row in rows {
+        writer.write_record(row).map_err(fail)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| AppError::internal("csv", e.to_string()))
+}
+
+/// The entity tag of `body`: its SHA-256, quoted.
+pub fn etag(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(Digest::of_bytes(body).0))
+}
