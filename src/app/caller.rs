@@ -56,8 +56,7 @@ pub async fn visible_project(
     caller: &Caller,
     id: &str,
 ) -> Result<ProjectHead, AppError> {
-    let project_id: Uuid = id.parse().map_err(|_| AppError::ProjectNotFound)?;
-    match state.store.project_head(project_id).await? {
+    match state.store.project_head(project_id(id)?).await? {
         Some(head) if caller.sees(&head.organisation) => Ok(head),
         _ => Err(AppError::ProjectNotFound),
     }
@@ -70,11 +69,16 @@ pub async fn visible_project_id(
     caller: &Caller,
     id: &str,
 ) -> Result<Uuid, AppError> {
-    let project_id: Uuid = id.parse().map_err(|_| AppError::ProjectNotFound)?;
+    let project_id = project_id(id)?;
     match state.store.project_organisation(project_id).await? {
         Some(organisation) if caller.sees(&organisation) => Ok(project_id),
         Some(_) => Err(AppError::ProjectNotFound),
         // No readable registration: the head's fallback decides.
         None => Ok(visible_project(state, caller, id).await?.project_id),
     }
+}
+
+/// A malformed id names no project.
+fn project_id(id: &str) -> Result<Uuid, AppError> {
+    id.parse().map_err(|_| AppError::ProjectNotFound)
 }

@@ -113,9 +113,7 @@ impl From<ProjectError> for ApiError {
                 "The request breaks the field rules listed in 'errors'. Nothing was recorded."
                     .to_string()
             }
-            ProjectError::ProjectNotFound => {
-                "There is no project with that id that you may see.".to_string()
-            }
+            ProjectError::ProjectNotFound => ApiError::project_not_found().detail,
             other => format!("{}. Nothing was recorded.", capitalise(&other.to_string())),
         };
         ApiError {

@@ -174,6 +174,21 @@ impl PageError {
         )
     }
 
+    /// An address (its query) the pages cannot read, with the link back as (address, words).
+    pub fn bad_address(message: &str, back: Option<(&str, &str)>, viewer: &Viewer) -> Self {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "There is a problem with the address",
+            html! {
+                p class="govuk-body" { (message) }
+                @if let Some((href, words)) = back {
+                    p class="govuk-body" { a class="govuk-link" href=(href) { (words) } }
+                }
+            },
+        )
+        .for_viewer(viewer)
+    }
+
     /// The page for an error of the application layer.
     pub fn from_app(error: AppError, viewer: &Viewer) -> Self {
         let problem = |status, detail: &str| {

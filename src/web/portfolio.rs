@@ -689,26 +689,18 @@ fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -
     }
 }
 
+/// The way back from an address the portfolio pages cannot read.
+const BACK: (&str, &str) = ("/portfolio", "Go to the portfolio");
+
 /// The filters and cut-off of a request, or the page that says what is wrong with them.
 fn read_request(
     state: &AppState,
     viewer: &Viewer,
     query: Option<String>,
-    back: &str,
 ) -> Result<(std::collections::HashMap<String, String>, Filters, When), PageError> {
     let query = query_map(query);
     let today = state.today();
-    let bad = |message: String| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! {
-                p class="govuk-body" { (message) }
-                p class="govuk-body" { a class="govuk-link" href=(back) { "Go to the portfolio" } }
-            },
-        )
-        .for_viewer(viewer)
-    };
+    let bad = |message: String| PageError::bad_address(&message, Some(BACK), viewer);
     let filters = Filters::read(&query).map_err(bad)?;
     let when = parse_when(query.get("as_of").map(String::as_str), today)
         .map_err(|message| bad(format!("{message}.")))?;
@@ -722,18 +714,9 @@ pub async fn projects(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let (state, viewer) = (&state, &viewer);
-    let (query, filters, when) = read_request(state, viewer, query, "/portfolio")?;
-    let selector = Selector::read(&query).map_err(|message| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! {
-                p class="govuk-body" { (message) }
-                p class="govuk-body" { a class="govuk-link" href="/portfolio" { "Go to the portfolio" } }
-            },
-        )
-        .for_viewer(viewer)
-    })?;
+    let (query, filters, when) = read_request(state, viewer, query)?;
+    let selector = Selector::read(&query)
+        .map_err(|message| PageError::bad_address(&message, Some(BACK), viewer))?;
     let (portfolio, projects) =
         portfolio_of(state, &viewer.caller(), &portfolio_query(&filters, when))
             .await
@@ -843,7 +826,7 @@ pub async fn figures_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
+    let (_, filters, when) = read_request(&state, &viewer, query)?;
     let fail = |e: AppError| PageError::from_app(e, &viewer);
     let (portfolio, _) = portfolio_of(&state, &viewer.caller(), &portfolio_query(&filters, when))
         .await
@@ -861,7 +844,7 @@ pub async fn trend_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
+    let (_, filters, when) = read_request(&state, &viewer, query)?;
     let fail = |e: AppError| PageError::from_app(e, &viewer);
     let trend = trend_of(&state, &viewer.caller(), &trend_query(&filters, when))
         .await
@@ -883,7 +866,7 @@ pub async fn comparison_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
+    let (_, filters, when) = read_request(&state, &viewer, query)?;
     let fail = |e: AppError| PageError::from_app(e, &viewer);
     let comparison = comparison_of(&state, &viewer.caller(), &comparison_query(&filters, when))
         .await
@@ -901,16 +884,9 @@ pub async fn projects_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (query, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
-    let bad = |message: String| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! { p class="govuk-body" { (message) } },
-        )
-        .for_viewer(&viewer)
-    };
-    let selector = Selector::read(&query).map_err(bad)?;
+    let (query, filters, when) = read_request(&state, &viewer, query)?;
+    let selector = Selector::read(&query)
+        .map_err(|message| PageError::bad_address(&message, None, &viewer))?;
     let fail = |e: AppError| PageError::from_app(e, &viewer);
     let (_, projects) = portfolio_of(&state, &viewer.caller(), &portfolio_query(&filters, when))
         .await

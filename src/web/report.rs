@@ -213,17 +213,10 @@ async fn download(
 ) -> Response {
     let query = query_map(query);
     let today = state.today();
+    let report = format!("/projects/{id}/report");
     let bad = |message: &str| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! {
-                p class="govuk-body" { (message) }
-                p class="govuk-body" { a class="govuk-link" href={ "/projects/" (id) "/report" } { "Go to the report" } }
-            },
-        )
-        .for_viewer(&viewer)
-        .into_response()
+        PageError::bad_address(message, Some((&report, "Go to the report")), &viewer)
+            .into_response()
     };
     let mut question = AssessmentQuery {
         as_of: None,
