@@ -28,3 +28,30 @@ pub fn csv_bytes<H: AsRef<[u8]>>(header: &[H], rows: &[Vec<String>]) -> Result<V
 pub fn etag(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(Digest::of_bytes(body).0))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_value_json_cannot_write_is_a_fault_not_an_empty_body() {
+        // JSON object keys must be strings: a map keyed by pairs cannot be written.
+        let unwritable = BTreeMap::from([((1, 2), 3)]);
+        assert!(matches!(
+            json_bytes(&unwritable),
+            Err(AppError::Internal {
+                context: "json",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_same_body_has_the_same_quoted_sha256_tag() {
+        assert_eq!(etag(b"{}"), etag(b"{}"));
+        assert_ne!(etag(b"{}"), etag(b"[]"));
+        assert_eq!(etag(b"").len(), 64 + 2);
+    }
+}

@@ -225,3 +225,36 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_refusals_keep_their_status_code_detail_and_fields() {
+        let refused: ApiError = AppError::forbidden("Not yours.")
+            .at("organisation", "not your organisation")
+            .into();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.code, "forbidden");
+        assert_eq!(refused.detail, "Not yours.");
+        assert_eq!(refused.errors[0].path, "organisation");
+        let malformed: ApiError = AppError::malformed("validation_failed", "Bad.").into();
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        let unanswerable: ApiError = AppError::unanswerable("nothing_recorded", "None.").into();
+        assert_eq!(unanswerable.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            ApiError::from(AppError::ProjectNotFound),
+            ApiError::project_not_found()
+        );
+    }
+
+    #[test]
+    fn application_faults_are_500s_that_do_not_tell_their_cause() {
+        let fault: ApiError = AppError::internal("csv", "the disk is on fire").into();
+        assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!fault.detail.contains("fire"));
+        let unreachable: ApiError = AppError::Store(StoreError::Unavailable("down".into())).into();
+        assert_eq!(unreachable.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

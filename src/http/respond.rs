@@ -69,3 +69,38 @@ pub fn json_or_csv(
         deterministic_response(headers, "application/json", json()?)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::app::answer::json_bytes;
+
+    #[test]
+    fn an_answer_that_cannot_be_written_is_a_500_problem_not_an_empty_tagged_body() {
+        let unwritable = BTreeMap::from([((1, 2), 3)]);
+        let answer = json_or_csv(
+            &HeaderMap::new(),
+            || json_bytes(&unwritable),
+            || Ok(Vec::new()),
+        );
+        let error = answer.expect_err("a problem");
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code, "internal_error");
+        assert!(!error.detail.contains("key must be a string"));
+    }
+
+    #[test]
+    fn csv_is_given_when_accepted_with_its_etag() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/csv;q=0.9"));
+        let response = json_or_csv(&headers, || Ok(b"{}".to_vec()), || Ok(b"a,b\n".to_vec()))
+            .expect("an answer");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        assert_eq!(response.headers()[header::ETAG], etag(b"a,b\n").as_str());
+    }
+}

@@ -305,3 +305,49 @@ pub fn date_field(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Principal, Role, StoreError};
+
+    fn viewer() -> Viewer {
+        Viewer {
+            principal: Principal {
+                name: "Joe".into(),
+                role: Role::Panel,
+                organisation: "haringey".into(),
+            },
+            csrf: "0".repeat(64),
+        }
+    }
+
+    #[test]
+    fn application_errors_become_pages_with_the_api_status() {
+        let status = |error: AppError| PageError::from_app(error, &viewer()).status;
+        assert_eq!(status(AppError::ProjectNotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(AppError::forbidden("No.")), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(AppError::malformed("validation_failed", "Bad.")),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(AppError::unanswerable("nothing_recorded", "None.")),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status(AppError::Store(StoreError::Unavailable("down".into()))),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(AppError::internal("csv", "broken")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn a_fault_page_never_shows_its_cause() {
+        let page = PageError::from_app(AppError::internal("csv", "the disk is on fire"), &viewer());
+        assert!(!page.body.into_string().contains("fire"));
+    }
+}
