@@ -218,11 +218,7 @@ async fn download(
         PageError::bad_address(message, Some((&report, "Go to the report")), &viewer)
             .into_response()
     };
-    let mut question = AssessmentQuery {
-        as_of: None,
-        at_sequence: None,
-        rubric: None,
-    };
+    let mut question = AssessmentQuery::default();
     if let Some(text) = query.get("at_sequence") {
         match text.trim().parse::<u64>() {
             Ok(n) if n >= 1 => question.at_sequence = Some(n),
@@ -250,11 +246,15 @@ async fn download(
             let tag = etag(&body);
             let mut response =
                 ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
-            let name = format!(
+            let disposition = format!(
                 "attachment; filename=\"coprod-{id}-{label}.{}\"",
                 format.extension()
             );
-            for (name, value) in [(header::ETAG, tag), (header::CONTENT_DISPOSITION, name)] {
+            let headers = [
+                (header::ETAG, tag),
+                (header::CONTENT_DISPOSITION, disposition),
+            ];
+            for (name, value) in headers {
                 if let Ok(value) = HeaderValue::from_str(&value) {
                     response.headers_mut().insert(name, value);
                 }
