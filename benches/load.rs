@@ -30,8 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use coprod::http::{serve_on, AppState};
+use coprod::clock::Clock;
 use coprod::store::{MasterKey, Role, Store};
+use coprod::{serve_on, AppState};
 use coprod_domain::digest::StoredEntry;
 use coprod_domain::testkit::sample;
 use rand::Rng;
@@ -403,9 +404,13 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}/api/v1", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_on(listener, AppState::new(store.clone()), async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(serve_on(
+            listener,
+            AppState::new(store.clone(), Clock::system()),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(usize::MAX)
             .timeout(Duration::from_secs(60))

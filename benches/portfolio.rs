@@ -18,8 +18,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
-use coprod::http::{serve_on, AppState};
+use coprod::clock::Clock;
 use coprod::store::{Role, Store};
+use coprod::{serve_on, AppState};
 use coprod_domain::{CommandContext, Fact, ProjectCommand, ProjectRegistered};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -260,8 +261,7 @@ async fn bench(db: &common::TestDb) {
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut state = AppState::new(store.clone());
-    state.clock = clock;
+    let state = AppState::new(store.clone(), Clock::fixed(clock()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve_on(listener, state, async {
         let _ = stopped.await;

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
-use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
+use crate::app::caller::ALL_ORGANISATIONS;
+use crate::config::{DATABASE_URL_ENV, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, LISTEN_ENV};
 use coprod_domain::digest::verify_chain;
 use coprod_domain::seal::{check_seals, SealCheck, SealOutcome};
 use coprod_domain::StoredEntry;
@@ -24,7 +25,7 @@ use crate::store::{Role, Store, StoreError};
 )]
 pub struct Cli {
     /// The database: sqlite://PATH (created if missing) or postgres://…
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(long, global = true, env = DATABASE_URL_ENV, default_value = DEFAULT_DATABASE_URL)]
     pub database: String,
 
     /// The master key file (used when COPROD_MASTER_KEY is not set; created, mode 0600, on a
@@ -41,7 +42,7 @@ pub enum Command {
     /// Apply migrations and serve the HTTP API.
     Serve {
         /// The address to listen on.
-        #[arg(long, env = "COPROD_LISTEN", default_value = DEFAULT_LISTEN)]
+        #[arg(long, env = LISTEN_ENV, default_value = DEFAULT_LISTEN)]
         listen: String,
     },
     /// Apply the database migrations.
@@ -160,7 +161,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             tracing::info!(backend = store.backend(), "store ready");
             if store.token_count().await? == 0 {
                 let token = store
-                    .create_token(Role::Admin, "*", "initial admin")
+                    .create_token(Role::Admin, ALL_ORGANISATIONS, "initial admin")
                     .await?;
                 eprintln!(
                     "No API tokens existed, so an admin token was created. It is shown only once:\n{token}"
@@ -180,7 +181,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Token {
             command: TokenCommand::Create { role, org, label },
         } => {
-            if org != "*" {
+            if org != ALL_ORGANISATIONS {
                 let mut checker = coprod_domain::validate::Checker::default();
                 checker.id("--org", &org);
                 if let Some(error) = checker.errors.first() {
@@ -308,9 +309,11 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
 
 async fn serve(store: Store, listen: &str) -> Result<(), CliError> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
-        CliError::Other(format!("'{listen}' is not an address like 127.0.0.1:8080"))
+        CliError::Other(format!(
+            "'{listen}' is not an address like {DEFAULT_LISTEN}"
+        ))
     })?;
-    crate::http::serve(store, address)
+    crate::serve(store, address)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
 }

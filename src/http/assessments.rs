@@ -1,11 +1,10 @@
-//! Replayed assessments and the rubrics they are computed with.
+//! Replayed assessments, the rubrics they are computed with, and sealed assessments.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use coprod_domain::assessment::{AssessError, Assessment, Cutoff};
+use coprod_domain::assessment::Assessment;
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, PublishedRubric};
 use coprod_domain::seal::SealCheck;
@@ -15,129 +14,15 @@ use coprod_domain::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::auth::{Caller, ANYONE};
 use super::body::{parse_as, parse_value, JsonBody};
-use super::events::accepts;
 use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
-use super::{visible_project, AppState};
-use crate::store::{AssessmentError, Role};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssessmentQuery {
-    pub as_of: Option<String>,
-    pub at_sequence: Option<u64>,
-    pub rubric: Option<String>,
-}
-
-/// `as_of` as an RFC 3339 instant, or a date meaning the end of that day (UTC).
-pub fn parse_as_of(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-        return Some(instant.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    let last_micro = NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999)?;
-    Some(day.and_time(last_micro).and_utc())
-}
-
-pub fn find_rubric(reference: Option<&str>) -> Result<&'static PublishedRubric, ApiError> {
-    match reference {
-        None => Ok(rubric::latest()),
-        Some(reference) => rubric::parse_reference(reference).ok_or_else(|| {
-            ApiError::unprocessable(
-                "unknown_rubric",
-                format!("There is no rubric '{reference}'. See GET /api/v1/rubrics for those available, named as id@version."),
-            )
-            .at("rubric", "unknown rubric")
-        }),
-    }
-}
-
-/// The cut-off a query asks for; instants later than now are refused, since their answer could
-/// still change.
-fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, ApiError> {
-    match (&query.as_of, query.at_sequence) {
-        (Some(_), Some(_)) => Err(ApiError::bad_request(
-            "validation_failed",
-            "Ask for either 'as_of' or 'at_sequence', not both.",
-        )),
-        (None, None) => Ok(Cutoff::Latest),
-        (None, Some(0)) => Err(ApiError::bad_request(
-            "validation_failed",
-            "at_sequence starts at 1.",
-        )
-        .at("at_sequence", "must be at least 1")),
-        (None, Some(n)) => Ok(Cutoff::AtSequence(n)),
-        (Some(text), None) => Ok(Cutoff::AsOf(past_instant("as_of", text, now)?)),
-    }
-}
-
-/// A query parameter `name` that means a moment "as of" which something is asked: an RFC 3339
-/// instant, or a date meaning the end of that day (UTC); later than `now` is refused, since its
-/// answer could still change.
-pub fn past_instant(name: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
-    let instant = parse_as_of(text).ok_or_else(|| {
-        ApiError::bad_request(
-            "validation_failed",
-            format!(
-                "{name} must be an instant like 2025-03-01T09:30:00Z or a date like 2025-03-01."
-            ),
-        )
-        .at(name, "does not parse")
-    })?;
-    if instant > now {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            format!("{name} is in the future; an assessment can only be given as of a moment that has passed."),
-        )
-        .at(name, "in the future"));
-    }
-    Ok(instant)
-}
-
-impl From<AssessError> for ApiError {
-    fn from(error: AssessError) -> Self {
-        match error {
-            AssessError::NothingRecorded => ApiError::unprocessable(
-                "nothing_recorded",
-                "The project had not been registered by then, so there is nothing to assess.",
-            ),
-            AssessError::SequenceBeyondEnd { requested, last } => ApiError::unprocessable(
-                "sequence_out_of_range",
-                format!("The project has {last} entries; there is no entry {requested}."),
-            )
-            .at("at_sequence", "beyond the last entry"),
-            other => ApiError::internal("rubric cannot be replayed", other),
-        }
-    }
-}
-
-/// Replays the assessment a query asks for.
-pub async fn replay(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    query: &AssessmentQuery,
-) -> Result<Assessment, ApiError> {
-    let head = visible_project(state, caller, id).await?;
-    let rubric = find_rubric(query.rubric.as_deref())?;
-    let cutoff = cutoff(query, (state.clock)())?;
-    Ok(state
-        .store
-        .assess_project(head.project_id, cutoff, rubric)
-        .await?)
-}
-
-impl From<AssessmentError> for ApiError {
-    fn from(error: AssessmentError) -> Self {
-        match error {
-            AssessmentError::Store(error) => error.into(),
-            AssessmentError::Assess(error) => error.into(),
-        }
-    }
-}
+use super::respond::{json_or_csv, json_response};
+use crate::app::assess::{assessment_csv, assessment_of, AssessmentQuery};
+use crate::app::caller::ANYONE;
+use crate::app::{visible_project, AppState, Caller};
+use crate::store::Role;
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/assessment", tag = "assessments",
     params(("id" = uuid::Uuid, Path),
@@ -156,86 +41,12 @@ pub async fn get(
     StrictQuery(query): StrictQuery<AssessmentQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(ANYONE, "read assessments")?;
-    let assessment = replay(&state, &caller, &id, &query).await?;
-    let (content_type, body) = if accepts(&headers, "text/csv") {
-        ("text/csv; charset=utf-8", to_csv(&assessment)?)
-    } else {
-        ("application/json", assessment.to_json_bytes())
-    };
-    Ok(deterministic_response(&headers, content_type, body))
-}
-
-/// A body that is the same for the same question: sent with `ETag` = its SHA-256, or as
-/// `304 Not Modified` when `If-None-Match` names that tag.
-pub fn deterministic_response(
-    headers: &HeaderMap,
-    content_type: &'static str,
-    body: Vec<u8>,
-) -> Response {
-    let etag = format!("\"{}\"", hex::encode(Digest::of_bytes(&body).0));
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let mut response = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, content_type)], body).into_response()
-    };
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
-}
-
-fn to_csv(assessment: &Assessment) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| ApiError::internal("csv", e);
-    writer
-        .write_record([
-            "project_id",
-            "rubric",
-            "as_of",
-            "at_sequence",
-            "stream_digest",
-            "criterion",
-            "criterion_title",
-            "rating",
-            "score",
-            "indicator",
-            "met",
-            "value",
-            "explanation",
-            "evidence",
-        ])
-        .map_err(fail)?;
-    let rubric = format!("{}@{}", assessment.rubric.id, assessment.rubric.version);
-    for criterion in &assessment.criteria {
-        for indicator in &criterion.indicators {
-            let evidence: Vec<String> = indicator.evidence.iter().map(u64::to_string).collect();
-            writer
-                .write_record([
-                    assessment.project_id.to_string(),
-                    rubric.clone(),
-                    assessment.as_of.clone(),
-                    assessment.at_sequence.to_string(),
-                    assessment.stream_digest.to_string(),
-                    criterion.key.clone(),
-                    criterion.title.clone(),
-                    criterion.rating.as_str().to_string(),
-                    criterion.score.to_string(),
-                    indicator.key.clone(),
-                    indicator.met.to_string(),
-                    indicator.value.clone(),
-                    indicator.explanation.clone(),
-                    evidence.join(" "),
-                ])
-                .map_err(fail)?;
-        }
-    }
-    writer
-        .into_inner()
-        .map_err(|e| ApiError::internal("csv", e.to_string()))
+    let assessment = assessment_of(&state, &caller, &id, &query).await?;
+    json_or_csv(
+        &headers,
+        || Ok(assessment.to_json_bytes()),
+        || assessment_csv(&assessment),
+    )
 }
 
 fn rubric_body(published: &PublishedRubric) -> Value {
@@ -325,9 +136,9 @@ pub async fn seal(
     let project_id = head.project_id;
     let route = format!("POST /projects/{project_id}/assessments");
     let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
-        let assessment = replay(&state, &caller, &id, &query)
+        let assessment = assessment_of(&state, &caller, &id, &query)
             .await
-            .map_err(in_body)?;
+            .map_err(|e| in_body(e.into()))?;
         let body = assessment.to_json_bytes();
         let context = state.context(&caller);
         let seal = AssessmentSealed {
@@ -365,7 +176,7 @@ pub async fn seal(
         Ok((StatusCode::CREATED, answer))
     })
     .await?;
-    Ok(super::projects::json_response(status, body))
+    Ok(json_response(status, body))
 }
 
 /// A seal names `as_of` and `rubric` in its body, not its query: point errors at the body's

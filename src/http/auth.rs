@@ -1,18 +1,12 @@
-//! Bearer-token authentication and role/organisation authorisation.
+//! Bearer-token authentication: `Authorization: Bearer <token>` names the [`Caller`]. What the
+//! caller may do is the application's rule ([`crate::app::caller`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
 use super::problem::ApiError;
-use super::AppState;
-use crate::store::{Principal, Role};
-
-/// The organisation value that grants every organisation.
-pub const ALL_ORGANISATIONS: &str = "*";
-
-/// The caller, authenticated by `Authorization: Bearer <token>`.
-pub struct Caller(pub Principal);
+use crate::app::{AppState, Caller};
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -36,33 +30,3 @@ impl FromRequestParts<AppState> for Caller {
         }
     }
 }
-
-impl Caller {
-    /// Refuses with 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
-        if roles.contains(&self.0.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "Your role ({}) may not {action}.",
-                self.0.role.as_str()
-            )))
-        }
-    }
-
-    /// Whether the caller may see projects of `organisation`.
-    pub fn sees(&self, organisation: &str) -> bool {
-        self.0.organisation == ALL_ORGANISATIONS || self.0.organisation == organisation
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0.name
-    }
-}
-
-/// Every role.
-pub const ANYONE: &[Role] = &[Role::Recorder, Role::Assurance, Role::Panel, Role::Admin];
-/// Roles that record facts.
-pub const WRITERS: &[Role] = &[Role::Recorder, Role::Admin];
-/// Roles that read the raw audit trail.
-pub const TRAIL_READERS: &[Role] = &[Role::Recorder, Role::Assurance, Role::Admin];

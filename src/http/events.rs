@@ -8,14 +8,15 @@ use coprod_domain::digest::verify_chain;
 use coprod_domain::{Digest, ProjectCommand};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Caller, TRAIL_READERS, WRITERS};
 use super::body::{parse_facts, JsonBody};
 use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
-use super::projects::json_response;
 use super::query::StrictQuery;
-use super::{visible_project, visible_project_id, AppState};
-use crate::trail::{add_personal_data, trail, TrailEntry};
+use super::respond::{accepts, json_response};
+use crate::app::caller::{TRAIL_READERS, WRITERS};
+use crate::app::trail::{check_trail, readable_trail};
+use crate::app::{visible_project, visible_project_id, AppState, Caller};
+use crate::trail::TrailEntry;
 
 pub const DEFAULT_PAGE: u64 = 100;
 pub const MAX_PAGE: u64 = 1000;
@@ -138,9 +139,7 @@ pub async fn trail_page(
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
     }
     // Trail readers may see personal data: the API shows it decrypted beside what is stored.
-    let mut trail = trail(&entries);
-    let opened = state.store.opened(head.project_id, &entries).await?;
-    add_personal_data(&mut trail, &opened);
+    let trail = readable_trail(&state, head.project_id, &entries).await?;
     let after = query.after.unwrap_or(0);
     let mut page: Vec<TrailEntry> = trail
         .into_iter()
@@ -158,21 +157,6 @@ pub async fn trail_page(
         next_after,
     })
     .into_response())
-}
-
-pub fn accepts(headers: &HeaderMap, mime: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case(mime)
-        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,12 +208,11 @@ pub async fn verify(
         }
     };
     let entries = state.store.entries(head.project_id, 0, None).await?;
-    let check = verify_chain(&entries);
     let verification = match receipt {
         None => {
             let sequence = entries.len() as u64;
             let stored = entries.last().and_then(|e| e.stored_digest());
-            let seals = state.store.check_seals(head.project_id, &entries).await?;
+            let (check, seals) = check_trail(&state, head.project_id, &entries).await?;
             Verification {
                 // A seal that cannot be replayed in full after an erasure does not fail the check.
                 valid: check.first_divergence.is_none() && !seals.iter().any(|s| s.contradicted()),
@@ -241,6 +224,7 @@ pub async fn verify(
             }
         }
         Some((sequence, digest)) => {
+            let check = verify_chain(&entries);
             let recomputed = sequence
                 .checked_sub(1)
                 .and_then(|i| check.heads.get(i as usize))

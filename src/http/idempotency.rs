@@ -10,9 +10,8 @@ use axum::http::StatusCode;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::auth::Caller;
 use super::problem::ApiError;
-use super::AppState;
+use crate::app::{AppState, Caller};
 use crate::store::{Claim, ClaimTicket, IdempotentRecord};
 
 pub const MAX_KEY_CHARS: usize = 200;

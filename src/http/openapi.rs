@@ -8,7 +8,7 @@ use super::{assessments, events, participants, portfolio, projects, service};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Coprod", description = "Audit trail and six-point co-production assessments for adult social care projects. See shared/API.md."),
+    info(title = "Coprod", description = "Audit trail and six-point co-production assessments for adult social care projects. See docs/api.md."),
     paths(
         projects::register, projects::list, projects::summary,
         events::post, events::trail_page, events::verify,

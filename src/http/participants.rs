@@ -1,4 +1,4 @@
-//! Personal data (DESIGN rule 8): erasing a participant's data, and subject access.
+//! Personal data (see `docs/privacy.md`): erasing a participant's data, and subject access.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,12 +8,11 @@ use coprod_domain::{ParticipantErased, ProjectCommand};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::auth::Caller;
 use super::body::{parse_as, parse_value, JsonBody};
 use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
-use super::projects::json_response;
-use super::{visible_project, AppState};
+use super::respond::json_response;
+use crate::app::{visible_project, AppState, Caller};
 use crate::store::Role;
 
 const ERASERS: &[Role] = &[Role::Admin];

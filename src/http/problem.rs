@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use coprod_domain::{ErrorClass, FieldError, ProjectError};
 use serde::Serialize;
 
+use crate::app::AppError;
 use crate::store::{ExecuteError, StoreError};
 
 /// Seconds a client should wait before retrying while the store is unreachable.
@@ -112,9 +113,7 @@ impl From<ProjectError> for ApiError {
                 "The request breaks the field rules listed in 'errors'. Nothing was recorded."
                     .to_string()
             }
-            ProjectError::ProjectNotFound => {
-                "There is no project with that id that you may see.".to_string()
-            }
+            ProjectError::ProjectNotFound => ApiError::project_not_found().detail,
             other => format!("{}. Nothing was recorded.", capitalise(&other.to_string())),
         };
         ApiError {
@@ -122,6 +121,36 @@ impl From<ProjectError> for ApiError {
             code: error.code(),
             detail,
             errors: error.field_errors(),
+        }
+    }
+}
+
+/// The application's refusals and faults, as problems.
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let (status, code, detail, errors) = match error {
+            AppError::Malformed {
+                code,
+                detail,
+                errors,
+            } => (StatusCode::BAD_REQUEST, code, detail, errors),
+            AppError::Unanswerable {
+                code,
+                detail,
+                errors,
+            } => (StatusCode::UNPROCESSABLE_ENTITY, code, detail, errors),
+            AppError::Forbidden { detail, errors } => {
+                (StatusCode::FORBIDDEN, "forbidden", detail, errors)
+            }
+            AppError::ProjectNotFound => return ApiError::project_not_found(),
+            AppError::Store(error) => return error.into(),
+            AppError::Internal { context, cause } => return ApiError::internal(context, cause),
+        };
+        ApiError {
+            status,
+            code,
+            detail,
+            errors,
         }
     }
 }
@@ -194,5 +223,38 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_refusals_keep_their_status_code_detail_and_fields() {
+        let refused: ApiError = AppError::forbidden("Not yours.")
+            .at("organisation", "not your organisation")
+            .into();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.code, "forbidden");
+        assert_eq!(refused.detail, "Not yours.");
+        assert_eq!(refused.errors[0].path, "organisation");
+        let malformed: ApiError = AppError::malformed("validation_failed", "Bad.").into();
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        let unanswerable: ApiError = AppError::unanswerable("nothing_recorded", "None.").into();
+        assert_eq!(unanswerable.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            ApiError::from(AppError::ProjectNotFound),
+            ApiError::project_not_found()
+        );
+    }
+
+    #[test]
+    fn application_faults_are_500s_that_do_not_tell_their_cause() {
+        let fault: ApiError = AppError::internal("csv", "the disk is on fire").into();
+        assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!fault.detail.contains("fire"));
+        let unreachable: ApiError = AppError::Store(StoreError::Unavailable("down".into())).into();
+        assert_eq!(unreachable.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

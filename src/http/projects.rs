@@ -1,8 +1,8 @@
 //! Registering projects and reading their summaries.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum::Json;
 use chrono::NaiveDate;
 use coprod_domain::{ProjectCommand, ProjectRegistered};
@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::auth::{Caller, ANYONE, WRITERS};
 use super::body::{parse_as, parse_value, JsonBody};
 use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
-use super::{visible_project, AppState};
+use super::respond::json_response;
+use crate::app::caller::{ANYONE, WRITERS};
+use crate::app::projects::visible_views;
+use crate::app::{visible_project, AppState, Caller};
 use crate::store::ProjectHead;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -137,15 +139,6 @@ pub async fn register(
     })
 }
 
-pub fn json_response(status: StatusCode, body: String) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    (status, headers, body).into_response()
-}
-
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
     params(("organisation" = Option<String>, Query), ("status" = Option<ProjectStatus>, Query)),
     responses((status = 200, description = "{\"projects\": [summary]}"), (status = "4XX", body = Problem, content_type = "application/problem+json")),
@@ -156,22 +149,13 @@ pub async fn list(
     StrictQuery(query): StrictQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(ANYONE, "list projects")?;
-    let organisation = match (&query.organisation, caller.0.organisation.as_str()) {
-        (Some(asked), own) if own != super::auth::ALL_ORGANISATIONS && asked != own => {
-            return Ok(Json(serde_json::json!({ "projects": [] })));
-        }
-        (Some(asked), _) => Some(asked.clone()),
-        (None, super::auth::ALL_ORGANISATIONS) => None,
-        (None, own) => Some(own.to_string()),
-    };
-    state.store.catch_up().await?;
-    let projects = state
-        .store
-        .list_views(
-            organisation.as_deref(),
-            query.status.map(ProjectStatus::as_str),
-        )
-        .await?;
+    let projects = visible_views(
+        &state,
+        &caller,
+        query.organisation.as_deref(),
+        query.status.map(ProjectStatus::as_str),
+    )
+    .await?;
     Ok(Json(serde_json::json!({ "projects": projects })))
 }
 

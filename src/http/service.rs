@@ -6,9 +6,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::auth::Caller;
 use super::problem::ApiError;
-use super::AppState;
+use crate::app::{AppState, Caller};
 use crate::store::Role;
 
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The process is up")))]

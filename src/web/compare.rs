@@ -9,11 +9,11 @@ use maud::{html, Markup};
 
 use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
 use super::project::{
-    assessment_at, evidence_links, indicator_title, load, parse_when, query_map, When,
+    assessments_at, evidence_links, indicator_title, load, parse_when, query_map, When,
 };
 use super::session::SignedIn;
 use super::words;
-use crate::http::AppState;
+use crate::app::AppState;
 
 fn rank(rating: Rating) -> u8 {
     match rating {
@@ -54,7 +54,7 @@ pub async fn page(
     let project = load(state, viewer, id).await?;
     let project_id = project.id();
     let query = query_map(query);
-    let today = (state.clock)().date_naive();
+    let today = state.today();
     let field = |name: &str| query.get(name).map(|v| v.trim().to_string());
     let (from_text, to_text) = (field("from"), field("to"));
     let mut errors: Vec<(&str, String)> = Vec::new();
@@ -122,8 +122,10 @@ pub async fn page(
     let (Some(from), Some(to)) = (from, to) else {
         return Err(PageError::project_not_found().for_viewer(viewer));
     };
-    let before = assessment_at(&project, from, viewer)?;
-    let after = assessment_at(&project, to, viewer)?;
+    let mut answers = assessments_at(state, &project, &[from, to], viewer)
+        .await?
+        .into_iter();
+    let (before, after) = (answers.next().flatten(), answers.next().flatten());
     let heading = format!("What changed between {} and {}", from.words(), to.words());
     let criteria_of = |a: &Option<Assessment>, key: &str| -> Option<CriterionResult> {
         a.as_ref()

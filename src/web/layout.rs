@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::session::Viewer;
-use crate::http::problem::ApiError;
+use crate::app::AppError;
 
 /// GOV.UK Frontend, compiled from its Sass with a system font stack and only the components the
 /// pages use (see `tests/browser/govuk.scss`).
@@ -174,39 +174,72 @@ impl PageError {
         )
     }
 
-    /// The page for an error of the API layer the pages share.
-    pub fn from_api(error: ApiError, viewer: &Viewer) -> Self {
-        let page = match error.status {
-            StatusCode::NOT_FOUND => PageError::project_not_found(),
-            StatusCode::FORBIDDEN => PageError::new(
+    /// An address (its query) the pages cannot read, with the link back as (address, words).
+    pub fn bad_address(message: &str, back: Option<(&str, &str)>, viewer: &Viewer) -> Self {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "There is a problem with the address",
+            html! {
+                p class="govuk-body" { (message) }
+                @if let Some((href, words)) = back {
+                    p class="govuk-body" { a class="govuk-link" href=(href) { (words) } }
+                }
+            },
+        )
+        .for_viewer(viewer)
+    }
+
+    /// The page for an error of the application layer.
+    pub fn from_app(error: AppError, viewer: &Viewer) -> Self {
+        let problem = |status, detail: &str| {
+            PageError::new(
+                status,
+                "There is a problem",
+                html! { p class="govuk-body" { (detail) } },
+            )
+        };
+        let page = match &error {
+            AppError::ProjectNotFound => PageError::project_not_found(),
+            AppError::Forbidden { detail, .. } => PageError::new(
                 StatusCode::FORBIDDEN,
                 "You cannot see this page",
                 html! {
-                    p class="govuk-body" { (error.detail) }
+                    p class="govuk-body" { (detail) }
                     p class="govuk-body" { "If you need to, ask your Coprod administrator for a token with another role." }
                 },
             ),
-            StatusCode::SERVICE_UNAVAILABLE => PageError::new(
+            AppError::Malformed { detail, .. } => problem(StatusCode::BAD_REQUEST, detail),
+            AppError::Unanswerable { detail, .. } => {
+                problem(StatusCode::UNPROCESSABLE_ENTITY, detail)
+            }
+            error if error.is_unavailable() => PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Sorry, the service is unavailable",
                 html! {
                     p class="govuk-body" { "The records cannot be reached just now. Try again in a few minutes." }
                 },
             ),
-            status if status.is_server_error() => PageError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Sorry, there is a problem with the service",
-                html! {
-                    p class="govuk-body" { "Something went wrong on our side. It has been logged. Try again later." }
-                },
-            ),
-            status => PageError::new(
-                status,
-                "There is a problem",
-                html! { p class="govuk-body" { (error.detail) } },
-            ),
+            AppError::Store(_) | AppError::Internal { .. } => {
+                log_fault(&error);
+                PageError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sorry, there is a problem with the service",
+                    html! {
+                        p class="govuk-body" { "Something went wrong on our side. It has been logged. Try again later." }
+                    },
+                )
+            }
         };
         page.for_viewer(viewer)
+    }
+}
+
+/// Logs a fault of the server, whose cause no page shows.
+pub fn log_fault(error: &AppError) {
+    match error {
+        AppError::Internal { context, cause } => tracing::error!(%cause, "{context}"),
+        AppError::Store(cause) if !error.is_unavailable() => tracing::error!(%cause, "store error"),
+        _ => {}
     }
 }
 
@@ -270,5 +303,51 @@ pub fn date_field(
                 id=(id) name=(name) type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
                 aria-describedby=(described) value=[value];
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Principal, Role, StoreError};
+
+    fn viewer() -> Viewer {
+        Viewer {
+            principal: Principal {
+                name: "Joe".into(),
+                role: Role::Panel,
+                organisation: "haringey".into(),
+            },
+            csrf: "0".repeat(64),
+        }
+    }
+
+    #[test]
+    fn application_errors_become_pages_with_the_api_status() {
+        let status = |error: AppError| PageError::from_app(error, &viewer()).status;
+        assert_eq!(status(AppError::ProjectNotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(AppError::forbidden("No.")), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(AppError::malformed("validation_failed", "Bad.")),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(AppError::unanswerable("nothing_recorded", "None.")),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status(AppError::Store(StoreError::Unavailable("down".into()))),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(AppError::internal("csv", "broken")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn a_fault_page_never_shows_its_cause() {
+        let page = PageError::from_app(AppError::internal("csv", "the disk is on fire"), &viewer());
+        assert!(!page.body.into_string().contains("fire"));
     }
 }

@@ -1,9 +1,10 @@
-//! Web pages for assurance officers and scrutiny panels, served by the same binary as the API.
+//! Web pages for assurance officers and scrutiny panels, served by the same binary as the API: a
+//! second transport over the application layer ([`crate::app`]), independent of the API's.
 //!
 //! Server-rendered HTML (maud), styled with GOV.UK Frontend's CSS (vendored in `assets/`, built
-//! with a system font stack and without GOV.UK branding); no JavaScript. The pages read the store
-//! directly with the same rules as the API: the same roles, the same organisation filter, the same
-//! replayed assessments.
+//! with a system font stack and without GOV.UK branding); no JavaScript. The pages ask the
+//! application the questions the API asks, so the same rules hold: the same roles, the same
+//! organisation filter, the same replayed assessments; its errors become HTML error pages.
 //!
 //! - Sessions: signing in with an API token creates a random session id, kept in this process's
 //!   memory (mapped, by its SHA-256, to the token) and sent as an `HttpOnly; SameSite=Strict`
@@ -33,11 +34,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub use session::Sessions;
 
-/// The pages' routes (merged into [`crate::http::router`]), with their own session memory.
+/// The pages' routes (joined with the API's by [`crate::build_app`]), with their own session
+/// memory.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))

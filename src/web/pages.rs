@@ -11,11 +11,11 @@ use coprod_domain::rubric;
 use maud::html;
 use serde_json::Value;
 
-use super::layout::{html_response, page, PageError};
+use super::layout::{html_response, log_fault, page, PageError};
 use super::session::{lookup, sign_in_page, Lookup, Notice, Sessions, SignedIn, Viewer};
 use super::words;
-use crate::http::auth::ALL_ORGANISATIONS;
-use crate::http::AppState;
+use crate::app::projects::visible_views;
+use crate::app::AppState;
 
 /// `GET /`: the sign-in form without a session, the project list with one.
 pub async fn home(
@@ -39,7 +39,8 @@ pub async fn home(
             .unwrap_or_else(IntoResponse::into_response),
         Ok(other) => sign_in_page(&headers, StatusCode::OK, notice(other), None, None),
         Err(error) => {
-            tracing::warn!(code = error.code, "start page: {}", error.detail);
+            log_fault(&error);
+            tracing::warn!(%error, "start page");
             PageError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Sorry, the service is unavailable",
@@ -64,17 +65,10 @@ pub async fn projects(State(state): State<AppState>, SignedIn(viewer): SignedIn)
 
 /// The projects the viewer may see, as the API lists them (their organisation's, or all).
 async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, PageError> {
-    let fail = |e: crate::store::StoreError| PageError::from_api(e.into(), viewer);
-    let organisation = match viewer.principal.organisation.as_str() {
-        ALL_ORGANISATIONS => None,
-        own => Some(own),
-    };
-    state.store.catch_up().await.map_err(fail)?;
-    let mut projects = state
-        .store
-        .list_views(organisation, None)
+    let caller = viewer.caller();
+    let mut projects = visible_views(state, &caller, None, None)
         .await
-        .map_err(fail)?;
+        .map_err(|e| PageError::from_app(e, viewer))?;
     let text = |view: &Value, key: &str| {
         view.get(key)
             .and_then(Value::as_str)
@@ -86,7 +80,7 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
     let body = html! {
         h1 class="govuk-heading-l" { "Projects" }
         p class="govuk-body" {
-            @if organisation.is_some() {
+            @if !caller.sees_all() {
                 "The co-production projects of " (words::organisation(&viewer.principal.organisation)) ", "
             } @else {
                 "The co-production projects of every organisation, "

@@ -5,7 +5,8 @@
 //! who see them all. Every figure links to the projects behind it (`/portfolio/projects`), and
 //! every table downloads as CSV (`/portfolio/*.csv`, the API's own CSV for the same question).
 //!
-//! The figures are the API's (`crate::http::portfolio`), computed with the viewer's rights.
+//! The figures are the application's (`crate::app::portfolio`), the same the API gives, computed
+//! with the viewer's rights.
 
 use std::collections::BTreeSet;
 
@@ -20,14 +21,14 @@ use super::layout::{date_field, error_summary, html_response, page as layout_pag
 use super::project::{parse_when, query_map, When};
 use super::session::{SignedIn, Viewer};
 use super::words;
-use crate::http::auth::ALL_ORGANISATIONS;
-use crate::http::portfolio::{
-    comparison_of, csv_bytes, may_compare, portfolio_of, trend_of, Comparison, ComparisonQuery,
-    Portfolio, PortfolioQuery, Trend, TrendQuery,
+use crate::app::answer::csv_bytes;
+use crate::app::caller::ALL_ORGANISATIONS;
+use crate::app::portfolio::figures::{Every, ProjectFacts, Share, STAGE_KEYS};
+use crate::app::portfolio::{
+    comparison_of, may_compare, portfolio_of, trend_of, Comparison, ComparisonQuery, Portfolio,
+    PortfolioQuery, Trend, TrendQuery,
 };
-use crate::http::problem::ApiError;
-use crate::http::AppState;
-use crate::portfolio::{Every, ProjectFacts, Share, STAGE_KEYS};
+use crate::app::{AppError, AppState};
 
 /// What the filters ask for.
 #[derive(Debug, Clone, Default)]
@@ -347,9 +348,9 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let (state, viewer) = (&state, &viewer);
     let caller = viewer.caller();
-    let fail = |e: ApiError| PageError::from_api(e, viewer);
+    let fail = |e: AppError| PageError::from_app(e, viewer);
     let query = query_map(query);
-    let today = (state.clock)().date_naive();
+    let today = state.today();
     let filters = Filters::read(&query);
     let when = parse_when(query.get("as_of").map(String::as_str), today);
     let mut errors: Vec<(&str, String)> = Vec::new();
@@ -688,26 +689,18 @@ fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -
     }
 }
 
+/// The way back from an address the portfolio pages cannot read.
+const BACK: (&str, &str) = ("/portfolio", "Go to the portfolio");
+
 /// The filters and cut-off of a request, or the page that says what is wrong with them.
 fn read_request(
     state: &AppState,
     viewer: &Viewer,
     query: Option<String>,
-    back: &str,
 ) -> Result<(std::collections::HashMap<String, String>, Filters, When), PageError> {
     let query = query_map(query);
-    let today = (state.clock)().date_naive();
-    let bad = |message: String| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! {
-                p class="govuk-body" { (message) }
-                p class="govuk-body" { a class="govuk-link" href=(back) { "Go to the portfolio" } }
-            },
-        )
-        .for_viewer(viewer)
-    };
+    let today = state.today();
+    let bad = |message: String| PageError::bad_address(&message, Some(BACK), viewer);
     let filters = Filters::read(&query).map_err(bad)?;
     let when = parse_when(query.get("as_of").map(String::as_str), today)
         .map_err(|message| bad(format!("{message}.")))?;
@@ -721,22 +714,13 @@ pub async fn projects(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let (state, viewer) = (&state, &viewer);
-    let (query, filters, when) = read_request(state, viewer, query, "/portfolio")?;
-    let selector = Selector::read(&query).map_err(|message| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! {
-                p class="govuk-body" { (message) }
-                p class="govuk-body" { a class="govuk-link" href="/portfolio" { "Go to the portfolio" } }
-            },
-        )
-        .for_viewer(viewer)
-    })?;
+    let (query, filters, when) = read_request(state, viewer, query)?;
+    let selector = Selector::read(&query)
+        .map_err(|message| PageError::bad_address(&message, Some(BACK), viewer))?;
     let (portfolio, projects) =
         portfolio_of(state, &viewer.caller(), &portfolio_query(&filters, when))
             .await
-            .map_err(|e| PageError::from_api(e, viewer))?;
+            .map_err(|e| PageError::from_app(e, viewer))?;
     let mut chosen: Vec<&ProjectFacts> = projects.iter().filter(|p| selector.selects(p)).collect();
     chosen.sort_by(|a, b| {
         (a.title.to_lowercase(), a.project_id).cmp(&(b.title.to_lowercase(), b.project_id))
@@ -842,8 +826,8 @@ pub async fn figures_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
-    let fail = |e: ApiError| PageError::from_api(e, &viewer);
+    let (_, filters, when) = read_request(&state, &viewer, query)?;
+    let fail = |e: AppError| PageError::from_app(e, &viewer);
     let (portfolio, _) = portfolio_of(&state, &viewer.caller(), &portfolio_query(&filters, when))
         .await
         .map_err(fail)?;
@@ -860,8 +844,8 @@ pub async fn trend_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
-    let fail = |e: ApiError| PageError::from_api(e, &viewer);
+    let (_, filters, when) = read_request(&state, &viewer, query)?;
+    let fail = |e: AppError| PageError::from_app(e, &viewer);
     let trend = trend_of(&state, &viewer.caller(), &trend_query(&filters, when))
         .await
         .map_err(fail)?;
@@ -882,8 +866,8 @@ pub async fn comparison_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
-    let fail = |e: ApiError| PageError::from_api(e, &viewer);
+    let (_, filters, when) = read_request(&state, &viewer, query)?;
+    let fail = |e: AppError| PageError::from_app(e, &viewer);
     let comparison = comparison_of(&state, &viewer.caller(), &comparison_query(&filters, when))
         .await
         .map_err(fail)?;
@@ -900,17 +884,10 @@ pub async fn projects_csv(
     SignedIn(viewer): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (query, filters, when) = read_request(&state, &viewer, query, "/portfolio")?;
-    let bad = |message: String| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! { p class="govuk-body" { (message) } },
-        )
-        .for_viewer(&viewer)
-    };
-    let selector = Selector::read(&query).map_err(bad)?;
-    let fail = |e: ApiError| PageError::from_api(e, &viewer);
+    let (query, filters, when) = read_request(&state, &viewer, query)?;
+    let selector = Selector::read(&query)
+        .map_err(|message| PageError::bad_address(&message, None, &viewer))?;
+    let fail = |e: AppError| PageError::from_app(e, &viewer);
     let (_, projects) = portfolio_of(&state, &viewer.caller(), &portfolio_query(&filters, when))
         .await
         .map_err(fail)?;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{NaiveDate, NaiveTime};
-use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff, Rating};
+use chrono::NaiveDate;
+use coprod_domain::assessment::{Assessment, Cutoff, Rating};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, CriterionDefinition};
 use coprod_domain::{ProjectEvent, ProjectRegistered, RecordedEvent};
@@ -18,7 +18,9 @@ use super::layout::{date_field, error_summary, html_response, page as layout_pag
 use super::session::{SignedIn, Viewer};
 use super::trail::entry_href;
 use super::words;
-use crate::http::{visible_project, AppState};
+use crate::app::assess::{assess_at, recorded};
+use crate::app::moment::end_of_day;
+use crate::app::{visible_project, AppError, AppState};
 use crate::store::views::summarise;
 use crate::store::ProjectHead;
 
@@ -50,14 +52,15 @@ impl Project {
 /// Reads the project named in the path, as the API would for this viewer: another
 /// organisation's project, or a malformed id, is "not found".
 pub async fn load(state: &AppState, viewer: &Viewer, id: &str) -> Result<Project, PageError> {
+    let fail = |e: AppError| PageError::from_app(e, viewer);
     let head = visible_project(state, &viewer.caller(), id)
         .await
-        .map_err(|e| PageError::from_api(e, viewer))?;
+        .map_err(fail)?;
     let events = state
         .store
         .recorded_events(head.project_id)
         .await
-        .map_err(|e| PageError::from_api(e.into(), viewer))?;
+        .map_err(|e| fail(e.into()))?;
     Ok(Project { head, events })
 }
 
@@ -82,7 +85,7 @@ impl When {
     pub fn cutoff(self) -> Cutoff {
         match self {
             When::Now => Cutoff::Latest,
-            When::EndOf(day) => Cutoff::AsOf(end_of(day)),
+            When::EndOf(day) => Cutoff::AsOf(end_of_day(day)),
         }
     }
 
@@ -100,11 +103,6 @@ impl When {
             When::EndOf(day) => words::date(day),
         }
     }
-}
-
-fn end_of(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
-    let last = NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).unwrap_or(NaiveTime::MIN);
-    day.and_time(last).and_utc()
 }
 
 /// Reads a date typed in a form. Empty means "now"; today means everything recorded so far.
@@ -144,20 +142,34 @@ pub fn parse_when(text: Option<&str>, today: NaiveDate) -> Result<When, String> 
     })
 }
 
+/// The assessment at each of `whens` under the latest rubric, given the one way every
+/// assessment is; `None` where nothing had been recorded by then.
+pub async fn assessments_at(
+    state: &AppState,
+    project: &Project,
+    whens: &[When],
+    viewer: &Viewer,
+) -> Result<Vec<Option<Assessment>>, PageError> {
+    let fail = |e: AppError| PageError::from_app(e, viewer);
+    let cutoffs: Vec<Cutoff> = whens.iter().map(|when| when.cutoff()).collect();
+    let answers = assess_at(state, project.head.project_id, &cutoffs, rubric::latest())
+        .await
+        .map_err(fail)?;
+    answers
+        .into_iter()
+        .map(|answer| Ok(recorded(answer).map_err(fail)?.map(|at| at.assessment)))
+        .collect()
+}
+
 /// The assessment at `when` under the latest rubric; `None` if nothing was recorded by then.
-pub fn assessment_at(
+pub async fn assessment_at(
+    state: &AppState,
     project: &Project,
     when: When,
     viewer: &Viewer,
 ) -> Result<Option<Assessment>, PageError> {
-    match assess(&project.events, rubric::latest(), when.cutoff()) {
-        Ok(assessment) => Ok(Some(assessment)),
-        Err(AssessError::NothingRecorded) => Ok(None),
-        Err(other) => Err(PageError::from_api(
-            crate::http::problem::ApiError::internal("rubric cannot be replayed", other),
-            viewer,
-        )),
-    }
+    let mut answers = assessments_at(state, project, &[when], viewer).await?;
+    Ok(answers.pop().flatten())
 }
 
 /// "As recorded by the end of 1 March 2025 (UTC): entries 1 to 23."
@@ -328,11 +340,10 @@ pub async fn page(
     let (state, viewer, id) = (&state, &viewer, id.as_str());
     let project = load(state, viewer, id).await?;
     let query = query_map(query);
-    let today = (state.clock)().date_naive();
     let as_of_text = query.get("as_of").map(String::as_str);
-    let when = parse_when(as_of_text, today);
+    let when = parse_when(as_of_text, state.today());
     let assessment = match &when {
-        Ok(when) => Some(assessment_at(&project, *when, viewer)?),
+        Ok(when) => Some(assessment_at(state, &project, *when, viewer).await?),
         Err(_) => None,
     };
     let error = when.as_ref().err().cloned();

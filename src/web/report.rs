@@ -4,7 +4,7 @@
 //! question (`GET /api/v1/projects/{id}/assessment`, which needs a bearer token).
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
@@ -14,9 +14,9 @@ use super::project::{
 };
 use super::session::{SignedIn, Viewer};
 use super::words;
-use crate::http::assessments::AssessmentQuery;
-use crate::http::query::StrictQuery;
-use crate::http::AppState;
+use crate::app::answer::etag;
+use crate::app::assess::{assessment_csv, assessment_of, AssessmentQuery};
+use crate::app::{AppError, AppState};
 
 pub async fn page(
     State(state): State<AppState>,
@@ -28,12 +28,12 @@ pub async fn page(
     let project = load(state, viewer, id).await?;
     let project_id = project.id();
     let query = query_map(query);
-    let now = (state.clock)();
+    let now = state.now();
     let as_of_text = query.get("as_of").map(String::as_str);
     let when = parse_when(as_of_text, now.date_naive());
     let error = when.as_ref().err().cloned();
     let assessment = match &when {
-        Ok(when) => assessment_at(&project, *when, viewer)?,
+        Ok(when) => assessment_at(state, &project, *when, viewer).await?,
         Err(_) => None,
     };
     let title = project.title();
@@ -167,7 +167,7 @@ pub async fn csv(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    download(state, viewer, id, query, "text/csv", "csv").await
+    download(state, viewer, id, query, Format::Csv).await
 }
 
 pub async fn json(
@@ -176,37 +176,49 @@ pub async fn json(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    download(state, viewer, id, query, "application/json", "json").await
+    download(state, viewer, id, query, Format::Json).await
 }
 
-/// The API's own answer to the report's question, with the viewer's rights.
+/// The two downloads of a report.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// The API's own answer to the report's question (the same body and `ETag`), with the viewer's
+/// rights.
 async fn download(
     state: AppState,
     viewer: Viewer,
     id: String,
     query: Option<String>,
-    accept: &'static str,
-    extension: &str,
+    format: Format,
 ) -> Response {
     let query = query_map(query);
-    let today = (state.clock)().date_naive();
+    let today = state.today();
+    let report = format!("/projects/{id}/report");
     let bad = |message: &str| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "There is a problem with the address",
-            html! {
-                p class="govuk-body" { (message) }
-                p class="govuk-body" { a class="govuk-link" href={ "/projects/" (id) "/report" } { "Go to the report" } }
-            },
-        )
-        .for_viewer(&viewer)
-        .into_response()
+        PageError::bad_address(message, Some((&report, "Go to the report")), &viewer)
+            .into_response()
     };
-    let mut question = AssessmentQuery {
-        as_of: None,
-        at_sequence: None,
-        rubric: None,
-    };
+    let mut question = AssessmentQuery::default();
     if let Some(text) = query.get("at_sequence") {
         match text.trim().parse::<u64>() {
             Ok(n) if n >= 1 => question.at_sequence = Some(n),
@@ -223,28 +235,37 @@ async fn download(
         .clone()
         .or_else(|| question.at_sequence.map(|n| format!("entry-{n}")))
         .unwrap_or_else(|| "latest".into());
-    let mut headers = HeaderMap::new();
-    headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
-    let answer = crate::http::assessments::get(
-        State(state),
-        viewer.caller(),
-        Path(id.clone()),
-        headers,
-        StrictQuery(question),
-    )
-    .await;
+    let answer = assessment_of(&state, &viewer.caller(), &id, &question)
+        .await
+        .and_then(|assessment| match format {
+            Format::Csv => assessment_csv(&assessment),
+            Format::Json => Ok(assessment.to_json_bytes()),
+        });
     match answer {
-        Ok(mut response) => {
-            let name = format!("attachment; filename=\"coprod-{id}-{label}.{extension}\"");
-            if let Ok(value) = HeaderValue::from_str(&name) {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_DISPOSITION, value);
+        Ok(body) => {
+            let tag = etag(&body);
+            let mut response =
+                ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
+            let disposition = format!(
+                "attachment; filename=\"coprod-{id}-{label}.{}\"",
+                format.extension()
+            );
+            let headers = [
+                (header::ETAG, tag),
+                (header::CONTENT_DISPOSITION, disposition),
+            ];
+            for (name, value) in headers {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
             }
             response
         }
-        Err(error) if error.code == "nothing_recorded" => bad(&error.detail),
-        Err(error) if error.code == "sequence_out_of_range" => bad(&error.detail),
-        Err(error) => PageError::from_api(error, &viewer).into_response(),
+        Err(AppError::Unanswerable {
+            code: "nothing_recorded" | "sequence_out_of_range",
+            detail,
+            ..
+        }) => bad(&detail),
+        Err(error) => PageError::from_app(error, &viewer).into_response(),
     }
 }

@@ -28,10 +28,9 @@ use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use super::layout::log_fault;
 use super::layout::{html_response, page, PageError};
-use crate::http::auth::Caller;
-use crate::http::problem::ApiError;
-use crate::http::AppState;
+use crate::app::{AppError, AppState, Caller};
 use crate::store::Principal;
 
 pub const SESSION_COOKIE: &str = "coprod_session";
@@ -172,7 +171,7 @@ pub async fn lookup(
     state: &AppState,
     sessions: &Sessions,
     headers: &HeaderMap,
-) -> Result<Lookup, ApiError> {
+) -> Result<Lookup, AppError> {
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(Lookup::NoSession);
     };
@@ -231,10 +230,11 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-fn unavailable(error: ApiError) -> Response {
-    let status = if error.status == StatusCode::SERVICE_UNAVAILABLE {
+fn unavailable(error: AppError) -> Response {
+    let status = if error.is_unavailable() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
+        log_fault(&error);
         StatusCode::INTERNAL_SERVER_ERROR
     };
     PageError::new(

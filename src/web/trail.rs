@@ -9,7 +9,6 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use coprod_domain::digest::verify_chain;
 use coprod_domain::personal::ERASED;
 use coprod_domain::seal::SealOutcome;
 use maud::{html, Markup};
@@ -19,9 +18,10 @@ use super::layout::{html_response, page as layout_page, PageError};
 use super::project::query_map;
 use super::session::SignedIn;
 use super::words;
-use crate::http::auth::TRAIL_READERS;
-use crate::http::{visible_project, AppState};
-use crate::trail::{add_personal_data, trail, TrailEntry};
+use crate::app::caller::TRAIL_READERS;
+use crate::app::trail::{check_trail, readable_trail};
+use crate::app::{visible_project, AppError, AppState};
+use crate::trail::{trail, TrailEntry};
 
 /// Entries on one page of the trail.
 pub const PAGE_SIZE: u64 = 50;
@@ -39,15 +39,16 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let (state, viewer, id) = (&state, &viewer, id.as_str());
+    let fail = |e: AppError| PageError::from_app(e, viewer);
     let head = visible_project(state, &viewer.caller(), id)
         .await
-        .map_err(|e| PageError::from_api(e, viewer))?;
+        .map_err(fail)?;
     let project_id = head.project_id.to_string();
     let entries = state
         .store
         .entries(head.project_id, 0, None)
         .await
-        .map_err(|e| PageError::from_api(e.into(), viewer))?;
+        .map_err(|e| fail(e.into()))?;
     let pages = (entries.len() as u64).div_ceil(PAGE_SIZE).max(1);
     let query = query_map(query);
     let page_number = match query.get("page").map(|p| p.trim()) {
@@ -86,16 +87,17 @@ pub async fn page(
         },
     };
     let full = TRAIL_READERS.contains(&viewer.principal.role);
-    let mut all = trail(&entries);
-    let check = if full {
-        let store_error = |e: crate::store::StoreError| PageError::from_api(e.into(), viewer);
-        let opened = state.store.opened(head.project_id, &entries).await;
-        add_personal_data(&mut all, &opened.map_err(store_error)?);
-        let seals = state.store.check_seals(head.project_id, &entries).await;
-        let seals = seals.map_err(store_error)?;
-        Some((verify_chain(&entries), seals))
+    // Only trail readers see what entries say (personal data as they may see it) and the check.
+    let (all, check) = if full {
+        let all = readable_trail(state, head.project_id, &entries)
+            .await
+            .map_err(fail)?;
+        let check = check_trail(state, head.project_id, &entries)
+            .await
+            .map_err(fail)?;
+        (all, Some(check))
     } else {
-        None
+        (trail(&entries), None)
     };
     let title = all
         .first()

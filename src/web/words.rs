@@ -6,6 +6,9 @@ use coprod_domain::assessment::Rating;
 use coprod_domain::recorded::parse_instant;
 use maud::{html, Markup};
 
+use coprod_domain::assessment::SMALL_COUNT;
+
+use crate::app::caller::ALL_ORGANISATIONS;
 use crate::store::Role;
 
 pub fn role(role: Role) -> &'static str {
@@ -18,7 +21,7 @@ pub fn role(role: Role) -> &'static str {
 }
 
 pub fn organisation(organisation: &str) -> String {
-    if organisation == crate::http::auth::ALL_ORGANISATIONS {
+    if organisation == ALL_ORGANISATIONS {
         "all organisations".into()
     } else {
         organisation.to_string()
@@ -122,10 +125,11 @@ pub fn participant_kind(key: &str) -> &str {
     }
 }
 
-/// A count of people as shown to people: counts below 5 are never shown (DESIGN rule 8).
+/// A count of people as shown to people: counts below [`SMALL_COUNT`] are never shown (see
+/// `docs/privacy.md`).
 pub fn people_count(count: u64) -> String {
-    if count < 5 {
-        "fewer than 5".into()
+    if count < SMALL_COUNT as u64 {
+        format!("fewer than {SMALL_COUNT}")
     } else {
         count.to_string()
     }

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use coprod::http::{serve_on, AppState};
+use coprod::clock::Clock;
 use coprod::store::{Role, Store};
+use coprod::{serve_on, AppState};
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
@@ -184,14 +185,11 @@ impl TestApp {
 
     /// A server over `store`, which may share its database with another server.
     pub async fn serve(backend: Backend, store: Store, tokens: Tokens) -> TestApp {
-        TestApp::serve_with_clock(backend, store, tokens, chrono::Utc::now).await
+        TestApp::serve_with_clock(backend, store, tokens, Clock::system()).await
     }
 
     /// A server over `db` (migrated) whose clock is `clock`.
-    pub async fn spawn_with_clock(
-        db: &TestDb,
-        clock: fn() -> chrono::DateTime<chrono::Utc>,
-    ) -> TestApp {
+    pub async fn spawn_with_clock(db: &TestDb, clock: Clock) -> TestApp {
         let store = db.store().await;
         let tokens = Tokens::create(&store).await;
         TestApp::serve_with_clock(db.backend, store, tokens, clock).await
@@ -201,15 +199,14 @@ impl TestApp {
         backend: Backend,
         store: Store,
         tokens: Tokens,
-        clock: fn() -> chrono::DateTime<chrono::Utc>,
+        clock: Clock,
     ) -> TestApp {
         // `coprod serve` installs the metrics recorder before serving; do the same.
         coprod::http::metrics::handle();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let mut state = AppState::new(store.clone());
-        state.clock = clock;
+        let state = AppState::new(store.clone(), clock);
         let server = tokio::spawn(serve_on(listener, state, async {
             let _ = stopped.await;
         }));

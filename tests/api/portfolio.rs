@@ -2,9 +2,10 @@
 //! period end (a later correction does not change an earlier period), organisations kept apart,
 //! the comparison of organisations, determinism, CSV, rebuilt views, and every bad parameter.
 
-use std::sync::Mutex;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, Utc};
+use coprod::clock::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -21,14 +22,12 @@ const CRITERIA: [&str; 6] = [
     "shared_responsibility",
 ];
 
-static NOW: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
-/// One clock-driven test at a time: they share [`NOW`].
+static CLOCK: LazyLock<Clock> = LazyLock::new(|| Clock::fixed(Utc::now()));
+/// One clock-driven test at a time: they share [`CLOCK`].
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn clock() -> DateTime<Utc> {
-    NOW.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .unwrap_or_else(Utc::now)
+fn clock() -> Clock {
+    CLOCK.clone()
 }
 
 /// The year the clock-driven stories are told in: ahead of the real clock, since the store
@@ -41,7 +40,7 @@ fn set_clock(month_day_time: &str) {
     let instant = DateTime::parse_from_rfc3339(&format!("{}-{month_day_time}", year()))
         .expect("instant")
         .with_timezone(&Utc);
-    *NOW.lock().unwrap_or_else(|e| e.into_inner()) = Some(instant);
+    CLOCK.set(instant);
 }
 
 fn date(month_day: &str) -> String {
@@ -329,7 +328,7 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
     let _turn = TURN.lock().await;
     for db in common::backends().await {
         set_clock("01-10T10:00:00Z");
-        let app = TestApp::spawn_with_clock(&db, clock).await;
+        let app = TestApp::spawn_with_clock(&db, clock()).await;
         let a = app.new_project_titled("Carers' breaks").await;
         app.record(
             &a,
@@ -473,7 +472,7 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
         let _ = b;
         app.stop().await;
     }
-    *NOW.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    CLOCK.set(Utc::now());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

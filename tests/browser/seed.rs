@@ -16,18 +16,17 @@
 
 #![allow(dead_code)]
 
-use std::sync::Mutex;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, Utc};
+use coprod::clock::Clock;
 use serde_json::{json, Value};
 
-static NOW: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
+static CLOCK: LazyLock<Clock> = LazyLock::new(|| Clock::fixed(Utc::now()));
 
-/// The clock to give the server (`AppState::clock`).
-pub fn clock() -> DateTime<Utc> {
-    NOW.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .unwrap_or_else(Utc::now)
+/// The clock to give the server (`AppState::new`).
+pub fn clock() -> Clock {
+    CLOCK.clone()
 }
 
 /// The year the story is told in: the one after the current year, so that it is ahead of the
@@ -63,7 +62,7 @@ fn set_clock(instant: &str) {
     let instant = DateTime::parse_from_rfc3339(&in_story_year(instant))
         .expect("seed instant")
         .with_timezone(&Utc);
-    *NOW.lock().unwrap_or_else(|e| e.into_inner()) = Some(instant);
+    CLOCK.set(instant);
 }
 
 /// The organisation of the seeded project.

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use coprod::http::{serve_on, AppState};
 use coprod::store::{Role, Store};
+use coprod::{serve_on, AppState};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -73,8 +73,7 @@ impl Site {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let mut state = AppState::new(store.clone());
-        state.clock = seed::clock;
+        let state = AppState::new(store.clone(), seed::clock());
         let server = tokio::spawn(serve_on(listener, state, async {
             let _ = stopped.await;
         }));

@@ -1,22 +1,24 @@
-//! The portfolio: how many of a set of projects meet each criterion and indicator of the rubric,
-//! how many are open and closed at each stage, and where involvement started late or rewards
-//! were missing — as recorded by a moment, and at the end of each quarter or month.
+//! The portfolio's figures: how many of a set of projects meet each criterion and indicator of
+//! the rubric, how many are open and closed at each stage, and where involvement started late or
+//! rewards were missing — as recorded by a moment, and at the end of each quarter or month.
 //!
 //! Pure functions of the projects' assessments at a cut-off ([`crate::store::ProjectAt`], from
-//! the one function every assessment goes through); the HTTP and page layers choose the
-//! projects and the cut-offs. Everything is ordered (rubric order, lifecycle order, names), and
-//! per cents are whole numbers rounded down, so the same question gives the same bytes.
+//! the one function every assessment goes through); the portfolio's questions
+//! ([`super`]) choose the projects and the cut-offs. Everything is ordered (rubric order,
+//! lifecycle order, names), and per cents are whole numbers rounded down, so the same question
+//! gives the same bytes.
 //!
-//! Every count here is a count of projects, not of people, so none is hidden (DESIGN rule 8 is
-//! about people).
+//! Every count here is a count of projects, not of people, so none is hidden (the rule that hides
+//! small counts is about people: see `docs/privacy.md`).
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use coprod_domain::assessment::Rating;
 use coprod_domain::rubric::PublishedRubric;
 use coprod_domain::Stage;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::app::moment::end_of_day;
 use crate::store::ProjectAt;
 
 /// The fewest projects an organisation needs to be compared with others.
@@ -305,12 +307,6 @@ pub struct PeriodEnd {
     pub at: Option<DateTime<Utc>>,
     /// Whether the period had ended by then.
     pub complete: bool,
-}
-
-/// The last microsecond of `day` (UTC), as a date means in `as_of`.
-pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
-    let last = NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).unwrap_or(NaiveTime::MIN);
-    day.and_time(last).and_utc()
 }
 
 /// Why a trend's periods cannot be given.

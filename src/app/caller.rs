@@ -1,0 +1,84 @@
+//! The caller (who a token speaks for), what their role allows, and the projects they may see:
+//! their organisation's, or every organisation's for `*` tokens. How a caller is recognised is
+//! the transport's business (a bearer token for the API, a session for the pages).
+
+use uuid::Uuid;
+
+use super::{AppError, AppState};
+use crate::store::{Principal, ProjectHead, Role};
+
+/// The organisation value that grants every organisation.
+pub const ALL_ORGANISATIONS: &str = "*";
+
+/// Every role.
+pub const ANYONE: &[Role] = &[Role::Recorder, Role::Assurance, Role::Panel, Role::Admin];
+/// Roles that record facts.
+pub const WRITERS: &[Role] = &[Role::Recorder, Role::Admin];
+/// Roles that read the raw audit trail.
+pub const TRAIL_READERS: &[Role] = &[Role::Recorder, Role::Assurance, Role::Admin];
+
+/// The person or system asking, as their token says.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// Refuses unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), AppError> {
+        if roles.contains(&self.0.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "Your role ({}) may not {action}.",
+                self.0.role.as_str()
+            )))
+        }
+    }
+
+    /// Whether the caller may see projects of `organisation`.
+    pub fn sees(&self, organisation: &str) -> bool {
+        self.0.organisation == ALL_ORGANISATIONS || self.0.organisation == organisation
+    }
+
+    /// Whether the caller sees every organisation.
+    pub fn sees_all(&self) -> bool {
+        self.0.organisation == ALL_ORGANISATIONS
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// The project named by `id`, if it exists and the caller may see it; otherwise "not found", so
+/// that another organisation's project is not revealed.
+pub async fn visible_project(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<ProjectHead, AppError> {
+    match state.store.project_head(project_id(id)?).await? {
+        Some(head) if caller.sees(&head.organisation) => Ok(head),
+        _ => Err(AppError::ProjectNotFound),
+    }
+}
+
+/// Like [`visible_project`], when only the project's id is needed (appending): answered from
+/// the organisation the store keeps for each project, without reading the project's head.
+pub async fn visible_project_id(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Uuid, AppError> {
+    let project_id = project_id(id)?;
+    match state.store.project_organisation(project_id).await? {
+        Some(organisation) if caller.sees(&organisation) => Ok(project_id),
+        Some(_) => Err(AppError::ProjectNotFound),
+        // No readable registration: the head's fallback decides.
+        None => Ok(visible_project(state, caller, id).await?.project_id),
+    }
+}
+
+/// A malformed id names no project.
+fn project_id(id: &str) -> Result<Uuid, AppError> {
+    id.parse().map_err(|_| AppError::ProjectNotFound)
+}
