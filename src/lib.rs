@@ -27,7 +27,6 @@ use tower_http::trace::TraceLayer;
 
 pub use app::AppState;
 
-use crate::clock::Clock;
 use crate::store::Store;
 
 /// The whole application: the API's routes and the pages', with what they share: the answer
@@ -64,7 +63,8 @@ pub async fn serve(store: Store, listen: SocketAddr) -> Result<(), ServeError> {
     http::metrics::handle();
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "coprod is listening");
-    let state = AppState::new(store, Clock::system());
+    let clock = store.clock().clone();
+    let state = AppState::new(store, clock);
     serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("coprod stopped");
     Ok(())
