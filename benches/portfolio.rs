@@ -11,18 +11,16 @@
 //!
 //! `cargo bench --bench portfolio` (the figures are in BENCHMARKS.md, section "Portfolio").
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
-use coprod::http::{serve_on, AppState};
 use coprod::store::{Role, Store};
 use coprod_domain::{CommandContext, Fact, ProjectCommand, ProjectRegistered};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 use uuid::Uuid;
 
 const PROJECTS: usize = 200;
@@ -242,7 +240,7 @@ fn show(what: &str, (times, size): &(Vec<Duration>, usize)) {
     );
 }
 
-async fn bench(db: &common::TestDb) {
+async fn bench(db: &kit::TestDb) {
     let store = db.store().await;
     let started = Instant::now();
     for i in 0..PROJECTS {
@@ -258,14 +256,10 @@ async fn bench(db: &common::TestDb) {
         .create_token(Role::Panel, "oxfordshire", "bench")
         .await
         .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut state = AppState::new(store.clone());
-    state.clock = clock;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_on(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = kit::Server::start_without_metrics(store.clone(), clock)
+        .await
+        .unwrap();
+    let base = server.base();
     let client = reqwest::Client::new();
     let trend = format!(
         "{base}/api/v1/portfolio/trend?from={}&to={}&every=quarter",
@@ -295,8 +289,7 @@ async fn bench(db: &common::TestDb) {
         "portfolio now",
         &time(&client, &format!("{base}/api/v1/portfolio"), &token).await,
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = server.stop(Duration::from_secs(600)).await;
 }
 
 fn main() {
@@ -306,7 +299,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        for db in common::backends().await {
+        for db in kit::backends().await {
             bench(&db).await;
         }
     });

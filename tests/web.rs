@@ -3,7 +3,7 @@
 //! dates, the trail, the report and its downloads, helpful error pages, and the API unchanged.
 //! The browser tests (`tests/browser/`) check the same pages in Chromium, with axe-core.
 
-mod common;
+mod kit;
 #[path = "browser/seed.rs"]
 mod seed;
 #[path = "browser/site.rs"]
@@ -234,7 +234,7 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_for_officers_and_panels() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let site = Site::start(db.store().await).await;
         let backend = db.backend;
         let t = site.tokens.clone();
@@ -617,7 +617,7 @@ async fn pages_for_officers_and_panels() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_are_secure_behind_tls_and_assets_are_served() {
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let site = Site::start(db.store().await).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -693,7 +693,7 @@ async fn cookies_are_secure_behind_tls_and_assets_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let site = Site::start(db.store().await).await;
         let t = site.tokens.clone();
         let own = seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;

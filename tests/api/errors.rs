@@ -6,7 +6,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::common;
 use crate::helpers::*;
 
 /// A project at sequence 7: p1 (lived experience), p2 (professional) and p4 (community
@@ -31,9 +30,8 @@ async fn project_in_commission(app: &TestApp) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_that_are_not_json_objects_are_400_and_append_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let json_type = "application/json";
         for (body, code) in [
             (r#"{"type": "participant_joined", "#, "invalid_json"),
@@ -64,15 +62,14 @@ async fn bodies_that_are_not_json_objects_are_400_and_append_nothing() {
         )
         .await
         .expect(201);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facts_of_the_wrong_shape_are_400_with_the_pointer_of_the_field() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
 
         // Unknown fields, at the top level, nested, and inside a batch.
         let mut extra = joined("p9", "carer", &[]);
@@ -234,15 +231,14 @@ async fn facts_of_the_wrong_shape_are_400_with_the_pointer_of_the_field() {
             Some("/events/1"),
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_given_as_a_list_instead_of_an_object_are_400() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let votes_as_list = json!({"type": "decision_made", "decision_id": "d1",
             "stage": "commission", "subject": "Venue", "method": "vote",
             "participants": ["p1", "p2"], "votes": [["p1"], ["p2"], []],
@@ -255,15 +251,14 @@ async fn votes_given_as_a_list_instead_of_an_object_are_400() {
             Some("/votes"),
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_batch_is_422() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         app.assert_refused(
             &id,
             &json!({"events": []}),
@@ -272,15 +267,14 @@ async fn an_empty_batch_is_422() {
             Some("/events"),
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_413_and_other_media_types_415() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         // A well-formed fact padded past 1 MiB.
         let mut big = closed();
         big["summary"] = json!("x".repeat(1024 * 1024 + 10));
@@ -345,15 +339,14 @@ async fn oversized_bodies_are_413_and_other_media_types_415() {
         )
         .await
         .problem(415, "unsupported_media_type");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facts_naming_unknown_things_or_out_of_order_stages_are_422_with_the_rule_code() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let cases: Vec<(Value, &str, &str)> = vec![
             (
                 role_taken("p404", "co_chair"),
@@ -463,15 +456,14 @@ async fn facts_naming_unknown_things_or_out_of_order_stages_are_422_with_the_rul
             Some("/contribution_id"),
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let mut payment = reward("p1", None);
         payment.as_object_mut().unwrap().remove("amount_pence");
         let mut negative = reward("p1", None);
@@ -509,15 +501,14 @@ async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
             app.assert_refused(&id, body, 422, "validation_failed", Some(path))
                 .await;
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_already_used_are_409_duplicate_id() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         app.record(
             &id,
             batch(&[
@@ -564,15 +555,14 @@ async fn ids_already_used_are_409_duplicate_id() {
         let summary = app.summary(&chosen).await;
         assert_eq!(summary["title"], "Once");
         assert_eq!(summary["sequence"], 1);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_closure_only_corrections_are_accepted() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         app.record(&id, closed()).await;
         for body in [
             joined("p9", "carer", &[]),
@@ -603,15 +593,14 @@ async fn after_closure_only_corrections_are_accepted() {
         let fix = app.record(&id, correction(2)).await;
         assert_eq!(fix["first_sequence"], 9);
         assert_eq!(app.summary(&id).await["status"], "closed");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrections_of_the_registration_unknown_or_withdrawn_entries_are_refused() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         app.assert_refused(
             &id,
             &correction(1),
@@ -663,15 +652,14 @@ async fn corrections_of_the_registration_unknown_or_withdrawn_entries_are_refuse
             Some("/corrects_sequence"),
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_event_in_the_middle_of_a_batch_appends_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let problem = app
             .assert_refused(
                 &id,
@@ -709,15 +697,14 @@ async fn a_failing_event_in_the_middle_of_a_batch_appends_nothing() {
             summary["stages"].as_array().unwrap().len() == 1,
             "{summary}"
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn if_match_must_name_the_current_sequence() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let post = |if_match: &str, body: Value| {
             let request = app
                 .request(
@@ -753,15 +740,14 @@ async fn if_match_must_name_the_current_sequence() {
         .await
         .json_with(201);
         assert_eq!(quoted["last_sequence"], 10);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn occurred_on_after_tomorrow_is_422_and_tomorrow_is_accepted() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let today = chrono::Utc::now().date_naive();
         let in_two_days = today + chrono::Days::new(2);
         let mut future = joined("p9", "carer", &[]);
@@ -788,15 +774,14 @@ async fn occurred_on_after_tomorrow_is_422_and_tomorrow_is_accepted() {
         let mut ok = joined("p9", "carer", &[]);
         ok["occurred_on"] = json!(tomorrow.to_string());
         app.record(&id, ok).await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let post = |key: &str, body: &Value| {
             let request = app
                 .request(
@@ -874,14 +859,13 @@ async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
         register("reg-1", &registration("Another", "oxfordshire"))
             .await
             .problem(422, "idempotency_key_reused");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_registrations_are_refused_and_register_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let recorder = app.tokens.recorder.clone();
         let count = || async {
             app.get(Some(&app.tokens.admin), "/projects")
@@ -969,15 +953,14 @@ async fn bad_registrations_are_refused_and_register_nothing() {
         .await
         .problem_at(422, "validation_failed", "/organisation");
         assert_eq!(count().await, 0);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_assessment_queries_are_refused() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let panel = Some(app.tokens.panel.as_str());
         let ask = |query: &str| {
             let path = format!("/projects/{id}/assessment?{query}");
@@ -1039,15 +1022,14 @@ async fn bad_assessment_queries_are_refused() {
         app.get(panel, &format!("/projects/{id}/assessment?at_sequence=7"))
             .await
             .expect(200);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_trail_list_and_verify_queries_are_400() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let assurance = Some(app.tokens.assurance.as_str());
         let get = |path: String| {
             let app = &app;
@@ -1104,14 +1086,13 @@ async fn bad_trail_list_and_verify_queries_are_400() {
         get("/projects?colour=blue".into())
             .await
             .problem(400, "unknown_field");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_projects_and_ids_that_are_not_uuids_are_404_on_every_project_endpoint() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let admin = Some(app.tokens.admin.as_str());
         for project in [
             Uuid::new_v4().to_string(),
@@ -1134,14 +1115,13 @@ async fn unknown_projects_and_ids_that_are_not_uuids_are_404_on_every_project_en
             .await
             .problem(404, "not_found");
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_methods_get_problems_too() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let admin = Some(app.tokens.admin.as_str());
         // (`/` itself is the web pages' start page: see tests/web.rs.)
         for path in [
@@ -1163,6 +1143,6 @@ async fn unknown_routes_and_methods_get_problems_too() {
             .await
             .problem(405, "method_not_allowed");
         app.assert_sequence(&id, 1, "DELETE").await;
-        app.stop().await;
-    }
+    })
+    .await;
 }

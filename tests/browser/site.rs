@@ -4,14 +4,12 @@
 
 use std::time::Duration;
 
-use coprod::http::{serve_on, AppState};
 use coprod::store::{Role, Store};
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::seed::{self, Seeded, ORGANISATION};
+use crate::kit::app::token;
+use crate::kit::Server;
 
 /// One token per role of the seeded organisation, and two of other organisations.
 #[derive(Debug, Clone)]
@@ -43,8 +41,7 @@ pub struct Site {
     pub store: Store,
     pub tokens: Tokens,
     pub seeded: Seeded,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    server: Server,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -52,52 +49,37 @@ impl Site {
     /// Serves `store` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
     pub async fn start(store: Store) -> Site {
         let turn = TURN.lock().await;
-        coprod::http::metrics::handle();
-        let make = |role, org: &'static str, label: &'static str| {
-            let store = store.clone();
-            async move {
-                store
-                    .create_token(role, org, label)
-                    .await
-                    .unwrap_or_else(|e| panic!("create {label} token: {e}"))
-            }
-        };
         let tokens = Tokens {
-            admin: make(Role::Admin, "*", "Coprod administrator").await,
-            recorder: make(Role::Recorder, ORGANISATION, "Amina (carers' team)").await,
-            assurance: make(Role::Assurance, ORGANISATION, "Joe (assurance)").await,
-            panel: make(Role::Panel, ORGANISATION, "Cllr Ahmed (scrutiny panel)").await,
-            other_recorder: make(Role::Recorder, "harrow", "Harrow recorder").await,
-            other_panel: make(Role::Panel, "harrow", "Harrow panel").await,
+            admin: token(&store, Role::Admin, "*", "Coprod administrator").await,
+            recorder: token(&store, Role::Recorder, ORGANISATION, "Amina (carers' team)").await,
+            assurance: token(&store, Role::Assurance, ORGANISATION, "Joe (assurance)").await,
+            panel: token(
+                &store,
+                Role::Panel,
+                ORGANISATION,
+                "Cllr Ahmed (scrutiny panel)",
+            )
+            .await,
+            other_recorder: token(&store, Role::Recorder, "harrow", "Harrow recorder").await,
+            other_panel: token(&store, Role::Panel, "harrow", "Harrow panel").await,
         };
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let mut state = AppState::new(store.clone());
-        state.clock = seed::clock;
-        let server = tokio::spawn(serve_on(listener, state, async {
-            let _ = stopped.await;
-        }));
-        let base = format!("http://{address}");
+        let server = Server::start(store.clone(), seed::clock)
+            .await
+            .expect("start a server");
+        let base = server.base();
         let seeded = seed::seed(&base, &tokens.recorder, &tokens.other_recorder).await;
         Site {
             base,
             store,
             tokens,
             seeded,
-            stop: Some(stop),
-            server: Some(server),
+            server,
             _turn: turn,
         }
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            // Browsers keep connections open: do not wait for them for ever.
-            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
-        }
+    pub async fn stop(self) {
+        // Browsers keep connections open: do not wait for them for ever.
+        let _ = self.server.stop(Duration::from_secs(10)).await;
     }
 }

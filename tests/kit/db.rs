@@ -1,4 +1,4 @@
-//! Test support shared by the integration tests: a fresh, migrated database of each backend.
+//! A fresh, migrated database of each backend, for the integration tests and the benchmarks.
 //!
 //! - SQLite: a file in a temporary directory, removed afterwards.
 //! - PostgreSQL: a new database `coprod_test_<random>` created on the server named by
@@ -7,9 +7,9 @@
 //!   (stopped and removed when the test process exits). Otherwise the PostgreSQL half of each test
 //!   is skipped with a loud message — unless `COPROD_REQUIRE_POSTGRES=1`, which makes it a failure.
 //!
-//! Use: `for db in common::backends().await { let store = db.store().await; … }`.
-
-#![allow(dead_code)]
+//! Use: `for db in kit::backends().await { let store = db.store().await; … }`, or, for a test
+//! that needs a server, `kit::each_backend` (which also stops the server and drops the database
+//! when the test fails).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
