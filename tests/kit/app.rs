@@ -422,33 +422,6 @@ impl TestApp {
         self.assert_sequence(id, before, &resp.context).await;
         problem
     }
-
-    /// Like [`TestApp::assert_refused`] for a body sent as raw bytes with a Content-Type.
-    pub async fn assert_refused_raw(
-        &self,
-        id: &str,
-        content_type: &str,
-        bytes: impl Into<Vec<u8>>,
-        status: u16,
-        code: &str,
-        path: Option<&str>,
-    ) -> Value {
-        let before = self.sequence(id).await;
-        let resp = self
-            .post_raw(
-                Some(&self.tokens.recorder),
-                &format!("/projects/{id}/events"),
-                content_type,
-                bytes,
-            )
-            .await;
-        let problem = match path {
-            Some(path) => resp.problem_at(status, code, path),
-            None => resp.problem(status, code),
-        };
-        self.assert_sequence(id, before, &resp.context).await;
-        problem
-    }
 }
 
 /// A project with a little of everything: 2 participants, the commission stage, an activity,

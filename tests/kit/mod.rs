@@ -5,7 +5,8 @@
 //! - [`server`]: the one place a server is started in the test process ([`Server`]);
 //! - [`each`]: a scenario run once per backend, cleaned up even when it panics;
 //! - [`app`]: a server with a client and role tokens ([`TestApp`], [`each_backend`]);
-//! - [`facts`]: the JSON bodies posted (registrations and facts).
+//! - [`facts`]: the JSON bodies posted (registrations and facts);
+//! - [`refusals`]: tables of requests the API must refuse, every row checked and named.
 
 #![allow(dead_code, unused_imports)]
 
@@ -13,6 +14,7 @@ pub mod app;
 pub mod db;
 pub mod each;
 pub mod facts;
+pub mod refusals;
 pub mod server;
 
 pub use app::{each_backend, each_backend_with_clock, rich_project, Resp, TestApp, Tokens};
