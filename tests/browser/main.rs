@@ -64,8 +64,7 @@ async fn pages_in_chromium() {
             return;
         }
     };
-    let db = kit::sqlite();
-    let site = Site::start(db.store().await).await;
+    let site = Site::start(kit::sqlite().into()).await;
     let t = &site.tokens;
     seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
     let target = std::env::var_os("CARGO_TARGET_DIR")

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use coprod::store::{Role, Store};
@@ -9,7 +10,7 @@ use serde_json::json;
 
 use super::seed::{self, Seeded, ORGANISATION};
 use crate::kit::app::token;
-use crate::kit::Server;
+use crate::kit::{run_on_each_backend, Harness, Server, TestDb};
 
 /// One token per role of the seeded organisation, and two of other organisations.
 #[derive(Debug, Clone)]
@@ -41,13 +42,16 @@ pub struct Site {
     pub store: Store,
     pub tokens: Tokens,
     pub seeded: Seeded,
+    /// The database, dropped once the site is gone.
+    pub db: Arc<TestDb>,
     server: Server,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Site {
-    /// Serves `store` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
-    pub async fn start(store: Store) -> Site {
+    /// Serves `db` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
+    pub async fn start(db: Arc<TestDb>) -> Site {
+        let store = db.store().await;
         let turn = TURN.lock().await;
         let tokens = Tokens {
             admin: token(&store, Role::Admin, "*", "Coprod administrator").await,
@@ -73,13 +77,27 @@ impl Site {
             store,
             tokens,
             seeded,
+            db,
             server,
             _turn: turn,
         }
     }
 
     pub async fn stop(self) {
+        let _ = self.shut_down().await;
+    }
+}
+
+impl Harness for Site {
+    async fn shut_down(self) -> Result<(), String> {
         // Browsers keep connections open: do not wait for them for ever.
         let _ = self.server.stop(Duration::from_secs(10)).await;
+        Ok(())
     }
+}
+
+/// Runs `body` once per backend against a seeded [`Site`] of its own, stopping the server and
+/// dropping the database even when `body` panics (see [`run_on_each_backend`]).
+pub async fn each_site(body: impl AsyncFnMut(&Site)) {
+    run_on_each_backend(Site::start, body).await;
 }
