@@ -23,6 +23,8 @@ use coprod_domain::{CommandContext, Fact, ProjectCommand, ProjectRegistered};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use kit::facts::{joined, stage_started};
+
 const PROJECTS: usize = 200;
 const QUARTERS: u32 = 12;
 const RUNS: usize = 10;
@@ -104,9 +106,9 @@ async fn record_project(store: &Store, i: usize) {
                 ("pro-2", "professional", "commissioning"),
                 ("org-1", "community_organisation", "carers"),
             ] {
-                facts.push(json!({"type": "participant_joined", "participant_id": p, "kind": kind, "groups": [group]}));
+                facts.push(joined(p, kind, &[group]));
             }
-            facts.push(json!({"type": "stage_started", "stage": "commission"}));
+            facts.push(stage_started("commission"));
             let attendees = if ple_late {
                 json!(["pro-2"])
             } else {
@@ -128,7 +130,7 @@ async fn record_project(store: &Store, i: usize) {
         (
             45,
             vec![
-                json!({"type": "stage_started", "stage": "design"}),
+                stage_started("design"),
                 json!({"type": "activity_held", "activity_id": "a2", "stage": "design", "kind": "training", "title": "Training",
                    "facilitators": ["le-2"], "attendees": ["pro-1", "pro-2", "le-3"]}),
                 json!({"type": "role_taken", "participant_id": "le-2", "role": "co_trainer"}),
@@ -146,7 +148,7 @@ async fn record_project(store: &Store, i: usize) {
         (
             100,
             vec![
-                json!({"type": "stage_started", "stage": "deliver"}),
+                stage_started("deliver"),
                 json!({"type": "activity_held", "activity_id": "a3", "stage": "deliver", "kind": "meeting", "title": "Launch",
                    "facilitators": ["le-1", "pro-2"], "attendees": ["le-3", "org-1"]}),
                 json!({"type": "reward_given", "participant_id": "le-3", "kind": if i % 5 == 0 { "expenses" } else { "learning" }, "amount_pence": if i % 5 == 0 { json!(800) } else { Value::Null }, "activity_id": "a3"}),
@@ -170,11 +172,11 @@ async fn record_project(store: &Store, i: usize) {
             180,
             if i % 2 == 0 {
                 vec![
-                    json!({"type": "stage_started", "stage": "assess"}),
+                    stage_started("assess"),
                     json!({"type": "project_closed", "summary": "Done"}),
                 ]
             } else {
-                vec![json!({"type": "stage_started", "stage": "assess"})]
+                vec![stage_started("assess")]
             },
         ),
     ];
