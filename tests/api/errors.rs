@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::kit::refusals::{refused, Refusals, Request, Who};
+use crate::kit::refusals::{assert_all_refused, refused, Refusals, Request, Who};
 
 /// A project at sequence 7: p1 (lived experience), p2 (professional) and p4 (community
 /// organisation) present, p3 joined and left, the commission stage started.
@@ -56,9 +56,10 @@ async fn bodies_that_are_not_json_objects_are_400_and_append_nothing() {
         let not_an_object = |name: &str, body: Value| {
             refused(name, fact(&id, &body), 400, "validation_failed").at("/")
         };
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals
-            .check(vec![
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
                 not_json("a body cut short", r#"{"type": "participant_joined", "#),
                 not_json(
                     "a stray closing brace",
@@ -72,9 +73,9 @@ async fn bodies_that_are_not_json_objects_are_400_and_append_nothing() {
                 not_an_object("a string", json!("participant_joined")),
                 not_an_object("a number", json!(42)),
                 not_an_object("null", json!(null)),
-            ])
-            .await;
-        refusals.assert_all_passed();
+            ],
+        )
+        .await;
         // A charset parameter and a +json type are still JSON.
         app.post_raw(
             Some(&app.tokens.recorder),
@@ -267,9 +268,7 @@ async fn facts_of_the_wrong_shape_are_400_with_the_pointer_of_the_field() {
             ),
         ]);
 
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
+        assert_all_refused(app, Some(&id), rows).await;
     })
     .await;
 }
@@ -282,17 +281,18 @@ async fn votes_given_as_a_list_instead_of_an_object_are_400() {
             "stage": "commission", "subject": "Venue", "method": "vote",
             "participants": ["p1", "p2"], "votes": [["p1"], ["p2"], []],
             "influenced_by": [], "outcome": "Library", "occurred_on": DAY});
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals
-            .check(vec![refused(
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![refused(
                 "votes as a list",
                 fact(&id, &votes_as_list),
                 400,
                 "validation_failed",
             )
-            .at("/votes")])
-            .await;
-        refusals.assert_all_passed();
+            .at("/votes")],
+        )
+        .await;
     })
     .await;
 }
@@ -301,17 +301,18 @@ async fn votes_given_as_a_list_instead_of_an_object_are_400() {
 async fn an_empty_batch_is_422() {
     each_backend(async |app| {
         let id = project_in_commission(app).await;
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals
-            .check(vec![refused(
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![refused(
                 "an empty batch",
                 fact(&id, &json!({"events": []})),
                 422,
                 "validation_failed",
             )
-            .at("/events")])
-            .await;
-        refusals.assert_all_passed();
+            .at("/events")],
+        )
+        .await;
     })
     .await;
 }
@@ -375,9 +376,7 @@ async fn oversized_bodies_are_413_and_other_media_types_415() {
                 "unsupported_media_type",
             ),
         ]);
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
+        assert_all_refused(app, Some(&id), rows).await;
     })
     .await;
 }
@@ -479,9 +478,10 @@ async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
         let mut blank = closed();
         blank["summary"] = json!("   ");
         let eleven_groups = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals
-            .check(vec![
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
                 broken(
                     "an id with a space",
                     joined("has space", "carer", &[]),
@@ -514,9 +514,9 @@ async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
                     correction(0),
                     "/corrects_sequence",
                 ),
-            ])
-            .await;
-        refusals.assert_all_passed();
+            ],
+        )
+        .await;
     })
     .await;
 }
@@ -607,9 +607,10 @@ async fn after_closure_only_corrections_are_accepted() {
         app.record(&id, closed()).await;
         let after_closure =
             |name: &str, body: Value| refused(name, fact(&id, &body), 422, "project_closed");
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals
-            .check(vec![
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
                 after_closure("a participant", joined("p9", "carer", &[])),
                 after_closure("a stage", stage_started("design")),
                 after_closure("a second closure", closed()),
@@ -621,9 +622,9 @@ async fn after_closure_only_corrections_are_accepted() {
                     batch(&[correction(2), joined("p9", "carer", &[])]),
                 )
                 .at("/events/1/type"),
-            ])
-            .await;
-        refusals.assert_all_passed();
+            ],
+        )
+        .await;
         let fix = app.record(&id, correction(2)).await;
         assert_eq!(fix["first_sequence"], 9);
         assert_eq!(app.summary(&id).await["status"], "closed");
@@ -745,9 +746,7 @@ async fn if_match_must_name_the_current_sequence() {
                 "validation_failed",
             ));
         }
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
+        assert_all_refused(app, Some(&id), rows).await;
         app.assert_sequence(&id, 7, "every stale or malformed If-Match")
             .await;
         let post = |value: &str, body: Value| {
@@ -786,9 +785,10 @@ async fn occurred_on_after_tomorrow_is_422_and_tomorrow_is_accepted() {
         in_batch["occurred_on"] = json!("2999-01-01");
         let mut registration_body = registration("Future", "oxfordshire");
         registration_body["started_on"] = json!(in_two_days.to_string());
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals
-            .check(vec![
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
                 refused(
                     "a fact in two days",
                     fact(&id, &future),
@@ -810,9 +810,9 @@ async fn occurred_on_after_tomorrow_is_422_and_tomorrow_is_accepted() {
                     "validation_failed",
                 )
                 .at("/started_on"),
-            ])
-            .await;
-        refusals.assert_all_passed();
+            ],
+        )
+        .await;
 
         let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
         let mut ok = joined("p9", "carer", &[]);
@@ -1031,17 +1031,8 @@ async fn bad_registrations_are_refused_and_register_nothing() {
             )
             .at("/organisation"),
         ]);
-        let mut refusals = Refusals::new(app, None);
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
-        let count = app
-            .get(Some(&app.tokens.admin), "/projects")
-            .await
-            .json_with(200)["projects"]
-            .as_array()
-            .unwrap()
-            .len();
-        assert_eq!(count, 0);
+        assert_all_refused(app, None, rows).await;
+        assert_eq!(app.project_count().await, 0);
     })
     .await;
 }
@@ -1100,9 +1091,7 @@ async fn bad_assessment_queries_are_refused() {
             query("colour=blue", 400, "unknown_field"),
             query("at_sequence=7&colour=blue", 400, "unknown_field"),
         ]);
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
+        assert_all_refused(app, Some(&id), rows).await;
         let panel = Some(app.tokens.panel.as_str());
         app.get(panel, &format!("/projects/{id}/assessment?at_sequence=7"))
             .await
@@ -1179,9 +1168,7 @@ async fn bad_trail_list_and_verify_queries_are_400() {
             bad("/projects?status=archived".into(), "validation_failed"),
             bad("/projects?colour=blue".into(), "unknown_field"),
         ]);
-        let mut refusals = Refusals::new(app, Some(&id));
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
+        assert_all_refused(app, Some(&id), rows).await;
     })
     .await;
 }
@@ -1212,9 +1199,7 @@ async fn unknown_projects_and_ids_that_are_not_uuids_are_404_on_every_project_en
                 format!("POST {events}"),
             ));
         }
-        let mut refusals = Refusals::new(app, None);
-        refusals.check(rows).await;
-        refusals.assert_all_passed();
+        assert_all_refused(app, None, rows).await;
     })
     .await;
 }

@@ -373,6 +373,15 @@ impl TestApp {
             .expect("sequence")
     }
 
+    /// How many projects the admin sees.
+    pub async fn project_count(&self) -> usize {
+        let listed = self
+            .get(Some(&self.tokens.admin), "/projects")
+            .await
+            .json_with(200);
+        listed["projects"].as_array().expect("projects").len()
+    }
+
     /// The whole trail, as the admin reads it.
     pub async fn trail(&self, id: &str) -> Vec<Value> {
         let page = self

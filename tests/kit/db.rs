@@ -240,7 +240,8 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (PostgreSQL's tools then run as the `postgres` user).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -259,6 +260,19 @@ fn pg_tool(as_postgres: bool, program: &str, args: &[&str]) -> Command {
         command.args(args);
         command
     }
+}
+
+/// How `initdb` makes a throwaway cluster (after `-D <data directory>`): the superuser
+/// `postgres`, trusted, UTF-8, and no waiting for the disk.
+pub const INITDB_OPTIONS: &[&str] = &["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"];
+
+/// Runs a PostgreSQL tool with its output discarded; whether it ran and succeeded.
+fn pg_tool_succeeds(as_postgres: bool, program: &str, args: &[&str]) -> bool {
+    pg_tool(as_postgres, program, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 fn start_throwaway_cluster() -> Option<String> {
@@ -292,41 +306,16 @@ fn start_throwaway_cluster() -> Option<String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
         listener.local_addr().ok()?.port()
     };
-    let initdb = pg_tool(
-        as_postgres,
-        "initdb",
-        &[
-            "-D",
-            &data_s,
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .status()
-    .ok()?;
-    if !initdb.success() {
+    let initdb_args = [&["-D", &data_s], INITDB_OPTIONS].concat();
+    if !pg_tool_succeeds(as_postgres, "initdb", &initdb_args) {
         eprintln!("initdb failed in {data_s}");
         return None;
     }
     let options = format!(
         "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
     );
-    let started = pg_tool(
-        as_postgres,
-        "pg_ctl",
-        &["-D", &data_s, "-o", &options, "-l", &log_s, "-w", "start"],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .status()
-    .ok()?;
-    if !started.success() {
+    let start_args = ["-D", &data_s, "-o", &options, "-l", &log_s, "-w", "start"];
+    if !pg_tool_succeeds(as_postgres, "pg_ctl", &start_args) {
         eprintln!("pg_ctl start failed; see {log_s}");
         return None;
     }

@@ -224,7 +224,7 @@ impl<'a> Refusals<'a> {
 
     async fn run(&self, row: &Refusal) {
         let app = self.app;
-        let projects_before = self.projects().await;
+        let projects_before = app.project_count().await;
         let sequence_before = match &self.project {
             Some(id) => Some(app.sequence(id).await),
             None => None,
@@ -241,21 +241,11 @@ impl<'a> Refusals<'a> {
             app.assert_sequence(id, before, &resp.context).await;
         }
         assert_eq!(
-            self.projects().await,
+            app.project_count().await,
             projects_before,
             "{}: the number of projects changed",
             resp.context
         );
-    }
-
-    /// How many projects the administrator sees.
-    async fn projects(&self) -> usize {
-        let listed = self
-            .app
-            .get(Some(&self.app.tokens.admin), "/projects")
-            .await
-            .json_with(200);
-        listed["projects"].as_array().map_or(0, Vec::len)
     }
 }
 
@@ -271,4 +261,11 @@ impl Drop for Refusals<'_> {
             );
         }
     }
+}
+
+/// Runs one table against `app` (see [`Refusals::new`]) and fails listing every row that failed.
+pub async fn assert_all_refused(app: &TestApp, project: Option<&str>, rows: Vec<Refusal>) {
+    let mut refusals = Refusals::new(app, project);
+    refusals.check(rows).await;
+    refusals.assert_all_passed();
 }
