@@ -30,6 +30,7 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// One token of each, created in `store`.
     pub async fn create(store: &Store) -> Tokens {
         Tokens {
             admin: token(store, Role::Admin, "*", "admin").await,
