@@ -22,7 +22,10 @@
 //! the server of `--postgres` (default: `DATABASE_URL` when it is a postgres:// URL); SQLite
 //! files under `--sqlite-dir`, on the same disk as the worktree (not a tmpfs).
 
-use std::fmt;
+#[path = "../tests/kit/mod.rs"]
+mod kit;
+use coprod_domain::testkit::sample;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,13 +33,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use coprod::clock::Clock;
 use coprod::store::{MasterKey, Role, Store};
-use coprod::{serve_on, AppState};
 use coprod_domain::digest::StoredEntry;
-use coprod_domain::testkit::sample;
+use kit::facts::{joined_on, minimal_registration, stage_started_on, workshop_on};
+use kit::Backend;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgPool, QueryBuilder, SqlitePool};
@@ -106,21 +108,6 @@ enum Scenario {
     Replay,
     Length,
     Rebuild,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        })
-    }
 }
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -386,8 +373,7 @@ struct Server {
     token: String,
     store: Store,
     client: reqwest::Client,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    server: kit::Server,
 }
 
 impl Server {
@@ -401,16 +387,8 @@ impl Server {
             .create_token(Role::Recorder, ORGANISATION, "load tool")
             .await?;
         store.catch_up().await?;
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}/api/v1", listener.local_addr()?);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_on(
-            listener,
-            AppState::new(store.clone(), Clock::system()),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let server = kit::Server::start_without_metrics(store.clone()).await?;
+        let base = format!("{}/api/v1", server.base());
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(usize::MAX)
             .timeout(Duration::from_secs(60))
@@ -420,24 +398,17 @@ impl Server {
             token,
             store,
             client,
-            stop,
-            task,
+            server,
         })
     }
 
     async fn stop(self) -> Outcome {
         // Let the views of the last commits be written before the database goes.
         self.store.catch_up().await?;
-        let Server {
-            stop, client, task, ..
-        } = self;
-        let _ = stop.send(());
+        let Server { client, server, .. } = self;
         // Idle keep-alive connections would hold the graceful shutdown open.
         drop(client);
-        tokio::time::timeout(Duration::from_secs(30), task)
-            .await
-            .map_err(|_| fail("the server did not stop"))???;
-        Ok(())
+        server.stop(Duration::from_secs(30)).await.map_err(fail)
     }
 
     /// POSTs `body` to `path`; the answer's JSON, or an error naming an unexpected status.
@@ -480,8 +451,7 @@ impl Server {
         let receipt = self
             .post(
                 "/projects",
-                &json!({"title": title, "organisation": ORGANISATION, "service_area": "carers",
-                        "priority_groups": ["carers"], "started_on": "2025-01-06"}),
+                &minimal_registration(title, ORGANISATION, "carers", "2025-01-06"),
                 201,
             )
             .await?;
@@ -495,12 +465,17 @@ impl Server {
     /// each holds a workshop once they have joined.
     async fn post_fact(&self, project: &str, n: u64) -> Outcome {
         let fact = if n % 2 == 0 {
-            json!({"type": "participant_joined", "participant_id": format!("p{n}"),
-                   "kind": "carer", "groups": ["carers"], "occurred_on": "2025-01-07"})
+            joined_on(&format!("p{n}"), "carer", &["carers"], "2025-01-07")
         } else {
-            json!({"type": "activity_held", "activity_id": format!("a{n}"), "stage": "commission",
-                   "kind": "workshop", "title": "Workshop", "facilitators": [format!("p{}", n - 1)],
-                   "attendees": [], "occurred_on": "2025-01-09"})
+            let facilitator = format!("p{}", n - 1);
+            workshop_on(
+                &format!("a{n}"),
+                "commission",
+                "Workshop",
+                &[&facilitator],
+                &[],
+                "2025-01-09",
+            )
         };
         self.post(&format!("/projects/{project}/events"), &fact, 201)
             .await?;
@@ -596,8 +571,7 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
                     server
                         .post(
                             &format!("/projects/{id}/events"),
-                            &json!({"type": "stage_started", "stage": "commission",
-                                    "occurred_on": "2025-01-06"}),
+                            &stage_started_on("commission", "2025-01-06"),
                             201,
                         )
                         .await?;

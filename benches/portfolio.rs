@@ -11,20 +11,20 @@
 //!
 //! `cargo bench --bench portfolio` (the figures are in BENCHMARKS.md, section "Portfolio").
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
-use coprod::clock::Clock;
 use coprod::store::{Role, Store};
-use coprod::{serve_on, AppState};
 use coprod_domain::{CommandContext, Fact, ProjectCommand, ProjectRegistered};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 use uuid::Uuid;
+
+use coprod::clock::Clock;
+use kit::facts::{joined, stage_started};
 
 const PROJECTS: usize = 200;
 const QUARTERS: u32 = 12;
@@ -107,9 +107,9 @@ async fn record_project(store: &Store, i: usize) {
                 ("pro-2", "professional", "commissioning"),
                 ("org-1", "community_organisation", "carers"),
             ] {
-                facts.push(json!({"type": "participant_joined", "participant_id": p, "kind": kind, "groups": [group]}));
+                facts.push(joined(p, kind, &[group]));
             }
-            facts.push(json!({"type": "stage_started", "stage": "commission"}));
+            facts.push(stage_started("commission"));
             let attendees = if ple_late {
                 json!(["pro-2"])
             } else {
@@ -131,7 +131,7 @@ async fn record_project(store: &Store, i: usize) {
         (
             45,
             vec![
-                json!({"type": "stage_started", "stage": "design"}),
+                stage_started("design"),
                 json!({"type": "activity_held", "activity_id": "a2", "stage": "design", "kind": "training", "title": "Training",
                    "facilitators": ["le-2"], "attendees": ["pro-1", "pro-2", "le-3"]}),
                 json!({"type": "role_taken", "participant_id": "le-2", "role": "co_trainer"}),
@@ -149,7 +149,7 @@ async fn record_project(store: &Store, i: usize) {
         (
             100,
             vec![
-                json!({"type": "stage_started", "stage": "deliver"}),
+                stage_started("deliver"),
                 json!({"type": "activity_held", "activity_id": "a3", "stage": "deliver", "kind": "meeting", "title": "Launch",
                    "facilitators": ["le-1", "pro-2"], "attendees": ["le-3", "org-1"]}),
                 json!({"type": "reward_given", "participant_id": "le-3", "kind": if i % 5 == 0 { "expenses" } else { "learning" }, "amount_pence": if i % 5 == 0 { json!(800) } else { Value::Null }, "activity_id": "a3"}),
@@ -173,11 +173,11 @@ async fn record_project(store: &Store, i: usize) {
             180,
             if i % 2 == 0 {
                 vec![
-                    json!({"type": "stage_started", "stage": "assess"}),
+                    stage_started("assess"),
                     json!({"type": "project_closed", "summary": "Done"}),
                 ]
             } else {
-                vec![json!({"type": "stage_started", "stage": "assess"})]
+                vec![stage_started("assess")]
             },
         ),
     ];
@@ -243,8 +243,11 @@ fn show(what: &str, (times, size): &(Vec<Duration>, usize)) {
     );
 }
 
-async fn bench(db: &common::TestDb) {
-    let store = db.store().await;
+async fn bench(db: &kit::TestDb) {
+    // The one clock of store and server: at the first day while the story is recorded (each
+    // command asks for its own, later instant), then just after the last quarter for the reads.
+    let first = Utc.from_utc_datetime(&first_day().and_hms_opt(0, 0, 0).unwrap());
+    let store = db.store_with_clock(Clock::fixed(first)).await;
     let started = Instant::now();
     for i in 0..PROJECTS {
         record_project(&store, i).await;
@@ -259,13 +262,11 @@ async fn bench(db: &common::TestDb) {
         .create_token(Role::Panel, "oxfordshire", "bench")
         .await
         .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store.clone(), Clock::fixed(clock()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_on(listener, state, async {
-        let _ = stopped.await;
-    }));
+    store.clock().set(clock());
+    let server = kit::Server::start_without_metrics(store.clone())
+        .await
+        .unwrap();
+    let base = server.base();
     let client = reqwest::Client::new();
     let trend = format!(
         "{base}/api/v1/portfolio/trend?from={}&to={}&every=quarter",
@@ -295,8 +296,7 @@ async fn bench(db: &common::TestDb) {
         "portfolio now",
         &time(&client, &format!("{base}/api/v1/portfolio"), &token).await,
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = server.stop(Duration::from_secs(600)).await;
 }
 
 fn main() {
@@ -306,7 +306,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        for db in common::backends().await {
+        for db in kit::backends().await {
             bench(&db).await;
         }
     });

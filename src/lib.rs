@@ -63,8 +63,7 @@ pub async fn serve(store: Store, listen: SocketAddr) -> Result<(), ServeError> {
     http::metrics::handle();
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "coprod is listening");
-    let clock = store.clock().clone();
-    let state = AppState::new(store, clock);
+    let state = AppState::new(store);
     serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("coprod stopped");
     Ok(())

@@ -9,7 +9,7 @@
 //! previous one back, and answers without reading its own back) must be the stored one too: the
 //! chain stays intact and every receipt names what was stored.
 
-mod common;
+mod kit;
 
 use chrono::{NaiveDate, Utc};
 use coprod::store::{ExecuteError, Receipt, Store};
@@ -190,7 +190,7 @@ async fn stored_count(store: &Store, project_id: Uuid) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_taking_turns_apply_each_entry_exactly_once() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         // Two stores over one database behave as two server processes: each keeps its own
         // cache and must pick up the other's entries from the tail of the stream.
         let (one, two) = (db.store().await, db.store().await);
@@ -230,7 +230,7 @@ async fn two_processes_taking_turns_apply_each_entry_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_command_leaves_the_cache_a_fresh_fold() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project = registered_with_carer_1(&store).await;
         // Correcting an entry that does not exist is refused; nothing is appended.
@@ -252,7 +252,7 @@ async fn a_refused_command_leaves_the_cache_a_fresh_fold() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_processes_apply_each_entry_exactly_once() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let (one, two) = (db.store().await, db.store().await);
         let project = registered(&one).await;
         // Writers in both processes at once: some lose the race for the next sequence and are
@@ -297,7 +297,7 @@ async fn racing_processes_apply_each_entry_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_to_join_the_same_person_stores_one_data_key_that_opens_their_data() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let (one, two) = (db.store().await, db.store().await);
         let project = registered(&one).await;
         // Each person is joined by both processes at once: both make a data key for them, one
@@ -350,7 +350,7 @@ async fn racing_to_join_the_same_person_stores_one_data_key_that_opens_their_dat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_again_after_a_withdrawn_join_uses_the_key_already_stored() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project = registered_with_carer_1(&store).await;
         // The join is withdrawn: the project no longer knows them, but their key (and the data

@@ -16,10 +16,10 @@
 
 #[path = "faults/cluster.rs"]
 mod cluster;
-#[path = "common/mod.rs"]
-mod common;
 #[path = "faults/idempotency.rs"]
 mod idempotency;
+#[path = "kit/mod.rs"]
+mod kit;
 #[path = "faults/load.rs"]
 mod load;
 #[path = "faults/server.rs"]
@@ -47,7 +47,7 @@ const SECOND_FAULT_AFTER: usize = 130;
 /// No write may take longer than this to settle (the test fails instead of hanging).
 const SETTLE_WITHIN: Duration = Duration::from_secs(40);
 
-/// Notes the backend a test used, for CI's count (as tests/common does).
+/// Notes the backend a test used, for CI's count (as tests/kit does).
 fn note_backend(backend: &str) {
     let Ok(path) = std::env::var("COPROD_BACKEND_LOG") else {
         return;

@@ -1,7 +1,7 @@
 //! docs/verify_trail.py — the checker an outside auditor can read — agrees with Coprod on an
 //! exported trail: intact when untouched, and the same first divergence when edited.
 
-mod common;
+mod kit;
 
 use std::process::Command;
 
@@ -54,7 +54,7 @@ async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail()
         eprintln!("\n!!!!!!!! docs/verify_trail.py check SKIPPED: no python3 !!!!!!!!\n");
         return;
     };
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let store = db.store().await;
     let project_id = Uuid::new_v4();
     let today = Utc::now().date_naive();

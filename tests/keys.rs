@@ -2,18 +2,18 @@
 //! first start of a database writes a key file only its owner can read, rotation re-wraps the
 //! data keys without touching a single event, and subject export reads across projects.
 
-mod common;
+mod kit;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestDb, TEST_MASTER_KEY};
 use coprod::store::{MasterKey, MasterKeyRefused, Store};
 use coprod_domain::{
     CommandContext, Fact, ParticipantJoined, ParticipantKind, Personal, ProjectCommand,
     ProjectEvent, ProjectRegistered,
 };
+use kit::{TestDb, TEST_MASTER_KEY};
 use uuid::Uuid;
 
 const OTHER_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -118,7 +118,7 @@ fn groups_of(events: &[coprod_domain::RecordedEvent]) -> Personal<Vec<String>> {
 
 #[tokio::test]
 async fn a_wrong_or_missing_master_key_stops_the_server_before_it_serves() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         db.store().await; // the database now knows the test key
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("master.key");
@@ -172,7 +172,7 @@ async fn a_wrong_or_missing_master_key_stops_the_server_before_it_serves() {
 #[tokio::test]
 async fn the_first_start_writes_a_key_file_only_its_owner_can_read() {
     use std::os::unix::fs::PermissionsExt;
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("keys").join("master.key");
     let first = coprod(&db, None, &key_file, &["rebuild"]).output().unwrap();
@@ -206,7 +206,7 @@ async fn the_first_start_writes_a_key_file_only_its_owner_can_read() {
 
 #[tokio::test]
 async fn rotating_the_master_key_rewraps_data_keys_without_touching_events() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project = project_with_groups(&store, &["carers", "Somali community"]).await;
         let stored_before = store.entries(project, 0, None).await.unwrap();
@@ -233,7 +233,7 @@ async fn rotating_the_master_key_rewraps_data_keys_without_touching_events() {
         assert_eq!(stored_before, stored_after, "rotation touches no event");
 
         let old = Store::connect(&db.url).await.unwrap();
-        let refused = old.unlock(common::test_master_key()).await;
+        let refused = old.unlock(kit::test_master_key()).await;
         assert!(
             matches!(refused, Err(MasterKeyRefused::WrongKey { .. })),
             "{refused:?}"

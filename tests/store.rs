@@ -1,14 +1,13 @@
 //! The storage layer against both backends: the hash chain, receipts, concurrency, append-only
 //! triggers, views and their catch-up reader, tokens, idempotency, and the CLI.
 
-mod common;
+mod kit;
 
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{Backend, TestDb};
 use coprod::clock::Clock;
 use coprod::store::{ExecuteError, IdempotentRecord, Role, Store, StoreError};
 use coprod_domain::digest::{chain_next, verify_chain, RECORDED_AT_KEY};
@@ -16,6 +15,7 @@ use coprod_domain::{
     CommandContext, CorrectionRecorded, Digest, Fact, ParticipantJoined, ParticipantKind,
     ProjectClosed, ProjectCommand, ProjectError, ProjectRegistered, Stage, StageStarted,
 };
+use kit::{Backend, TestDb};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -194,7 +194,7 @@ async fn caught_up_view(store: &Store, project: Uuid, sequence: u64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appended_entries_carry_a_verifiable_chain() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let id = seeded(&store, "oxon").await;
@@ -239,7 +239,7 @@ async fn appended_entries_carry_a_verifiable_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_name_the_appended_entries() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let id = Uuid::new_v4();
@@ -280,7 +280,7 @@ async fn receipts_name_the_appended_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_at_never_goes_back_along_a_stream() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let id = Uuid::new_v4();
@@ -314,14 +314,14 @@ async fn recorded_at_never_goes_back_along_a_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_on_a_fixed_clock_stamps_its_instant_and_stays_monotonic_when_it_is_moved_back() {
     let noon = Utc.with_ymd_and_hms(2040, 6, 1, 12, 0, 0).unwrap();
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let clock = Clock::fixed(noon);
         let store = Store::connect_with_clock(&db.url, clock.clone())
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        store.unlock(common::test_master_key()).await.unwrap();
+        store.unlock(kit::test_master_key()).await.unwrap();
         assert_eq!(store.clock().now(), noon);
         let id = Uuid::new_v4();
         // Each command asks for the machine's time, earlier than the clock's: the clock wins.
@@ -363,7 +363,7 @@ async fn a_store_on_a_fixed_clock_stamps_its_instant_and_stays_monotonic_when_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_and_if_match_are_reported_and_append_nothing() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let id = Uuid::new_v4();
@@ -447,7 +447,7 @@ async fn refusals_and_if_match_are_reported_and_append_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_in_two_processes_leave_no_gaps_or_duplicates() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         // Two stores: two pools and two sets of per-project locks, as two server processes.
         let one = db.store().await;
@@ -520,7 +520,7 @@ async fn concurrent_writers_in_two_processes_leave_no_gaps_or_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_taking_turns_see_each_others_entries() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let one = db.store().await;
         let two = db.connect().await;
@@ -570,7 +570,7 @@ async fn processes_taking_turns_see_each_others_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_table_refuses_update_and_delete() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let id = seeded(&store, "oxon").await;
@@ -604,7 +604,7 @@ async fn the_events_table_refuses_update_and_delete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_follow_the_log_and_a_rebuild_gives_the_same_views() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let a = seeded(&store, "oxon").await;
@@ -680,7 +680,7 @@ async fn views_follow_the_log_and_a_rebuild_gives_the_same_views() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catch_up_checkpoint_persists() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         let a = seeded(&store, "oxon").await;
@@ -723,7 +723,7 @@ async fn the_catch_up_checkpoint_persists() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_stored_hashed() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         assert_eq!(store.token_count().await.unwrap(), 0);
@@ -782,7 +782,7 @@ fn roles_read_and_write_as_snake_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_keeps_the_first_answer() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let store = db.store().await;
         assert_eq!(store.find_idempotent("alice", "k1").await.unwrap(), None);
@@ -810,7 +810,7 @@ async fn idempotency_keeps_the_first_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_keys_are_claimed_across_processes() {
     use coprod::store::Claim;
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         let one = db.store().await;
         let two = db.connect().await;
@@ -927,7 +927,7 @@ async fn an_unreachable_database_is_unavailable_quickly() {
 
 #[tokio::test]
 async fn sqlite_creates_its_directory_and_file() {
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let file = db.sqlite_dir().unwrap().join("data").join("coprod.db");
     assert!(!file.exists());
     let store = db.store().await;
@@ -946,14 +946,14 @@ fn coprod(db: &TestDb, args: &[&str]) -> std::process::Output {
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
-        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
+        .env("COPROD_MASTER_KEY", kit::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_tokens_export_rebuild_and_verify() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
         // `token create` on a fresh database: migrates, prints the token alone.
         let out = coprod(
@@ -1075,7 +1075,7 @@ async fn the_reader_never_skips_an_entry_committed_out_of_order() {
     use coprod_domain::{ProjectEvent, EVENT_VERSION};
     use sqlx::Connection;
 
-    let Some(db) = common::postgres().await else {
+    let Some(db) = kit::postgres().await else {
         return;
     };
     let store = db.store().await;
@@ -1142,7 +1142,7 @@ async fn the_reader_never_skips_an_entry_committed_out_of_order() {
 /// SQLite the way in must be the range of positions (the rowid), with no sort.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catch_up_query_walks_the_log_in_order_without_sorting_it() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         db.store().await;
         match db.backend {
             Backend::Postgres => {
@@ -1211,7 +1211,7 @@ async fn the_catch_up_query_walks_the_log_in_order_without_sorting_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_stream_reads_back_whole_and_in_order() {
     const PEOPLE: usize = 5_500;
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project = Uuid::new_v4();
         store
@@ -1249,7 +1249,7 @@ async fn a_long_stream_reads_back_whole_and_in_order() {
 /// the whole stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_reach_other_processes_entries_while_commits_are_refreshed() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let (one, two) = (db.store().await, db.connect().await);
         let id = Uuid::new_v4();
         one.execute(id, register(id, "oxon")).await.unwrap();

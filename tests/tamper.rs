@@ -10,18 +10,16 @@
 //! tests/store.rs (`the_events_table_refuses_update_and_delete`); here they are only checked to
 //! be back in force after each tampering.
 //!
-//! Every test runs against every backend of `common::backends()`.
+//! Every test runs against every backend, with `kit::each_backend`.
 
-mod common;
-#[allow(dead_code)]
-#[path = "api/helpers.rs"]
-mod helpers;
+mod kit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Backend, TestDb};
-use helpers::*;
+use kit::app::*;
+use kit::facts::*;
+use kit::{Backend, TestDb};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
@@ -293,7 +291,7 @@ fn coprod(db: &TestDb, args: &[&str]) -> Output {
         .args(args)
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
-        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
+        .env("COPROD_MASTER_KEY", kit::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
@@ -306,7 +304,7 @@ fn verify_file(path: &Path) -> Output {
         .current_dir(path.parent().expect("a directory"))
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
-        .env("COPROD_MASTER_KEY", common::TEST_MASTER_KEY)
+        .env("COPROD_MASTER_KEY", kit::TEST_MASTER_KEY)
         .output()
         .expect("run coprod")
 }
@@ -364,22 +362,21 @@ fn assert_reports_tampering(
 /// Builds a sealed project per tamper (and one left alone), exports each, tampers with the
 /// database, and checks that the API, the CLI and both exports all catch every change.
 async fn caught_everywhere(tampers: &[Tamper]) {
-    for db in common::backends().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(&db).await;
-        let control = sealed_project(&app).await;
+    each_backend(async |app| {
+        let backend = app.backend;
+        let control = sealed_project(app).await;
         let mut projects = Vec::new();
         for tamper in tampers {
-            projects.push((*tamper, sealed_project(&app).await));
+            projects.push((*tamper, sealed_project(app).await));
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let before: Vec<String> = projects.iter().map(|(_, id)| export(&db, id)).collect();
+        let before: Vec<String> = projects.iter().map(|(_, id)| export(&app.db, id)).collect();
 
         let statements: Vec<String> = projects
             .iter()
             .flat_map(|(tamper, id)| tamper.statements(backend, id))
             .collect();
-        behind_the_triggers(&db, &statements).await;
+        behind_the_triggers(&app.db, &statements).await;
 
         for ((tamper, id), before) in projects.iter().zip(&before) {
             let tamper = *tamper;
@@ -454,11 +451,11 @@ async fn caught_everywhere(tampers: &[Tamper]) {
             assert_eq!(kept["valid"], false, "{what}: {kept}");
 
             // (ii) coprod verify PROJECT.
-            let out = coprod(&db, &["verify", id]);
+            let out = coprod(&app.db, &["verify", id]);
             assert_reports_tampering(&out, id, tamper, &format!("{what} verify PROJECT"), true);
 
             // (iii) An export made after the change.
-            let after = export(&db, id);
+            let after = export(&app.db, id);
             let after_path = dir.path().join(format!("after-{id}.ndjson"));
             std::fs::write(&after_path, &after).unwrap();
             let out = verify_file(&after_path);
@@ -492,14 +489,14 @@ async fn caught_everywhere(tampers: &[Tamper]) {
         }
 
         // The project left alone still verifies, alone and among the others.
-        let out = coprod(&db, &["verify", &control]);
+        let out = coprod(&app.db, &["verify", &control]);
         assert_eq!(out.status.code(), Some(0), "[{backend}] {}", stdout(&out));
         assert!(
             stdout(&out).contains(&format!("{control} OK ({ENTRIES} entries, head ")),
             "[{backend}] {}",
             stdout(&out)
         );
-        let out = coprod(&db, &["verify"]);
+        let out = coprod(&app.db, &["verify"]);
         assert_eq!(out.status.code(), Some(1), "[{backend}] {}", stdout(&out));
         let all = stdout(&out);
         assert!(all.contains(&format!("{control} OK (")), "{all}");
@@ -515,8 +512,8 @@ async fn caught_everywhere(tampers: &[Tamper]) {
             .await
             .json_with(200);
         assert_eq!(whole["valid"], true, "[{backend}] {whole}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -581,10 +578,9 @@ async fn two_entries_trading_places_are_caught_by_the_api_the_cli_and_any_export
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untouched_export_verifies_offline_and_its_seals_replay_in_full_with_the_keys() {
-    for db in common::backends().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(&db).await;
-        let id = sealed_project(&app).await;
+    each_backend(async |app| {
+        let backend = app.backend;
+        let id = sealed_project(app).await;
         // A second seal, of a past instant, and a correction after both.
         let trail = app.trail(&id).await;
         let as_of = trail[6]["recorded_at"].as_str().unwrap();
@@ -597,7 +593,7 @@ async fn an_untouched_export_verifies_offline_and_its_seals_replay_in_full_with_
         .expect(201);
         app.record(&id, correction(9)).await;
 
-        let exported = export(&db, &id);
+        let exported = export(&app.db, &id);
         // The API's NDJSON export is the same trail, byte for byte.
         let api = app
             .send(
@@ -658,7 +654,7 @@ async fn an_untouched_export_verifies_offline_and_its_seals_replay_in_full_with_
 
         // The database's own check says the same of the chain, and with the master key it
         // replays both seals in full.
-        let out = coprod(&db, &["verify", &id]);
+        let out = coprod(&app.db, &["verify", &id]);
         assert_eq!(out.status.code(), Some(0), "[{backend}] {}", stdout(&out));
         let with_keys = stdout(&out).replace(&id, &label);
         assert_eq!(with_keys.lines().next(), text.lines().next(), "[{backend}]");
@@ -680,20 +676,19 @@ async fn an_untouched_export_verifies_offline_and_its_seals_replay_in_full_with_
             "{}",
             stdout(&out)
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_newest_entry_is_caught_by_the_receipt_kept_for_it() {
-    for db in common::backends().await {
-        let backend = db.backend;
-        let app = TestApp::spawn(&db).await;
-        let id = sealed_project(&app).await;
+    each_backend(async |app| {
+        let backend = app.backend;
+        let id = sealed_project(app).await;
         let newest = app.record(&id, role_taken("p3", "peer_supporter")).await;
         assert_eq!(newest["last_sequence"], ENTRIES + 1);
         behind_the_triggers(
-            &db,
+            &app.db,
             &[format!(
                 "DELETE FROM events WHERE aggregate_id = '{id}' AND sequence = {}",
                 ENTRIES + 1
@@ -729,6 +724,6 @@ async fn deleting_the_newest_entry_is_caught_by_the_receipt_kept_for_it() {
         assert_eq!(receipt["valid"], false, "[{backend}] {receipt}");
         assert_eq!(receipt["recomputed_digest"], Value::Null, "[{backend}]");
         assert_eq!(receipt["first_divergence"], ENTRIES + 1, "[{backend}]");
-        app.stop().await;
-    }
+    })
+    .await;
 }

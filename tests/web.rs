@@ -2,8 +2,11 @@
 //! roles and organisations as in the API, the project page now and at a past date, comparing
 //! dates, the trail, the report and its downloads, helpful error pages, and the API unchanged.
 //! The browser tests (`tests/browser/`) check the same pages in Chromium, with axe-core.
+//!
+//! Each test starts its own seeded site (`Site`) on each backend; the tests take turns, as the
+//! sites share the seed's clock.
 
-mod common;
+mod kit;
 #[path = "browser/seed.rs"]
 mod seed;
 #[path = "browser/site.rs"]
@@ -12,7 +15,7 @@ mod site;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
-use site::Site;
+use site::{each_site, Site};
 
 /// A browser-like client: no automatic redirects, cookies kept by hand.
 struct Browser {
@@ -232,18 +235,21 @@ impl Browser {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_for_officers_and_panels() {
-    for db in common::backends().await {
-        let site = Site::start(db.store().await).await;
-        let backend = db.backend;
-        let t = site.tokens.clone();
-        let id = site.seeded.project_id.clone();
-        let (early, late) = (site.seeded.early.clone(), site.seeded.late.clone());
-        let year = &early[..4];
-        let mut b = Browser::new(&site.base);
+/// A browser signed in with `token` (the sign-in is answered with a 303).
+async fn signed_in(site: &Site, token: &str) -> Browser {
+    let mut browser = Browser::new(&site.base);
+    browser.sign_in(token).await.expect(303);
+    browser
+}
 
-        // The start page without a session is the sign-in form.
+// ---- signing in and out ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_session_the_start_page_is_the_sign_in_form_and_other_pages_offer_it() {
+    each_site(async |site| {
+        let backend = site.db.backend;
+        let id = &site.seeded.project_id;
+        let mut b = Browser::new(&site.base);
         let start = b.get("/").await.expect(200).html();
         start
             .has(r#"name="token""#)
@@ -260,8 +266,16 @@ async fn pages_for_officers_and_panels() {
             .html()
             .has("Sign in to see this page")
             .has(&format!(r#"name="next" value="/projects/{id}""#));
+    })
+    .await;
+}
 
-        // Wrong token, missing CSRF value, another site's form: refused, with a helpful page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_no_csrf_value_another_sites_form_or_a_blank_token_is_refused_helpfully() {
+    each_site(async |site| {
+        let t = &site.tokens;
+        let mut b = Browser::new(&site.base);
+        b.get("/").await.expect(200).html();
         let csrf = b.cookie("coprod_sign_in").expect("cookie kept");
         let origin = site.base.clone();
         let wrong = b
@@ -300,8 +314,16 @@ async fn pages_for_officers_and_panels() {
         .expect(400)
         .html()
         .has("Enter your access token");
+    })
+    .await;
+}
 
-        // The right token: a session cookie and a 303 to the start page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_right_token_gives_a_session_cookie_and_the_token_stays_on_the_server() {
+    each_site(async |site| {
+        let backend = site.db.backend;
+        let t = &site.tokens;
+        let mut b = Browser::new(&site.base);
         let signed_in = b.sign_in(&t.assurance).await.expect(303);
         assert_eq!(signed_in.headers[LOCATION], "/");
         let session = signed_in.cookie("coprod_session").expect("session cookie");
@@ -314,8 +336,68 @@ async fn pages_for_officers_and_panels() {
             !session.contains(&t.assurance),
             "the token stays on the server"
         );
+    })
+    .await;
+}
 
-        // The project list: this organisation's projects only, six ratings in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_needs_the_forms_token_and_then_the_pages_ask_to_sign_in_again() {
+    each_site(async |site| {
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let list = b.get("/").await.expect(200).html();
+        let origin = site.base.clone();
+        b.post("/sign-out", &[("csrf", "forged")], Some(&origin))
+            .await
+            .expect(400)
+            .html()
+            .has("You have not been signed out");
+        let csrf = Browser::sign_out_token(&list);
+        let out = b
+            .post("/sign-out", &[("csrf", &csrf)], Some(&origin))
+            .await
+            .expect(303);
+        assert!(out.cookie("coprod_session").unwrap().contains("Max-Age=0"));
+        let location = out.headers[LOCATION].to_str().unwrap().to_string();
+        b.get(&location)
+            .await
+            .expect(200)
+            .html()
+            .has("You have signed out");
+        b.get("/projects")
+            .await
+            .expect(401)
+            .html()
+            .has("Sign in to see this page");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_server_does_not_know_has_ended() {
+    each_site(async |site| {
+        // Its id is unknown to the server: it restarted, or the session expired.
+        let id = &site.seeded.project_id;
+        let mut stale = Browser::new(&site.base);
+        stale
+            .cookies
+            .push(("coprod_session".into(), "0".repeat(64)));
+        stale
+            .get(&format!("/projects/{id}/trail"))
+            .await
+            .expect(401)
+            .html()
+            .has("Your session has ended");
+    })
+    .await;
+}
+
+// ---- the project pages, as an assurance officer --------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_list_shows_the_organisations_projects_only_with_six_ratings_in_words() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         let list = b.get("/").await.expect(200).html();
         list.has("Redesigning support for unpaid carers")
             .lacks("Day opportunities review")
@@ -327,8 +409,16 @@ async fn pages_for_officers_and_panels() {
             .expect(200)
             .html()
             .has(&format!("/projects/{id}"));
+    })
+    .await;
+}
 
-        // The project page: summary, six criteria with indicators, chart and table, evidence links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_page_shows_the_six_criteria_with_indicators_a_chart_a_table_and_evidence() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let year = &site.seeded.early[..4];
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         let project = b.get(&format!("/projects/{id}")).await.expect(200).html();
         project
             .has("Redesigning support for unpaid carers")
@@ -353,6 +443,19 @@ async fn pages_for_officers_and_panels() {
         ] {
             project.has(title);
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_page_at_a_past_date_shows_what_was_recorded_by_then_and_refuses_bad_dates() {
+    each_site(async |site| {
+        let backend = site.db.backend;
+        let id = &site.seeded.project_id;
+        let early = &site.seeded.early;
+        let year = &early[..4];
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let now = b.get(&format!("/projects/{id}")).await.expect(200).html();
         // At the end of January, far less had been recorded.
         let january = b
             .get(&format!("/projects/{id}?as_of={early}"))
@@ -364,7 +467,7 @@ async fn pages_for_officers_and_panels() {
             let at = page.body.find(r#"id="overall""#).expect("overall");
             page.body[at..at + 120].to_string()
         };
-        assert_ne!(overall(&january), overall(&project), "[{backend}]");
+        assert_ne!(overall(&january), overall(&now), "[{backend}]");
         // Before the project was registered: nothing to assess, said plainly.
         b.get(&format!("/projects/{id}?as_of={}", site.seeded.before))
             .await
@@ -390,8 +493,17 @@ async fn pages_for_officers_and_panels() {
             .expect(400)
             .html()
             .has("or in the past");
+    })
+    .await;
+}
 
-        // Comparing two dates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comparing_two_dates_says_what_changed_and_refuses_dates_out_of_order_or_missing() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let (early, late) = (&site.seeded.early, &site.seeded.late);
+        let year = &early[..4];
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         let compare = b
             .get(&format!("/projects/{id}/compare?from={early}&to={late}"))
             .await
@@ -415,13 +527,20 @@ async fn pages_for_officers_and_panels() {
             .expect(400)
             .html()
             .has("Enter the first date");
+    })
+    .await;
+}
 
-        // Unknown or other organisations' projects: not found, said plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_projects_and_other_organisations_projects_are_not_found_said_plainly() {
+    each_site(async |site| {
+        let other = &site.seeded.other_project_id;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         for path in [
-            format!("/projects/{}", site.seeded.other_project_id),
+            format!("/projects/{other}"),
             "/projects/not-a-project".to_string(),
             format!("/projects/{}/trail", uuid::Uuid::new_v4()),
-            format!("/projects/{}/report", site.seeded.other_project_id),
+            format!("/projects/{other}/report"),
         ] {
             b.get(&path)
                 .await
@@ -430,8 +549,15 @@ async fn pages_for_officers_and_panels() {
                 .has("Project not found")
                 .lacks("Day opportunities review");
         }
+    })
+    .await;
+}
 
-        // The trail: who and when, digests, corrections and withdrawals, the check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trail_shows_who_and_when_digests_corrections_withdrawals_and_the_check() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         let trail = b
             .get(&format!("/projects/{id}/trail"))
             .await
@@ -462,8 +588,17 @@ async fn pages_for_officers_and_panels() {
             .expect(400)
             .html()
             .has("whole number");
+    })
+    .await;
+}
 
-        // The report, and its downloads byte for byte as the API gives them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_links_its_downloads_which_are_byte_for_byte_what_the_api_gives() {
+    each_site(async |site| {
+        let backend = site.db.backend;
+        let id = &site.seeded.project_id;
+        let late = &site.seeded.late;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         let report = b
             .get(&format!("/projects/{id}/report?as_of={late}"))
             .await
@@ -489,7 +624,7 @@ async fn pages_for_officers_and_panels() {
                     "{}/api/v1/projects/{id}/assessment?as_of={late}",
                     site.base
                 ))
-                .bearer_auth(&t.assurance)
+                .bearer_auth(&site.tokens.assurance)
                 .header("accept", accept)
                 .send()
                 .await
@@ -503,7 +638,16 @@ async fn pages_for_officers_and_panels() {
                 .unwrap()
                 .starts_with("attachment"));
         }
-        // The latest report links to its exact entries, so that its data never moves on.
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_latest_report_links_to_its_exact_entries_and_a_bad_date_is_refused() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        // So that the data it links to never moves on.
         let latest = b
             .get(&format!("/projects/{id}/report"))
             .await
@@ -517,34 +661,17 @@ async fn pages_for_officers_and_panels() {
             .await
             .expect(400)
             .html();
+    })
+    .await;
+}
 
-        // Signing out needs the form's token; then the pages ask to sign in again.
-        b.post("/sign-out", &[("csrf", "forged")], Some(&origin))
-            .await
-            .expect(400)
-            .html()
-            .has("You have not been signed out");
-        let csrf = Browser::sign_out_token(&list);
-        let out = b
-            .post("/sign-out", &[("csrf", &csrf)], Some(&origin))
-            .await
-            .expect(303);
-        assert!(out.cookie("coprod_session").unwrap().contains("Max-Age=0"));
-        let location = out.headers[LOCATION].to_str().unwrap().to_string();
-        b.get(&location)
-            .await
-            .expect(200)
-            .html()
-            .has("You have signed out");
-        b.get("/projects")
-            .await
-            .expect(401)
-            .html()
-            .has("Sign in to see this page");
+// ---- other roles and organisations -----------------------------------------------------------
 
-        // A panel member: assessments and reports, and the trail without entries' contents.
-        let mut panel = Browser::new(&site.base);
-        panel.sign_in(&t.panel).await.expect(303);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_member_sees_assessments_and_the_trail_without_the_entries_contents() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut panel = signed_in(site, &site.tokens.panel).await;
         panel
             .get(&format!("/projects/{id}"))
             .await
@@ -564,10 +691,15 @@ async fn pages_for_officers_and_panels() {
             .lacks("carer-01")
             .lacks("Typed £2,500")
             .lacks("Verified");
+    })
+    .await;
+}
 
-        // Another organisation's panel sees only its own project.
-        let mut harrow = Browser::new(&site.base);
-        harrow.sign_in(&t.other_panel).await.expect(303);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_organisations_panel_sees_only_its_own_project() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut harrow = signed_in(site, &site.tokens.other_panel).await;
         harrow
             .get("/projects")
             .await
@@ -580,20 +712,14 @@ async fn pages_for_officers_and_panels() {
             .await
             .expect(404)
             .html();
+    })
+    .await;
+}
 
-        // A session whose id the server does not know (it restarted, or it expired).
-        let mut stale = Browser::new(&site.base);
-        stale
-            .cookies
-            .push(("coprod_session".into(), "0".repeat(64)));
-        stale
-            .get(&format!("/projects/{id}/trail"))
-            .await
-            .expect(401)
-            .html()
-            .has("Your session has ended");
-
-        // The API is unchanged by the pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_is_unchanged_by_the_pages() {
+    each_site(async |site| {
+        let api = reqwest::Client::new();
         let api_list = api
             .get(format!("{}/api/v1/projects", site.base))
             .send()
@@ -611,18 +737,24 @@ async fn pages_for_officers_and_panels() {
             elsewhere.headers()[CONTENT_TYPE],
             "application/problem+json"
         );
-        site.stop().await;
-    }
+    })
+    .await;
+}
+
+// ---- behind TLS, the stylesheets and the accessibility statement (SQLite) ---------------------
+
+/// A client that does not follow redirects, as a browser's page would see them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cookies_are_secure_behind_tls_and_assets_are_served() {
-    let db = common::sqlite();
-    let site = Site::start(db.store().await).await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+async fn cookies_are_secure_behind_tls() {
+    let site = Site::start(kit::sqlite().into()).await;
+    let client = no_redirects();
     let start = client
         .get(format!("{}/", site.base))
         .header("x-forwarded-proto", "https")
@@ -656,7 +788,13 @@ async fn cookies_are_secure_behind_tls_and_assets_are_served() {
         .find(|c| c.starts_with("coprod_session="))
         .expect("session cookie");
     assert!(session.contains("; Secure"), "{session}");
+    site.stop().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stylesheets_are_served_without_the_gov_uk_font_or_crest() {
+    let site = Site::start(kit::sqlite().into()).await;
+    let client = no_redirects();
     for (path, marker) in [
         ("/assets/govuk-frontend.min.css", "govuk-frontend-version"),
         ("/assets/coprod.css", "@media print"),
@@ -676,8 +814,13 @@ async fn cookies_are_secure_behind_tls_and_assets_are_served() {
         assert!(!text.contains("GDS Transport"), "{path}: no GOV.UK font");
         assert!(!text.contains("govuk-crest"), "{path}: no GOV.UK crest");
     }
-    // The accessibility statement needs no sign-in.
-    let statement = client
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accessibility_statement_needs_no_sign_in() {
+    let site = Site::start(kit::sqlite().into()).await;
+    let statement = no_redirects()
         .get(format!("{}/accessibility", site.base))
         .send()
         .await
@@ -691,13 +834,19 @@ async fn cookies_are_secure_behind_tls_and_assets_are_served() {
     site.stop().await;
 }
 
+// ---- the portfolio pages -----------------------------------------------------------------------
+
+/// Seeds the portfolio's projects on `site`; returns how many the seeded organisation has.
+async fn portfolio(site: &Site) -> u64 {
+    let t = &site.tokens;
+    seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
-    for db in common::backends().await {
-        let site = Site::start(db.store().await).await;
-        let t = site.tokens.clone();
-        let own = seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
-        let early = site.seeded.early.clone();
+async fn the_portfolio_page_needs_a_session_and_gives_the_organisations_figures_as_the_api_does() {
+    each_site(async |site| {
+        let own = portfolio(site).await;
+        let t = &site.tokens;
         let mut b = Browser::new(&site.base);
         b.get("/portfolio")
             .await
@@ -747,8 +896,15 @@ async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
             .as_u64()
             .unwrap();
         assert_eq!(late, 1, "{api}");
+    })
+    .await;
+}
 
-        // The projects behind a figure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_projects_behind_a_portfolio_figure_are_listed() {
+    each_site(async |site| {
+        portfolio(site).await;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         b.get("/portfolio/projects?attention=involvement_started_late")
             .await
             .expect(200)
@@ -766,16 +922,31 @@ async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
             .expect(200)
             .html()
             .has("No project.");
+    })
+    .await;
+}
 
-        // At the end of a past day: only what had been recorded by then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portfolio_at_the_end_of_a_past_day_counts_only_what_was_recorded_by_then() {
+    each_site(async |site| {
+        portfolio(site).await;
+        let early = &site.seeded.early;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         b.get(&format!("/portfolio?as_of={early}"))
             .await
             .expect(200)
             .html()
             .has("The projects at the end of 31 January")
             .has(">3<span class=\"govuk-visually-hidden\"> projects: all</span></a> projects");
+    })
+    .await;
+}
 
-        // Bad choices: the page says what is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_portfolio_choices_get_a_page_that_says_what_is_wrong() {
+    each_site(async |site| {
+        portfolio(site).await;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         b.get("/portfolio?as_of=2025-02-30")
             .await
             .expect(400)
@@ -798,8 +969,16 @@ async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
             .html()
             .has("You cannot see this page");
         b.get("/portfolio/comparison.csv").await.expect(403).html();
+    })
+    .await;
+}
 
-        // Every table downloads as CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_portfolio_table_downloads_as_csv() {
+    each_site(async |site| {
+        portfolio(site).await;
+        let early = &site.seeded.early;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
         for path in [
             "/portfolio/figures.csv".to_string(),
             "/portfolio/trend.csv?every=month".to_string(),
@@ -824,10 +1003,15 @@ async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
             );
             assert!(csv.body.lines().count() > 1, "{path}: {}", csv.body);
         }
+    })
+    .await;
+}
 
-        // The administrator compares organisations: camden has too few projects.
-        let mut admin = Browser::new(&site.base);
-        admin.sign_in(&t.admin).await.expect(303);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_compares_organisations_and_one_has_too_few_projects() {
+    each_site(async |site| {
+        let own = portfolio(site).await;
+        let mut admin = signed_in(site, &site.tokens.admin).await;
         admin
             .get("/portfolio")
             .await
@@ -839,6 +1023,7 @@ async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
             .has(&format!(
                 ">{own}<span class=\"govuk-visually-hidden\"> projects: haringey"
             ));
+        // camden has one project: too few.
         let csv = admin.get("/portfolio/comparison.csv").await.expect(200);
         assert!(csv.body.contains("camden,,,"), "{}", csv.body);
         assert!(
@@ -853,6 +1038,6 @@ async fn the_portfolio_pages_count_projects_link_to_them_and_download_as_csv() {
             .html()
             .lacks("Organisations compared")
             .has(">3<span class=\"govuk-visually-hidden\"> projects: all");
-        site.stop().await;
-    }
+    })
+    .await;
 }

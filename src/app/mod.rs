@@ -33,7 +33,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: Clock) -> Self {
+    /// The application over `store`, reading time from the store's own clock, so that the
+    /// instant an entry is stamped with and the "now" of an answer never disagree.
+    pub fn new(store: Store) -> Self {
+        let clock = store.clock().clone();
         AppState { store, clock }
     }
 

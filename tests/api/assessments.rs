@@ -4,7 +4,6 @@ use reqwest::Method;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::common;
 use crate::helpers::*;
 
 const CRITERIA: [&str; 6] = [
@@ -18,9 +17,8 @@ const CRITERIA: [&str; 6] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assessment_has_six_criteria_of_three_indicators_each() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let head = app.summary(&id).await;
         let resp = app
             .get(
@@ -80,15 +78,14 @@ async fn an_assessment_has_six_criteria_of_three_indicators_each() {
         let from_the_start = &criteria[0]["indicators"][0];
         assert_eq!(from_the_start["key"], "from_the_start");
         assert_eq!(from_the_start["met"], true, "{from_the_start}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_question_gives_byte_identical_bodies_and_etags_and_304_when_matched() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let path = format!("/projects/{id}/assessment");
         let panel = Some(app.tokens.panel.as_str());
         let first = app.get(panel, &path).await.expect(200);
@@ -144,14 +141,13 @@ async fn the_same_question_gives_byte_identical_bodies_and_etags_and_304_when_ma
             .await
             .expect(200);
         assert_eq!(again_11.body, first.body, "a replay at 11 never changes");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn as_of_an_instant_before_a_later_event_gives_the_earlier_sequence() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let early = app
             .record(
@@ -181,15 +177,14 @@ async fn as_of_an_instant_before_a_later_event_gives_the_earlier_sequence() {
         let trail = app.trail(&id).await;
         assert_eq!(at_sequence["stream_digest"], trail[1]["digest"]);
         assert_eq!(at_sequence["as_of"], trail[1]["recorded_at"]);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_named_rubric_gives_the_same_assessment_as_the_default() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let panel = Some(app.tokens.panel.as_str());
         let default = app
             .get(panel, &format!("/projects/{id}/assessment"))
@@ -203,15 +198,14 @@ async fn a_named_rubric_gives_the_same_assessment_as_the_default() {
             .await
             .expect(200);
         assert_eq!(named.body, default.body);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csv_assessment_has_a_header_and_one_row_per_indicator() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let path = format!("/projects/{id}/assessment");
         let csv_request = || {
             app.request(Method::GET, &path, Some(&app.tokens.panel))
@@ -260,6 +254,6 @@ async fn the_csv_assessment_has_a_header_and_one_row_per_indicator() {
                 i += 1;
             }
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }

@@ -3,7 +3,6 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 
-use crate::common;
 use crate::helpers::*;
 
 /// Every `/api/v1` call that needs a token, for project `id`.
@@ -32,12 +31,11 @@ fn protected_calls(app: &TestApp, id: &str, token: Option<&str>) -> Vec<RequestB
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_without_a_valid_token_are_401_except_the_openapi_document() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let forged = format!("coprod_{}", "ab".repeat(32));
         for token in [None, Some("not-a-token"), Some(forged.as_str()), Some("")] {
-            for call in protected_calls(&app, &id, token) {
+            for call in protected_calls(app, &id, token) {
                 app.send(call).await.problem(401, "unauthorized");
             }
         }
@@ -60,8 +58,8 @@ async fn calls_without_a_valid_token_are_401_except_the_openapi_document() {
         app.get(Some("not-a-token"), "/openapi.json")
             .await
             .json_with(200);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 /// What one role gets from each call on an oxfordshire project.
@@ -123,8 +121,7 @@ fn rand_suffix() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_may_do_what_api_md_says_and_no_more() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let t = app.tokens.clone();
         let expected = |register, post, trail, verify| {
@@ -141,25 +138,25 @@ async fn each_role_may_do_what_api_md_says_and_no_more() {
             ]
         };
         assert_eq!(
-            statuses(&app, &t.recorder, &id).await,
+            statuses(app, &t.recorder, &id).await,
             expected(201, 201, 200, 200),
             "[{}] recorder",
             app.backend
         );
         assert_eq!(
-            statuses(&app, &t.assurance, &id).await,
+            statuses(app, &t.assurance, &id).await,
             expected(403, 403, 200, 200),
             "[{}] assurance",
             app.backend
         );
         assert_eq!(
-            statuses(&app, &t.panel, &id).await,
+            statuses(app, &t.panel, &id).await,
             expected(403, 403, 403, 403),
             "[{}] panel",
             app.backend
         );
         assert_eq!(
-            statuses(&app, &t.admin, &id).await,
+            statuses(app, &t.admin, &id).await,
             expected(201, 201, 200, 200),
             "[{}] admin",
             app.backend
@@ -175,14 +172,13 @@ async fn each_role_may_do_what_api_md_says_and_no_more() {
         app.get(Some(&t.panel), "//metrics")
             .await
             .problem(403, "forbidden");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_may_not_register_for_another_organisation() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         app.register_as(&app.tokens.recorder, &registration("Elsewhere", "bucks"))
             .await
             .problem_at(403, "forbidden", "/organisation");
@@ -198,15 +194,14 @@ async fn a_recorder_may_not_register_for_another_organisation() {
             .await
             .json_with(200);
         assert_eq!(all["projects"].as_array().unwrap().len(), 1);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_organisations_project_is_not_found_and_not_listed() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let bucks = Some(app.tokens.bucks.as_str());
         let digest = app.summary(&id).await["digest"]
             .as_str()
@@ -289,6 +284,6 @@ async fn another_organisations_project_is_not_found_and_not_listed() {
             .await
             .problem(404, "not_found");
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }

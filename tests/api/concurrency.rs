@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::common;
 use crate::helpers::*;
 
 const WRITERS: usize = 40;
@@ -44,17 +43,15 @@ async fn post_until_accepted(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_verified_chain() {
-    for db in common::backends().await {
+    each_backend(async |first| {
         // SQLite shares one file between the two pools (WAL mode, busy timeout): it runs the same
         // scenario; the store maps a lost race (unique key) to a retry there too.
-        let first = TestApp::spawn(&db).await;
-        let second_store = db.store().await;
-        let second = TestApp::serve(db.backend, second_store, first.tokens.clone()).await;
+        let second = first.another_server().await;
         let id = first.new_project().await;
 
         let mut writers = JoinSet::new();
         for i in 1..=WRITERS {
-            let server = if i % 2 == 0 { &first } else { &second };
+            let server = if i % 2 == 0 { first } else { &second };
             writers.spawn(post_until_accepted(
                 server.client.clone(),
                 format!("{}/api/v1/projects/{id}/events", server.base),
@@ -71,7 +68,7 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
         }
         eprintln!(
             "[{}] {WRITERS} concurrent appends through two servers: {conflicts} client retries",
-            db.backend
+            first.backend
         );
         assert_eq!(receipts.len(), WRITERS);
 
@@ -87,7 +84,7 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
         assert_eq!(sequences, (2..=WRITERS as u64 + 1).collect::<Vec<_>>());
 
         // The trail, read through either server, is 1..=41 with every participant once.
-        for app in [&first, &second] {
+        for app in [first, &second] {
             let trail = app.trail(&id).await;
             let trail_sequences: Vec<u64> = trail
                 .iter()
@@ -112,7 +109,7 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
 
         // Every acknowledged receipt verifies, and so does the whole chain.
         for (i, receipt) in receipts.iter().enumerate() {
-            let app = if i % 2 == 0 { &first } else { &second };
+            let app = if i % 2 == 0 { first } else { &second };
             let check = app
                 .get(
                     Some(&app.tokens.assurance),
@@ -124,9 +121,13 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
                 )
                 .await
                 .json_with(200);
-            assert_eq!(check["valid"], true, "[{}] {receipt} → {check}", db.backend);
+            assert_eq!(
+                check["valid"], true,
+                "[{}] {receipt} → {check}",
+                first.backend
+            );
         }
-        for app in [&first, &second] {
+        for app in [first, &second] {
             let whole = app
                 .get(
                     Some(&app.tokens.assurance),
@@ -140,7 +141,7 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
         }
 
         // Both servers' views caught up with every append.
-        for app in [&first, &second] {
+        for app in [first, &second] {
             let summary = app.summary(&id).await;
             assert_eq!(summary["sequence"], WRITERS as u64 + 1);
             assert_eq!(
@@ -154,8 +155,8 @@ async fn forty_concurrent_appends_through_two_servers_all_land_in_one_gapless_ve
             assert_eq!(listed["projects"][0]["sequence"], WRITERS as u64 + 1);
         }
         second.stop().await;
-        first.stop().await;
-    }
+    })
+    .await;
 }
 
 /// Sends the same POST with the same `Idempotency-Key` from many tasks at once, spread over
@@ -191,49 +192,47 @@ async fn same_key_at_once(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_retries_with_one_idempotency_key_append_once_and_get_one_answer() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         app.record(&id, joined("p1", "professional", &[])).await;
-        let answers = same_key_at_once(&[&app], &id, "retry-storm", 12).await;
+        let answers = same_key_at_once(&[app], &id, "retry-storm", 12).await;
         let first = &answers[0];
         assert_eq!(first.0, 201, "{}", first.1);
         for answer in &answers {
             assert_eq!(
                 answer, first,
                 "[{}] every retry gets the first answer",
-                db.backend
+                app.backend
             );
         }
         app.assert_sequence(&id, 3, "12 simultaneous retries").await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_retries_through_two_servers_append_once() {
-    for db in common::backends().await {
-        let first = TestApp::spawn(&db).await;
-        let second = TestApp::serve(db.backend, db.store().await, first.tokens.clone()).await;
+    each_backend(async |first| {
+        let second = first.another_server().await;
         let id = first.new_project().await;
         first.record(&id, joined("p1", "professional", &[])).await;
-        let answers = same_key_at_once(&[&first, &second], &id, "retry-storm", 12).await;
+        let answers = same_key_at_once(&[first, &second], &id, "retry-storm", 12).await;
         let sequence = first.sequence(&id).await;
         assert_eq!(
             sequence,
             3,
             "[{}] 12 simultaneous retries through two servers appended {} entries: {answers:?}",
-            db.backend,
+            first.backend,
             sequence - 2
         );
         for answer in &answers {
             assert_eq!(
                 answer, &answers[0],
                 "[{}] one answer for one key",
-                db.backend
+                first.backend
             );
         }
         second.stop().await;
-        first.stop().await;
-    }
+    })
+    .await;
 }

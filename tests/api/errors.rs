@@ -1,13 +1,14 @@
-//! Every bad input of API.md: the status, `application/problem+json`, the stable `code`, the
-//! pointer of the offending field, and that nothing was appended. (`send` also checks that no
-//! answer is ever a 5xx.)
+//! Every bad input of the API: the status, `application/problem+json`, the stable `code`, the
+//! pointer of the offending field, and that nothing was written. Most tests are tables of
+//! refusals (`kit::refusals`): each row names itself, all rows run, and the failures are listed
+//! together. (`send` also checks that no answer is ever a 5xx.)
 
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::common;
 use crate::helpers::*;
+use crate::kit::refusals::{assert_all_refused, refused, Refusals, Request, Who};
 
 /// A project at sequence 7: p1 (lived experience), p2 (professional) and p4 (community
 /// organisation) present, p3 joined and left, the commission stage started.
@@ -29,32 +30,52 @@ async fn project_in_commission(app: &TestApp) -> String {
     id
 }
 
+/// `body` posted to the project's events as JSON, by the recorder.
+fn fact(id: &str, body: &Value) -> Request {
+    Request::post(format!("/projects/{id}/events"), body)
+}
+
+/// `bytes` posted to the project's events with this Content-Type (or none), by the recorder.
+fn fact_bytes(id: &str, content_type: Option<&'static str>, bytes: impl Into<Vec<u8>>) -> Request {
+    Request::post_bytes(format!("/projects/{id}/events"), content_type, bytes)
+}
+
+/// `body` posted to `/projects` as JSON, by the recorder.
+fn registering(body: &Value) -> Request {
+    Request::post("/projects", body)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_that_are_not_json_objects_are_400_and_append_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        let json_type = "application/json";
-        for (body, code) in [
-            (r#"{"type": "participant_joined", "#, "invalid_json"),
-            (r#"{"type": "participant_joined"}}"#, "invalid_json"),
-            ("", "invalid_json"),
-            ("   \n ", "invalid_json"),
-            ("not json at all", "invalid_json"),
-        ] {
-            app.assert_refused_raw(&id, json_type, body, 400, code, None)
-                .await;
-        }
-        for body in [
-            json!([]),
-            json!([joined("p9", "carer", &[])]),
-            json!("participant_joined"),
-            json!(42),
-            json!(null),
-        ] {
-            app.assert_refused(&id, &body, 400, "validation_failed", Some("/"))
-                .await;
-        }
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let json_type = Some("application/json");
+        let not_json = |name: &str, body: &str| {
+            refused(name, fact_bytes(&id, json_type, body), 400, "invalid_json")
+        };
+        let not_an_object = |name: &str, body: Value| {
+            refused(name, fact(&id, &body), 400, "validation_failed").at("/")
+        };
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                not_json("a body cut short", r#"{"type": "participant_joined", "#),
+                not_json(
+                    "a stray closing brace",
+                    r#"{"type": "participant_joined"}}"#,
+                ),
+                not_json("an empty body", ""),
+                not_json("only white space", "   \n "),
+                not_json("text that is not JSON", "not json at all"),
+                not_an_object("an empty list", json!([])),
+                not_an_object("a list of one fact", json!([joined("p9", "carer", &[])])),
+                not_an_object("a string", json!("participant_joined")),
+                not_an_object("a number", json!(42)),
+                not_an_object("null", json!(null)),
+            ],
+        )
+        .await;
         // A charset parameter and a +json type are still JSON.
         app.post_raw(
             Some(&app.tokens.recorder),
@@ -64,85 +85,99 @@ async fn bodies_that_are_not_json_objects_are_400_and_append_nothing() {
         )
         .await
         .expect(201);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facts_of_the_wrong_shape_are_400_with_the_pointer_of_the_field() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let shape = |name: &str, body: &Value, code: &'static str, path: &str| {
+            refused(name, fact(&id, body), 400, code).at(path)
+        };
+        let mut rows = Vec::new();
 
         // Unknown fields, at the top level, nested, and inside a batch.
         let mut extra = joined("p9", "carer", &[]);
         extra["nickname"] = json!("Jo");
-        app.assert_refused(&id, &extra, 400, "unknown_field", Some("/nickname"))
-            .await;
-        let mut vote = json!({"type": "decision_made", "decision_id": "d1", "stage": "commission",
+        let vote = json!({"type": "decision_made", "decision_id": "d1", "stage": "commission",
             "subject": "Venue", "method": "vote", "participants": ["p1", "p2"],
             "votes": {"for": ["p1"], "against": ["p2"], "abstain": []},
             "influenced_by": [], "outcome": "Library", "occurred_on": DAY});
         let mut nested = vote.clone();
         nested["votes"]["maybe"] = json!([]);
-
-        app.assert_refused(&id, &nested, 400, "unknown_field", Some("/votes/maybe"))
-            .await;
-        app.assert_refused(
-            &id,
-            &batch(&[joined("p8", "carer", &[]), extra.clone()]),
-            400,
-            "unknown_field",
-            Some("/events/1/nickname"),
-        )
-        .await;
+        rows.extend([
+            shape("an unknown field", &extra, "unknown_field", "/nickname"),
+            shape(
+                "an unknown field in the votes",
+                &nested,
+                "unknown_field",
+                "/votes/maybe",
+            ),
+            shape(
+                "an unknown field in a batch",
+                &batch(&[joined("p8", "carer", &[]), extra.clone()]),
+                "unknown_field",
+                "/events/1/nickname",
+            ),
+        ]);
 
         // Unknown event types, including the one only the server writes.
         let tea = json!({"type": "tea_served", "occurred_on": DAY});
-        app.assert_refused(&id, &tea, 400, "unknown_event_type", Some("/type"))
-            .await;
         let registered = json!({"type": "project_registered", "project_id": Uuid::new_v4(),
             "title": "Again", "organisation": "oxfordshire", "service_area": "carers",
             "priority_groups": [], "started_on": DAY});
-        app.assert_refused(&id, &registered, 400, "unknown_event_type", Some("/type"))
-            .await;
-        app.assert_refused(
-            &id,
-            &batch(&[joined("p8", "carer", &[]), tea.clone()]),
-            400,
-            "unknown_event_type",
-            Some("/events/1/type"),
-        )
-        .await;
         let untyped =
             json!({"participant_id": "p9", "kind": "carer", "groups": [], "occurred_on": DAY});
-        app.assert_refused(&id, &untyped, 400, "validation_failed", Some("/type"))
-            .await;
         let mut numbered = joined("p9", "carer", &[]);
         numbered["type"] = json!(7);
-        app.assert_refused(&id, &numbered, 400, "validation_failed", Some("/type"))
-            .await;
+        rows.extend([
+            shape("an unknown type", &tea, "unknown_event_type", "/type"),
+            shape(
+                "the registration, which only the server writes",
+                &registered,
+                "unknown_event_type",
+                "/type",
+            ),
+            shape(
+                "an unknown type in a batch",
+                &batch(&[joined("p8", "carer", &[]), tea.clone()]),
+                "unknown_event_type",
+                "/events/1/type",
+            ),
+            shape("no type", &untyped, "validation_failed", "/type"),
+            shape(
+                "a number for the type",
+                &numbered,
+                "validation_failed",
+                "/type",
+            ),
+        ]);
 
         // Unknown enum values.
-        app.assert_refused(
-            &id,
-            &joined("p9", "wizard", &[]),
-            400,
-            "validation_failed",
-            Some("/kind"),
-        )
-        .await;
-        app.assert_refused(
-            &id,
-            &stage_started("celebrate"),
-            400,
-            "validation_failed",
-            Some("/stage"),
-        )
-        .await;
-        vote["method"] = json!("coin_toss");
-        app.assert_refused(&id, &vote, 400, "validation_failed", Some("/method"))
-            .await;
+        let mut coin_toss = vote.clone();
+        coin_toss["method"] = json!("coin_toss");
+        rows.extend([
+            shape(
+                "an unknown kind of participant",
+                &joined("p9", "wizard", &[]),
+                "validation_failed",
+                "/kind",
+            ),
+            shape(
+                "an unknown stage",
+                &stage_started("celebrate"),
+                "validation_failed",
+                "/stage",
+            ),
+            shape(
+                "an unknown decision method",
+                &coin_toss,
+                "validation_failed",
+                "/method",
+            ),
+        ]);
 
         // Dates that do not parse.
         for date in [
@@ -153,325 +188,283 @@ async fn facts_of_the_wrong_shape_are_400_with_the_pointer_of_the_field() {
         ] {
             let mut bad_date = joined("p9", "carer", &[]);
             bad_date["occurred_on"] = json!(date);
-            app.assert_refused(
-                &id,
+            rows.push(shape(
+                &format!("the date {date:?}"),
                 &bad_date,
-                400,
                 "validation_failed",
-                Some("/occurred_on"),
-            )
-            .await;
+                "/occurred_on",
+            ));
         }
 
         // Missing required fields.
         for field in ["kind", "participant_id", "groups", "occurred_on"] {
             let mut missing = joined("p9", "carer", &[]);
             missing.as_object_mut().unwrap().remove(field);
-            app.assert_refused(
-                &id,
+            rows.push(shape(
+                &format!("no {field}"),
                 &missing,
-                400,
                 "validation_failed",
-                Some(&format!("/{field}")),
-            )
-            .await;
+                &format!("/{field}"),
+            ));
         }
         let mut missing_in_batch = joined("p9", "carer", &[]);
         missing_in_batch.as_object_mut().unwrap().remove("kind");
-        app.assert_refused(
-            &id,
+        rows.push(shape(
+            "no kind in a batch",
             &batch(&[joined("p8", "carer", &[]), missing_in_batch]),
-            400,
             "validation_failed",
-            Some("/events/1/kind"),
-        )
-        .await;
+            "/events/1/kind",
+        ));
 
         // Wrong JSON types for a field.
         let mut amount = reward("p1", None);
         amount["amount_pence"] = json!("ten pounds");
-        app.assert_refused(
-            &id,
-            &amount,
-            400,
-            "validation_failed",
-            Some("/amount_pence"),
-        )
-        .await;
         let mut fractional = reward("p1", None);
         fractional["amount_pence"] = json!(10.5);
-        app.assert_refused(
-            &id,
-            &fractional,
-            400,
-            "validation_failed",
-            Some("/amount_pence"),
-        )
-        .await;
         let mut groups = joined("p9", "carer", &[]);
         groups["groups"] = json!("carers");
-        app.assert_refused(&id, &groups, 400, "validation_failed", Some("/groups"))
-            .await;
+        rows.extend([
+            shape(
+                "an amount in words",
+                &amount,
+                "validation_failed",
+                "/amount_pence",
+            ),
+            shape(
+                "a fractional amount",
+                &fractional,
+                "validation_failed",
+                "/amount_pence",
+            ),
+            shape(
+                "groups as one string",
+                &groups,
+                "validation_failed",
+                "/groups",
+            ),
+        ]);
 
         // A batch: only `events`, which must be a list of objects.
         let mut extra_top = batch(&[joined("p9", "carer", &[])]);
         extra_top["note"] = json!("from the spreadsheet");
-        app.assert_refused(&id, &extra_top, 400, "unknown_field", Some("/note"))
-            .await;
-        app.assert_refused(
-            &id,
-            &json!({"events": {"type": "stage_started"}}),
-            400,
-            "validation_failed",
-            Some("/events"),
-        )
-        .await;
-        app.assert_refused(
-            &id,
-            &json!({"events": [joined("p9", "carer", &[]), "p10"]}),
-            400,
-            "validation_failed",
-            Some("/events/1"),
-        )
-        .await;
-        app.stop().await;
-    }
+        rows.extend([
+            shape(
+                "a batch with another field",
+                &extra_top,
+                "unknown_field",
+                "/note",
+            ),
+            shape(
+                "a batch whose events are an object",
+                &json!({"events": {"type": "stage_started"}}),
+                "validation_failed",
+                "/events",
+            ),
+            shape(
+                "a batch with a string among its events",
+                &json!({"events": [joined("p9", "carer", &[]), "p10"]}),
+                "validation_failed",
+                "/events/1",
+            ),
+        ]);
+
+        assert_all_refused(app, Some(&id), rows).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_given_as_a_list_instead_of_an_object_are_400() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let votes_as_list = json!({"type": "decision_made", "decision_id": "d1",
             "stage": "commission", "subject": "Venue", "method": "vote",
             "participants": ["p1", "p2"], "votes": [["p1"], ["p2"], []],
             "influenced_by": [], "outcome": "Library", "occurred_on": DAY});
-        app.assert_refused(
-            &id,
-            &votes_as_list,
-            400,
-            "validation_failed",
-            Some("/votes"),
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![refused(
+                "votes as a list",
+                fact(&id, &votes_as_list),
+                400,
+                "validation_failed",
+            )
+            .at("/votes")],
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_batch_is_422() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        app.assert_refused(
-            &id,
-            &json!({"events": []}),
-            422,
-            "validation_failed",
-            Some("/events"),
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![refused(
+                "an empty batch",
+                fact(&id, &json!({"events": []})),
+                422,
+                "validation_failed",
+            )
+            .at("/events")],
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_413_and_other_media_types_415() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         // A well-formed fact padded past 1 MiB.
         let mut big = closed();
         big["summary"] = json!("x".repeat(1024 * 1024 + 10));
-        app.assert_refused_raw(
-            &id,
-            "application/json",
-            big.to_string(),
-            413,
-            "payload_too_large",
-            None,
-        )
-        .await;
-        let registration_body = {
+        let big_registration = {
             let mut body = registration("Big", "oxfordshire");
             body["description"] = json!("x".repeat(2 * 1024 * 1024));
             body.to_string()
         };
-        app.post_raw(
-            Some(&app.tokens.recorder),
-            "/projects",
-            "application/json",
-            registration_body,
-        )
-        .await
-        .problem(413, "payload_too_large");
-
-        let fact = joined("p9", "carer", &[]).to_string();
+        let json_type = Some("application/json");
+        let too_large = "payload_too_large";
+        let mut rows = vec![
+            refused(
+                "a fact over 1 MiB",
+                fact_bytes(&id, json_type, big.to_string()),
+                413,
+                too_large,
+            ),
+            refused(
+                "a registration over 1 MiB",
+                Request::post_bytes("/projects", json_type, big_registration),
+                413,
+                too_large,
+            ),
+        ];
+        let joining = joined("p9", "carer", &[]).to_string();
         for content_type in [
             "text/plain",
             "application/x-www-form-urlencoded",
             "application/xml",
         ] {
-            app.assert_refused_raw(
-                &id,
-                content_type,
-                fact.clone(),
+            rows.push(refused(
+                format!("a fact sent as {content_type}"),
+                fact_bytes(&id, Some(content_type), joining.clone()),
                 415,
                 "unsupported_media_type",
-                None,
-            )
-            .await;
+            ));
         }
-        // No Content-Type at all.
-        let before = app.sequence(&id).await;
-        app.send(
-            app.request(
-                Method::POST,
-                &format!("/projects/{id}/events"),
-                Some(&app.tokens.recorder),
-            )
-            .body(fact.clone()),
-        )
-        .await
-        .problem(415, "unsupported_media_type");
-        app.assert_sequence(&id, before, "a body without Content-Type")
-            .await;
-        app.post_raw(
-            Some(&app.tokens.recorder),
-            "/projects",
-            "text/plain",
-            registration("Plain", "oxfordshire").to_string(),
-        )
-        .await
-        .problem(415, "unsupported_media_type");
-        app.stop().await;
-    }
+        rows.extend([
+            refused(
+                "a fact without Content-Type",
+                fact_bytes(&id, None, joining.clone()),
+                415,
+                "unsupported_media_type",
+            ),
+            refused(
+                "a registration sent as text/plain",
+                Request::post_bytes(
+                    "/projects",
+                    Some("text/plain"),
+                    registration("Plain", "oxfordshire").to_string(),
+                ),
+                415,
+                "unsupported_media_type",
+            ),
+        ]);
+        assert_all_refused(app, Some(&id), rows).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facts_naming_unknown_things_or_out_of_order_stages_are_422_with_the_rule_code() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        let cases: Vec<(Value, &str, &str)> = vec![
-            (
-                role_taken("p404", "co_chair"),
-                "unknown_participant",
-                "/participant_id",
-            ),
-            (
-                reward("p404", None),
-                "unknown_participant",
-                "/participant_id",
-            ),
-            (
-                activity("a1", "commission", &["p1"], &["p2", "p404"]),
-                "unknown_participant",
-                "/attendees/1",
-            ),
-            (
-                activity("a1", "commission", &["p404"], &["p2"]),
-                "unknown_participant",
-                "/facilitators/0",
-            ),
-            (
-                decision("d1", "commission", &["p1", "p404"], &[]),
-                "unknown_participant",
-                "/participants/1",
-            ),
-            (
-                outcome("o1", &["p404"], &["p1"]),
-                "unknown_participant",
-                "/accountable/0",
-            ),
-            (
-                outcome("o1", &["p1"], &["p404"]),
-                "unknown_participant",
-                "/reviewed_by/0",
-            ),
-            (
-                json!({"type": "participant_left", "participant_id": "p404", "occurred_on": DAY}),
-                "unknown_participant",
-                "/participant_id",
-            ),
-            (
-                contribution("c1", "p404", "commission"),
-                "unknown_participant",
-                "/participant_id",
-            ),
-            (
-                contribution("c1", "p3", "commission"),
-                "participant_has_left",
-                "/participant_id",
-            ),
-            (
-                activity("a1", "commission", &["p1"], &["p3"]),
-                "participant_has_left",
-                "/attendees/0",
-            ),
-            (
-                reward("p1", Some("a404")),
-                "unknown_activity",
-                "/activity_id",
-            ),
-            (
-                responded("c404"),
-                "unknown_contribution",
-                "/contribution_id",
-            ),
-            (
-                decision("d1", "commission", &["p1"], &["c404"]),
-                "unknown_contribution",
-                "/influenced_by/0",
-            ),
-            (stage_started("deliver"), "stage_out_of_order", "/stage"),
-            (stage_started("commission"), "stage_out_of_order", "/stage"),
-            (
-                activity("a1", "design", &["p1"], &["p2"]),
-                "stage_not_started",
-                "/stage",
-            ),
-            (
-                contribution("c1", "p1", "deliver"),
-                "stage_not_started",
-                "/stage",
-            ),
-            (
-                decision("d1", "assess", &["p1"], &[]),
-                "stage_not_started",
-                "/stage",
-            ),
-            (
-                json!({"type": "stage_completed", "stage": "design", "occurred_on": DAY}),
-                "stage_not_started",
-                "/stage",
-            ),
-        ];
-        for (body, code, path) in &cases {
-            app.assert_refused(&id, body, 422, code, Some(path)).await;
-        }
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let rule = |name: &str, body: Value, code: &'static str, path: &str| {
+            refused(name, fact(&id, &body), 422, code).at(path)
+        };
+        let unknown = "unknown_participant";
+        let left = "participant_has_left";
+        let not_started = "stage_not_started";
+        let mut refusals = Refusals::new(app, Some(&id));
+        refusals
+            .check(vec![
+                rule("a role for nobody", role_taken("p404", "co_chair"), unknown,
+                    "/participant_id"),
+                rule("a reward for nobody", reward("p404", None), unknown, "/participant_id"),
+                rule("an unknown attendee", activity("a1", "commission", &["p1"], &["p2", "p404"]),
+                    unknown, "/attendees/1"),
+                rule("an unknown facilitator", activity("a1", "commission", &["p404"], &["p2"]),
+                    unknown, "/facilitators/0"),
+                rule("an unknown decision maker",
+                    decision("d1", "commission", &["p1", "p404"], &[]), unknown,
+                    "/participants/1"),
+                rule("an unknown person accountable", outcome("o1", &["p404"], &["p1"]), unknown,
+                    "/accountable/0"),
+                rule("an unknown reviewer", outcome("o1", &["p1"], &["p404"]), unknown,
+                    "/reviewed_by/0"),
+                rule(
+                    "nobody leaving",
+                    json!({"type": "participant_left", "participant_id": "p404", "occurred_on": DAY}),
+                    unknown,
+                    "/participant_id",
+                ),
+                rule("a contribution by nobody", contribution("c1", "p404", "commission"),
+                    unknown, "/participant_id"),
+                rule("a contribution by someone who left", contribution("c1", "p3", "commission"),
+                    left, "/participant_id"),
+                rule("an attendee who left", activity("a1", "commission", &["p1"], &["p3"]), left,
+                    "/attendees/0"),
+                rule("a reward for an unknown activity", reward("p1", Some("a404")),
+                    "unknown_activity", "/activity_id"),
+                rule("a response to an unknown contribution", responded("c404"),
+                    "unknown_contribution", "/contribution_id"),
+                rule("a decision influenced by an unknown contribution",
+                    decision("d1", "commission", &["p1"], &["c404"]), "unknown_contribution",
+                    "/influenced_by/0"),
+                rule("delivery before design", stage_started("deliver"), "stage_out_of_order",
+                    "/stage"),
+                rule("commissioning again", stage_started("commission"), "stage_out_of_order",
+                    "/stage"),
+                rule("an activity in a stage not started",
+                    activity("a1", "design", &["p1"], &["p2"]), not_started, "/stage"),
+                rule("a contribution in a stage not started",
+                    contribution("c1", "p1", "deliver"), not_started, "/stage"),
+                rule("a decision in a stage not started", decision("d1", "assess", &["p1"], &[]),
+                    not_started, "/stage"),
+                rule(
+                    "completing a stage not started",
+                    json!({"type": "stage_completed", "stage": "design", "occurred_on": DAY}),
+                    not_started,
+                    "/stage",
+                ),
+            ])
+            .await;
         // A response needs the contribution; a second response needs a correction first.
         app.record(&id, contribution("c1", "p1", "commission"))
             .await;
         app.record(&id, responded("c1")).await;
-        app.assert_refused(
-            &id,
-            &responded("c1"),
-            422,
-            "already_responded",
-            Some("/contribution_id"),
-        )
-        .await;
-        app.stop().await;
-    }
+        refusals
+            .check(vec![rule("a second response", responded("c1"), "already_responded",
+                "/contribution_id")])
+            .await;
+        refusals.assert_all_passed();
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let broken = |name: &str, body: Value, path: &str| {
+            refused(name, fact(&id, &body), 422, "validation_failed").at(path)
+        };
         let mut payment = reward("p1", None);
         payment.as_object_mut().unwrap().remove("amount_pence");
         let mut negative = reward("p1", None);
@@ -484,40 +477,54 @@ async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
         outsider_vote["votes"] = json!({"for": ["p1"], "against": ["p9"], "abstain": []});
         let mut blank = closed();
         blank["summary"] = json!("   ");
-        let cases: Vec<(Value, &str)> = vec![
-            (joined("has space", "carer", &[]), "/participant_id"),
-            (joined(&"x".repeat(65), "carer", &[]), "/participant_id"),
-            (joined("", "carer", &[]), "/participant_id"),
-            (joined("p9", "carer", &[&"g".repeat(61)]), "/groups/0"),
-            (
-                joined(
-                    "p9",
-                    "carer",
-                    &["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"],
+        let eleven_groups = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                broken(
+                    "an id with a space",
+                    joined("has space", "carer", &[]),
+                    "/participant_id",
                 ),
-                "/groups",
-            ),
-            (payment, "/amount_pence"),
-            (negative, "/amount_pence"),
-            (long_summary, "/summary"),
-            (no_votes, "/votes"),
-            (outsider_vote, "/votes/against/0"),
-            (blank, "/summary"),
-            (correction(0), "/corrects_sequence"),
-        ];
-        for (body, path) in &cases {
-            app.assert_refused(&id, body, 422, "validation_failed", Some(path))
-                .await;
-        }
-        app.stop().await;
-    }
+                broken(
+                    "an id of 65 characters",
+                    joined(&"x".repeat(65), "carer", &[]),
+                    "/participant_id",
+                ),
+                broken("an empty id", joined("", "carer", &[]), "/participant_id"),
+                broken(
+                    "a group of 61 characters",
+                    joined("p9", "carer", &[&"g".repeat(61)]),
+                    "/groups/0",
+                ),
+                broken(
+                    "eleven groups",
+                    joined("p9", "carer", &eleven_groups),
+                    "/groups",
+                ),
+                broken("a payment without an amount", payment, "/amount_pence"),
+                broken("a negative amount", negative, "/amount_pence"),
+                broken("a summary of 501 characters", long_summary, "/summary"),
+                broken("a vote without votes", no_votes, "/votes"),
+                broken("a vote by an outsider", outsider_vote, "/votes/against/0"),
+                broken("a blank summary", blank, "/summary"),
+                broken(
+                    "a correction of entry 0",
+                    correction(0),
+                    "/corrects_sequence",
+                ),
+            ],
+        )
+        .await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_already_used_are_409_duplicate_id() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         app.record(
             &id,
             batch(&[
@@ -528,27 +535,45 @@ async fn ids_already_used_are_409_duplicate_id() {
             ]),
         )
         .await;
-        let cases: Vec<(Value, &str)> = vec![
-            (joined("p1", "carer", &[]), "/participant_id"),
-            (joined("p3", "carer", &[]), "/participant_id"),
-            (activity("a1", "commission", &["p1"], &[]), "/activity_id"),
-            (contribution("c1", "p2", "commission"), "/contribution_id"),
-            (decision("d1", "commission", &["p1"], &[]), "/decision_id"),
-            (outcome("o1", &["p1"], &["p2"]), "/outcome_id"),
-        ];
-        for (body, path) in &cases {
-            app.assert_refused(&id, body, 409, "duplicate_id", Some(path))
-                .await;
-        }
-        // Twice in one batch.
-        app.assert_refused(
-            &id,
-            &batch(&[joined("p7", "carer", &[]), joined("p7", "carer", &[])]),
-            409,
-            "duplicate_id",
-            Some("/events/1/participant_id"),
-        )
-        .await;
+        let again = |name: &str, body: Value, path: &str| {
+            refused(name, fact(&id, &body), 409, "duplicate_id").at(path)
+        };
+        let mut refusals = Refusals::new(app, Some(&id));
+        refusals
+            .check(vec![
+                again(
+                    "a participant present",
+                    joined("p1", "carer", &[]),
+                    "/participant_id",
+                ),
+                again(
+                    "a participant who left",
+                    joined("p3", "carer", &[]),
+                    "/participant_id",
+                ),
+                again(
+                    "an activity",
+                    activity("a1", "commission", &["p1"], &[]),
+                    "/activity_id",
+                ),
+                again(
+                    "a contribution",
+                    contribution("c1", "p2", "commission"),
+                    "/contribution_id",
+                ),
+                again(
+                    "a decision",
+                    decision("d1", "commission", &["p1"], &[]),
+                    "/decision_id",
+                ),
+                again("an outcome", outcome("o1", &["p1"], &["p2"]), "/outcome_id"),
+                again(
+                    "twice in one batch",
+                    batch(&[joined("p7", "carer", &[]), joined("p7", "carer", &[])]),
+                    "/events/1/participant_id",
+                ),
+            ])
+            .await;
 
         // A project id registered twice.
         let chosen = Uuid::new_v4().to_string();
@@ -558,192 +583,183 @@ async fn ids_already_used_are_409_duplicate_id() {
             .await
             .expect(201);
         body["title"] = json!("Twice");
-        app.register_as(&app.tokens.recorder, &body)
-            .await
-            .problem_at(409, "duplicate_id", "/project_id");
+        refusals
+            .check(vec![refused(
+                "a project id registered twice",
+                registering(&body),
+                409,
+                "duplicate_id",
+            )
+            .at("/project_id")])
+            .await;
+        refusals.assert_all_passed();
         let summary = app.summary(&chosen).await;
         assert_eq!(summary["title"], "Once");
         assert_eq!(summary["sequence"], 1);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_closure_only_corrections_are_accepted() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         app.record(&id, closed()).await;
-        for body in [
-            joined("p9", "carer", &[]),
-            stage_started("design"),
-            closed(),
-            batch(&[joined("p9", "carer", &[])]),
-        ] {
-            app.assert_refused(&id, &body, 422, "project_closed", None)
-                .await;
-        }
-        app.assert_refused(
-            &id,
-            &joined("p9", "carer", &[]),
-            422,
-            "project_closed",
-            Some("/type"),
-        )
-        .await;
-        // A batch that corrects and then adds a fact is refused as a whole.
-        app.assert_refused(
-            &id,
-            &batch(&[correction(2), joined("p9", "carer", &[])]),
-            422,
-            "project_closed",
-            Some("/events/1/type"),
+        let after_closure =
+            |name: &str, body: Value| refused(name, fact(&id, &body), 422, "project_closed");
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                after_closure("a participant", joined("p9", "carer", &[])),
+                after_closure("a stage", stage_started("design")),
+                after_closure("a second closure", closed()),
+                after_closure("a batch", batch(&[joined("p9", "carer", &[])])),
+                after_closure("a participant, at its type", joined("p9", "carer", &[])).at("/type"),
+                // A batch that corrects and then adds a fact is refused as a whole.
+                after_closure(
+                    "a batch correcting then adding",
+                    batch(&[correction(2), joined("p9", "carer", &[])]),
+                )
+                .at("/events/1/type"),
+            ],
         )
         .await;
         let fix = app.record(&id, correction(2)).await;
         assert_eq!(fix["first_sequence"], 9);
         assert_eq!(app.summary(&id).await["status"], "closed");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrections_of_the_registration_unknown_or_withdrawn_entries_are_refused() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        app.assert_refused(
-            &id,
-            &correction(1),
-            422,
-            "correction_not_allowed",
-            Some("/corrects_sequence"),
-        )
-        .await;
-        app.assert_refused(
-            &id,
-            &correction(8),
-            422,
-            "unknown_entry",
-            Some("/corrects_sequence"),
-        )
-        .await;
-        app.assert_refused(
-            &id,
-            &correction(999),
-            422,
-            "unknown_entry",
-            Some("/corrects_sequence"),
-        )
-        .await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let correcting = |name: &str, sequence: u64, code: &'static str| {
+            refused(name, fact(&id, &correction(sequence)), 422, code).at("/corrects_sequence")
+        };
+        let mut refusals = Refusals::new(app, Some(&id));
+        refusals
+            .check(vec![
+                correcting("the registration", 1, "correction_not_allowed"),
+                correcting("the next entry", 8, "unknown_entry"),
+                correcting("an entry far ahead", 999, "unknown_entry"),
+            ])
+            .await;
         app.record(&id, correction(2)).await;
-        app.assert_refused(
-            &id,
-            &correction(2),
-            422,
-            "already_withdrawn",
-            Some("/corrects_sequence"),
-        )
-        .await;
-        app.assert_refused(
-            &id,
-            &correction(8),
-            422,
-            "correction_not_allowed",
-            Some("/corrects_sequence"),
-        )
-        .await;
+        refusals
+            .check(vec![
+                correcting("a withdrawn entry", 2, "already_withdrawn"),
+                correcting("a correction", 8, "correction_not_allowed"),
+            ])
+            .await;
         // A stage start cannot be withdrawn while a later stage has started.
         app.record(&id, stage_started("design")).await;
-        app.assert_refused(
-            &id,
-            &correction(7),
-            422,
-            "correction_not_allowed",
-            Some("/corrects_sequence"),
-        )
-        .await;
-        app.stop().await;
-    }
+        refusals
+            .check(vec![correcting(
+                "a stage start before a later stage",
+                7,
+                "correction_not_allowed",
+            )])
+            .await;
+        refusals.assert_all_passed();
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_event_in_the_middle_of_a_batch_appends_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        let problem = app
-            .assert_refused(
-                &id,
-                &batch(&[
-                    joined("p10", "carer", &[]),
-                    role_taken("p404", "co_chair"),
-                    joined("p11", "carer", &[]),
-                ]),
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let mut refusals = Refusals::new(app, Some(&id));
+        refusals
+            .check(vec![refused(
+                "an unknown participant in the middle of a batch",
+                fact(
+                    &id,
+                    &batch(&[
+                        joined("p10", "carer", &[]),
+                        role_taken("p404", "co_chair"),
+                        joined("p11", "carer", &[]),
+                    ]),
+                ),
                 422,
                 "unknown_participant",
-                Some("/events/1/participant_id"),
             )
+            .at("/events/1/participant_id")
+            .and("one error", |problem| {
+                problem["errors"].as_array().unwrap().len() == 1
+            })])
             .await;
-        assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
         // A rule that depends on an earlier event of the same batch is judged after it.
         app.record(
             &id,
             batch(&[joined("p10", "carer", &[]), role_taken("p10", "co_chair")]),
         )
         .await;
-        app.assert_refused(
-            &id,
-            &batch(&[
-                joined("p12", "carer", &[]),
-                stage_started("design"),
-                activity("a1", "deliver", &["p12"], &[]),
-            ]),
-            422,
-            "stage_not_started",
-            Some("/events/2/stage"),
-        )
-        .await;
+        refusals
+            .check(vec![refused(
+                "an activity in a stage the same batch started later",
+                fact(
+                    &id,
+                    &batch(&[
+                        joined("p12", "carer", &[]),
+                        stage_started("design"),
+                        activity("a1", "deliver", &["p12"], &[]),
+                    ]),
+                ),
+                422,
+                "stage_not_started",
+            )
+            .at("/events/2/stage")])
+            .await;
+        refusals.assert_all_passed();
         let summary = app.summary(&id).await;
         assert!(
             summary["stages"].as_array().unwrap().len() == 1,
             "{summary}"
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn if_match_must_name_the_current_sequence() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        let post = |if_match: &str, body: Value| {
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let if_match = |value: &str, body: Value| fact(&id, &body).with_header("if-match", value);
+        let mut rows = Vec::new();
+        for stale in ["6", "8", "0"] {
+            rows.push(refused(
+                format!("If-Match: {stale}"),
+                if_match(stale, joined("p9", "carer", &[])),
+                409,
+                "sequence_mismatch",
+            ));
+        }
+        for malformed in ["abc", "-1", "7.0", "\"\"", "W/\"7\""] {
+            rows.push(refused(
+                format!("If-Match: {malformed}"),
+                if_match(malformed, joined("p9", "carer", &[])),
+                400,
+                "validation_failed",
+            ));
+        }
+        assert_all_refused(app, Some(&id), rows).await;
+        app.assert_sequence(&id, 7, "every stale or malformed If-Match")
+            .await;
+        let post = |value: &str, body: Value| {
             let request = app
                 .request(
                     Method::POST,
                     &format!("/projects/{id}/events"),
                     Some(&app.tokens.recorder),
                 )
-                .header("if-match", if_match)
+                .header("if-match", value)
                 .json(&body);
-            let app = &app;
             async move { app.send(request).await }
         };
-        for stale in ["6", "8", "0"] {
-            post(stale, joined("p9", "carer", &[]))
-                .await
-                .problem(409, "sequence_mismatch");
-            app.assert_sequence(&id, 7, &format!("If-Match: {stale}"))
-                .await;
-        }
-        for malformed in ["abc", "-1", "7.0", "\"\"", "W/\"7\""] {
-            post(malformed, joined("p9", "carer", &[]))
-                .await
-                .problem(400, "validation_failed");
-            app.assert_sequence(&id, 7, &format!("If-Match: {malformed}"))
-                .await;
-        }
         let receipt = post("7", joined("p9", "carer", &[])).await.json_with(201);
         assert_eq!(receipt["first_sequence"], 8);
         let quoted = post(
@@ -753,50 +769,64 @@ async fn if_match_must_name_the_current_sequence() {
         .await
         .json_with(201);
         assert_eq!(quoted["last_sequence"], 10);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn occurred_on_after_tomorrow_is_422_and_tomorrow_is_accepted() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
         let today = chrono::Utc::now().date_naive();
         let in_two_days = today + chrono::Days::new(2);
         let mut future = joined("p9", "carer", &[]);
         future["occurred_on"] = json!(in_two_days.to_string());
-        app.assert_refused(&id, &future, 422, "validation_failed", Some("/occurred_on"))
-            .await;
         let mut in_batch = joined("p9", "carer", &[]);
         in_batch["occurred_on"] = json!("2999-01-01");
-        app.assert_refused(
-            &id,
-            &batch(&[joined("p8", "carer", &[]), in_batch]),
-            422,
-            "validation_failed",
-            Some("/events/1/occurred_on"),
-        )
-        .await;
         let mut registration_body = registration("Future", "oxfordshire");
         registration_body["started_on"] = json!(in_two_days.to_string());
-        app.register_as(&app.tokens.recorder, &registration_body)
-            .await
-            .problem_at(422, "validation_failed", "/started_on");
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                refused(
+                    "a fact in two days",
+                    fact(&id, &future),
+                    422,
+                    "validation_failed",
+                )
+                .at("/occurred_on"),
+                refused(
+                    "a fact in 2999, in a batch",
+                    fact(&id, &batch(&[joined("p8", "carer", &[]), in_batch])),
+                    422,
+                    "validation_failed",
+                )
+                .at("/events/1/occurred_on"),
+                refused(
+                    "a project starting in two days",
+                    registering(&registration_body),
+                    422,
+                    "validation_failed",
+                )
+                .at("/started_on"),
+            ],
+        )
+        .await;
 
         let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
         let mut ok = joined("p9", "carer", &[]);
         ok["occurred_on"] = json!(tomorrow.to_string());
         app.record(&id, ok).await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let keyed = |key: &str, body: &Value| fact(&id, body).with_header("idempotency-key", key);
         let post = |key: &str, body: &Value| {
             let request = app
                 .request(
@@ -806,32 +836,38 @@ async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
                 )
                 .header("idempotency-key", key)
                 .json(body);
-            let app = &app;
             async move { app.send(request).await }
         };
-        let fact = joined("p9", "carer", &["carers"]);
-        let first = post("key-1", &fact).await.expect(201);
-        let retry = post("key-1", &fact).await.expect(201);
+        let fact_body = joined("p9", "carer", &["carers"]);
+        let first = post("key-1", &fact_body).await.expect(201);
+        let retry = post("key-1", &fact_body).await.expect(201);
         assert_eq!(retry.body, first.body, "the identical answer");
         assert!(retry.content_type().starts_with("application/json"));
         app.assert_sequence(&id, 8, "a retry").await;
 
         let other = joined("p10", "carer", &[]);
-        post("key-1", &other)
-            .await
-            .problem(422, "idempotency_key_reused");
-        app.assert_sequence(&id, 8, "a reused key").await;
-        // The first answer is still the one kept.
-        assert_eq!(post("key-1", &fact).await.expect(201).body, first.body);
-
-        let long_key = "k".repeat(201);
-        post(&long_key, &other)
-            .await
-            .problem(400, "validation_failed");
-        app.assert_sequence(&id, 8, "a key over 200 characters")
+        let mut refusals = Refusals::new(app, Some(&id));
+        refusals
+            .check(vec![
+                refused(
+                    "a used key with another body",
+                    keyed("key-1", &other),
+                    422,
+                    "idempotency_key_reused",
+                ),
+                refused(
+                    "a key over 200 characters",
+                    keyed(&"k".repeat(201), &other),
+                    400,
+                    "validation_failed",
+                ),
+                refused("an empty key", keyed("", &other), 400, "validation_failed"),
+            ])
             .await;
-        post("", &other).await.problem(400, "validation_failed");
-        app.assert_sequence(&id, 8, "an empty key").await;
+        app.assert_sequence(&id, 8, "a reused, a long and an empty key")
+            .await;
+        // The first answer is still the one kept.
+        assert_eq!(post("key-1", &fact_body).await.expect(201).body, first.body);
         let longest = "k".repeat(200);
         post(&longest, &other).await.expect(201);
         assert_eq!(post(&longest, &other).await.status.as_u16(), 201);
@@ -840,9 +876,14 @@ async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
 
         // A refused request keeps no answer: after fixing the state it may succeed.
         let left = json!({"type": "participant_left", "participant_id": "p11", "occurred_on": DAY});
-        post("key-2", &left)
-            .await
-            .problem(422, "unknown_participant");
+        refusals
+            .check(vec![refused(
+                "a key first used by a refused request",
+                keyed("key-2", &left),
+                422,
+                "unknown_participant",
+            )])
+            .await;
         app.record(&id, joined("p11", "carer", &[])).await;
         post("key-2", &left).await.expect(201);
 
@@ -852,7 +893,6 @@ async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
                 .request(Method::POST, "/projects", Some(&app.tokens.recorder))
                 .header("idempotency-key", key)
                 .json(body);
-            let app = &app;
             async move { app.send(request).await }
         };
         let body = registration("Idempotent", "oxfordshire");
@@ -871,188 +911,208 @@ async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
             .filter(|p| p["title"] == "Idempotent")
             .count();
         assert_eq!(titled, 1, "one project, however many retries");
-        register("reg-1", &registration("Another", "oxfordshire"))
-            .await
-            .problem(422, "idempotency_key_reused");
-        app.stop().await;
-    }
+        refusals
+            .check(vec![refused(
+                "a used registration key with another body",
+                registering(&registration("Another", "oxfordshire"))
+                    .with_header("idempotency-key", "reg-1"),
+                422,
+                "idempotency_key_reused",
+            )])
+            .await;
+        refusals.assert_all_passed();
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_registrations_are_refused_and_register_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let recorder = app.tokens.recorder.clone();
-        let count = || async {
-            app.get(Some(&app.tokens.admin), "/projects")
-                .await
-                .json_with(200)["projects"]
-                .as_array()
-                .unwrap()
-                .len()
+    each_backend(async |app| {
+        let bad = |name: &str, body: &Value, status: u16, code: &'static str, path: &str| {
+            refused(name, registering(body), status, code).at(path)
         };
         let mut unknown = registration("Unknown field", "oxfordshire");
         unknown["colour"] = json!("blue");
-        app.register_as(&recorder, &unknown)
-            .await
-            .problem_at(400, "unknown_field", "/colour");
         let mut missing = registration("Missing", "oxfordshire");
         missing.as_object_mut().unwrap().remove("service_area");
-        app.register_as(&recorder, &missing).await.problem_at(
-            400,
-            "validation_failed",
-            "/service_area",
-        );
         let mut bad_date = registration("Bad date", "oxfordshire");
         bad_date["started_on"] = json!("6 January 2025");
-        app.register_as(&recorder, &bad_date).await.problem_at(
-            400,
-            "validation_failed",
-            "/started_on",
-        );
         let mut bad_id = registration("Bad id", "oxfordshire");
         bad_id["project_id"] = json!("not-a-uuid");
-        app.register_as(&recorder, &bad_id).await.problem_at(
-            400,
-            "validation_failed",
-            "/project_id",
-        );
+        let mut rows = vec![
+            bad(
+                "an unknown field",
+                &unknown,
+                400,
+                "unknown_field",
+                "/colour",
+            ),
+            bad(
+                "no service area",
+                &missing,
+                400,
+                "validation_failed",
+                "/service_area",
+            ),
+            bad(
+                "a date in words",
+                &bad_date,
+                400,
+                "validation_failed",
+                "/started_on",
+            ),
+            bad(
+                "an id that is not a UUID",
+                &bad_id,
+                400,
+                "validation_failed",
+                "/project_id",
+            ),
+        ];
         // Other JSON types than an object, including an array of the fields in order.
-        for body in [
-            json!([
-                null,
-                "Positional",
-                "oxfordshire",
-                "carers",
-                null,
-                [],
-                "2025-01-06"
-            ]),
-            json!([]),
-            json!("Carers"),
-            json!(null),
-            json!([registration("Array", "oxfordshire")]),
+        for (name, body) in [
+            (
+                "the fields in a list",
+                json!([
+                    null,
+                    "Positional",
+                    "oxfordshire",
+                    "carers",
+                    null,
+                    [],
+                    "2025-01-06"
+                ]),
+            ),
+            ("an empty list", json!([])),
+            ("a string", json!("Carers")),
+            ("null", json!(null)),
+            (
+                "a list of one registration",
+                json!([registration("Array", "oxfordshire")]),
+            ),
         ] {
-            app.register_as(&recorder, &body)
-                .await
-                .problem_at(400, "validation_failed", "/");
+            rows.push(bad(name, &body, 400, "validation_failed", "/"));
         }
-        app.post_raw(Some(&recorder), "/projects", "application/json", "")
-            .await
-            .problem(400, "invalid_json");
-        app.post_raw(
-            Some(&recorder),
-            "/projects",
-            "application/json",
-            "{\"title\": ",
-        )
-        .await
-        .problem(400, "invalid_json");
+        let json_type = Some("application/json");
         let mut blank = registration("   ", "oxfordshire");
         blank["priority_groups"] = json!(["carers", "Carers "]);
-        let problem =
-            app.register_as(&recorder, &blank)
-                .await
-                .problem_at(422, "validation_failed", "/title");
-        assert!(
-            problem["errors"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e["path"] == "/priority_groups/1"),
-            "every field rule is reported: {problem}"
-        );
-        app.register_as(
-            &app.tokens.admin,
-            &registration("Bad organisation", "Oxford shire"),
-        )
-        .await
-        .problem_at(422, "validation_failed", "/organisation");
-        assert_eq!(count().await, 0);
-        app.stop().await;
-    }
+        rows.extend([
+            refused(
+                "an empty body",
+                Request::post_bytes("/projects", json_type, ""),
+                400,
+                "invalid_json",
+            ),
+            refused(
+                "a body cut short",
+                Request::post_bytes("/projects", json_type, "{\"title\": "),
+                400,
+                "invalid_json",
+            ),
+            bad(
+                "a blank title and groups alike but for case",
+                &blank,
+                422,
+                "validation_failed",
+                "/title",
+            )
+            .and("every field rule is reported", |problem| {
+                problem["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["path"] == "/priority_groups/1")
+            }),
+            refused(
+                "an organisation with a space, by the administrator",
+                registering(&registration("Bad organisation", "Oxford shire")).by(Who::Admin),
+                422,
+                "validation_failed",
+            )
+            .at("/organisation"),
+        ]);
+        assert_all_refused(app, None, rows).await;
+        assert_eq!(app.project_count().await, 0);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_assessment_queries_are_refused() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        let panel = Some(app.tokens.panel.as_str());
-        let ask = |query: &str| {
-            let path = format!("/projects/{id}/assessment?{query}");
-            let app = &app;
-            async move { app.get(panel, &path).await }
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let ask =
+            |query: &str| Request::get(format!("/projects/{id}/assessment?{query}")).by(Who::Panel);
+        let query = |query: &str, status: u16, code: &'static str| {
+            refused(format!("?{query}"), ask(query), status, code)
         };
         let recorded_at = app.summary(&id).await["recorded_at"]
             .as_str()
             .unwrap()
             .to_string();
-        ask(&format!("as_of={recorded_at}&at_sequence=2"))
-            .await
-            .problem(400, "validation_failed");
+        let mut rows = vec![query(
+            &format!("as_of={recorded_at}&at_sequence=2"),
+            400,
+            "validation_failed",
+        )];
         for malformed in [
             "yesterday",
             "2025-02-30",
             "2025-02-03T25:00:00Z",
             "1700000000",
         ] {
-            ask(&format!("as_of={malformed}"))
-                .await
-                .problem_at(400, "validation_failed", "as_of");
+            rows.push(query(&format!("as_of={malformed}"), 400, "validation_failed").at("as_of"));
         }
         let future = chrono::Utc::now() + chrono::Duration::hours(1);
-        ask(&format!("as_of={}", future.format("%Y-%m-%dT%H:%M:%SZ")))
-            .await
-            .problem_at(422, "validation_failed", "as_of");
         let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
-        ask(&format!("as_of={tomorrow}"))
-            .await
-            .problem_at(422, "validation_failed", "as_of");
-        ask("as_of=2000-01-01T00:00:00Z")
-            .await
-            .problem(422, "nothing_recorded");
-        ask("at_sequence=8")
-            .await
-            .problem_at(422, "sequence_out_of_range", "at_sequence");
-        ask("at_sequence=0").await.problem(400, "validation_failed");
-        ask("at_sequence=-1")
-            .await
-            .problem(400, "validation_failed");
-        ask("at_sequence=two")
-            .await
-            .problem(400, "validation_failed");
+        rows.extend([
+            query(
+                &format!("as_of={}", future.format("%Y-%m-%dT%H:%M:%SZ")),
+                422,
+                "validation_failed",
+            )
+            .at("as_of"),
+            query(&format!("as_of={tomorrow}"), 422, "validation_failed").at("as_of"),
+            query("as_of=2000-01-01T00:00:00Z", 422, "nothing_recorded"),
+            query("at_sequence=8", 422, "sequence_out_of_range").at("at_sequence"),
+            query("at_sequence=0", 400, "validation_failed"),
+            query("at_sequence=-1", 400, "validation_failed"),
+            query("at_sequence=two", 400, "validation_failed"),
+        ]);
         for rubric in [
             "no-such-rubric@1",
             "oxfordshire-six-point@2",
             "oxfordshire-six-point@x",
             "@",
         ] {
-            ask(&format!("rubric={rubric}"))
-                .await
-                .problem_at(422, "unknown_rubric", "rubric");
+            rows.push(query(&format!("rubric={rubric}"), 422, "unknown_rubric").at("rubric"));
         }
-        ask("colour=blue").await.problem(400, "unknown_field");
-        ask("at_sequence=7&colour=blue")
-            .await
-            .problem(400, "unknown_field");
+        rows.extend([
+            query("colour=blue", 400, "unknown_field"),
+            query("at_sequence=7&colour=blue", 400, "unknown_field"),
+        ]);
+        assert_all_refused(app, Some(&id), rows).await;
+        let panel = Some(app.tokens.panel.as_str());
         app.get(panel, &format!("/projects/{id}/assessment?at_sequence=7"))
             .await
             .expect(200);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_trail_list_and_verify_queries_are_400() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = project_in_commission(&app).await;
-        let assurance = Some(app.tokens.assurance.as_str());
-        let get = |path: String| {
-            let app = &app;
-            async move { app.get(assurance, &path).await }
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let bad = |path: String, code: &'static str| {
+            refused(
+                path.clone(),
+                Request::get(path).by(Who::Assurance),
+                400,
+                code,
+            )
         };
+        let mut rows = Vec::new();
         for query in [
             "limit=0",
             "limit=1001",
@@ -1062,17 +1122,20 @@ async fn bad_trail_list_and_verify_queries_are_400() {
             "after=x",
             "page=2",
         ] {
-            let resp = get(format!("/projects/{id}/events?{query}")).await;
             let code = if query.starts_with("page") {
                 "unknown_field"
             } else {
                 "validation_failed"
             };
-            resp.problem(400, code);
+            rows.push(bad(format!("/projects/{id}/events?{query}"), code));
         }
-        get(format!("/projects/{id}/events?limit=0"))
-            .await
-            .problem_at(400, "validation_failed", "limit");
+        rows.push(
+            bad(
+                format!("/projects/{id}/events?limit=0"),
+                "validation_failed",
+            )
+            .at("limit"),
+        );
 
         let digest = app.summary(&id).await["digest"]
             .as_str()
@@ -1087,32 +1150,36 @@ async fn bad_trail_list_and_verify_queries_are_400() {
             format!("sequence=7&digest=md5:{}", "0".repeat(64)),
             format!("sequence=seven&digest={digest}"),
         ] {
-            get(format!("/projects/{id}/verify?{query}"))
-                .await
-                .problem(400, "validation_failed");
+            rows.push(bad(
+                format!("/projects/{id}/verify?{query}"),
+                "validation_failed",
+            ));
         }
-        get(format!("/projects/{id}/verify?sequence=7&digest=nope"))
-            .await
-            .problem_at(400, "validation_failed", "digest");
-        get(format!("/projects/{id}/verify?colour=blue"))
-            .await
-            .problem(400, "unknown_field");
-
-        get("/projects?status=archived".into())
-            .await
-            .problem(400, "validation_failed");
-        get("/projects?colour=blue".into())
-            .await
-            .problem(400, "unknown_field");
-        app.stop().await;
-    }
+        rows.extend([
+            bad(
+                format!("/projects/{id}/verify?sequence=7&digest=nope"),
+                "validation_failed",
+            )
+            .at("digest"),
+            bad(
+                format!("/projects/{id}/verify?colour=blue"),
+                "unknown_field",
+            ),
+            bad("/projects?status=archived".into(), "validation_failed"),
+            bad("/projects?colour=blue".into(), "unknown_field"),
+        ]);
+        assert_all_refused(app, Some(&id), rows).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_projects_and_ids_that_are_not_uuids_are_404_on_every_project_endpoint() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let admin = Some(app.tokens.admin.as_str());
+    each_backend(async |app| {
+        let not_found = |request: Request, name: String| {
+            refused(name, request.by(Who::Admin), 404, "not_found")
+        };
+        let mut rows = Vec::new();
         for project in [
             Uuid::new_v4().to_string(),
             "not-a-uuid".to_string(),
@@ -1124,45 +1191,60 @@ async fn unknown_projects_and_ids_that_are_not_uuids_are_404_on_every_project_en
                 format!("/projects/{project}/verify"),
                 format!("/projects/{project}/assessment"),
             ] {
-                app.get(admin, &path).await.problem(404, "not_found");
+                rows.push(not_found(Request::get(path.clone()), format!("GET {path}")));
             }
-            app.post(
-                admin,
-                &format!("/projects/{project}/events"),
-                &joined("p1", "carer", &[]),
-            )
-            .await
-            .problem(404, "not_found");
+            let events = format!("/projects/{project}/events");
+            rows.push(not_found(
+                Request::post(events.clone(), &joined("p1", "carer", &[])),
+                format!("POST {events}"),
+            ));
         }
-        app.stop().await;
-    }
+        assert_all_refused(app, None, rows).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_methods_get_problems_too() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let admin = Some(app.tokens.admin.as_str());
+    each_backend(async |app| {
+        let mut refusals = Refusals::new(app, None);
         // (`/` itself is the web pages' start page: see tests/web.rs.)
-        for path in [
+        let mut rows: Vec<_> = [
             "/nothing-here",
             "/projects/x/y/z",
             "//api/v2/projects",
             "//favicon.ico",
-        ] {
-            app.get(admin, path).await.problem(404, "not_found");
-        }
-        app.get(None, "/nothing-here")
-            .await
-            .problem(404, "not_found");
+        ]
+        .into_iter()
+        .map(|path| refused(path, Request::get(path).by(Who::Admin), 404, "not_found"))
+        .collect();
+        rows.push(refused(
+            "/nothing-here without a token",
+            Request::get("/nothing-here").by(Who::Nobody),
+            404,
+            "not_found",
+        ));
+        refusals.check(rows).await;
         let id = app.new_project().await;
-        app.send(app.request(Method::DELETE, &format!("/projects/{id}"), admin))
-            .await
-            .problem(405, "method_not_allowed");
-        app.send(app.request(Method::PUT, "/projects", admin))
-            .await
-            .problem(405, "method_not_allowed");
+        refusals.watch(&id);
+        refusals
+            .check(vec![
+                refused(
+                    "DELETE of a project",
+                    Request::call(Method::DELETE, format!("/projects/{id}")).by(Who::Admin),
+                    405,
+                    "method_not_allowed",
+                ),
+                refused(
+                    "PUT of the projects",
+                    Request::call(Method::PUT, "/projects").by(Who::Admin),
+                    405,
+                    "method_not_allowed",
+                ),
+            ])
+            .await;
+        refusals.assert_all_passed();
         app.assert_sequence(&id, 1, "DELETE").await;
-        app.stop().await;
-    }
+    })
+    .await;
 }

@@ -2,13 +2,11 @@
 
 use serde_json::{json, Value};
 
-use crate::common;
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posting_one_event_returns_a_receipt_for_the_next_sequence() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let resp = app
             .post_events(&id, &joined("p1", "carer", &["carers"]))
@@ -36,14 +34,13 @@ async fn posting_one_event_returns_a_receipt_for_the_next_sequence() {
         assert_eq!(trail[1]["digest"], receipt["digest"]);
         assert_eq!(trail[1]["recorded_at"], receipt["recorded_at"]);
         assert_eq!(app.sequence(&id).await, 2);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_appended_together_and_its_receipt_names_first_and_last_sequence() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let receipt = app
             .record(
@@ -80,15 +77,14 @@ async fn a_batch_is_appended_together_and_its_receipt_names_first_and_last_seque
             (one["first_sequence"].clone(), one["last_sequence"].clone()),
             (json!(5), json!(5))
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_type_can_be_posted() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         app.record(
             &id,
             json!({"type": "participant_left", "participant_id": "p2", "reason": "Moved job",
@@ -129,14 +125,13 @@ async fn every_event_type_can_be_posted() {
             "every type, and the registration: {types:?}"
         );
         assert_eq!(app.summary(&id).await["status"], "closed");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trail_pages_with_after_limit_and_next_after() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         for i in 1..=6 {
             app.record(&id, joined(&format!("p{i}"), "carer", &[]))
@@ -212,15 +207,14 @@ async fn the_trail_pages_with_after_limit_and_next_after() {
             .map(|e| e["recorded_at"].as_str().unwrap())
             .collect();
         assert!(instants.windows(2).all(|w| w[0] <= w[1]), "{instants:?}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ndjson_export_has_every_entry_one_per_line() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         for i in 3..=6 {
             app.record(&id, joined(&format!("p{i}"), "carer", &[]))
                 .await;
@@ -261,14 +255,13 @@ async fn the_ndjson_export_has_every_entry_one_per_line() {
             !text.contains("personal_data") && !text.contains("Meet in the evening"),
             "no personal data in clear in the export"
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrected_entry_shows_which_correction_withdrew_it() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         app.record(&id, joined("p1", "carer", &[])).await;
         app.record(&id, joined("p2", "carer", &[])).await;
@@ -285,14 +278,13 @@ async fn a_corrected_entry_shows_which_correction_withdrew_it() {
             json!({"carer": {"count": null, "suppressed": true}})
         );
         app.record(&id, joined("p1", "lived_experience", &[])).await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_checks_the_whole_chain_and_any_kept_receipt() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let kept = app.record(&id, joined("p1", "carer", &[])).await;
         let later = app
@@ -341,6 +333,6 @@ async fn verify_checks_the_whole_chain_and_any_kept_receipt() {
         assert_eq!(made_up["valid"], false, "{made_up}");
         let beyond = verify(&json!(99), &kept["digest"]).await;
         assert_eq!(beyond["valid"], false, "{beyond}");
-        app.stop().await;
-    }
+    })
+    .await;
 }

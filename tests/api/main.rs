@@ -1,14 +1,15 @@
-//! End-to-end tests of the HTTP API (shared/API.md) through real HTTP: a server on 127.0.0.1
-//! built with `coprod::http::serve_on`, a `reqwest` client, and every scenario run against every
-//! backend of `common::backends()` (SQLite always, PostgreSQL when available).
+//! End-to-end tests of the HTTP API through real HTTP: a server on 127.0.0.1 (`kit::Server`), a
+//! `reqwest` client, and every scenario run against every backend with `kit::each_backend`
+//! (SQLite always, PostgreSQL when available).
 
-#[path = "../common/mod.rs"]
-mod common;
+#[path = "../kit/mod.rs"]
+mod kit;
 
 mod helpers;
 
 mod assessments;
 mod auth;
+mod cleanup;
 mod concurrency;
 mod errors;
 mod events;

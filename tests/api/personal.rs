@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use coprod::store::Role;
 
-use crate::common::{self, Backend, TestDb};
 use crate::helpers::*;
+use crate::kit::{Backend, TestDb};
 
 const ERASURE: &str = "{\"reason\": \"The participant asked for their data to be erased.\", \"legal_basis\": \"UK GDPR Article 17(1)(b)\"}";
 
@@ -76,11 +76,10 @@ async fn export(app: &TestApp, id: &str) -> String {
 
 #[tokio::test]
 async fn no_group_or_contribution_summary_is_stored_in_clear() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
-        let payloads = raw_payloads(&db).await;
-        assert_eq!(payloads.len(), 11, "[{}]", db.backend);
+    each_backend(async |app| {
+        let id = rich_project(app).await;
+        let payloads = raw_payloads(&app.db).await;
+        assert_eq!(payloads.len(), 11, "[{}]", app.backend);
         // (The registration names priority groups: those describe the project, not a person.)
         let all = payloads
             .iter()
@@ -92,7 +91,7 @@ async fn no_group_or_contribution_summary_is_stored_in_clear() {
             assert!(
                 !all.contains(secret),
                 "[{}] '{secret}' stored in clear",
-                db.backend
+                app.backend
             );
         }
         // The readers allowed to see it get it back, decrypted.
@@ -111,15 +110,14 @@ async fn no_group_or_contribution_summary_is_stored_in_clear() {
             "occurred_on": DAY});
         app.assert_refused(&id, &sealed, 422, "validation_failed", Some("/groups"))
             .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let seal = app
             .post(
                 Some(&app.tokens.assurance),
@@ -130,9 +128,9 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
             .json_with(201);
         let seal_sequence = seal["seal"]["sequence"].as_u64().unwrap();
         assert_eq!(seal["assessment"]["participants_erased"], 0);
-        let before = export(&app, &id).await;
+        let before = export(app, &id).await;
 
-        let receipt = erase(&app, &app.tokens.admin, &id, "p1", ERASURE)
+        let receipt = erase(app, &app.tokens.admin, &id, "p1", ERASURE)
             .await
             .json_with(201);
         let erased_at = receipt["sequence"].as_u64().unwrap();
@@ -195,11 +193,11 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         assert_eq!(breadth["value"], "0 groups", "{breadth}");
 
         // Exports made before and after the erasure both verify offline, with no keys.
-        let after = export(&app, &id).await;
+        let after = export(app, &id).await;
         let dir = tempfile::tempdir().unwrap();
         for (name, ndjson) in [("before.ndjson", &before), ("after.ndjson", &after)] {
             let (ok, report) = verify_offline(dir.path(), name, ndjson);
-            assert!(ok, "[{}] {name}: {report}", db.backend);
+            assert!(ok, "[{}] {name}: {report}", app.backend);
             assert!(report.contains("OK ("), "{name}: {report}");
             assert!(!report.contains("FAILS"), "{name}: {report}");
         }
@@ -221,22 +219,21 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
             Some("/corrects_sequence"),
         )
         .await;
-        let again = erase(&app, &app.tokens.admin, &id, "p1", ERASURE).await;
+        let again = erase(app, &app.tokens.admin, &id, "p1", ERASURE).await;
         again.problem(409, "already_erased");
         app.assert_sequence(&id, erased_at, "refusals after the erasure")
             .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn erasure_is_for_admins_of_a_known_participant_with_a_reason_and_a_legal_basis() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let t = &app.tokens;
         for token in [&t.recorder, &t.assurance, &t.panel] {
-            erase(&app, token, &id, "p1", ERASURE)
+            erase(app, token, &id, "p1", ERASURE)
                 .await
                 .problem(403, "forbidden");
         }
@@ -245,10 +242,10 @@ async fn erasure_is_for_admins_of_a_known_participant_with_a_reason_and_a_legal_
             .create_token(Role::Admin, "bucks", "bucks-admin")
             .await
             .unwrap();
-        erase(&app, &bucks_admin, &id, "p1", ERASURE)
+        erase(app, &bucks_admin, &id, "p1", ERASURE)
             .await
             .problem(404, "not_found");
-        erase(&app, &t.admin, &id, "nobody", ERASURE)
+        erase(app, &t.admin, &id, "nobody", ERASURE)
             .await
             .problem(422, "unknown_participant");
         for (body, status, code) in [
@@ -266,7 +263,7 @@ async fn erasure_is_for_admins_of_a_known_participant_with_a_reason_and_a_legal_
             ),
             ("{\"reason\": ", 400, "invalid_json"),
         ] {
-            let resp = erase(&app, &t.admin, &id, "p1", body).await;
+            let resp = erase(app, &t.admin, &id, "p1", body).await;
             assert_eq!(resp.status.as_u16(), status, "{body}: {}", resp.text());
             assert_eq!(resp.json()["code"], code, "{body}: {}", resp.text());
         }
@@ -276,15 +273,14 @@ async fn erasure_is_for_admins_of_a_known_participant_with_a_reason_and_a_legal_
             personal_of(&app.trail(&id).await, 2),
             json!({"groups": ["carers", "Somali community"]})
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn subject_access_returns_every_entry_about_one_participant_decrypted() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let t = &app.tokens;
         let path = format!("/projects/{id}/participants/p1");
         let found = app.get(Some(&t.assurance), &path).await.json_with(200);
@@ -325,20 +321,19 @@ async fn subject_access_returns_every_entry_about_one_participant_decrypted() {
         .await
         .problem(404, "not_found");
 
-        erase(&app, &t.admin, &id, "p1", ERASURE).await.expect(201);
+        erase(app, &t.admin, &id, "p1", ERASURE).await.expect(201);
         let after = app.get(Some(&t.assurance), &path).await.json_with(200);
         assert_eq!(after["erased_at"], 12);
         assert_eq!(after["entries"][0]["event"]["groups"], "erased");
         assert_eq!(after["entries"][2]["event"]["summary"], "erased");
         assert!(!after.to_string().contains("Somali"), "{after}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn counts_of_people_below_five_are_never_shown() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let id = app.new_project().await;
         let mut joins: Vec<Value> = (1..=5)
             .map(|i| joined(&format!("c{i}"), "carer", &["carers"]))
@@ -353,6 +348,6 @@ async fn counts_of_people_below_five_are_never_shown() {
                 "professional": {"count": null, "suppressed": true},
             })
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }

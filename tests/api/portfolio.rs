@@ -2,15 +2,12 @@
 //! period end (a later correction does not change an earlier period), organisations kept apart,
 //! the comparison of organisations, determinism, CSV, rebuilt views, and every bad parameter.
 
-use std::sync::LazyLock;
-
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use coprod::clock::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::common;
 use crate::helpers::*;
 
 const CRITERIA: [&str; 6] = [
@@ -22,29 +19,30 @@ const CRITERIA: [&str; 6] = [
     "shared_responsibility",
 ];
 
-static CLOCK: LazyLock<Clock> = LazyLock::new(|| Clock::fixed(Utc::now()));
-/// One clock-driven test at a time: they share [`CLOCK`].
-static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The year the clock-driven stories are told in: the servers' clock is fixed to it, so the
+/// entries are stamped on the story's days.
+const YEAR: i32 = 2025;
 
-fn clock() -> Clock {
-    CLOCK.clone()
+/// A clock fixed at `month_day_time` of [`YEAR`]: the one clock of a story's store and server.
+fn story_clock(month_day_time: &str) -> Clock {
+    Clock::fixed(story_instant(month_day_time))
 }
 
-/// The year the clock-driven stories are told in: ahead of the real clock, since the store
-/// never stamps an entry earlier than the real time.
-fn year() -> i32 {
-    Utc::now().year() + 1
-}
-
-fn set_clock(month_day_time: &str) {
-    let instant = DateTime::parse_from_rfc3339(&format!("{}-{month_day_time}", year()))
+fn story_instant(month_day_time: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("{YEAR}-{month_day_time}"))
         .expect("instant")
-        .with_timezone(&Utc);
-    CLOCK.set(instant);
+        .with_timezone(&Utc)
+}
+
+fn set_clock(app: &TestApp, month_day_time: &str) {
+    assert!(
+        app.store.clock().set(story_instant(month_day_time)),
+        "a fixed clock"
+    );
 }
 
 fn date(month_day: &str) -> String {
-    format!("{}-{month_day}", year())
+    format!("{YEAR}-{month_day}")
 }
 
 async fn portfolio(app: &TestApp, token: &str, query: &str) -> Value {
@@ -101,15 +99,14 @@ async fn late_project(app: &TestApp, close: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portfolio_counts_what_each_projects_assessment_says() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let rich = rich_project(&app).await;
-        let late = late_project(&app, false).await;
+    each_backend(async |app| {
+        let rich = rich_project(app).await;
+        let late = late_project(app, false).await;
         let bare = app.new_project_titled("Advocacy contract").await;
         app.record(&bare, closed()).await;
-        let rich_closed = rich_project(&app).await;
+        let rich_closed = rich_project(app).await;
         app.record(&rich_closed, closed()).await;
-        let late_closed = late_project(&app, true).await;
+        let late_closed = late_project(app, true).await;
         // Another organisation's project is not counted.
         app.register_as(&app.tokens.bucks, &registration("Bucks project", "bucks"))
             .await
@@ -117,7 +114,7 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
         let ids = [&rich, &late, &bare, &rich_closed, &late_closed];
 
         let panel = app.tokens.panel.clone();
-        let figures = portfolio(&app, &panel, "").await;
+        let figures = portfolio(app, &panel, "").await;
         assert_eq!(figures["organisation"], "oxfordshire");
         assert_eq!(figures["service_area"], Value::Null);
         assert_eq!(figures["rubric"]["id"], "oxfordshire-six-point");
@@ -126,7 +123,7 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
         assert_eq!(figures["projects"]["closed"], 3);
 
         // Every figure equals the count of the per-project assessments that say so.
-        let assessments = assert_figures_match(&app, &panel, &figures, &ids).await;
+        let assessments = assert_figures_match(app, &panel, &figures, &ids).await;
         let latest = assessments
             .iter()
             .map(|a| a["as_of"].as_str().unwrap().to_string())
@@ -167,18 +164,18 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
         );
 
         // A service area narrows it down.
-        let carers = portfolio(&app, &panel, "?service_area=carers").await;
+        let carers = portfolio(app, &panel, "?service_area=carers").await;
         assert_eq!(carers["projects"]["total"], 5);
         assert_eq!(carers["service_area"], "carers");
-        let none = portfolio(&app, &panel, "?service_area=housing").await;
+        let none = portfolio(app, &panel, "?service_area=housing").await;
         assert_eq!(none["projects"]["total"], 0);
         assert_eq!(none["as_of"], Value::Null);
         assert_eq!(
             criterion(&none, "reciprocal_reward")["met"],
             json!({"count": 0, "per_cent": null})
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 /// Asserts that every criterion and indicator figure of `figures` is the count of the projects
@@ -234,9 +231,8 @@ async fn assert_figures_match(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_erasure_the_portfolio_still_counts_what_each_assessment_says() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let a = rich_project(&app).await;
+    each_backend(async |app| {
+        let a = rich_project(app).await;
         let b = app.new_project_titled("Young carers' forum").await;
         app.record(
             &b,
@@ -250,8 +246,8 @@ async fn after_an_erasure_the_portfolio_still_counts_what_each_assessment_says()
         )
         .await;
         let panel = app.tokens.panel.clone();
-        let before = portfolio(&app, &panel, "").await;
-        assert_figures_match(&app, &panel, &before, &[&a, &b]).await;
+        let before = portfolio(app, &panel, "").await;
+        assert_figures_match(app, &panel, &before, &[&a, &b]).await;
         let erasure = json!({"reason": "The participant asked for their data to be erased.",
                              "legal_basis": "UK GDPR Article 17(1)(b)"});
         app.post(
@@ -261,18 +257,17 @@ async fn after_an_erasure_the_portfolio_still_counts_what_each_assessment_says()
         )
         .await
         .expect(201);
-        let after = portfolio(&app, &panel, "").await;
-        assert_figures_match(&app, &panel, &after, &[&a, &b]).await;
-        app.stop().await;
-    }
+        let after = portfolio(app, &panel, "").await;
+        assert_figures_match(app, &panel, &after, &[&a, &b]).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_question_gives_the_same_bytes_etag_and_csv_and_a_rebuild_changes_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        rich_project(&app).await;
-        late_project(&app, true).await;
+    each_backend(async |app| {
+        rich_project(app).await;
+        late_project(app, true).await;
         let panel = Some(app.tokens.panel.as_str());
         for path in ["/portfolio", "/portfolio/trend"] {
             let first = app.get(panel, path).await.expect(200);
@@ -319,16 +314,13 @@ async fn the_same_question_gives_the_same_bytes_etag_and_csv_and_a_rebuild_chang
         );
         // 3 project rows, 10 stage rows, 6 × (3 + 3) criterion and indicator rows, 2 attention rows.
         assert_eq!(lines.count(), 3 + 10 + 36 + 2);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_leaves_it_alone() {
-    let _turn = TURN.lock().await;
-    for db in common::backends().await {
-        set_clock("01-10T10:00:00Z");
-        let app = TestApp::spawn_with_clock(&db, clock()).await;
+    each_backend_with_clock(story_clock("01-10T10:00:00Z"), async |app| {
         let a = app.new_project_titled("Carers' breaks").await;
         app.record(
             &a,
@@ -341,14 +333,14 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
             ]),
         )
         .await;
-        set_clock("02-15T10:00:00Z");
+        set_clock(app, "02-15T10:00:00Z");
         let b = app.new_project_titled("Home care charter").await;
-        set_clock("04-20T10:00:00Z");
+        set_clock(app, "04-20T10:00:00Z");
         // The payment was recorded against the wrong person: withdrawn in April.
         app.record(&a, correction(6)).await;
-        set_clock("05-05T10:00:00Z");
+        set_clock(app, "05-05T10:00:00Z");
         app.new_project_titled("Reablement pathway").await;
-        set_clock("07-05T10:00:00Z");
+        set_clock(app, "07-05T10:00:00Z");
 
         let panel = app.tokens.panel.clone();
         let trend = app
@@ -367,8 +359,8 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
         let periods = trend["periods"].as_array().expect("periods");
         assert_eq!(periods.len(), 2, "{trend}");
         let (q1, q2) = (&periods[0], &periods[1]);
-        assert_eq!(q1["period"], format!("{}-Q1", year()));
-        assert_eq!(q1["as_of"], format!("{}-03-31T23:59:59.999999Z", year()));
+        assert_eq!(q1["period"], format!("{YEAR}-Q1"));
+        assert_eq!(q1["as_of"], format!("{YEAR}-03-31T23:59:59.999999Z"));
         assert_eq!(q1["complete"], true);
         assert_eq!(q1["projects"]["total"], 2, "A and B by the end of March");
         assert_eq!(
@@ -385,7 +377,7 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
         assert_eq!(q2["attention"]["rewards_missing"]["count"], 1);
 
         // Q1 is exactly the portfolio as of its end, and the project's own assessment then.
-        let at_q1 = portfolio(&app, &panel, &format!("?as_of={}", date("03-31"))).await;
+        let at_q1 = portfolio(app, &panel, &format!("?as_of={}", date("03-31"))).await;
         for key in ["projects", "criteria", "attention"] {
             assert_eq!(q1[key], at_q1[key], "{key}");
         }
@@ -425,7 +417,7 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
             })
             .collect();
         assert_eq!(rewarded, [1, 1, 1, 0, 0, 0]);
-        assert_eq!(months[0]["period"], format!("{}-01", year()));
+        assert_eq!(months[0]["period"], format!("{YEAR}-01"));
 
         // A `to` inside a period: that period is taken at `to`, marked incomplete.
         let partial = app
@@ -444,7 +436,7 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
         assert_eq!(periods[0]["complete"], false);
         assert_eq!(
             periods[0]["as_of"],
-            format!("{}-02-20T23:59:59.999999Z", year())
+            format!("{YEAR}-02-20T23:59:59.999999Z")
         );
         assert_eq!(periods[0]["projects"]["total"], 2);
 
@@ -460,7 +452,7 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
         assert_eq!(periods.len(), 3, "Q1, Q2 and the quarter under way");
         assert_eq!(periods[2]["complete"], false);
         assert_eq!(periods[2]["projects"]["total"], 3);
-        let latest = portfolio(&app, &panel, "").await;
+        let latest = portfolio(app, &panel, "").await;
         assert_eq!(periods[2]["as_of"], latest["as_of"]);
         assert_eq!(so_far["to"], Value::Null);
         // And by default, twelve quarters back.
@@ -470,27 +462,25 @@ async fn each_period_is_replayed_as_recorded_by_its_end_so_a_later_correction_le
             .json_with(200);
         assert_eq!(default["periods"].as_array().unwrap().len(), 12);
         let _ = b;
-        app.stop().await;
-    }
-    CLOCK.set(Utc::now());
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organisations_are_kept_apart_and_compared_only_by_those_who_see_them_all() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         for _ in 0..3 {
-            rich_project(&app).await;
+            rich_project(app).await;
         }
         for title in ["Bucks one", "Bucks two"] {
             app.register_as(&app.tokens.bucks, &registration(title, "bucks"))
                 .await
                 .expect(201);
         }
-        let own = portfolio(&app, &app.tokens.bucks, "").await;
+        let own = portfolio(app, &app.tokens.bucks, "").await;
         assert_eq!(own["organisation"], "bucks");
         assert_eq!(own["projects"]["total"], 2);
-        let oxon = portfolio(&app, &app.tokens.assurance, "?organisation=oxfordshire").await;
+        let oxon = portfolio(app, &app.tokens.assurance, "?organisation=oxfordshire").await;
         assert_eq!(oxon["projects"]["total"], 3);
         // Another organisation's portfolio is refused, not emptied.
         for token in [
@@ -509,10 +499,10 @@ async fn organisations_are_kept_apart_and_compared_only_by_those_who_see_them_al
                 .problem_at(403, "forbidden", "organisation");
         }
         // The administrator sees every organisation, together or one at a time.
-        let all = portfolio(&app, &app.tokens.admin, "").await;
+        let all = portfolio(app, &app.tokens.admin, "").await;
         assert_eq!(all["organisation"], "*");
         assert_eq!(all["projects"]["total"], 5);
-        let bucks = portfolio(&app, &app.tokens.admin, "?organisation=bucks").await;
+        let bucks = portfolio(app, &app.tokens.admin, "?organisation=bucks").await;
         assert_eq!(bucks["projects"]["total"], 2);
         assert_eq!(bucks["criteria"], own["criteria"]);
 
@@ -556,8 +546,8 @@ async fn organisations_are_kept_apart_and_compared_only_by_those_who_see_them_al
                 .await
                 .problem(403, "forbidden");
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 /// (token, path, status, code, path of the error).
@@ -565,9 +555,8 @@ type Case<'a> = (Option<&'a str>, &'a str, u16, &'a str, Option<&'a str>);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_parameter_is_a_clear_problem_and_writes_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let panel = Some(app.tokens.panel.as_str());
         let admin = Some(app.tokens.admin.as_str());
         let cases: &[Case] = &[
@@ -745,14 +734,13 @@ async fn every_bad_parameter_is_a_clear_problem_and_writes_nothing() {
         // Nothing was recorded by any of them.
         app.assert_sequence(&id, 11, "bad portfolio questions")
             .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_the_portfolio() {
-    let db = common::sqlite();
-    let app = TestApp::spawn(&db).await;
+    let app = TestApp::spawn(crate::kit::sqlite().into()).await;
     let doc = app.get(None, "/openapi.json").await.json_with(200);
     for path in [
         "/api/v1/portfolio",

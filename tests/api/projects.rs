@@ -3,13 +3,11 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::common;
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registering_a_project_answers_201_with_location_and_a_receipt_for_entry_1() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let resp = app
             .register_as(
                 &app.tokens.recorder,
@@ -45,14 +43,13 @@ async fn registering_a_project_answers_201_with_location_and_a_receipt_for_entry
         let summary = app.summary(id).await;
         assert_eq!(summary["recorded_at"], receipt["recorded_at"]);
         assert_eq!(summary["digest"], receipt["digest"]);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_may_choose_the_project_id() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let chosen = Uuid::new_v4().to_string();
         let mut body = registration("Day services review", "oxfordshire");
         body["project_id"] = json!(chosen);
@@ -66,14 +63,13 @@ async fn a_client_may_choose_the_project_id() {
         assert_eq!(summary["project_id"], chosen.as_str());
         assert_eq!(summary["title"], "Day services review");
         assert_eq!(app.trail(&chosen).await[0]["recorded_by"], "admin");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_project_list_filters_by_organisation_and_status() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let open = app.new_project_titled("Open project").await;
         let closing = app.new_project_titled("Closed project").await;
         app.record(&closing, closed()).await;
@@ -161,15 +157,14 @@ async fn the_project_list_filters_by_organisation_and_status() {
             .unwrap();
         assert_eq!(closing_view["status"], "closed");
         assert_eq!(closing_view["sequence"], 2);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_project_summary_has_stages_participants_by_kind_and_a_scorecard() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         app.record(
             &id,
             batch(&[
@@ -238,14 +233,13 @@ async fn a_project_summary_has_stages_participants_by_kind_and_a_scorecard() {
             let key = criterion["key"].as_str().unwrap();
             assert_eq!(scorecard[key], criterion["rating"], "{key}");
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics_answer() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let health = app.get(None, "//healthz").await.json_with(200);
         assert_eq!(health["status"], "ok");
         let ready = app.get(None, "//readyz").await.json_with(200);
@@ -259,14 +253,13 @@ async fn health_readiness_and_metrics_answer() {
         let text = metrics.text();
         assert!(text.contains("coprod_http_requests_total"), "{text}");
         assert!(text.contains("route=\"/api/v1/projects\""), "{text}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_needs_no_token_and_lists_every_path() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let document = app.get(None, "/openapi.json").await.json_with(200);
         let version = document["openapi"].as_str().expect("openapi");
         assert!(version.starts_with("3.1"), "{version}");
@@ -293,14 +286,13 @@ async fn the_openapi_document_needs_no_token_and_lists_every_path() {
         assert!(paths["/api/v1/projects"].get("get").is_some());
         assert!(paths["/api/v1/projects/{id}/events"].get("post").is_some());
         assert!(paths["/api/v1/projects/{id}/events"].get("get").is_some());
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rubrics_are_published_with_their_digest() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
+    each_backend(async |app| {
         let panel = Some(app.tokens.panel.as_str());
         let all = app.get(panel, "/rubrics").await.json_with(200);
         let rubrics = all["rubrics"].as_array().expect("rubrics");
@@ -344,6 +336,6 @@ async fn rubrics_are_published_with_their_digest() {
         app.get(panel, "/rubrics/oxfordshire-six-point")
             .await
             .problem(404, "not_found");
-        app.stop().await;
-    }
+    })
+    .await;
 }

@@ -1,4 +1,4 @@
-//! Sealed assessments (shared/API.md "Assessments"): sealing, who may seal, the exact body a seal
+//! Sealed assessments: sealing, who may seal, the exact body a seal
 //! covers, bad requests, retries, the list of seals, checking one seal, and `GET /verify`
 //! checking them all.
 
@@ -6,7 +6,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::common;
 use crate::helpers::*;
 
 const PURPOSE: &str = "Adults scrutiny panel 2025-03-04";
@@ -147,9 +146,8 @@ async fn assert_seal_covers_its_body(app: &TestApp, id: &str, sealed: &Sealed, q
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assurance_panel_and_admin_seal_the_exact_body_they_are_given() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let tokens = [
             ("assurance", app.tokens.assurance.clone()),
             ("panel", app.tokens.panel.clone()),
@@ -158,7 +156,7 @@ async fn assurance_panel_and_admin_seal_the_exact_body_they_are_given() {
         for (role, token) in tokens {
             let before = app.summary(&id).await;
             let before_sequence = before["sequence"].as_u64().unwrap();
-            let sealed = seal(&app, &token, &id, json!({ "purpose": PURPOSE })).await;
+            let sealed = seal(app, &token, &id, json!({ "purpose": PURPOSE })).await;
             let seal = &sealed.seal;
             assert_eq!(sealed.sequence(), before_sequence + 1, "[{role}] {seal}");
             assert_eq!(
@@ -178,7 +176,7 @@ async fn assurance_panel_and_admin_seal_the_exact_body_they_are_given() {
             );
             assert_eq!(seal["occurred_on"], json!(chrono::Utc::now().date_naive()));
             let query = format!("at_sequence={}", sealed.at_sequence());
-            assert_seal_covers_its_body(&app, &id, &sealed, &query).await;
+            assert_seal_covers_its_body(app, &id, &sealed, &query).await;
 
             // The seal is itself an entry of the trail, with the receipt the answer gave.
             let trail = app.trail(&id).await;
@@ -194,19 +192,18 @@ async fn assurance_panel_and_admin_seal_the_exact_body_they_are_given() {
             assert_eq!(seal["requested_by"], entry["recorded_by"]);
             assert_eq!(
                 seal["requested_by"],
-                principal_of(&app, &id, sealed.sequence()).await
+                principal_of(app, &id, sealed.sequence()).await
             );
             assert_eq!(app.sequence(&id).await, before_sequence + 1);
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorders_may_not_seal_and_other_organisations_do_not_see_the_project() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let bucks_assurance = app
             .store
             .create_token(coprod::store::Role::Assurance, "bucks", "bucks-assurance")
@@ -215,18 +212,18 @@ async fn recorders_may_not_seal_and_other_organisations_do_not_see_the_project()
         let body = json!({ "purpose": PURPOSE });
         let path = format!("/projects/{id}/assessments");
 
-        let resp = post_seal(&app, &app.tokens.recorder, &id, &body).await;
+        let resp = post_seal(app, &app.tokens.recorder, &id, &body).await;
         resp.problem(403, "forbidden");
-        let resp = post_seal(&app, &app.tokens.bucks, &id, &body).await;
+        let resp = post_seal(app, &app.tokens.bucks, &id, &body).await;
         resp.problem(403, "forbidden");
-        let resp = post_seal(&app, &bucks_assurance, &id, &body).await;
+        let resp = post_seal(app, &bucks_assurance, &id, &body).await;
         resp.problem(404, "not_found");
         let resp = app.post(None, &path, &body).await;
         resp.problem(401, "unauthorized");
         app.assert_sequence(&id, 11, "refused seals").await;
 
         // A real seal, then what another organisation can learn of it: nothing.
-        let sealed = seal(&app, &app.tokens.assurance, &id, body.clone()).await;
+        let sealed = seal(app, &app.tokens.assurance, &id, body.clone()).await;
         for path in [path.clone(), format!("{path}/{}/verify", sealed.sequence())] {
             app.get(Some(&bucks_assurance), &path)
                 .await
@@ -245,15 +242,14 @@ async fn recorders_may_not_seal_and_other_organisations_do_not_see_the_project()
                 .await
                 .json_with(200);
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seal_as_of_an_instant_covers_what_was_recorded_by_then() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let trail = app.trail(&id).await;
         // As recorded by the time entry 7 was: everything up to the last entry recorded then.
         let as_of = trail[6]["recorded_at"].as_str().unwrap().to_string();
@@ -263,7 +259,7 @@ async fn a_seal_as_of_an_instant_covers_what_was_recorded_by_then() {
             .count() as u64;
         assert!((7..11).contains(&known), "{known}");
         let sealed = seal(
-            &app,
+            app,
             &app.tokens.panel,
             &id,
             json!({ "purpose": PURPOSE, "as_of": as_of }),
@@ -277,7 +273,7 @@ async fn a_seal_as_of_an_instant_covers_what_was_recorded_by_then() {
             trail[known as usize - 1]["digest"]
         );
         assert_eq!(sealed.sequence(), 12);
-        assert_seal_covers_its_body(&app, &id, &sealed, &format!("as_of={as_of}")).await;
+        assert_seal_covers_its_body(app, &id, &sealed, &format!("as_of={as_of}")).await;
 
         // Asked as an RFC 3339 instant with an offset, it is the same instant, written as stored.
         let offset = chrono::DateTime::parse_from_rfc3339(&as_of)
@@ -285,7 +281,7 @@ async fn a_seal_as_of_an_instant_covers_what_was_recorded_by_then() {
             .with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap())
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
         let again = seal(
-            &app,
+            app,
             &app.tokens.panel,
             &id,
             json!({ "purpose": PURPOSE, "as_of": offset }),
@@ -303,17 +299,16 @@ async fn a_seal_as_of_an_instant_covers_what_was_recorded_by_then() {
             .json_with(200);
         assert_eq!(check["valid"], true, "{check}");
         assert_eq!(check["at_sequence"], known);
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seal_may_name_its_rubric() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let sealed = seal(
-            &app,
+            app,
             &app.tokens.assurance,
             &id,
             json!({ "purpose": PURPOSE, "rubric": "oxfordshire-six-point@1" }),
@@ -327,21 +322,20 @@ async fn a_seal_may_name_its_rubric() {
             .json_with(200);
         assert_eq!(sealed.seal["rubric"]["digest"], rubric["digest"]);
         assert_seal_covers_its_body(
-            &app,
+            app,
             &id,
             &sealed,
             "at_sequence=11&rubric=oxfordshire-six-point@1",
         )
         .await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_project_may_still_be_sealed() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         app.record(&id, closed()).await;
         // Recorders can post nothing more ...
         app.assert_refused(
@@ -353,12 +347,12 @@ async fn a_closed_project_may_still_be_sealed() {
         )
         .await;
         // ... but the closed record can be sealed, more than once.
-        let first = seal(&app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
+        let first = seal(app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
         assert_eq!(first.at_sequence(), 12);
         assert_eq!(first.sequence(), 13);
-        assert_seal_covers_its_body(&app, &id, &first, "at_sequence=12").await;
+        assert_seal_covers_its_body(app, &id, &first, "at_sequence=12").await;
         let second = seal(
-            &app,
+            app,
             &app.tokens.assurance,
             &id,
             json!({ "purpose": "Annual report" }),
@@ -368,17 +362,16 @@ async fn a_closed_project_may_still_be_sealed() {
         assert_eq!(second.sequence(), 14);
         let summary = app.summary(&id).await;
         assert_eq!(summary["status"], "closed", "{summary}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 // ---- bad requests -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_seal_requests_are_refused_and_append_nothing() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let path = format!("/projects/{id}/assessments");
         let assurance = app.tokens.assurance.as_str();
         let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
@@ -508,15 +501,14 @@ async fn bad_seal_requests_are_refused_and_append_nothing() {
                 .unwrap()
                 .is_empty()
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_seal_with_its_idempotency_key_gets_the_first_answer_and_appends_once() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let path = format!("/projects/{id}/assessments");
         let send = |key: &'static str, body: Value| {
             let request = app
@@ -547,32 +539,31 @@ async fn a_retried_seal_with_its_idempotency_key_gets_the_first_answer_and_appen
         assert_eq!(fixed.sequence(), 14);
         let seals = app.get(Some(&app.tokens.panel), &path).await.json_with(200);
         assert_eq!(seals["seals"].as_array().unwrap().len(), 3, "{seals}");
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 // ---- listing and checking seals -----------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seals_are_listed_in_order_as_they_were_returned() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let path = format!("/projects/{id}/assessments");
         let empty = app.get(Some(&app.tokens.panel), &path).await.json_with(200);
         assert_eq!(empty, json!({ "seals": [] }));
 
-        let first = seal(&app, &app.tokens.panel, &id, json!({ "purpose": "First" })).await;
+        let first = seal(app, &app.tokens.panel, &id, json!({ "purpose": "First" })).await;
         app.record(&id, joined("p3", "carer", &["young carers"]))
             .await;
         let second = seal(
-            &app,
+            app,
             &app.tokens.assurance,
             &id,
             json!({ "purpose": "Second", "as_of": first.seal["recorded_at"] }),
         )
         .await;
-        let third = seal(&app, &app.tokens.admin, &id, json!({ "purpose": "Third" })).await;
+        let third = seal(app, &app.tokens.admin, &id, json!({ "purpose": "Third" })).await;
         assert_eq!(
             [first.sequence(), second.sequence(), third.sequence()],
             [12, 14, 15]
@@ -592,16 +583,15 @@ async fn seals_are_listed_in_order_as_they_were_returned() {
             json!([first.seal, second.seal, third.seal]),
             "each seal is listed exactly as its answer gave it"
         );
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seal_is_verified_by_replaying_it() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
-        let sealed = seal(&app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
+        let sealed = seal(app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
         let check = app
             .get(
                 Some(&app.tokens.panel),
@@ -628,16 +618,15 @@ async fn a_seal_is_verified_by_replaying_it() {
             .await
             .problem(404, "not_found");
         }
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seal_cannot_be_corrected() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
-        seal(&app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
+        seal(app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
         let problem = app
             .assert_refused(
                 &id,
@@ -666,15 +655,14 @@ async fn a_seal_cannot_be_corrected() {
             .await;
         resp.problem_at(422, "correction_not_allowed", "/corrects_sequence");
         app.assert_sequence(&id, 12, "correcting a seal").await;
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_without_parameters_checks_every_seal() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
         let verify = format!("/projects/{id}/verify");
         let none = app
             .get(Some(&app.tokens.assurance), &verify)
@@ -683,9 +671,9 @@ async fn verify_without_parameters_checks_every_seal() {
         assert_eq!(none["valid"], true, "{none}");
         assert_eq!(none["seals"], json!([]));
 
-        let first = seal(&app, &app.tokens.panel, &id, json!({ "purpose": "First" })).await;
+        let first = seal(app, &app.tokens.panel, &id, json!({ "purpose": "First" })).await;
         app.record(&id, role_taken("p2", "learner")).await;
-        let second = seal(&app, &app.tokens.panel, &id, json!({ "purpose": "Second" })).await;
+        let second = seal(app, &app.tokens.panel, &id, json!({ "purpose": "Second" })).await;
         let whole = app
             .get(Some(&app.tokens.assurance), &verify)
             .await
@@ -726,28 +714,27 @@ async fn verify_without_parameters_checks_every_seal() {
             .json_with(200);
         assert_eq!(receipt["valid"], true, "{receipt}");
         assert_eq!(receipt["seals"], json!([]));
-        app.stop().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correction_recorded_after_a_seal_does_not_break_it() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let id = rich_project(&app).await;
-        let sealed = seal(&app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
+    each_backend(async |app| {
+        let id = rich_project(app).await;
+        let sealed = seal(app, &app.tokens.panel, &id, json!({ "purpose": PURPOSE })).await;
         // Withdraw the reward (entry 9) and the co-chair role (entry 10): today's assessment
         // changes, the sealed one does not.
         app.record(&id, correction(9)).await;
         app.record(&id, correction(10)).await;
-        let (today, _) = assessment(&app, &id, "").await;
+        let (today, _) = assessment(app, &id, "").await;
         let today: Value = serde_json::from_slice(&today).unwrap();
         let sealed_body = sealed.assessment_json();
         assert_ne!(
             today["criteria"], sealed_body["criteria"],
             "the corrections change today's assessment"
         );
-        assert_seal_covers_its_body(&app, &id, &sealed, "at_sequence=11").await;
+        assert_seal_covers_its_body(app, &id, &sealed, "at_sequence=11").await;
         let check = app
             .get(
                 Some(&app.tokens.assurance),
@@ -767,8 +754,8 @@ async fn a_correction_recorded_after_a_seal_does_not_break_it() {
         assert_eq!(whole["seals"][0]["valid"], true, "{whole}");
 
         // A seal made now, after the corrections, covers the corrected assessment.
-        let now = seal(&app, &app.tokens.panel, &id, json!({ "purpose": "After" })).await;
+        let now = seal(app, &app.tokens.panel, &id, json!({ "purpose": "After" })).await;
         assert_eq!(now.assessment_json()["criteria"], today["criteria"]);
-        app.stop().await;
-    }
+    })
+    .await;
 }

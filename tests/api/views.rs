@@ -3,14 +3,12 @@
 
 use serde_json::json;
 
-use crate::common;
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuilt_views_equal_the_live_ones() {
-    for db in common::backends().await {
-        let app = TestApp::spawn(&db).await;
-        let rich = rich_project(&app).await;
+    each_backend(async |app| {
+        let rich = rich_project(app).await;
         app.record(&rich, correction(9)).await;
         app.record(
             &rich,
@@ -94,6 +92,6 @@ async fn rebuilt_views_equal_the_live_ones() {
             .cloned()
             .expect("listed");
         assert_eq!(rich_view["sequence"], 16);
-        app.stop().await;
-    }
+    })
+    .await;
 }

@@ -11,8 +11,8 @@
 //! `COPROD_UPDATE_SCREENSHOT=1` also copies the project page's screenshot to
 //! `docs/project-page.png`, and the portfolio page's to `docs/portfolio-page.png`, for the README.
 
-#[path = "../common/mod.rs"]
-mod common;
+#[path = "../kit/mod.rs"]
+mod kit;
 mod seed;
 mod site;
 
@@ -64,8 +64,7 @@ async fn pages_in_chromium() {
             return;
         }
     };
-    let db = common::sqlite();
-    let site = Site::start(db.store().await).await;
+    let site = Site::start(kit::sqlite().into()).await;
     let t = &site.tokens;
     seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
     let target = std::env::var_os("CARGO_TARGET_DIR")

@@ -18,13 +18,16 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, Utc};
 use coprod::clock::Clock;
+
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{json, Value};
+
+use crate::kit::facts::{joined_on, minimal_registration, stage_started_on, workshop_on};
 
 static CLOCK: LazyLock<Clock> = LazyLock::new(|| Clock::fixed(Utc::now()));
 
-/// The clock to give the server (`AppState::new`).
+/// The clock to give the site's store (and so its server), moved as the story is told.
 pub fn clock() -> Clock {
     CLOCK.clone()
 }
@@ -134,34 +137,33 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
         .to_string();
     let events = format!("{api}/projects/{project_id}/events");
     let batch = |recorded_at: &'static str, events: Vec<Value>| (recorded_at, events);
-    let join = |id: &str, kind: &str, groups: &[&str], on: &str| json!({"type": "participant_joined", "participant_id": id, "kind": kind, "groups": groups, "occurred_on": on});
 
     let january = vec![
         batch(
             "2025-01-08T10:02:11Z",
             vec![
-                join("carer-01", "carer", &["carers"], "2025-01-08"),
-                join("carer-02", "carer", &["young carers"], "2025-01-08"),
-                join(
+                joined_on("carer-01", "carer", &["carers"], "2025-01-08"),
+                joined_on("carer-02", "carer", &["young carers"], "2025-01-08"),
+                joined_on(
                     "carer-03",
                     "carer",
                     &["Somali community", "carers"],
                     "2025-01-08",
                 ),
-                join(
+                joined_on(
                     "resident-04",
                     "lived_experience",
                     &["learning disability"],
                     "2025-01-08",
                 ),
-                join(
+                joined_on(
                     "officer-01",
                     "professional",
                     &["commissioning"],
                     "2025-01-08",
                 ),
-                join("officer-02", "professional", &["social work"], "2025-01-08"),
-                join(
+                joined_on("officer-02", "professional", &["social work"], "2025-01-08"),
+                joined_on(
                     "org-01",
                     "community_organisation",
                     &["Somali community"],
@@ -212,13 +214,13 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
                        "explanation": "Young carers' sessions move to 4pm on weekdays and Saturday mornings.",
                        "occurred_on": "2025-02-03"}),
                 json!({"type": "stage_started", "stage": "design", "occurred_on": "2025-02-03"}),
-                join(
+                joined_on(
                     "resident-05",
                     "lived_experience",
                     &["older people"],
                     "2025-02-03",
                 ),
-                join("provider-01", "provider", &["carers centre"], "2025-02-03"),
+                joined_on("provider-01", "provider", &["carers centre"], "2025-02-03"),
                 json!({"type": "role_taken", "participant_id": "carer-01", "role": "co_chair", "occurred_on": "2025-02-03"}),
                 json!({"type": "role_taken", "participant_id": "carer-03", "role": "co_facilitator", "occurred_on": "2025-02-03"}),
             ],
@@ -418,16 +420,8 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
 pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, admin: &str) -> u64 {
     let client = reqwest::Client::new();
     let api = format!("{base}/api/v1");
-    let register = |title: &str, organisation: &str, service_area: &str, on: &str| {
-        json!({"title": title, "organisation": organisation, "service_area": service_area,
-               "priority_groups": ["carers"], "started_on": on})
-    };
-    let join = |id: &str, kind: &str, groups: &[&str], on: &str| json!({"type": "participant_joined", "participant_id": id, "kind": kind, "groups": groups, "occurred_on": on});
-    let stage =
-        |stage: &str, on: &str| json!({"type": "stage_started", "stage": stage, "occurred_on": on});
     let activity = |id: &str, stage: &str, facilitators: &[&str], attendees: &[&str], on: &str| {
-        json!({"type": "activity_held", "activity_id": id, "stage": stage, "kind": "workshop",
-               "title": "Working session", "facilitators": facilitators, "attendees": attendees, "occurred_on": on})
+        workshop_on(id, stage, "Working session", facilitators, attendees, on)
     };
     // (registered at, token, registration, [(recorded at, events)])
     type Story = (
@@ -440,15 +434,15 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
         (
             "2025-01-20T10:00:00Z",
             "recorder",
-            register("Home care charter", ORGANISATION, "Home care", "2025-01-20"),
+            minimal_registration("Home care charter", ORGANISATION, "Home care", "2025-01-20"),
             vec![
                 (
                     "2025-01-22T10:00:00Z",
                     vec![
-                        join("le-1", "lived_experience", &["older people"], "2025-01-22"),
-                        join("le-2", "carer", &["carers"], "2025-01-22"),
-                        join("pro-1", "professional", &[], "2025-01-22"),
-                        stage("commission", "2025-01-22"),
+                        joined_on("le-1", "lived_experience", &["older people"], "2025-01-22"),
+                        joined_on("le-2", "carer", &["carers"], "2025-01-22"),
+                        joined_on("pro-1", "professional", &[], "2025-01-22"),
+                        stage_started_on("commission", "2025-01-22"),
                         activity(
                             "charter-1",
                             "commission",
@@ -464,7 +458,7 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
                 (
                     "2025-02-10T10:00:00Z",
                     vec![
-                        stage("design", "2025-02-10"),
+                        stage_started_on("design", "2025-02-10"),
                         activity(
                             "charter-2",
                             "design",
@@ -482,7 +476,7 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
         (
             "2025-02-05T10:00:00Z",
             "recorder",
-            register(
+            minimal_registration(
                 "Day services review",
                 ORGANISATION,
                 "Day services",
@@ -492,21 +486,21 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
                 (
                     "2025-02-06T10:00:00Z",
                     vec![
-                        join(
+                        joined_on(
                             "le-1",
                             "lived_experience",
                             &["learning disability"],
                             "2025-02-06",
                         ),
-                        join("pro-1", "professional", &[], "2025-02-06"),
-                        stage("commission", "2025-02-06"),
+                        joined_on("pro-1", "professional", &[], "2025-02-06"),
+                        stage_started_on("commission", "2025-02-06"),
                         activity("scope", "commission", &["pro-1"], &[], "2025-02-06"),
                     ],
                 ),
                 (
                     "2025-03-03T10:00:00Z",
                     vec![
-                        stage("design", "2025-03-03"),
+                        stage_started_on("design", "2025-03-03"),
                         activity("review-1", "design", &["pro-1"], &["le-1"], "2025-03-03"),
                     ],
                 ),
@@ -515,7 +509,7 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
         (
             "2025-03-10T10:00:00Z",
             "recorder",
-            register(
+            minimal_registration(
                 "Reablement pathway",
                 ORGANISATION,
                 "Home care",
@@ -523,13 +517,13 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
             ),
             vec![(
                 "2025-03-11T10:00:00Z",
-                vec![stage("commission", "2025-03-11")],
+                vec![stage_started_on("commission", "2025-03-11")],
             )],
         ),
         (
             "2025-01-13T10:00:00Z",
             "recorder",
-            register(
+            minimal_registration(
                 "Carers' advocacy contract",
                 ORGANISATION,
                 "Carers' support",
@@ -545,7 +539,7 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
         (
             "2025-02-12T10:00:00Z",
             "other",
-            register(
+            minimal_registration(
                 "Shared lives scheme",
                 "harrow",
                 "Day services",
@@ -556,7 +550,7 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
         (
             "2025-03-20T10:00:00Z",
             "other",
-            register(
+            minimal_registration(
                 "Transport to day centres",
                 "harrow",
                 "Day services",
@@ -567,7 +561,7 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
         (
             "2025-03-25T10:00:00Z",
             "admin",
-            register(
+            minimal_registration(
                 "Direct payments support",
                 "camden",
                 "Direct payments",

@@ -2,16 +2,15 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use coprod::store::{Role, Store};
-use coprod::{serve_on, AppState};
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::seed::{self, Seeded, ORGANISATION};
+use crate::kit::app::token;
+use crate::kit::{run_on_each_backend, Harness, Server, TestDb};
 
 /// One token per role of the seeded organisation, and two of other organisations.
 #[derive(Debug, Clone)]
@@ -43,60 +42,60 @@ pub struct Site {
     pub store: Store,
     pub tokens: Tokens,
     pub seeded: Seeded,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The database, dropped once the site is gone.
+    pub db: Arc<TestDb>,
+    server: Server,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Site {
-    /// Serves `store` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
-    pub async fn start(store: Store) -> Site {
+    /// Serves `db` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
+    pub async fn start(db: Arc<TestDb>) -> Site {
         let turn = TURN.lock().await;
-        coprod::http::metrics::handle();
-        let make = |role, org: &'static str, label: &'static str| {
-            let store = store.clone();
-            async move {
-                store
-                    .create_token(role, org, label)
-                    .await
-                    .unwrap_or_else(|e| panic!("create {label} token: {e}"))
-            }
-        };
+        let store = db.store_with_clock(seed::clock()).await;
         let tokens = Tokens {
-            admin: make(Role::Admin, "*", "Coprod administrator").await,
-            recorder: make(Role::Recorder, ORGANISATION, "Amina (carers' team)").await,
-            assurance: make(Role::Assurance, ORGANISATION, "Joe (assurance)").await,
-            panel: make(Role::Panel, ORGANISATION, "Cllr Ahmed (scrutiny panel)").await,
-            other_recorder: make(Role::Recorder, "harrow", "Harrow recorder").await,
-            other_panel: make(Role::Panel, "harrow", "Harrow panel").await,
+            admin: token(&store, Role::Admin, "*", "Coprod administrator").await,
+            recorder: token(&store, Role::Recorder, ORGANISATION, "Amina (carers' team)").await,
+            assurance: token(&store, Role::Assurance, ORGANISATION, "Joe (assurance)").await,
+            panel: token(
+                &store,
+                Role::Panel,
+                ORGANISATION,
+                "Cllr Ahmed (scrutiny panel)",
+            )
+            .await,
+            other_recorder: token(&store, Role::Recorder, "harrow", "Harrow recorder").await,
+            other_panel: token(&store, Role::Panel, "harrow", "Harrow panel").await,
         };
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), seed::clock());
-        let server = tokio::spawn(serve_on(listener, state, async {
-            let _ = stopped.await;
-        }));
-        let base = format!("http://{address}");
+        let server = Server::start(store.clone()).await.expect("start a server");
+        let base = server.base();
         let seeded = seed::seed(&base, &tokens.recorder, &tokens.other_recorder).await;
         Site {
             base,
             store,
             tokens,
             seeded,
-            stop: Some(stop),
-            server: Some(server),
+            db,
+            server,
             _turn: turn,
         }
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            // Browsers keep connections open: do not wait for them for ever.
-            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
-        }
+    pub async fn stop(self) {
+        let _ = self.shut_down().await;
     }
+}
+
+impl Harness for Site {
+    async fn shut_down(self) -> Result<(), String> {
+        // Browsers keep connections open: do not wait for them for ever.
+        let _ = self.server.stop(Duration::from_secs(10)).await;
+        Ok(())
+    }
+}
+
+/// Runs `body` once per backend against a seeded [`Site`] of its own, stopping the server and
+/// dropping the database even when `body` panics (see [`run_on_each_backend`]).
+pub async fn each_site(body: impl AsyncFnMut(&Site)) {
+    run_on_each_backend(Site::start, body).await;
 }

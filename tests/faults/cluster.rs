@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::kit::db::{is_root, INITDB_OPTIONS};
 use crate::server::detached_shell;
 
 /// One cluster in a temporary directory, on a fixed port of 127.0.0.1; stopped (immediately)
@@ -51,14 +52,6 @@ fn postgres_bin() -> Option<PathBuf> {
     versions.pop()
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local address").port()
@@ -91,19 +84,7 @@ impl Cluster {
         cluster.watchdog();
         let data = cluster.data();
         let init = cluster
-            .tool(
-                "initdb",
-                &[
-                    "-D",
-                    &data,
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-sync",
-                ],
-            )
+            .tool("initdb", &[&["-D", &data], INITDB_OPTIONS].concat())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

@@ -11,7 +11,7 @@ use coprod_domain::{
 };
 use uuid::Uuid;
 
-use crate::common::{self, Backend, TestDb};
+use crate::kit::{self, Backend, TestDb};
 
 fn context() -> CommandContext {
     CommandContext {
@@ -81,7 +81,7 @@ async fn sequence(store: &Store, project: Uuid) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_over_request_appends_nothing_and_the_answer_commits_with_the_events() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let backend = db.backend;
         // Two "processes" on one database.
         let first = db.store().await;

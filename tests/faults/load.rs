@@ -14,9 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::server;
-
-/// A past date every event happened on.
-pub const DAY: &str = "2025-02-03";
+use crate::kit::facts::{joined, minimal_registration, DAY};
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -47,8 +45,7 @@ pub enum Fact {
 impl Fact {
     fn event(&self, payee: &str) -> Value {
         match self {
-            Fact::Joined(id) => json!({"type": "participant_joined", "participant_id": id,
-                "kind": "lived_experience", "groups": ["carers"], "occurred_on": DAY}),
+            Fact::Joined(id) => joined(id, "lived_experience", &["carers"]),
             Fact::Reward(pence) => json!({"type": "reward_given", "participant_id": payee,
                 "kind": "payment", "amount_pence": pence, "occurred_on": DAY}),
         }
@@ -214,9 +211,12 @@ impl Load {
     pub async fn register_projects(&mut self, count: usize) {
         for n in 0..count {
             let base = &self.servers[0];
-            let registration = json!({"title": format!("Fault project {n}"),
-                "organisation": "oxfordshire", "service_area": "carers",
-                "priority_groups": ["carers"], "started_on": "2025-01-06"});
+            let registration = minimal_registration(
+                &format!("Fault project {n}"),
+                "oxfordshire",
+                "carers",
+                "2025-01-06",
+            );
             let resp = self
                 .client
                 .post(format!("{base}/api/v1/projects"))
@@ -232,8 +232,7 @@ impl Load {
                 .expect("project_id")
                 .to_string();
             let payee = format!("payee-{n}");
-            let join = json!({"type": "participant_joined", "participant_id": payee,
-                "kind": "carer", "groups": [], "occurred_on": DAY});
+            let join = joined(&payee, "carer", &[]);
             let resp = self
                 .client
                 .post(format!("{base}/api/v1/projects/{id}/events"))

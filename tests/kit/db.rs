@@ -1,4 +1,4 @@
-//! Test support shared by the integration tests: a fresh, migrated database of each backend.
+//! A fresh, migrated database of each backend, for the integration tests and the benchmarks.
 //!
 //! - SQLite: a file in a temporary directory, removed afterwards.
 //! - PostgreSQL: a new database `coprod_test_<random>` created on the server named by
@@ -7,9 +7,9 @@
 //!   (stopped and removed when the test process exits). Otherwise the PostgreSQL half of each test
 //!   is skipped with a loud message — unless `COPROD_REQUIRE_POSTGRES=1`, which makes it a failure.
 //!
-//! Use: `for db in common::backends().await { let store = db.store().await; … }`.
-
-#![allow(dead_code)]
+//! Use: `for db in kit::backends().await { let store = db.store().await; … }`, or, for a test
+//! that needs a server, `kit::each_backend` (which also stops the server and drops the database
+//! when the test fails).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use coprod::clock::Clock;
 use coprod::store::Store;
 use sqlx::Connection;
 
@@ -60,7 +61,13 @@ enum Cleanup {
 impl TestDb {
     /// A connected store with the migrations applied and the test master key given.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url)
+        self.store_with_clock(Clock::system()).await
+    }
+
+    /// [`TestDb::store`] on `clock`: the instant its entries are stamped with, and the "now" of
+    /// a server over it.
+    pub async fn store_with_clock(&self, clock: Clock) -> Store {
+        let store = Store::connect_with_clock(&self.url, clock)
             .await
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
         store.migrate().await.expect("migrate");
@@ -240,7 +247,8 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (PostgreSQL's tools then run as the `postgres` user).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -259,6 +267,19 @@ fn pg_tool(as_postgres: bool, program: &str, args: &[&str]) -> Command {
         command.args(args);
         command
     }
+}
+
+/// How `initdb` makes a throwaway cluster (after `-D <data directory>`): the superuser
+/// `postgres`, trusted, UTF-8, and no waiting for the disk.
+pub const INITDB_OPTIONS: &[&str] = &["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"];
+
+/// Runs a PostgreSQL tool with its output discarded; whether it ran and succeeded.
+fn pg_tool_succeeds(as_postgres: bool, program: &str, args: &[&str]) -> bool {
+    pg_tool(as_postgres, program, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 fn start_throwaway_cluster() -> Option<String> {
@@ -292,41 +313,16 @@ fn start_throwaway_cluster() -> Option<String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
         listener.local_addr().ok()?.port()
     };
-    let initdb = pg_tool(
-        as_postgres,
-        "initdb",
-        &[
-            "-D",
-            &data_s,
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .status()
-    .ok()?;
-    if !initdb.success() {
+    let initdb_args = [&["-D", &data_s], INITDB_OPTIONS].concat();
+    if !pg_tool_succeeds(as_postgres, "initdb", &initdb_args) {
         eprintln!("initdb failed in {data_s}");
         return None;
     }
     let options = format!(
         "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
     );
-    let started = pg_tool(
-        as_postgres,
-        "pg_ctl",
-        &["-D", &data_s, "-o", &options, "-l", &log_s, "-w", "start"],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .status()
-    .ok()?;
-    if !started.success() {
+    let start_args = ["-D", &data_s, "-o", &options, "-l", &log_s, "-w", "start"];
+    if !pg_tool_succeeds(as_postgres, "pg_ctl", &start_args) {
         eprintln!("pg_ctl start failed; see {log_s}");
         return None;
     }
