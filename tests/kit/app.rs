@@ -13,6 +13,7 @@ use super::db::{Backend, TestDb};
 use super::each::{run_on_each_backend, Harness};
 use super::facts::*;
 use super::server::Server;
+use chrono::{DateTime, Utc};
 use coprod::clock::Clock;
 
 /// The bearer tokens of the roles the scenarios use.
@@ -180,9 +181,10 @@ pub async fn each_backend(body: impl AsyncFnMut(&TestApp)) {
     run_on_each_backend(TestApp::spawn, body).await;
 }
 
-/// [`each_backend`] with servers whose clock is `clock`.
-pub async fn each_backend_with_clock(clock: Clock, body: impl AsyncFnMut(&TestApp)) {
-    let start = async move |db| TestApp::spawn_with_clock(db, clock.clone()).await;
+/// [`each_backend`] with each backend's store and server on a clock of its own, fixed at
+/// `starting_at` until the body moves it (`app.store.clock().set(…)`).
+pub async fn each_backend_with_clock(starting_at: DateTime<Utc>, body: impl AsyncFnMut(&TestApp)) {
+    let start = async move |db| TestApp::spawn_with_clock(db, Clock::fixed(starting_at)).await;
     run_on_each_backend(start, body).await;
 }
 
