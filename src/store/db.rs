@@ -153,7 +153,7 @@ impl Db {
                 // An erased participant's key is overwritten on disk, not only unlinked.
                 .pragma("secure_delete", "ON")
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            create_parent_dir(options.get_filename())?;
+            prepare_sqlite_file(options.get_filename())?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -316,18 +316,78 @@ impl Db {
     }
 }
 
-/// Creates the directory that will hold the SQLite file (`./data` by default).
-fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
+/// Makes ready the place of a SQLite database file: its directory (`./data` by default) and an
+/// empty file, both readable by their owner only (0700, 0600) when Coprod creates them. SQLite
+/// gives the `-wal` and `-shm` files it makes the database file's mode, so they are 0600 too.
+fn prepare_sqlite_file(file: &Path) -> Result<(), StoreError> {
     let text = file.to_string_lossy();
     if text.is_empty() || text == ":memory:" || text.starts_with("file:") {
         return Ok(());
     }
-    match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Internal(format!("cannot create directory {}: {e}", dir.display()))
-        }),
-        _ => Ok(()),
+    if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        if !dir.exists() {
+            private_dir_builder().create(dir).map_err(|e| {
+                StoreError::Internal(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
     }
+    // Not `create_new`: another process may create it first, and an existing file is kept as is.
+    private_file_options()
+        .open(file)
+        .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", file.display())))?;
+    warn_if_readable_by_others(file);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn private_dir_builder() -> std::fs::DirBuilder {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true).mode(0o700);
+    builder
+}
+
+#[cfg(not(unix))]
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    builder
+}
+
+#[cfg(unix)]
+fn private_file_options() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true).mode(0o600);
+    options
+}
+
+#[cfg(not(unix))]
+fn private_file_options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    options
+}
+
+/// A database file made by an older Coprod, or by hand, may be readable by others: say so (its
+/// mode is the operator's to change; the `-wal` and `-shm` files follow it).
+fn warn_if_readable_by_others(file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(file) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %file.display(),
+                    mode = format!("{mode:o}"),
+                    "the database file can be read by other users: chmod 600 it (and its -wal and -shm files)"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
 }
 
 #[cfg(test)]
@@ -359,6 +419,11 @@ mod tests {
         assert_eq!(number("synchronous").await, 2, "FULL");
         assert_eq!(number("foreign_keys").await, 1);
         assert_eq!(number("busy_timeout").await, 5000);
+        assert_eq!(
+            number("secure_delete").await,
+            1,
+            "deleted rows are overwritten"
+        );
         assert!(dir.path().join("nested/dir/coprod.db").exists());
     }
 

@@ -275,21 +275,40 @@ impl Keys {
         }))
     }
 
-    /// Destroys a participant's data key; true if there was one.
+    /// Destroys a participant's data key; true if there was one. On PostgreSQL the same
+    /// transaction notes that the table must be rewritten (see `erasure.rs`), so that a process
+    /// stopping before the rewrite leaves the work to the next start.
     pub(crate) async fn destroy(
         &self,
         project_id: &str,
         participant_id: &str,
     ) -> Result<bool, StoreError> {
         let sql = "DELETE FROM participant_keys WHERE project_id = $1 AND participant_id = $2";
-        let deleted = on_db!(&self.db, |pool| {
-            sqlx::query(sql)
+        let deleted = match &self.db {
+            Db::Sqlite(pool) => sqlx::query(sql)
                 .bind(project_id)
                 .bind(participant_id)
                 .execute(pool)
                 .await?
-                .rows_affected()
-        });
+                .rows_affected(),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let deleted = sqlx::query(sql)
+                    .bind(project_id)
+                    .bind(participant_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted > 0 {
+                    sqlx::query("INSERT INTO erased_key_cleanup (requested_at) VALUES ($1)")
+                        .bind(format_instant(self.clock.now()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                deleted
+            }
+        };
         Ok(deleted > 0)
     }
 

@@ -15,6 +15,7 @@
 //! - `rebuild`: every view rebuilt from the log.
 //! - `reads`: entries, chain heads and views as the API reads them.
 //! - `personal`, `keys`, `crypto`: personal data, participants' data keys and their encryption.
+//! - `erasure`: what an erasure does after deleting a key, so that no database file keeps it.
 //! - `tokens`, `idempotency`: API tokens, and the first answer kept per idempotency key.
 //! - `db`, `projector`, `views`: the pools and entry queries, the views' SQL and their content.
 //! - `assess`, `portfolio`: assessments and the portfolio, as the application asks for them.
@@ -26,6 +27,7 @@ mod chain;
 mod connect;
 mod crypto;
 pub(crate) mod db;
+mod erasure;
 mod error;
 mod idempotency;
 mod keys;
@@ -50,6 +52,7 @@ pub use append::Receipt;
 pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
 pub use crypto::{KeyError, MasterKey};
+pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord};
 pub use keys::MasterKeyRefused;
@@ -131,9 +134,12 @@ impl Store {
         self.inner.conflict_retries.load(Ordering::Relaxed)
     }
 
-    /// Applies the embedded migrations of this backend.
+    /// Applies the embedded migrations of this backend, then finishes the clean-up of any
+    /// erasure whose process stopped before it ended (every command and `serve` start here).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.inner.db.migrate().await
+        self.inner.db.migrate().await?;
+        self.inner.db.clean_up_erasures_at_start().await;
+        Ok(())
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -1,6 +1,6 @@
 //! What the store does with personal data (DESIGN rule 8), over the participants' data keys of
 //! `keys.rs`: taking the master key and rotating it, destroying a participant's key when they are
-//! erased, opening the sealed fields of entries read back, subject access, and checking seals
+//! erased (and cleaning up after it, see `erasure.rs`), opening the sealed fields of entries read back, subject access, and checking seals
 //! over opened entries.
 
 use coprod_domain::recorded::format_instant;
@@ -8,12 +8,13 @@ use coprod_domain::{RecordedEvent, StoredEntry};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{MasterKey, MasterKeyRefused, Store, StoreError};
+use super::{ErasureResidue, MasterKey, MasterKeyRefused, Store, StoreError};
 
 impl Store {
     /// Gives the store the master key that wraps participants' data keys, after checking it is
     /// this database's (a fresh database adopts it). Needed before personal data is written or
-    /// read; then destroys any key whose erasure is recorded but whose deletion did not finish.
+    /// read; then destroys any key whose erasure is recorded but whose deletion did not finish,
+    /// and cleans up after it.
     pub async fn unlock(&self, master: MasterKey) -> Result<(), MasterKeyRefused> {
         self.inner.keys.unlock(master).await?;
         let leftover = self
@@ -23,8 +24,10 @@ impl Store {
             .await
             .map_err(|e| MasterKeyRefused::Store(e.to_string()))?;
         if leftover > 0 {
+            let residue = self.inner.db.clean_up_after_erasure(true).await;
             tracing::warn!(
                 leftover,
+                database_clean = residue.database_clean,
                 "destroyed data keys of participants already erased"
             );
         }
@@ -42,16 +45,23 @@ impl Store {
         self.inner.keys.rotate(new).await
     }
 
-    /// Destroys a participant's data key (after their erasure is recorded); true if it existed.
+    /// Destroys a participant's data key (after their erasure is recorded), then removes what
+    /// the database's files still hold of it: on SQLite the write-ahead log is checkpointed and
+    /// truncated, on PostgreSQL the table is rewritten. Says what that achieved and what copies
+    /// remain outside the database. Runs the clean-up even when the key was already gone, so
+    /// that repeating an erasure finishes one that stopped half-way. Only deleting the key can
+    /// fail: a clean-up that does not finish is logged, and the next start or erasure retries.
     pub async fn destroy_data_key(
         &self,
         project_id: Uuid,
         participant_id: &str,
-    ) -> Result<bool, StoreError> {
-        self.inner
+    ) -> Result<ErasureResidue, StoreError> {
+        let key_deleted = self
+            .inner
             .keys
             .destroy(&project_id.to_string(), participant_id)
-            .await
+            .await?;
+        Ok(self.inner.db.clean_up_after_erasure(key_deleted).await)
     }
 
     /// Opens the personal fields of a project's entries where they can still be read; erased
