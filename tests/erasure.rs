@@ -8,19 +8,19 @@
 //! deleted row's bytes stay in the page's free space (and a late statistics flush can raise it
 //! again after they are gone).
 
-mod common;
+mod kit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use common::{test_master_key, Backend, TestDb};
 use coprod::store::{ErasureResidue, Store};
 use coprod_domain::{
     CommandContext, Fact, ParticipantErased, ParticipantJoined, ParticipantKind, Personal,
     ProjectCommand, ProjectEvent, ProjectRegistered,
 };
+use kit::{test_master_key, Backend, TestDb};
 use sqlx::{Connection, Executor};
 use uuid::Uuid;
 
@@ -267,7 +267,7 @@ async fn start(url: &str) -> Store {
 
 #[tokio::test]
 async fn after_an_erasure_no_file_of_the_database_holds_the_erased_key() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project_id = project_with_keys(&store).await;
         let keys = wrapped_keys(&db.url).await;
@@ -317,7 +317,7 @@ async fn after_an_erasure_no_file_of_the_database_holds_the_erased_key() {
 
 #[tokio::test]
 async fn a_key_deleted_just_before_a_crash_is_gone_from_every_file_after_the_next_start() {
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let store = db.store().await;
     let project_id = project_with_keys(&store).await;
     let keys = wrapped_keys(&db.url).await;
@@ -356,7 +356,7 @@ async fn a_key_deleted_just_before_a_crash_is_gone_from_every_file_after_the_nex
 
 #[tokio::test]
 async fn a_key_whose_erasure_was_recorded_just_before_a_crash_is_gone_after_the_next_start() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project_id = project_with_keys(&store).await;
         let keys = wrapped_keys(&db.url).await;
@@ -391,7 +391,7 @@ async fn a_key_whose_erasure_was_recorded_just_before_a_crash_is_gone_after_the_
 
 #[tokio::test]
 async fn erasing_twice_still_completes_the_clean_up() {
-    for db in common::backends().await {
+    for db in kit::backends().await {
         let store = db.store().await;
         let project_id = project_with_keys(&store).await;
         let keys = wrapped_keys(&db.url).await;
@@ -415,7 +415,7 @@ async fn erasing_twice_still_completes_the_clean_up() {
 
 #[tokio::test]
 async fn a_reader_holding_the_log_delays_the_clean_up_to_the_next_start_and_the_answer_says_so() {
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let store = db.store().await;
     let project_id = project_with_keys(&store).await;
     let keys = wrapped_keys(&db.url).await;
@@ -449,7 +449,7 @@ async fn a_reader_holding_the_log_delays_the_clean_up_to_the_next_start_and_the_
 
 #[tokio::test]
 async fn an_older_open_transaction_delays_the_rewrite_to_the_next_start_and_the_answer_says_so() {
-    let Some(db) = common::postgres().await else {
+    let Some(db) = kit::postgres().await else {
         return;
     };
     let store = db.store().await;
@@ -484,7 +484,7 @@ async fn an_older_open_transaction_delays_the_rewrite_to_the_next_start_and_the_
 #[tokio::test]
 async fn the_database_files_and_the_folder_coprod_creates_are_its_owners_only() {
     use std::os::unix::fs::PermissionsExt;
-    let db = common::sqlite();
+    let db = kit::sqlite();
     let store = db.store().await;
     project_with_keys(&store).await;
     let database = sqlite_file(&db.url);

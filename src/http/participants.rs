@@ -13,7 +13,7 @@ use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::respond::json_response;
 use crate::app::{visible_project, AppState, Caller};
-use crate::store::Role;
+use crate::store::{ErasureResidue, Role};
 
 const ERASERS: &[Role] = &[Role::Admin];
 const SUBJECT_ACCESS: &[Role] = &[Role::Assurance, Role::Admin];
@@ -42,7 +42,7 @@ pub struct Erasure {
     params(("id" = uuid::Uuid, Path), ("participant_id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body return the first answer")),
     request_body = ErasureRequest,
-    responses((status = 201, body = Erasure, description = "The participant's key is destroyed and `participant_erased` appended"),
+    responses((status = 201, body = Erasure, description = "The participant's key is destroyed and `participant_erased` appended; `residue` says what remains of the key and until when (see docs/privacy.md)"),
         (status = "4XX", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn erase(
@@ -76,16 +76,41 @@ pub async fn erase(
         recorded_at: receipt.recorded_at.clone(),
     };
     let work = append_created(&state, project_id, command, render);
-    let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, work).await?;
-    // The entry is the record of the decision; the key goes right after (also on a retry, and at
-    // every start for an erasure whose process stopped in between).
-    if status == StatusCode::CREATED {
-        state
-            .store
-            .destroy_data_key(project_id, &participant_id)
-            .await?;
+    let answered = idempotent(&state, &caller, key, &route, &bytes, project_id, work).await;
+    // The entry is the record of the decision; the key goes right after (also on a retry, on a
+    // repeated erasure that finds the entry already there, and at every start for an erasure
+    // whose process stopped in between), so that a clean-up left half-done is finished.
+    let (status, body) = match answered {
+        Err(refused) if refused.code == "already_erased" => {
+            state
+                .store
+                .destroy_data_key(project_id, &participant_id)
+                .await?;
+            return Err(refused);
+        }
+        answered => answered?,
+    };
+    if status != StatusCode::CREATED {
+        return Ok(json_response(status, body));
     }
-    Ok(json_response(status, body))
+    let residue = state
+        .store
+        .destroy_data_key(project_id, &participant_id)
+        .await?;
+    Ok(json_response(status, with_residue(&body, &residue)?))
+}
+
+/// The erasure's answer with what it left behind of the key (`residue`): kept apart from the
+/// idempotent answer, so that a retry reports the clean-up as it stands then.
+fn with_residue(body: &str, residue: &ErasureResidue) -> Result<String, ApiError> {
+    let mut answer: Value = serde_json::from_str(body)
+        .map_err(|e| ApiError::internal("the erasure's answer is not JSON", e))?;
+    let residue = serde_json::to_value(residue)
+        .map_err(|e| ApiError::internal("the erasure's residue", e))?;
+    if let Value::Object(fields) = &mut answer {
+        fields.insert("residue".to_string(), residue);
+    }
+    serde_json::to_string(&answer).map_err(|e| ApiError::internal("the erasure's answer", e))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/participants/{participant_id}", tag = "personal data",

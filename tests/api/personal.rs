@@ -137,6 +137,15 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         assert_eq!(erased_at, seal_sequence + 1);
         assert_eq!(receipt["participant_id"], "p1");
         assert!(is_digest(&receipt["digest"]), "{receipt}");
+        // The answer says what is left of the key: nothing in the live database.
+        let residue = &receipt["residue"];
+        assert_eq!(residue["backend"], app.backend.to_string(), "{receipt}");
+        assert_eq!(residue["key_deleted"], true, "{receipt}");
+        assert_eq!(residue["database_clean"], true, "{receipt}");
+        assert!(
+            residue["note"].as_str().is_some_and(|note| !note.is_empty()),
+            "{receipt}"
+        );
 
         // The trail shows the fields as erased, and the erasure entry holds no personal data.
         let trail = app.trail(&id).await;
