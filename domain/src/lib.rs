@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod assessment;
+pub mod checkpoint;
 pub mod commands;
 pub mod digest;
 pub mod error;
