@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use coprod::store::{MasterKey, Role, Store};
+use coprod::store::{AccessRole, MasterKey, Store};
 use coprod_domain::digest::StoredEntry;
 use kit::facts::{joined_on, minimal_registration, stage_started_on, workshop_on};
 use kit::Backend;
@@ -384,7 +384,7 @@ impl Server {
         // Personal data (a participant's groups) is encrypted as it is appended, as in service.
         store.unlock(MasterKey::generate()).await?;
         let token = store
-            .create_token(Role::Recorder, ORGANISATION, "load tool")
+            .create_token(AccessRole::Recorder, ORGANISATION, "load tool")
             .await?;
         store.catch_up().await?;
         let server = kit::Server::start_without_metrics(store.clone()).await?;

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
-use coprod::store::{Role, Store};
+use coprod::store::{AccessRole, Store};
 use coprod_domain::{CommandContext, Fact, ProjectCommand, ProjectRegistered};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -259,7 +259,7 @@ async fn bench(db: &kit::TestDb) {
         started.elapsed().as_secs_f64()
     );
     let token = store
-        .create_token(Role::Panel, "oxfordshire", "bench")
+        .create_token(AccessRole::Panel, "oxfordshire", "bench")
         .await
         .unwrap();
     store.clock().set(clock());

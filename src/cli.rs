@@ -15,7 +15,7 @@ use coprod_domain::digest::verify_chain;
 use coprod_domain::seal::{check_seals, SealCheck, SealOutcome};
 use coprod_domain::StoredEntry;
 
-use crate::store::{Role, Store, StoreError};
+use crate::store::{AccessRole, Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -98,7 +98,7 @@ pub enum TokenCommand {
     Create {
         /// recorder, assurance, panel or admin.
         #[arg(long, env = "COPROD_TOKEN_ROLE")]
-        role: Role,
+        role: AccessRole,
         /// The organisation whose projects it may touch (`*` for all).
         #[arg(long, env = "COPROD_TOKEN_ORG")]
         org: String,
@@ -161,7 +161,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             tracing::info!(backend = store.backend(), "store ready");
             if store.token_count().await? == 0 {
                 let token = store
-                    .create_token(Role::Admin, ALL_ORGANISATIONS, "initial admin")
+                    .create_token(AccessRole::Admin, ALL_ORGANISATIONS, "initial admin")
                     .await?;
                 eprintln!(
                     "No API tokens existed, so an admin token was created. It is shown only once:\n{token}"

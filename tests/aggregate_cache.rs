@@ -12,7 +12,7 @@
 mod kit;
 
 use chrono::{NaiveDate, Utc};
-use coprod::store::{ExecuteError, Receipt, Store};
+use coprod::store::{CommitReceipt, ExecuteError, Store};
 use coprod_domain::{
     CommandContext, CorrectionRecorded, Fact, ParticipantJoined, ParticipantKind, Personal,
     Project, ProjectCommand, ProjectEvent, ProjectRegistered, Stage, StageStarted,
@@ -117,7 +117,12 @@ async fn assert_cache_is_a_fresh_fold(store: &Store, project_id: Uuid, after: &s
 
 /// Asserts that the project's stored chain is intact and that `receipt` names its last entry
 /// exactly as stored.
-async fn assert_chain_intact(store: &Store, project_id: Uuid, receipt: &Receipt, after: &str) {
+async fn assert_chain_intact(
+    store: &Store,
+    project_id: Uuid,
+    receipt: &CommitReceipt,
+    after: &str,
+) {
     let check = store
         .verify_project(project_id)
         .await

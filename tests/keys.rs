@@ -1,4 +1,4 @@
-//! The master key (DESIGN rule 8): a wrong or missing key stops `coprod` before it serves, the
+//! The master key (docs/architecture.md, invariant 8): a wrong or missing key stops `coprod` before it serves, the
 //! first start of a database writes a key file only its owner can read, rotation re-wraps the
 //! data keys without touching a single event, and subject export reads across projects.
 

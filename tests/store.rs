@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use coprod::clock::Clock;
-use coprod::store::{ExecuteError, IdempotentRecord, Role, Store, StoreError};
+use coprod::store::{AccessRole, ExecuteError, IdempotentRecord, Store, StoreError};
 use coprod_domain::digest::{chain_next, verify_chain, RECORDED_AT_KEY};
 use coprod_domain::{
     CommandContext, CorrectionRecorded, Digest, Fact, ParticipantJoined, ParticipantKind,
@@ -728,10 +728,13 @@ async fn tokens_are_stored_hashed() {
         let store = db.store().await;
         assert_eq!(store.token_count().await.unwrap(), 0);
         let token = store
-            .create_token(Role::Recorder, "oxon", "alice at oxon")
+            .create_token(AccessRole::Recorder, "oxon", "alice at oxon")
             .await
             .unwrap();
-        let unlabelled = store.create_token(Role::Admin, "*", "").await.unwrap();
+        let unlabelled = store
+            .create_token(AccessRole::Admin, "*", "")
+            .await
+            .unwrap();
         assert!(
             token.starts_with("coprod_") && token.len() == 7 + 64,
             "{token}"
@@ -741,14 +744,14 @@ async fn tokens_are_stored_hashed() {
 
         let principal = store.authenticate(&token).await.unwrap().unwrap();
         assert_eq!(principal.name, "alice at oxon");
-        assert_eq!(principal.role, Role::Recorder);
+        assert_eq!(principal.role, AccessRole::Recorder);
         assert_eq!(principal.organisation, "oxon");
         let admin = store.authenticate(&unlabelled).await.unwrap().unwrap();
         let hash = coprod::store::token_hash(&unlabelled);
         assert_eq!(admin.name, format!("token:{}", &hash[..8]));
         assert_eq!(
             (admin.role, admin.organisation.as_str()),
-            (Role::Admin, "*")
+            (AccessRole::Admin, "*")
         );
         assert_eq!(store.authenticate("coprod_0000").await.unwrap(), None);
         assert_eq!(store.authenticate("").await.unwrap(), None);
@@ -773,11 +776,16 @@ async fn tokens_are_stored_hashed() {
 
 #[test]
 fn roles_read_and_write_as_snake_case() {
-    for role in [Role::Recorder, Role::Assurance, Role::Panel, Role::Admin] {
-        assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+    for role in [
+        AccessRole::Recorder,
+        AccessRole::Assurance,
+        AccessRole::Panel,
+        AccessRole::Admin,
+    ] {
+        assert_eq!(role.as_str().parse::<AccessRole>().unwrap(), role);
         assert_eq!(serde_json::to_value(role).unwrap(), json!(role.as_str()));
     }
-    assert!("Admin".parse::<Role>().is_err());
+    assert!("Admin".parse::<AccessRole>().is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -973,7 +981,7 @@ async fn cli_tokens_export_rebuild_and_verify() {
         );
         let store = db.store().await;
         let principal = store.authenticate(token).await.unwrap().unwrap();
-        assert_eq!(principal.role, Role::Panel);
+        assert_eq!(principal.role, AccessRole::Panel);
         let bad = coprod(
             &db,
             &["token", "create", "--role", "admin", "--org", "no spaces"],

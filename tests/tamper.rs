@@ -1,4 +1,4 @@
-//! Tamper evidence (DESIGN rule 4), end to end. Someone with superuser access to the database
+//! Tamper evidence (docs/architecture.md, invariant 4), end to end. Someone with superuser access to the database
 //! switches the append-only triggers off and changes the log behind the server's back: a payload,
 //! who recorded an entry, a deleted entry, two entries trading places. Each change must be caught
 //! by `GET /projects/{id}/verify` (naming the first divergent entry, and failing any seal whose

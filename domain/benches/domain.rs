@@ -1,7 +1,7 @@
 //! The pure parts of Coprod, measured against the cheapest possible pass over the same data in the
 //! same run: the rubric engine, the stream digest, and event (de)serialisation.
 //!
-//! Run: `cargo bench -p coprod-domain`. DESIGN.md's target: a 10,000-event project assessed in under
+//! Run: `cargo bench -p coprod-domain`. The performance target: a 10,000-event project assessed in under
 //! 5 ms on one core.
 
 use coprod_domain::assessment::{assess, Cutoff};

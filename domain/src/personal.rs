@@ -1,4 +1,4 @@
-//! What the domain knows about the personal data in a project's entries (DESIGN rule 8): which
+//! What the domain knows about the personal data in a project's entries (docs/architecture.md, invariant 8): which
 //! fields are personal and whose they are, whether they can be read, what erasure leaves of them
 //! and what a subject access request returns. The value itself is a [`Personal`], re-exported
 //! here from [`crate::personal_value`].

@@ -1,4 +1,4 @@
-//! The value of a field that describes a person (DESIGN rule 8): a participant's `groups` and
+//! The value of a field that describes a person (docs/architecture.md, invariant 8): a participant's `groups` and
 //! what they contributed (`summary`). The server stores them encrypted under a key of that
 //! participant's own, so that destroying the key erases them without rewriting the log
 //! (crypto-shredding).

@@ -18,7 +18,7 @@ const SOURCES: &[(&str, &str)] = &[(
     include_str!("../rubrics/oxfordshire-six-point-v1.json"),
 )];
 
-/// The thresholds RUBRIC.md names, as whole numbers (per cents and days).
+/// The thresholds docs/rubric.md names, as whole numbers (per cents and days).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Parameters {

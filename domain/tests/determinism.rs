@@ -365,7 +365,7 @@ fn every_rubric_file_is_shipped_and_every_shipped_rubric_comes_from_a_file() {
     assert_eq!(files, shipped);
 }
 
-/// Every indicator RUBRIC.md defines, which is what the engine knows.
+/// Every indicator docs/rubric.md defines, which is what the engine knows.
 const KNOWN: [&str; 18] = [
     "from_the_start",
     "every_stage",

@@ -7,7 +7,7 @@
 //!     decide everything among themselves, residents are only surveyed at the end, and they are paid
 //!     their expenses and nothing more.
 //!
-//! The expected results in the tables were worked out by hand from RUBRIC.md (the working is in the
+//! The expected results in the tables were worked out by hand from docs/rubric.md (the working is in the
 //! comments), not copied from the engine's output.
 
 use coprod_domain::assessment::{Assessment, Cutoff, Rating};
@@ -280,7 +280,7 @@ fn carers_strategy_refresh() -> Stream {
     s
 }
 
-/// Worked by hand. Who took part (RUBRIC.md: attended or facilitated an activity, took part in a
+/// Worked by hand. Who took part (docs/rubric.md: attended or facilitated an activity, took part in a
 /// decision, or made a contribution), among the people with lived experience:
 /// - carer-amina: commission 10, 18; design 30; deliver 33; assess 36, 37
 /// - carer-ben: commission 10, 12, 18; design 30; deliver 33

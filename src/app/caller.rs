@@ -5,17 +5,26 @@
 use uuid::Uuid;
 
 use super::{AppError, AppState};
-use crate::store::{Principal, ProjectHead, Role};
+use crate::store::{AccessRole, Principal, ProjectHead};
 
 /// The organisation value that grants every organisation.
 pub const ALL_ORGANISATIONS: &str = "*";
 
 /// Every role.
-pub const ANYONE: &[Role] = &[Role::Recorder, Role::Assurance, Role::Panel, Role::Admin];
+pub const ANYONE: &[AccessRole] = &[
+    AccessRole::Recorder,
+    AccessRole::Assurance,
+    AccessRole::Panel,
+    AccessRole::Admin,
+];
 /// Roles that record facts.
-pub const WRITERS: &[Role] = &[Role::Recorder, Role::Admin];
+pub const WRITERS: &[AccessRole] = &[AccessRole::Recorder, AccessRole::Admin];
 /// Roles that read the raw audit trail.
-pub const TRAIL_READERS: &[Role] = &[Role::Recorder, Role::Assurance, Role::Admin];
+pub const TRAIL_READERS: &[AccessRole] = &[
+    AccessRole::Recorder,
+    AccessRole::Assurance,
+    AccessRole::Admin,
+];
 
 /// The person or system asking, as their token says.
 #[derive(Debug, Clone)]
@@ -23,7 +32,7 @@ pub struct Caller(pub Principal);
 
 impl Caller {
     /// Refuses unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), AppError> {
+    pub fn require(&self, roles: &[AccessRole], action: &str) -> Result<(), AppError> {
         if roles.contains(&self.0.role) {
             Ok(())
         } else {

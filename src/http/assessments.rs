@@ -22,7 +22,7 @@ use super::respond::{json_or_csv, json_response};
 use crate::app::assess::{assessment_csv, assessment_of, AssessmentQuery};
 use crate::app::caller::ANYONE;
 use crate::app::{visible_project, AppState, Caller};
-use crate::store::Role;
+use crate::store::AccessRole;
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/assessment", tag = "assessments",
     params(("id" = uuid::Uuid, Path),
@@ -109,7 +109,7 @@ pub struct SealView {
     pub seal: AssessmentSealed,
 }
 
-const SEALERS: &[Role] = &[Role::Assurance, Role::Panel, Role::Admin];
+const SEALERS: &[AccessRole] = &[AccessRole::Assurance, AccessRole::Panel, AccessRole::Admin];
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/assessments", tag = "assessments",
     params(("id" = uuid::Uuid, Path),
@@ -157,7 +157,7 @@ pub async fn seal(
             seal: seal.clone(),
             context,
         };
-        let render = move |receipt: &crate::store::Receipt| {
+        let render = move |receipt: &crate::store::CommitReceipt| {
             let view = SealView {
                 sequence: receipt.last_sequence,
                 recorded_at: receipt.recorded_at.clone(),

@@ -77,7 +77,7 @@ pub async fn post(
     };
     let route = format!("POST /projects/{project_id}/events");
     let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
-        let render = move |receipt: &crate::store::Receipt| {
+        let render = move |receipt: &crate::store::CommitReceipt| {
             let body = Receipt {
                 project_id,
                 first_sequence: receipt.first_sequence,

@@ -147,9 +147,9 @@ pub async fn append_created<B: serde::Serialize>(
     state: &AppState,
     project_id: Uuid,
     command: coprod_domain::ProjectCommand,
-    render: impl Fn(&crate::store::Receipt) -> B + Send + Sync + 'static,
+    render: impl Fn(&crate::store::CommitReceipt) -> B + Send + Sync + 'static,
 ) -> Result<(StatusCode, String), ApiError> {
-    let render = move |receipt: &crate::store::Receipt| {
+    let render = move |receipt: &crate::store::CommitReceipt| {
         serde_json::to_string(&render(receipt)).unwrap_or_default()
     };
     let (_, body) = state

@@ -13,10 +13,10 @@ use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::respond::json_response;
 use crate::app::{visible_project, AppState, Caller};
-use crate::store::{ErasureResidue, Role};
+use crate::store::{AccessRole, ErasureResidue};
 
-const ERASERS: &[Role] = &[Role::Admin];
-const SUBJECT_ACCESS: &[Role] = &[Role::Assurance, Role::Admin];
+const ERASERS: &[AccessRole] = &[AccessRole::Admin];
+const SUBJECT_ACCESS: &[AccessRole] = &[AccessRole::Assurance, AccessRole::Admin];
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +68,7 @@ pub async fn erase(
     };
     let route = format!("POST /projects/{project_id}/participants/{participant_id}/erase");
     let erased = participant_id.clone();
-    let render = move |receipt: &crate::store::Receipt| Erasure {
+    let render = move |receipt: &crate::store::CommitReceipt| Erasure {
         project_id,
         participant_id: erased.clone(),
         sequence: receipt.last_sequence,

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::problem::ApiError;
 use crate::app::{AppState, Caller};
-use crate::store::Role;
+use crate::store::AccessRole;
 
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The process is up")))]
 pub async fn healthz() -> Json<Value> {
@@ -26,7 +26,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     responses((status = 200, description = "Prometheus text format (admin or assurance token)")),
     security(("bearer" = [])))]
 pub async fn metrics(caller: Caller) -> Result<impl IntoResponse, ApiError> {
-    caller.require(&[Role::Admin, Role::Assurance], "read metrics")?;
+    caller.require(&[AccessRole::Admin, AccessRole::Assurance], "read metrics")?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         super::metrics::handle().render(),

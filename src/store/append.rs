@@ -1,6 +1,6 @@
 //! The append path: [`Store::execute`] runs a command through cqrs-es — serialised per project
 //! in this process, decided on the project this process keeps (reading only the stream's tail),
-//! retried when another process appended first — and answers with a [`Receipt`]. The entries
+//! retried when another process appended first — and answers with a [`CommitReceipt`]. The entries
 //! themselves are stamped, chained, sealed and stored by [`ChainedRepository`]'s `persist`.
 
 use std::collections::{BTreeSet, HashMap};
@@ -29,7 +29,7 @@ const CONFLICT_RETRIES: u32 = 5;
 
 /// What the server returns for every accepted command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
+pub struct CommitReceipt {
     pub project_id: Uuid,
     pub first_sequence: u64,
     pub last_sequence: u64,
@@ -39,10 +39,10 @@ pub struct Receipt {
     pub recorded_at: String,
 }
 
-impl Receipt {
+impl CommitReceipt {
     /// The receipt of entries `first_sequence..=last.sequence` of `project_id`.
-    pub(crate) fn new(project_id: Uuid, first_sequence: u64, last: &ChainHead) -> Receipt {
-        Receipt {
+    pub(crate) fn new(project_id: Uuid, first_sequence: u64, last: &ChainHead) -> CommitReceipt {
+        CommitReceipt {
             project_id,
             first_sequence,
             last_sequence: last.sequence,
@@ -76,7 +76,7 @@ impl Store {
         &self,
         project_id: Uuid,
         command: ProjectCommand,
-    ) -> Result<Receipt, ExecuteError> {
+    ) -> Result<CommitReceipt, ExecuteError> {
         let slot = self.slot(project_id);
         let (receipt, appended) = {
             let mut command_slot = slot.command.lock().await;
@@ -95,7 +95,7 @@ impl Store {
         project_id: Uuid,
         command: ProjectCommand,
         slot: &mut Slot,
-    ) -> Result<(Receipt, Vec<RecordedEvent>), ExecuteError> {
+    ) -> Result<(CommitReceipt, Vec<RecordedEvent>), ExecuteError> {
         let context = command.context().clone();
         let metadata = HashMap::from([
             (RECORDED_BY_KEY.to_string(), context.recorded_by.clone()),
@@ -152,7 +152,7 @@ impl Store {
                 "the command appended nothing".into(),
             ));
         };
-        let receipt = Receipt {
+        let receipt = CommitReceipt {
             project_id,
             first_sequence: first.sequence,
             last_sequence: last.sequence,

@@ -1,4 +1,4 @@
-//! The hash chain, written at append time (DESIGN rule 4): a `PersistedEventRepository` wrapper
+//! The hash chain, written at append time (docs/architecture.md, invariant 4): a `PersistedEventRepository` wrapper
 //! that stamps each new entry's metadata with `recorded_at` (from the store's clock) and the chain
 //! head `digest`, seals its personal fields, and stores the entries in one transaction with the
 //! data keys they were sealed with (and an idempotent request's answer): that transaction's SQL
@@ -17,7 +17,7 @@ use cqrs_es::persist::{
 use cqrs_es::Aggregate;
 use serde_json::Value;
 
-use super::append::Receipt;
+use super::append::CommitReceipt;
 use super::db::{metadata_map, on_db, Db};
 use super::error::{normalise, persistence_error, ClaimLost, StoreError};
 use super::idempotency::{ClaimTicket, ANSWER_AT_COMMIT};
@@ -297,7 +297,7 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             .aggregate_id
             .parse()
             .map_err(|e| unknown(format!("bad project id {}: {e}", first.aggregate_id)))?;
-        let receipt = Receipt::new(project_id, first.sequence as u64, last);
+        let receipt = CommitReceipt::new(project_id, first.sequence as u64, last);
         // An idempotent request keeps its answer in the same transaction.
         let answer = ANSWER_AT_COMMIT.try_with(Clone::clone).ok();
         let body = answer.as_ref().map(|answer| (answer.render)(&receipt));

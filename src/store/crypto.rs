@@ -1,4 +1,4 @@
-//! Envelope encryption of personal data (DESIGN rule 8), with RustCrypto's AES-256-GCM.
+//! Envelope encryption of personal data (docs/architecture.md, invariant 8), with RustCrypto's AES-256-GCM.
 //!
 //! Each (project, participant) has a random 256-bit data key; personal fields are encrypted under
 //! it with a fresh 96-bit nonce. Data keys are stored only wrapped (encrypted) by the master key.

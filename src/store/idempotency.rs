@@ -13,7 +13,7 @@ use coprod_domain::ProjectCommand;
 use uuid::Uuid;
 
 use super::db::{on_db, Db};
-use super::{ExecuteError, Receipt, Store, StoreError};
+use super::{CommitReceipt, ExecuteError, Store, StoreError};
 
 /// How long a claimed idempotency key may stay unanswered before a retry takes it over. Taking
 /// over is always safe (the answer is kept in the transaction that appends, and only while the
@@ -58,7 +58,7 @@ pub struct ClaimTicket {
 const PENDING: i32 = 0;
 
 /// Builds the answer to an idempotent request from its receipt.
-type Render = dyn Fn(&Receipt) -> String + Send + Sync;
+type Render = dyn Fn(&CommitReceipt) -> String + Send + Sync;
 
 /// The answer to keep for an idempotency key in the transaction that appends the request's
 /// events (see [`Store::execute_answering`]); read by `ChainedRepository`'s `persist`.
@@ -363,8 +363,8 @@ impl Store {
         project_id: Uuid,
         command: ProjectCommand,
         status: u16,
-        render: impl Fn(&Receipt) -> String + Send + Sync + 'static,
-    ) -> Result<(Receipt, String), ExecuteError> {
+        render: impl Fn(&CommitReceipt) -> String + Send + Sync + 'static,
+    ) -> Result<(CommitReceipt, String), ExecuteError> {
         let Ok(ticket) = HELD_CLAIM.try_with(Clone::clone) else {
             let receipt = self.execute(project_id, command).await?;
             let body = render(&receipt);

@@ -1,4 +1,4 @@
-//! Participants' data keys (DESIGN rule 8): created when their first personal field is stored,
+//! Participants' data keys (docs/architecture.md, invariant 8): created when their first personal field is stored,
 //! used to seal that field before the entry is hashed, to open it again when it is read, and
 //! deleted when their data is erased (crypto-shredding). The master key that wraps them is given
 //! to the store once ([`Keys::unlock`]) and checked against the database's canary; rotating it

@@ -48,7 +48,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 
-pub use append::Receipt;
+pub use append::CommitReceipt;
 pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
 pub use crypto::{KeyError, MasterKey};
@@ -60,7 +60,7 @@ pub use portfolio::PortfolioProject;
 #[doc(hidden)]
 pub use projector::{EVENTS_AFTER_POSTGRES, EVENTS_AFTER_SQLITE};
 pub use reads::ProjectHead;
-pub use tokens::{token_hash, Principal, Role, UnknownRole, TOKEN_PREFIX};
+pub use tokens::{token_hash, AccessRole, Principal, UnknownRole, TOKEN_PREFIX};
 
 use append::Events;
 use cache::ProjectSlot;

@@ -1,4 +1,4 @@
-//! What the store does with personal data (DESIGN rule 8), over the participants' data keys of
+//! What the store does with personal data (docs/architecture.md, invariant 8), over the participants' data keys of
 //! `keys.rs`: taking the master key and rotating it, destroying a participant's key when they are
 //! erased (and cleaning up after it, see `erasure.rs`), opening the sealed fields of entries read back, subject access, and checking seals
 //! over opened entries.

@@ -1,5 +1,5 @@
 //! The views' SQL (`project_views` and `portfolio_projects`, written together with the catch-up
-//! checkpoint), and how the catch-up reader walks the log (DESIGN rules 1 and 5); its loop is in
+//! checkpoint), and how the catch-up reader walks the log (docs/architecture.md, invariants 1 and 5); its loop is in
 //! `refresh.rs`, the rebuild's in `rebuild.rs`.
 //!
 //! The reader takes the events appended after its checkpoint in commit order, and the view of

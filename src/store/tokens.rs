@@ -20,30 +20,35 @@ pub(super) const TOKEN_TTL: Duration = Duration::from_secs(60);
 /// Tokens whose principal this process keeps at once.
 pub(super) const MAX_CACHED_TOKENS: u64 = 10_000;
 
-/// What a token may do (see API.md, "Authentication and roles").
+/// What a token may do (see docs/api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum AccessRole {
     Recorder,
     Assurance,
     Panel,
     Admin,
 }
 
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Recorder, Role::Assurance, Role::Panel, Role::Admin];
+impl AccessRole {
+    pub const ALL: [AccessRole; 4] = [
+        AccessRole::Recorder,
+        AccessRole::Assurance,
+        AccessRole::Panel,
+        AccessRole::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Role::Recorder => "recorder",
-            Role::Assurance => "assurance",
-            Role::Panel => "panel",
-            Role::Admin => "admin",
+            AccessRole::Recorder => "recorder",
+            AccessRole::Assurance => "assurance",
+            AccessRole::Panel => "panel",
+            AccessRole::Admin => "admin",
         }
     }
 }
 
-impl fmt::Display for Role {
+impl fmt::Display for AccessRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -53,11 +58,11 @@ impl fmt::Display for Role {
 #[error("unknown role '{0}': expected recorder, assurance, panel or admin")]
 pub struct UnknownRole(pub String);
 
-impl FromStr for Role {
+impl FromStr for AccessRole {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
+        AccessRole::ALL
             .into_iter()
             .find(|role| role.as_str() == s)
             .ok_or_else(|| UnknownRole(s.to_string()))
@@ -70,7 +75,7 @@ pub struct Principal {
     /// The token's label, or `token:<first 8 hex digits of its hash>` when it has none; stored as
     /// `recorded_by`.
     pub name: String,
-    pub role: Role,
+    pub role: AccessRole,
     /// The organisation whose projects it may touch; `*` means all.
     pub organisation: String,
 }
@@ -92,7 +97,7 @@ fn new_token() -> String {
 impl Db {
     async fn create_token(
         &self,
-        role: Role,
+        role: AccessRole,
         organisation: &str,
         label: &str,
         now: DateTime<Utc>,
@@ -158,7 +163,7 @@ impl Store {
     /// is stored: it cannot be shown again.
     pub async fn create_token(
         &self,
-        role: Role,
+        role: AccessRole,
         organisation: &str,
         label: &str,
     ) -> Result<String, StoreError> {

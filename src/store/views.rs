@@ -37,7 +37,7 @@ pub struct ProjectSummary {
     pub stages: Vec<StageSpan>,
     /// Everyone who joined (and whose joining was not withdrawn), by kind; leaving does not
     /// remove anyone from these counts. Raw counts: callers that show them to people must hide
-    /// counts below 5 (DESIGN rule 8).
+    /// counts below 5 (docs/architecture.md, invariant 8).
     pub participants_by_kind: BTreeMap<ParticipantKind, u64>,
 }
 
@@ -128,7 +128,7 @@ pub fn scorecard(events: &[RecordedEvent]) -> BTreeMap<String, Rating> {
 }
 
 /// Counts of people as the API shows them: below 5, `{"count": null, "suppressed": true}`, so
-/// that nobody can be singled out (DESIGN rule 8).
+/// that nobody can be singled out (docs/architecture.md, invariant 8).
 pub fn shown_counts<K: Serialize + Ord>(counts: &BTreeMap<K, u64>) -> Value {
     let shown: BTreeMap<&K, Value> = counts
         .iter()

@@ -309,13 +309,13 @@ pub fn date_field(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Principal, Role, StoreError};
+    use crate::store::{AccessRole, Principal, StoreError};
 
     fn viewer() -> Viewer {
         Viewer {
             principal: Principal {
                 name: "Joe".into(),
-                role: Role::Panel,
+                role: AccessRole::Panel,
                 organisation: "haringey".into(),
             },
             csrf: "0".repeat(64),

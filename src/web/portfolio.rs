@@ -23,7 +23,7 @@ use super::session::{SignedIn, Viewer};
 use super::words;
 use crate::app::answer::csv_bytes;
 use crate::app::caller::ALL_ORGANISATIONS;
-use crate::app::portfolio::figures::{Every, ProjectFacts, Share, STAGE_KEYS};
+use crate::app::portfolio::figures::{Every, ProjectFigures, Share, STAGE_KEYS};
 use crate::app::portfolio::{
     comparison_of, may_compare, portfolio_of, trend_of, Comparison, ComparisonQuery, Portfolio,
     PortfolioQuery, Trend, TrendQuery,
@@ -142,7 +142,7 @@ impl Selector {
         Ok(closed.map_or(Selector::All, |closed| Selector::Status { closed }))
     }
 
-    fn selects(&self, p: &ProjectFacts) -> bool {
+    fn selects(&self, p: &ProjectFigures) -> bool {
         match self {
             Selector::All => true,
             Selector::Rated { criterion, rating } => p.ratings.get(*criterion) == Some(rating),
@@ -721,7 +721,8 @@ pub async fn projects(
         portfolio_of(state, &viewer.caller(), &portfolio_query(&filters, when))
             .await
             .map_err(|e| PageError::from_app(e, viewer))?;
-    let mut chosen: Vec<&ProjectFacts> = projects.iter().filter(|p| selector.selects(p)).collect();
+    let mut chosen: Vec<&ProjectFigures> =
+        projects.iter().filter(|p| selector.selects(p)).collect();
     chosen.sort_by(|a, b| {
         (a.title.to_lowercase(), a.project_id).cmp(&(b.title.to_lowercase(), b.project_id))
     });

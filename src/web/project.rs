@@ -25,12 +25,12 @@ use crate::store::views::summarise;
 use crate::store::ProjectHead;
 
 /// A project the viewer may see, with every entry.
-pub struct Project {
+pub struct ProjectPage {
     pub head: ProjectHead,
     pub events: Vec<RecordedEvent>,
 }
 
-impl Project {
+impl ProjectPage {
     pub fn id(&self) -> String {
         self.head.project_id.to_string()
     }
@@ -51,7 +51,7 @@ impl Project {
 
 /// Reads the project named in the path, as the API would for this viewer: another
 /// organisation's project, or a malformed id, is "not found".
-pub async fn load(state: &AppState, viewer: &Viewer, id: &str) -> Result<Project, PageError> {
+pub async fn load(state: &AppState, viewer: &Viewer, id: &str) -> Result<ProjectPage, PageError> {
     let fail = |e: AppError| PageError::from_app(e, viewer);
     let head = visible_project(state, &viewer.caller(), id)
         .await
@@ -61,7 +61,7 @@ pub async fn load(state: &AppState, viewer: &Viewer, id: &str) -> Result<Project
         .recorded_events(head.project_id)
         .await
         .map_err(|e| fail(e.into()))?;
-    Ok(Project { head, events })
+    Ok(ProjectPage { head, events })
 }
 
 /// The query string as name → value (the last of repeated names); unreadable ones are empty.
@@ -146,7 +146,7 @@ pub fn parse_when(text: Option<&str>, today: NaiveDate) -> Result<When, String> 
 /// assessment is; `None` where nothing had been recorded by then.
 pub async fn assessments_at(
     state: &AppState,
-    project: &Project,
+    project: &ProjectPage,
     whens: &[When],
     viewer: &Viewer,
 ) -> Result<Vec<Option<Assessment>>, PageError> {
@@ -164,7 +164,7 @@ pub async fn assessments_at(
 /// The assessment at `when` under the latest rubric; `None` if nothing was recorded by then.
 pub async fn assessment_at(
     state: &AppState,
-    project: &Project,
+    project: &ProjectPage,
     when: When,
     viewer: &Viewer,
 ) -> Result<Option<Assessment>, PageError> {

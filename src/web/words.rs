@@ -9,14 +9,14 @@ use maud::{html, Markup};
 use coprod_domain::assessment::SMALL_COUNT;
 
 use crate::app::caller::ALL_ORGANISATIONS;
-use crate::store::Role;
+use crate::store::AccessRole;
 
-pub fn role(role: Role) -> &'static str {
+pub fn role(role: AccessRole) -> &'static str {
     match role {
-        Role::Recorder => "recorder",
-        Role::Assurance => "assurance officer",
-        Role::Panel => "scrutiny panel",
-        Role::Admin => "administrator",
+        AccessRole::Recorder => "recorder",
+        AccessRole::Assurance => "assurance officer",
+        AccessRole::Panel => "scrutiny panel",
+        AccessRole::Admin => "administrator",
     }
 }
 

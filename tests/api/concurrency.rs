@@ -12,7 +12,7 @@ use crate::helpers::*;
 const WRITERS: usize = 40;
 
 /// Posts `body` until it is accepted; a 409 `conflict` (another process kept winning the race)
-/// is retried, as API.md asks of clients. Returns the receipt and how many conflicts were seen.
+/// is retried, as docs/api.md asks of clients. Returns the receipt and how many conflicts were seen.
 async fn post_until_accepted(
     client: reqwest::Client,
     url: String,

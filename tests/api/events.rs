@@ -176,7 +176,7 @@ async fn the_trail_pages_with_after_limit_and_next_after() {
         assert_eq!(sequences(&min), [1]);
         assert_eq!(min["next_after"], 1);
 
-        // Each entry has the fields API.md names.
+        // Each entry has the fields docs/api.md names.
         let entry = &all["events"][1];
         assert_eq!(entry["type"], "participant_joined");
         assert_eq!(entry["version"], "1");

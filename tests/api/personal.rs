@@ -1,4 +1,4 @@
-//! Personal data (DESIGN rule 8, API.md "Personal data"): groups and contribution summaries are
+//! Personal data (docs/privacy.md, docs/api.md): groups and contribution summaries are
 //! stored encrypted, erasure destroys a participant's key and leaves a verifiable record, subject
 //! access returns everything about one participant, and small counts are never shown.
 
@@ -7,7 +7,7 @@ use std::process::Command;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use coprod::store::Role;
+use coprod::store::AccessRole;
 
 use crate::helpers::*;
 use crate::kit::{Backend, TestDb};
@@ -143,7 +143,9 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         assert_eq!(residue["key_deleted"], true, "{receipt}");
         assert_eq!(residue["database_clean"], true, "{receipt}");
         assert!(
-            residue["note"].as_str().is_some_and(|note| !note.is_empty()),
+            residue["note"]
+                .as_str()
+                .is_some_and(|note| !note.is_empty()),
             "{receipt}"
         );
 
@@ -248,7 +250,7 @@ async fn erasure_is_for_admins_of_a_known_participant_with_a_reason_and_a_legal_
         }
         let bucks_admin = app
             .store
-            .create_token(Role::Admin, "bucks", "bucks-admin")
+            .create_token(AccessRole::Admin, "bucks", "bucks-admin")
             .await
             .unwrap();
         erase(app, &bucks_admin, &id, "p1", ERASURE)
@@ -317,7 +319,7 @@ async fn subject_access_returns_every_entry_about_one_participant_decrypted() {
         }
         let bucks_assurance = app
             .store
-            .create_token(Role::Assurance, "bucks", "bucks-assurance")
+            .create_token(AccessRole::Assurance, "bucks", "bucks-assurance")
             .await
             .unwrap();
         app.get(Some(&bucks_assurance), &path)

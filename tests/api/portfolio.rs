@@ -517,12 +517,12 @@ async fn organisations_are_kept_apart_and_compared_only_by_those_who_see_them_al
         assert_eq!(rows[1]["figures"]["criteria"], oxon["criteria"]);
         let star_assurance = app
             .store
-            .create_token(coprod::store::Role::Assurance, "*", "assurance-all")
+            .create_token(coprod::store::AccessRole::Assurance, "*", "assurance-all")
             .await
             .unwrap();
         let star_panel = app
             .store
-            .create_token(coprod::store::Role::Panel, "*", "panel-all")
+            .create_token(coprod::store::AccessRole::Panel, "*", "panel-all")
             .await
             .unwrap();
         let seen = app

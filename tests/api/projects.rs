@@ -125,7 +125,7 @@ async fn the_project_list_filters_by_organisation_and_status() {
             .json_with(200);
         assert_eq!(nobody, json!({"projects": []}));
 
-        // Each listed project has the fields API.md names.
+        // Each listed project has the fields docs/api.md names.
         for project in all["projects"].as_array().unwrap() {
             for field in [
                 "project_id",
@@ -201,7 +201,7 @@ async fn a_project_summary_has_stages_participants_by_kind_and_a_scorecard() {
         );
         assert_eq!(
             summary["participants_by_kind"],
-            // Fewer than 5 of each kind: never shown (DESIGN rule 8).
+            // Fewer than 5 of each kind: never shown (docs/architecture.md, invariant 8).
             json!({
                 "lived_experience": {"count": null, "suppressed": true},
                 "carer": {"count": null, "suppressed": true},

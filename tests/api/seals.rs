@@ -206,7 +206,11 @@ async fn recorders_may_not_seal_and_other_organisations_do_not_see_the_project()
         let id = rich_project(app).await;
         let bucks_assurance = app
             .store
-            .create_token(coprod::store::Role::Assurance, "bucks", "bucks-assurance")
+            .create_token(
+                coprod::store::AccessRole::Assurance,
+                "bucks",
+                "bucks-assurance",
+            )
             .await
             .unwrap();
         let body = json!({ "purpose": PURPOSE });

@@ -1,5 +1,5 @@
 //! The views are caches of the log: rebuilding them from the events gives what the live
-//! catch-up gave (DESIGN rule 1).
+//! catch-up gave (docs/architecture.md, invariant 1).
 
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coprod::store::{Role, Store};
+use coprod::store::{AccessRole, Store};
 use serde_json::json;
 
 use super::seed::{self, Seeded, ORGANISATION};
@@ -54,18 +54,30 @@ impl Site {
         let turn = TURN.lock().await;
         let store = db.store_with_clock(seed::clock()).await;
         let tokens = Tokens {
-            admin: token(&store, Role::Admin, "*", "Coprod administrator").await,
-            recorder: token(&store, Role::Recorder, ORGANISATION, "Amina (carers' team)").await,
-            assurance: token(&store, Role::Assurance, ORGANISATION, "Joe (assurance)").await,
+            admin: token(&store, AccessRole::Admin, "*", "Coprod administrator").await,
+            recorder: token(
+                &store,
+                AccessRole::Recorder,
+                ORGANISATION,
+                "Amina (carers' team)",
+            )
+            .await,
+            assurance: token(
+                &store,
+                AccessRole::Assurance,
+                ORGANISATION,
+                "Joe (assurance)",
+            )
+            .await,
             panel: token(
                 &store,
-                Role::Panel,
+                AccessRole::Panel,
                 ORGANISATION,
                 "Cllr Ahmed (scrutiny panel)",
             )
             .await,
-            other_recorder: token(&store, Role::Recorder, "harrow", "Harrow recorder").await,
-            other_panel: token(&store, Role::Panel, "harrow", "Harrow panel").await,
+            other_recorder: token(&store, AccessRole::Recorder, "harrow", "Harrow recorder").await,
+            other_panel: token(&store, AccessRole::Panel, "harrow", "Harrow panel").await,
         };
         let server = Server::start(store.clone()).await.expect("start a server");
         let base = server.base();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use coprod::store::{Claim, ExecuteError, Receipt, Store};
+use coprod::store::{Claim, CommitReceipt, ExecuteError, Store};
 use coprod_domain::{
     CommandContext, Fact, ParticipantJoined, ParticipantKind, ProjectCommand, ProjectRegistered,
 };
@@ -49,7 +49,7 @@ fn join(participant: &str) -> ProjectCommand {
     }
 }
 
-fn render(receipt: &Receipt) -> String {
+fn render(receipt: &CommitReceipt) -> String {
     format!("{{\"last_sequence\":{}}}", receipt.last_sequence)
 }
 

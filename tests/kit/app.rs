@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coprod::store::{Role, Store};
+use coprod::store::{AccessRole, Store};
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
@@ -35,17 +35,17 @@ impl Tokens {
     /// One token of each, created in `store`.
     pub async fn create(store: &Store) -> Tokens {
         Tokens {
-            admin: token(store, Role::Admin, "*", "admin").await,
-            recorder: token(store, Role::Recorder, "oxfordshire", "recorder").await,
-            assurance: token(store, Role::Assurance, "oxfordshire", "assurance").await,
-            panel: token(store, Role::Panel, "oxfordshire", "panel").await,
-            bucks: token(store, Role::Recorder, "bucks", "bucks-recorder").await,
+            admin: token(store, AccessRole::Admin, "*", "admin").await,
+            recorder: token(store, AccessRole::Recorder, "oxfordshire", "recorder").await,
+            assurance: token(store, AccessRole::Assurance, "oxfordshire", "assurance").await,
+            panel: token(store, AccessRole::Panel, "oxfordshire", "panel").await,
+            bucks: token(store, AccessRole::Recorder, "bucks", "bucks-recorder").await,
         }
     }
 }
 
 /// A new bearer token of `role` in `organisation` (`*`: every one), labelled `label`.
-pub async fn token(store: &Store, role: Role, organisation: &str, label: &str) -> String {
+pub async fn token(store: &Store, role: AccessRole, organisation: &str, label: &str) -> String {
     store
         .create_token(role, organisation, label)
         .await

@@ -37,7 +37,7 @@ pub(super) fn name_some<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
     text
 }
 
-/// Counts of people below this are never shown (DESIGN rule 8).
+/// Counts of people below this are never shown (docs/architecture.md, invariant 8).
 pub const SMALL_COUNT: usize = 5;
 
 /// A count of people as it may be shown: "fewer than 5" below [`SMALL_COUNT`].

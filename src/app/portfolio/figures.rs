@@ -104,7 +104,7 @@ pub struct Figures {
 
 /// What the portfolio needs of one project at one cut-off.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectFacts {
+pub struct ProjectFigures {
     pub project_id: Uuid,
     pub title: String,
     pub organisation: String,
@@ -122,8 +122,8 @@ pub struct ProjectFacts {
     pub as_of: String,
 }
 
-impl ProjectFacts {
-    pub fn of(at: &ProjectAt) -> ProjectFacts {
+impl ProjectFigures {
+    pub fn of(at: &ProjectAt) -> ProjectFigures {
         let assessment = &at.assessment;
         let summary = &at.summary;
         let indicator = |criterion: &str, indicator: &str| {
@@ -141,7 +141,7 @@ impl ProjectFacts {
         // none means there was nobody to reward yet.
         let rewards_missing = indicator("reciprocal_reward", "rewarded_beyond_expenses")
             .is_some_and(|i| !i.met && !i.evidence.is_empty());
-        ProjectFacts {
+        ProjectFigures {
             project_id: assessment.project_id,
             title: summary.title.clone(),
             organisation: summary.organisation.clone(),
@@ -179,10 +179,10 @@ pub const STAGE_KEYS: [&str; 5] = ["commission", "design", "deliver", "assess", 
 
 impl Figures {
     /// The figures of `projects` (each assessed under `rubric`).
-    pub fn of(rubric: &PublishedRubric, projects: &[ProjectFacts]) -> Figures {
+    pub fn of(rubric: &PublishedRubric, projects: &[ProjectFigures]) -> Figures {
         let total = projects.len() as u64;
         let count =
-            |f: &dyn Fn(&ProjectFacts) -> bool| projects.iter().filter(|p| f(p)).count() as u64;
+            |f: &dyn Fn(&ProjectFigures) -> bool| projects.iter().filter(|p| f(p)).count() as u64;
         let closed = count(&|p| p.closed);
         let by_stage = STAGE_KEYS
             .iter()
@@ -242,7 +242,7 @@ impl Figures {
 }
 
 /// The latest `as_of` of the projects' assessments (text order is time order), if any.
-pub fn latest_as_of(projects: &[ProjectFacts]) -> Option<String> {
+pub fn latest_as_of(projects: &[ProjectFigures]) -> Option<String> {
     projects.iter().map(|p| p.as_of.clone()).max()
 }
 

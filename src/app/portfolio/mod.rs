@@ -19,14 +19,14 @@ use coprod_domain::rubric::PublishedRubric;
 use serde::{Deserialize, Serialize};
 
 use self::figures::{
-    latest_as_of, period_ends, Every, Figures, PeriodError, ProjectFacts, DEFAULT_PERIODS,
+    latest_as_of, period_ends, Every, Figures, PeriodError, ProjectFigures, DEFAULT_PERIODS,
     MAX_PERIODS, MIN_PROJECTS_TO_COMPARE,
 };
 use super::assess::{assess_at, find_rubric, recorded};
 use super::caller::{Caller, ALL_ORGANISATIONS, ANYONE};
 use super::moment::{past_instant, start_of_day};
 use super::{AppError, AppState};
-use crate::store::Role;
+use crate::store::AccessRole;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,7 +201,7 @@ pub async fn facts_at(
     scope: &Scope,
     cutoffs: &[Cutoff],
     rubric: &'static PublishedRubric,
-) -> Result<Vec<Vec<ProjectFacts>>, AppError> {
+) -> Result<Vec<Vec<ProjectFigures>>, AppError> {
     let registered_by = if cutoffs.contains(&Cutoff::Latest) {
         None
     } else {
@@ -223,7 +223,7 @@ pub async fn facts_at(
         .await?;
     // Several projects are read and replayed at once; their answers are put back in id order.
     let shared: Arc<[Cutoff]> = cutoffs.into();
-    let mut answers: Vec<Option<Vec<Option<ProjectFacts>>>> = vec![None; projects.len()];
+    let mut answers: Vec<Option<Vec<Option<ProjectFigures>>>> = vec![None; projects.len()];
     let mut tasks = tokio::task::JoinSet::new();
     let mut next = 0;
     while next < projects.len() || !tasks.is_empty() {
@@ -242,11 +242,11 @@ pub async fn facts_at(
         let (index, at) = joined.map_err(|e| AppError::internal("portfolio: a task failed", e))?;
         let mut facts = Vec::with_capacity(cutoffs.len());
         for answer in at? {
-            facts.push(recorded(answer)?.map(|at| ProjectFacts::of(&at)));
+            facts.push(recorded(answer)?.map(|at| ProjectFigures::of(&at)));
         }
         answers[index] = Some(facts);
     }
-    let mut facts: Vec<Vec<ProjectFacts>> = vec![Vec::new(); cutoffs.len()];
+    let mut facts: Vec<Vec<ProjectFigures>> = vec![Vec::new(); cutoffs.len()];
     for project in answers.into_iter().flatten() {
         for (i, at) in project.into_iter().enumerate() {
             facts[i].extend(at);
@@ -260,7 +260,7 @@ pub async fn portfolio_of(
     state: &AppState,
     caller: &Caller,
     query: &PortfolioQuery,
-) -> Result<(Portfolio, Vec<ProjectFacts>), AppError> {
+) -> Result<(Portfolio, Vec<ProjectFigures>), AppError> {
     caller.require(ANYONE, "read the portfolio")?;
     let scope = Scope::of(
         caller,
@@ -372,7 +372,7 @@ pub async fn trend_of(
 
 /// Who may compare organisations: administrators, and assurance officers of every organisation.
 pub fn may_compare(caller: &Caller) -> bool {
-    caller.sees_all() && matches!(caller.0.role, Role::Admin | Role::Assurance)
+    caller.sees_all() && matches!(caller.0.role, AccessRole::Admin | AccessRole::Assurance)
 }
 
 /// The comparison a query asks for.
@@ -400,7 +400,7 @@ pub async fn comparison_of(
         Cutoff::AsOf(instant) => Some(format_instant(instant)),
         _ => latest_as_of(&projects),
     };
-    let mut by_organisation: BTreeMap<&str, Vec<ProjectFacts>> = BTreeMap::new();
+    let mut by_organisation: BTreeMap<&str, Vec<ProjectFigures>> = BTreeMap::new();
     for project in &projects {
         by_organisation
             .entry(project.organisation.as_str())
