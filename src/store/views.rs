@@ -199,6 +199,8 @@ mod tests {
             description: None,
             priority_groups: vec![],
             started_on: date(1),
+            declared_level: None,
+            serves: None,
         })
     }
 
@@ -215,6 +217,7 @@ mod tests {
             kind,
             groups: vec![].into(),
             occurred_on: date(2),
+            lived_experience: None,
         })
     }
 
@@ -287,6 +290,7 @@ mod tests {
                 participant_id: "a".into(),
                 reason: None,
                 occurred_on: date(6),
+                reason_code: None,
             }), // 7
             correct(5),                               // 8: b never joined
             correct(3),                               // 9: design never started

@@ -95,6 +95,7 @@ impl Stream {
             kind,
             groups: strings(groups).into(),
             occurred_on: day(),
+            lived_experience: None,
         }))
     }
 
@@ -103,6 +104,7 @@ impl Stream {
             participant_id: id.into(),
             reason: None,
             occurred_on: day(),
+            reason_code: None,
         }))
     }
 
@@ -139,6 +141,11 @@ impl Stream {
             facilitators: strings(facilitators),
             attendees: strings(attendees),
             occurred_on: on,
+            mode: None,
+            locality: None,
+            duration_minutes: None,
+            adjustments_requested: None,
+            adjustments_provided: None,
         }))
     }
 
@@ -187,6 +194,11 @@ impl Stream {
             amount_pence,
             activity_id: activity.map(str::to_string),
             occurred_on: on,
+            rate_pence_per_hour: None,
+            amount_unknown: None,
+            declined: None,
+            support: None,
+            as_preferred: None,
         }))
     }
 
@@ -254,6 +266,11 @@ impl Stream {
             influenced_by: strings(influenced_by),
             outcome: "Agreed.".into(),
             occurred_on: day(),
+            importance: None,
+            effect: None,
+            ratifies: None,
+            departs_from: None,
+            departure_reason: None,
         }))
     }
 
