@@ -337,14 +337,30 @@ pub fn project_id() -> Uuid {
     PROJECT_ID.parse().expect("a valid uuid")
 }
 
-/// Assesses `stream` under the latest rubric.
-pub fn try_assess(stream: &Stream, cutoff: Cutoff) -> Result<Assessment, AssessError> {
-    assessment::assess(stream.entries(), rubric::latest(), cutoff)
+/// Version 1 of the six-point test: the rubric the tests of its rules pin.
+pub fn version_1() -> &'static rubric::PublishedRubric {
+    rubric::find(rubric::DEFAULT_RUBRIC_ID, 1).expect("version 1 is shipped")
 }
 
-/// Assesses `stream` under the latest rubric, which must succeed.
+/// Version 2 of the six-point test.
+pub fn version_2() -> &'static rubric::PublishedRubric {
+    rubric::find(rubric::DEFAULT_RUBRIC_ID, 2).expect("version 2 is shipped")
+}
+
+/// Assesses `stream` under version 1.
+pub fn try_assess(stream: &Stream, cutoff: Cutoff) -> Result<Assessment, AssessError> {
+    assessment::assess(stream.entries(), version_1(), cutoff)
+}
+
+/// Assesses `stream` under version 1, which must succeed.
 pub fn assess(stream: &Stream, cutoff: Cutoff) -> Assessment {
     try_assess(stream, cutoff).expect("the stream can be assessed")
+}
+
+/// Assesses `stream`, as recorded so far, under version 2, which must succeed.
+pub fn assess_v2(stream: &Stream) -> Assessment {
+    assessment::assess(stream.entries(), version_2(), Cutoff::Latest)
+        .expect("the stream can be assessed")
 }
 
 /// The result of one indicator, by key.
@@ -366,9 +382,9 @@ pub fn criterion<'a>(assessment: &'a Assessment, key: &str) -> &'a assessment::C
         .unwrap_or_else(|| panic!("the assessment has no criterion '{key}'"))
 }
 
-/// The 18 indicator keys of the latest rubric, in its order.
+/// The 18 indicator keys of version 1, in its order.
 pub fn indicator_keys() -> Vec<&'static str> {
-    rubric::latest()
+    version_1()
         .rubric
         .criteria
         .iter()

@@ -52,6 +52,8 @@ fn indicator(
 ) -> IndicatorResult {
     let evidence = ascending_once(evidence.into_iter().collect());
     IndicatorResult {
+        state: None,
+        missing_evidence: None,
         key: key.to_string(),
         met,
         value,
