@@ -280,7 +280,7 @@ pub fn adjustments_made(f: &Facts) -> Judged {
         return Judged::new(
             NotRecorded,
             "not recorded",
-            "No activity records the adjustments people asked for.",
+            "It is not on record whether people asked for changes to help them take part.",
             evidence,
         );
     }

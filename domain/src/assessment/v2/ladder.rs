@@ -71,7 +71,7 @@ pub fn ladder(f: &Facts, s: &Standing) -> Ladder {
     let (rung, reasons) = if !deliberated && !consulted && !informed {
         (
             None,
-            vec!["Nobody with lived experience has taken part yet: no activity, decision or contribution of theirs is recorded.".to_string()],
+            vec!["Nobody with lived experience has taken part yet. No activity, decision or idea of theirs is on record.".to_string()],
         )
     } else if missing.is_empty() {
         (

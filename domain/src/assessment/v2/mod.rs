@@ -332,11 +332,15 @@ fn overall(criteria: &[CriterionResult]) -> Overall {
     if unjudged > 0 {
         parts.push(format!("{} cannot be judged yet", number(unjudged)));
     }
-    let mut summary = format!(
-        "Of the {} points, {}.",
-        number(criteria.len()),
-        listed(&parts)
-    );
+    let mut summary = if unjudged == criteria.len() {
+        format!("None of the {} points can be judged yet.", number(unjudged))
+    } else {
+        format!(
+            "Of the {} points, {}.",
+            number(criteria.len()),
+            listed(&parts)
+        )
+    };
     let named = |rating| -> Vec<String> {
         criteria
             .iter()
@@ -349,7 +353,7 @@ fn overall(criteria: &[CriterionResult]) -> Overall {
         summary.push_str(&format!(" Not met: {}.", listed(&missing)));
     }
     let unknown = named(Rating::InsufficientEvidence);
-    if !unknown.is_empty() {
+    if !unknown.is_empty() && unjudged < criteria.len() {
         summary.push_str(&format!(" Not enough recorded: {}.", listed(&unknown)));
     }
     Overall {

@@ -10,6 +10,7 @@ use super::facts::{Facts, Reward};
 use super::words::*;
 use super::Judged;
 use crate::assessment::EvidenceState::*;
+use crate::assessment::SMALL_COUNT;
 use crate::events::RewardKind;
 use crate::rubric::Parameters;
 
@@ -167,23 +168,24 @@ pub fn fair_rate(f: &Facts, p: &Parameters) -> Judged {
         )
     } else {
         format!(
-            "{} payments with a known hourly rate {} below {} an hour.",
-            capitalised(&of(below, known)),
-            if below == 1 { "was" } else { "were" },
+            "{} with a known hourly rate {} below {} an hour.",
+            capitalised(&hidden_of(below, known, "payments")),
+            was_or_were(below, known),
             money(minimum)
         )
     };
     if unknown > 0 {
-        explanation.push_str(&format!(
-            " The rate of {} is not known.",
-            count_of(unknown, "payment", "payments")
-        ));
+        explanation.push_str(if unknown < SMALL_COUNT {
+            " The rate of some payments is not known."
+        } else {
+            " The rate of five or more payments is not known."
+        });
     }
     Judged::new(
         if below == 0 { Met } else { NotMet },
         format!(
             "{} below the minimum",
-            value_of(below, known, "known rates")
+            hidden_value(below, known, "known rates")
         ),
         explanation,
         evidence,
@@ -229,21 +231,16 @@ pub fn session_coverage(f: &Facts, p: &Parameters) -> Judged {
     let share = p.session_coverage_share.unwrap_or(0);
     let met = at_least(k, n, share);
     let mut explanation = format!(
-        "{} sessions that people with lived experience attended were rewarded in a way that counts. A session is one person at one activity.",
-        capitalised(&of(k, n))
+        "{} that people with lived experience attended {} rewarded in a way that counts. Each person at each activity is a session.",
+        capitalised(&hidden_of(k, n, "sessions")),
+        was_or_were(k, n)
     );
-    if n == 1 {
-        explanation = format!(
-            "The one session attended {} rewarded in a way that counts.",
-            if k == 1 { "was" } else { "was not" }
-        );
-    }
     if !met {
         explanation.push_str(&format!(" At least {share}% should be."));
     }
     Judged::new(
         if met { Met } else { NotMet },
-        value_of(k, n, if n == 1 { "session" } else { "sessions" }),
+        hidden_value(k, n, "sessions"),
         explanation,
         evidence,
     )
@@ -284,19 +281,17 @@ pub fn preferred_method(f: &Facts) -> Judged {
             evidence,
         );
     }
+    let total = recorded.len();
     Judged::new(
         NotMet,
         format!(
             "{} not as chosen",
-            count_of(not_chosen, "payment", "payments")
+            hidden_value(not_chosen, total, "payments")
         ),
         format!(
-            "{} not made the way the person chose.",
-            capitalised(&format!(
-                "{} {}",
-                count_of(not_chosen, "payment", "payments"),
-                if not_chosen == 1 { "was" } else { "were" }
-            ))
+            "{} {} not made the way the person chose.",
+            capitalised(&hidden_of(not_chosen, total, "payments")),
+            was_or_were(not_chosen, total)
         ),
         evidence,
     )

@@ -47,35 +47,55 @@ pub fn value_of(k: usize, n: usize, noun: &str) -> String {
     }
 }
 
-/// A share of a group of people, never giving away a count below five: "six of the eight
-/// people", "fewer than five of the eight people", "all but fewer than five of the 12 people",
-/// "some of the fewer than five people".
-pub fn people_of(k: usize, n: usize) -> String {
+/// A share of things that stand for people (people, their sessions, their payments), never
+/// giving away a count below five: "six of the eight people", "fewer than five of the eight
+/// sessions", "all but fewer than five of the 12 people", "some of the fewer than five people".
+pub fn hidden_of(k: usize, n: usize, things: &str) -> String {
     let small = |c: usize| c > 0 && c < SMALL_COUNT;
     if n == 0 {
-        return "nobody".to_string();
+        return format!("none of the {things}");
     }
     if n < SMALL_COUNT {
         return match k {
-            0 => "none of the fewer than five people".to_string(),
-            k if k == n => "all of the fewer than five people".to_string(),
-            _ => "some of the fewer than five people".to_string(),
+            0 => format!("none of the fewer than five {things}"),
+            k if k == n => format!("all of the fewer than five {things}"),
+            _ => format!("some of the fewer than five {things}"),
         };
     }
     match k {
-        0 => format!("none of the {} people", number(n)),
-        k if k == n => format!("all {} people", number(n)),
-        k if small(k) => format!("fewer than five of the {} people", number(n)),
-        k if small(n - k) => format!("all but fewer than five of the {} people", number(n)),
-        k => format!("{} of the {} people", number(k), number(n)),
+        0 => format!("none of the {} {things}", number(n)),
+        k if k == n => format!("all {} {things}", number(n)),
+        k if small(k) => format!("fewer than five of the {} {things}", number(n)),
+        k if small(n - k) => format!("all but fewer than five of the {} {things}", number(n)),
+        k => format!("{} of the {} {things}", number(k), number(n)),
     }
 }
 
-/// A short value for a share of people: "6 of 8 people" in words, hidden below five.
-pub fn people_value(k: usize, n: usize) -> String {
-    people_of(k, n)
+/// "was" or "were" after [`hidden_of`]: singular only when exactly one is shown.
+pub fn was_or_were(k: usize, n: usize) -> &'static str {
+    if k == 1 && n == 1 {
+        "was"
+    } else {
+        "were"
+    }
+}
+
+/// [`hidden_of`] for people.
+pub fn people_of(k: usize, n: usize) -> String {
+    hidden_of(k, n, "people")
+}
+
+/// A short value for a share of things that stand for people: "6 of 8 people" in words, hidden
+/// below five.
+pub fn hidden_value(k: usize, n: usize, things: &str) -> String {
+    hidden_of(k, n, things)
         .replace(" of the ", " of ")
         .replace("all of ", "all ")
+}
+
+/// [`hidden_value`] for people.
+pub fn people_value(k: usize, n: usize) -> String {
+    hidden_value(k, n, "people")
 }
 
 /// "a, b and c".
