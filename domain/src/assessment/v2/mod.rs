@@ -143,9 +143,7 @@ fn result(
                 })?,
         ),
     };
-    let mut evidence = judged.evidence;
-    evidence.sort_unstable();
-    evidence.dedup();
+    let evidence = super::criteria::ascending_once(judged.evidence);
     Ok(IndicatorResult {
         key: definition.key.clone(),
         met: judged.state == EvidenceState::Met,

@@ -71,19 +71,24 @@ impl Reward<'_> {
     }
 }
 
-/// People with lived experience who attended or ran an activity, by index, with the entries.
+/// People with lived experience who attended or ran an activity, by index, with the entries of
+/// those activities.
 fn took_part(f: &Facts) -> (Vec<u32>, Vec<u64>) {
+    let mut seen = vec![false; f.people.len()];
     let mut who = Vec::new();
-    let mut seen = HashSet::new();
     let mut evidence = Vec::new();
     for a in &f.activities {
+        let mut any = false;
         for w in a.everyone() {
             if f.is_ple(w) {
-                evidence.push(a.seq);
-                if seen.insert(w) {
+                any = true;
+                if !std::mem::replace(&mut seen[w as usize], true) {
                     who.push(w);
                 }
             }
+        }
+        if any {
+            evidence.push(a.seq);
         }
     }
     (who, evidence)
@@ -193,16 +198,22 @@ pub fn fair_rate(f: &Facts, p: &Parameters) -> Judged {
 }
 
 pub fn session_coverage(f: &Facts, p: &Parameters) -> Judged {
-    let mut sessions = HashSet::new();
+    // Sessions: one person with lived experience at one activity, each pair once.
+    let mut sessions = 0;
     let mut evidence = Vec::new();
-    for (i, a) in f.activities.iter().enumerate() {
-        for w in a.everyone() {
-            if f.is_ple(w) && sessions.insert((w, i)) {
-                evidence.push(a.seq);
+    for a in &f.activities {
+        let before = sessions;
+        for (i, w) in a.everyone().enumerate() {
+            let again = a.everyone().take(i).any(|earlier| earlier == w);
+            if f.is_ple(w) && !again {
+                sessions += 1;
             }
         }
+        if sessions > before {
+            evidence.push(a.seq);
+        }
     }
-    if sessions.is_empty() {
+    if sessions == 0 {
         return Judged::new(
             NotApplicable,
             "no sessions yet",
@@ -221,13 +232,18 @@ pub fn session_coverage(f: &Facts, p: &Parameters) -> Judged {
     let mut paid = HashSet::new();
     for r in &f.rewards {
         if let Some(i) = r.activity {
-            if r.is_money() && sessions.contains(&(r.who, i)) && r.counts(f, p) {
-                paid.insert((r.who, i));
+            let attended = f.activities[i].everyone().any(|w| w == r.who);
+            if r.is_money()
+                && f.is_ple(r.who)
+                && attended
+                && r.counts(f, p)
+                && paid.insert((r.who, i))
+            {
                 evidence.push(r.seq);
             }
         }
     }
-    let (k, n) = (paid.len(), sessions.len());
+    let (k, n) = (paid.len(), sessions);
     let share = p.session_coverage_share.unwrap_or(0);
     let met = at_least(k, n, share);
     let mut explanation = format!(
