@@ -95,11 +95,18 @@ pub fn priority_groups_reached(f: &Facts) -> Judged {
         .filter(|(key, _)| !reached.contains(*key))
         .map(|(_, label)| format!("'{label}'"))
         .collect();
-    let mut text = format!(
-        "{} priority groups named at registration took part in talking things through. Not yet: {}.",
-        capitalised(&of(k, n)),
-        listed(&missing)
-    );
+    let mut text = if n == 1 {
+        format!(
+            "The one priority group named at registration, {}, did not take part in talking things through.",
+            listed(&missing)
+        )
+    } else {
+        format!(
+            "{} priority groups named at registration took part in talking things through. Not yet: {}.",
+            capitalised(&of(k, n)),
+            listed(&missing)
+        )
+    };
     let only_views: Vec<String> = priorities
         .iter()
         .filter(|(key, _)| consulted.contains(*key) && !reached.contains(*key))

@@ -108,8 +108,8 @@ pub fn every_stage(f: &Facts) -> Judged {
                 .to_string()
         } else {
             format!(
-                "People with lived experience talked things through in all {} stages reached so far.",
-                number(n)
+                "People with lived experience talked things through in {} stages reached so far.",
+                of(n, n)
             )
         };
         return Judged::new(Met, value, explanation, evidence);

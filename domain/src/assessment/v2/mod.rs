@@ -256,8 +256,8 @@ fn rate(
         }
         Rating::Met if judged == 1 => "Met: the one check that could be made is met.".to_string(),
         Rating::Met => format!(
-            "Met: all {} checks that could be made are met.",
-            number(judged)
+            "Met: {} checks that could be made are met.",
+            of(judged, judged)
         ),
         Rating::NotMet if judged == 1 => {
             "Not met: the one check that could be made is not met.".to_string()
@@ -281,6 +281,17 @@ fn rate(
         "Capped at not met: the project was paused, stopped or changed without the people involved, and they were not told first.".to_string()
     });
     if let Some(cap) = &cap {
+        if rating != Rating::NotMet {
+            if let Some(verdict) = summary.last_mut() {
+                let mut chars = verdict.chars();
+                let first = chars.next().map(|c| c.to_lowercase().to_string());
+                *verdict = format!(
+                    "Without the cap, this would be {}{}",
+                    first.unwrap_or_default(),
+                    chars.as_str()
+                );
+            }
+        }
         rating = Rating::NotMet;
         summary.push(cap.clone());
     }
@@ -332,6 +343,8 @@ fn overall(criteria: &[CriterionResult]) -> Overall {
     }
     let mut summary = if unjudged == criteria.len() {
         format!("None of the {} points can be judged yet.", number(unjudged))
+    } else if met == criteria.len() {
+        format!("All {} points are met.", number(met))
     } else {
         format!(
             "Of the {} points, {}.",

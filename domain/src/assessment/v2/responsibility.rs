@@ -179,11 +179,16 @@ pub fn accountability_shared(f: &Facts) -> Judged {
                 number(total)
             )
         };
-        return Judged::new(Met, value_of(total, total, "reviews"), text, evidence);
+        return Judged::new(
+            Met,
+            value_of(total, total, if total == 1 { "review" } else { "reviews" }),
+            text,
+            evidence,
+        );
     }
     Judged::new(
         NotMet,
-        format!("{} without", value_of(without, total, "reviews")),
+        format!("{} without", value_of(without, total, if total == 1 { "review" } else { "reviews" })),
         format!(
             "{} reviews of outcomes named nobody with lived experience as accountable or as a reviewer.",
             capitalised(&of(without, total))

@@ -293,7 +293,7 @@ pub fn preferred_method(f: &Facts) -> Judged {
         return Judged::new(
             Met,
             "paid the way people chose",
-            "Every payment that records it was made the way the person chose: by bank, voucher or gift to a charity.",
+            "Every payment that says so was made the way the person chose.",
             evidence,
         );
     }
