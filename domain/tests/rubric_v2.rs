@@ -1395,3 +1395,75 @@ fn the_same_question_gives_the_same_bytes_under_version_2() {
     let again = assessment::assess(&shuffled, version_2(), Cutoff::Latest).unwrap();
     assert_eq!(first, again.to_json_bytes());
 }
+
+// ---- version 1 unchanged -------------------------------------------------------------------------
+
+/// SHA-256 of version 1's bodies for sample projects, as the engine gave them before version 2
+/// was added (computed at that commit). Adding version 2 must not change one byte of them.
+const VERSION_1_BODIES: [(usize, bool, &str); 6] = [
+    (
+        50,
+        false,
+        "b41dbbaec81f2472b42eee2fb8fc32d8e4d3d383934792447456e84a53b7614c",
+    ),
+    (
+        50,
+        true,
+        "e534490476353567a16e0998eaa4a063287f2ffe1b8a38fbac6a80374603065a",
+    ),
+    (
+        400,
+        false,
+        "7ef38760dc9a0c8ac5b34831d257761f8175b5df1ec1e79ff318a5a9f16dc21f",
+    ),
+    (
+        400,
+        true,
+        "1fbe25fead871b73438a65cf458ccd0539eb257679958fe31e01a5da3e1b5479",
+    ),
+    (
+        3000,
+        false,
+        "b7d984e72dae78c523768a38716105f2ad083c4e9204486beebc77816f9cfa52",
+    ),
+    (
+        3000,
+        true,
+        "584c62b0e38b28bdd21daf86eaf038a9fc6a2db5fa2a90176b7acdcfced709cb",
+    ),
+];
+
+#[test]
+fn given_sample_projects_then_version_1_gives_the_same_bytes_as_before_version_2() {
+    for (size, halfway, expected) in VERSION_1_BODIES {
+        let events = coprod_domain::testkit::sample::project(size);
+        let cutoff = if halfway {
+            Cutoff::AtSequence(size as u64 / 2)
+        } else {
+            Cutoff::Latest
+        };
+        let body = assessment::assess(&events, version_1(), cutoff)
+            .unwrap()
+            .to_json_bytes();
+        assert_eq!(
+            Digest::of_bytes(&body).to_string(),
+            format!("sha256:{expected}"),
+            "{size} entries, {cutoff:?}"
+        );
+    }
+}
+
+#[test]
+fn given_the_new_facts_then_version_1_ignores_them() {
+    let (paused, _) = co_designed_then_paused();
+    let without: Vec<RecordedEvent> = paused
+        .entries()
+        .iter()
+        .filter(|e| !matches!(e.event, ProjectEvent::PeopleTold(_)))
+        .cloned()
+        .collect();
+    let with = assess(&paused, Cutoff::AtSequence(paused.last_sequence() - 1));
+    let cut = assessment::assess(&without, version_1(), Cutoff::Latest).unwrap();
+    assert_eq!(with.criteria, cut.criteria);
+    assert_eq!(with.overall, cut.overall);
+}
