@@ -1467,3 +1467,100 @@ fn given_the_new_facts_then_version_1_ignores_them() {
     assert_eq!(with.criteria, cut.criteria);
     assert_eq!(with.overall, cut.overall);
 }
+
+// ---- the lower rungs ------------------------------------------------------------------------------
+
+#[test]
+fn given_talks_with_staff_but_officers_deciding_then_the_project_is_at_engagement() {
+    let mut s = carers_meeting(&[], [&["carers"]; 6]);
+    decide(
+        &mut s,
+        decided("d1", Commission, DecisionMethod::ProfessionalOnly, &["o1"]),
+    );
+    let a = assess_v2(&s);
+    assert_eq!(rung(&a), Some(LadderRung::Engagement));
+    assert_eq!(
+        headline(&a),
+        "This looks like engagement: people talked things through with staff, but did not share the key decisions."
+    );
+}
+
+#[test]
+fn given_only_visits_then_the_project_is_at_informing_and_only_training_at_educating() {
+    let mut visits = project(None, &[]);
+    cast(&mut visits, [&["carers"]; 6]);
+    visits.stage(Commission);
+    hold(
+        &mut visits,
+        held(
+            "v1",
+            Commission,
+            ActivityKind::SiteVisit,
+            &["o1"],
+            &RESIDENTS,
+        ),
+    );
+    assert_eq!(rung(&assess_v2(&visits)), Some(LadderRung::Informing));
+    let mut training = project(None, &[]);
+    cast(&mut training, [&["carers"]; 6]);
+    training.stage(Commission);
+    hold(
+        &mut training,
+        held(
+            "t1",
+            Commission,
+            ActivityKind::Training,
+            &["o1"],
+            &RESIDENTS,
+        ),
+    );
+    assert_eq!(rung(&assess_v2(&training)), Some(LadderRung::Educating));
+}
+
+#[test]
+fn given_a_project_declared_at_engagement_then_evidence_above_it_raises_no_flag() {
+    let mut s = project(Some(LadderRung::Engagement), &[]);
+    cast(&mut s, [&["carers"]; 6]);
+    s.stage(Commission);
+    hold(
+        &mut s,
+        held("m1", Commission, ActivityKind::Meeting, &["o1"], &RESIDENTS),
+    );
+    decide(
+        &mut s,
+        decided("d1", Commission, DecisionMethod::Consensus, &["r1", "o1"]),
+    );
+    let a = assess_v2(&s);
+    assert_eq!(rung(&a), Some(LadderRung::CoDesign));
+    assert!(flag_keys(&a).is_empty());
+}
+
+// ---- engine and published rule agree -------------------------------------------------------------
+
+#[test]
+fn the_engine_judges_exactly_the_indicators_version_2_publishes_and_its_rules_name_real_parameters()
+{
+    let mut published: Vec<&str> = version_2()
+        .rubric
+        .criteria
+        .iter()
+        .flat_map(|c| c.indicators.iter().map(|i| i.key.as_str()))
+        .collect();
+    published.sort_unstable();
+    let mut judged = assessment::VERSION_2_INDICATORS.to_vec();
+    judged.sort_unstable();
+    assert_eq!(published, judged);
+    let parameters = serde_json::to_value(&version_2().rubric.parameters).unwrap();
+    for c in &version_2().rubric.criteria {
+        for i in &c.indicators {
+            for (n, piece) in i.rule.split('{').enumerate().skip(1) {
+                let name = piece.split('}').next().unwrap();
+                assert!(
+                    parameters.get(name).is_some(),
+                    "{}: placeholder {n} names no parameter: {name}",
+                    i.key
+                );
+            }
+        }
+    }
+}
