@@ -992,7 +992,7 @@ fn given_a_routine_officer_decision_then_it_does_not_count_against_sharing() {
     assert_eq!(state(&a, "shared_decisions"), Met);
     assert_eq!(
         indicator(&a, "shared_decisions").value,
-        "one of one key decision"
+        "the one key decision"
     );
 }
 

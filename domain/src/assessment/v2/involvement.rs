@@ -56,8 +56,10 @@ pub fn from_the_start(f: &Facts) -> Judged {
         "People with lived experience joined the talks in the commission stage only after its first decision was made."
     } else if consulted {
         "In the commission stage, people with lived experience only gave their views, for example in a survey. Nobody with lived experience talked things through before the first decision."
-    } else {
+    } else if first_decision.is_some() {
         "Nobody with lived experience took part in the commission stage before its first decision."
+    } else {
+        "Nobody with lived experience has taken part in the commission stage."
     };
     Judged::new(
         NotMet,

@@ -41,9 +41,11 @@ pub fn of(k: usize, n: usize) -> String {
 
 /// A short value: "none of 4", "all 3", "2 of 4" as words.
 pub fn value_of(k: usize, n: usize, noun: &str) -> String {
-    match k {
-        0 => format!("none of {} {noun}", number(n)),
-        _ => format!("{} of {} {noun}", number(k), number(n)),
+    match (k, n) {
+        (0, 1) => format!("not the one {noun}"),
+        (1, 1) => format!("the one {noun}"),
+        (0, n) => format!("none of {} {noun}", number(n)),
+        (k, n) => format!("{} of {} {noun}", number(k), number(n)),
     }
 }
 
