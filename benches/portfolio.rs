@@ -84,6 +84,8 @@ async fn record_project(store: &Store, i: usize) {
         description: None,
         priority_groups: vec!["carers".into(), "young carers".into()],
         started_on: NaiveDate::parse_from_str(&on, "%Y-%m-%d").unwrap(),
+        declared_level: None,
+        serves: None,
     };
     store
         .execute(

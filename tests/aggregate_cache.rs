@@ -41,6 +41,8 @@ fn register(project_id: Uuid) -> ProjectCommand {
             description: None,
             priority_groups: vec!["carers".into()],
             started_on: day(),
+            declared_level: None,
+            serves: None,
         },
         context: context(),
     }
@@ -61,6 +63,7 @@ fn join(participant: &str) -> Fact {
         kind: ParticipantKind::Carer,
         groups: carers(),
         occurred_on: day(),
+        lived_experience: None,
     })
 }
 

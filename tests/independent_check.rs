@@ -66,6 +66,8 @@ async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail()
         description: Some("Line one\nline two\t\"quoted\"".into()),
         priority_groups: vec!["Somali community".into(), "young carers".into()],
         started_on: today,
+        declared_level: None,
+        serves: None,
     };
     store
         .execute(
@@ -83,6 +85,7 @@ async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail()
             kind: ParticipantKind::Carer,
             groups: vec!["carers".into(), "Somali community 🌍".into()].into(),
             occurred_on: today,
+            lived_experience: None,
         }),
         Fact::StageStarted(StageStarted {
             stage: Stage::Commission,

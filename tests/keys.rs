@@ -70,6 +70,8 @@ async fn project_with_groups(store: &Store, groups: &[&str]) -> Uuid {
         description: None,
         priority_groups: vec![],
         started_on: chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+        declared_level: None,
+        serves: None,
     };
     store
         .execute(
@@ -90,6 +92,7 @@ async fn project_with_groups(store: &Store, groups: &[&str]) -> Uuid {
             .collect::<Vec<_>>()
             .into(),
         occurred_on: chrono::NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(),
+        lived_experience: None,
     });
     store
         .execute(

@@ -43,6 +43,8 @@ fn register(project_id: Uuid, organisation: &str) -> ProjectCommand {
             description: None,
             priority_groups: vec!["carers".into()],
             started_on: today(),
+            declared_level: None,
+            serves: None,
         },
         context: context(),
     }
@@ -63,6 +65,7 @@ fn join(participant: &str, kind: ParticipantKind) -> Fact {
         kind,
         groups: vec![].into(),
         occurred_on: today(),
+        lived_experience: None,
     })
 }
 

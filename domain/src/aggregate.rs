@@ -98,7 +98,10 @@ impl From<&ProjectEvent> for Effect {
             ProjectEvent::ParticipantErased(e) => Effect::Erased {
                 participant: e.participant_id.clone(),
             },
-            ProjectEvent::RewardGiven(_) | ProjectEvent::RoleTaken(_) => Effect::Other,
+            ProjectEvent::RewardGiven(_)
+            | ProjectEvent::RoleTaken(_)
+            | ProjectEvent::PeopleTold(_)
+            | ProjectEvent::FeedbackGiven(_) => Effect::Other,
         }
     }
 }
@@ -328,6 +331,24 @@ impl Project {
                         });
                     }
                 }
+                if let Some(ratified) = &e.ratifies {
+                    self.decision_known("/ratifies", ratified)?;
+                }
+                if let Some(departed) = &e.departs_from {
+                    self.decision_known("/departs_from", departed)?;
+                }
+                Ok(())
+            }
+            Fact::PeopleTold(e) => self.decision_known("/decision_id", &e.decision_id),
+            Fact::FeedbackGiven(e) => {
+                for (i, contribution) in e.contribution_ids.iter().enumerate() {
+                    if !s.contributions.contains_key(contribution) {
+                        return Err(ProjectError::UnknownContribution {
+                            path: format!("/contribution_ids/{i}"),
+                            contribution_id: contribution.clone(),
+                        });
+                    }
+                }
                 Ok(())
             }
             Fact::OutcomeReviewed(e) => {
@@ -396,6 +417,18 @@ impl Project {
             }
         }
         Ok(())
+    }
+
+    /// A decision recorded by an entry still standing.
+    fn decision_known(&self, path: &str, decision: &str) -> Result<(), ProjectError> {
+        if self.state.decisions.contains(decision) {
+            Ok(())
+        } else {
+            Err(ProjectError::UnknownDecision {
+                path: path.into(),
+                decision_id: decision.into(),
+            })
+        }
     }
 
     fn stage_started(&self, path: &str, stage: Stage) -> Result<(), ProjectError> {

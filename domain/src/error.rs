@@ -69,6 +69,8 @@ pub enum ProjectError {
     AlreadyErased { participant_id: String },
     #[error("activity '{activity_id}' is not recorded in this project")]
     UnknownActivity { path: String, activity_id: String },
+    #[error("decision '{decision_id}' is not recorded in this project")]
+    UnknownDecision { path: String, decision_id: String },
     #[error("contribution '{contribution_id}' is not recorded in this project")]
     UnknownContribution {
         path: String,
@@ -125,6 +127,7 @@ impl ProjectError {
             ProjectError::ParticipantErased { .. } => "participant_erased",
             ProjectError::AlreadyErased { .. } => "already_erased",
             ProjectError::UnknownActivity { .. } => "unknown_activity",
+            ProjectError::UnknownDecision { .. } => "unknown_decision",
             ProjectError::UnknownContribution { .. } => "unknown_contribution",
             ProjectError::AlreadyResponded { .. } => "already_responded",
             ProjectError::StageNotStarted { .. } => "stage_not_started",
@@ -186,6 +189,7 @@ impl ProjectError {
             | ProjectError::ParticipantHasLeft { path, .. }
             | ProjectError::ParticipantErased { path, .. }
             | ProjectError::UnknownActivity { path, .. }
+            | ProjectError::UnknownDecision { path, .. }
             | ProjectError::UnknownContribution { path, .. }
             | ProjectError::AlreadyResponded { path, .. }
             | ProjectError::StageNotStarted { path, .. }

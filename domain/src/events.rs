@@ -171,6 +171,8 @@ pub enum Response {
     Adopted,
     Adapted,
     NotAdopted,
+    /// Noted, without an answer.
+    Acknowledged,
 }
 
 impl Response {
@@ -209,6 +211,132 @@ pub enum OutcomeKind {
     Failure,
 }
 
+/// Where a project stands on Think Local Act Personal's ladder of participation, lowest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LadderRung {
+    Coercion,
+    Educating,
+    Informing,
+    Consultation,
+    Engagement,
+    CoDesign,
+    CoProduction,
+}
+
+/// Why someone left, coded so that leaving can be counted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeavingReason {
+    Access,
+    NotListenedTo,
+    ProjectStopped,
+    Personal,
+    Other,
+}
+
+/// How people could take part in an activity.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityMode {
+    InPerson,
+    Online,
+    Hybrid,
+    Phone,
+    Written,
+}
+
+/// Why a reward that was offered was not taken: each a sound reason.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    /// Benefit rules, such as the Carer's Allowance earnings limit.
+    BenefitRules,
+    Preference,
+    /// Already paid for this work through a partner organisation.
+    PaidByPartner,
+}
+
+/// Support to take part: neither a reward nor a payment for time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportKind {
+    ReplacementCare,
+    Interpreter,
+    Transport,
+    PersonalAssistant,
+    Other,
+}
+
+/// Whether a decision is one of the project's key decisions (scope, options, budget,
+/// commissioning, closure, pause) or routine.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionImportance {
+    Key,
+    Routine,
+}
+
+/// What a decision does to the project itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionEffect {
+    Pause,
+    Stop,
+    Close,
+    ScopeChange,
+}
+
+/// How people were told something.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactMethod {
+    InPerson,
+    Meeting,
+    Phone,
+    Letter,
+    Email,
+    TextMessage,
+    Newsletter,
+    Website,
+}
+
+impl ContactMethod {
+    /// Whether it reaches the person: everything but a page they would have to find.
+    pub fn reaches_the_person(self) -> bool {
+        self != ContactMethod::Website
+    }
+}
+
+/// The people involved were told about a decision, and why, and how.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleTold {
+    pub decision_id: String,
+    pub method: ContactMethod,
+    pub occurred_on: NaiveDate,
+}
+
+/// "You said, we did": the answers to these contributions were given back to the people who made
+/// them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackGiven {
+    pub contribution_ids: Vec<String>,
+    pub method: ContactMethod,
+    pub occurred_on: NaiveDate,
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +349,12 @@ pub struct ProjectRegistered {
     pub description: Option<String>,
     pub priority_groups: Vec<String>,
     pub started_on: NaiveDate,
+    /// Where the project says it stands on the ladder of participation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_level: Option<LadderRung>,
+    /// The groups the project exists for: set apart when judging whether one group dominates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serves: Option<Vec<String>>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -233,6 +367,9 @@ pub struct ParticipantJoined {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub groups: Personal<Vec<String>>,
     pub occurred_on: NaiveDate,
+    /// Lived experience whatever their kind (staff, a disabled-led provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lived_experience: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -243,6 +380,8 @@ pub struct ParticipantLeft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub occurred_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<LeavingReason>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -272,6 +411,17 @@ pub struct ActivityHeld {
     pub facilitators: Vec<String>,
     pub attendees: Vec<String>,
     pub occurred_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ActivityMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<i64>,
+    /// How many adjustments people asked for (a count: who needed them is health data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustments_requested: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustments_provided: Option<i64>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -285,6 +435,20 @@ pub struct RewardGiven {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     pub occurred_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_pence_per_hour: Option<i64>,
+    /// A money reward whose amount the recorder does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_unknown: Option<bool>,
+    /// Offered and not taken, for a sound reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined: Option<DeclineReason>,
+    /// Expenses that are support to take part, not a reward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<SupportKind>,
+    /// Whether the method (bank, voucher, donation) was the one the person chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_preferred: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -368,6 +532,20 @@ pub struct DecisionMade {
     pub influenced_by: Vec<String>,
     pub outcome: String,
     pub occurred_on: NaiveDate,
+    /// Key or routine; absent counts as key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<DecisionImportance>,
+    /// What the decision does to the project itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<DecisionEffect>,
+    /// The earlier decision (a recommendation) this formal decision ratifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratifies: Option<String>,
+    /// The earlier decision (a recommendation) this decision departs from, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departs_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departure_reason: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -518,6 +696,8 @@ catalogue! {
         OutcomeReviewed = "outcome_reviewed",
         CorrectionRecorded = "correction_recorded",
         ProjectClosed = "project_closed",
+        PeopleTold = "people_told",
+        FeedbackGiven = "feedback_given",
     }
     server {
         ProjectRegistered = "project_registered",
@@ -549,6 +729,8 @@ impl ProjectEvent {
             ProjectEvent::ProjectClosed(e) => e.occurred_on,
             ProjectEvent::AssessmentSealed(e) => e.occurred_on,
             ProjectEvent::ParticipantErased(e) => e.occurred_on,
+            ProjectEvent::PeopleTold(e) => e.occurred_on,
+            ProjectEvent::FeedbackGiven(e) => e.occurred_on,
         }
     }
 }

@@ -103,6 +103,8 @@ pub fn names(event: &ProjectEvent, participant: &str) -> bool {
         | ProjectEvent::ContributionResponded(_)
         | ProjectEvent::CorrectionRecorded(_)
         | ProjectEvent::ProjectClosed(_)
+        | ProjectEvent::PeopleTold(_)
+        | ProjectEvent::FeedbackGiven(_)
         | ProjectEvent::AssessmentSealed(_) => false,
     }
 }

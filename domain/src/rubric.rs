@@ -2,21 +2,40 @@
 //! SHA-256 of its canonical JSON. A new version never changes an old one, so any assessment can be
 //! replayed under the rubric it named.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::digest::{canonical_json, Digest};
+use crate::events::{ActivityKind, LadderRung};
 
 /// The rubric used when a request names none.
 pub const DEFAULT_RUBRIC_ID: &str = "oxfordshire-six-point";
 
 /// Every rubric version shipped, as (file name, JSON text). Append new versions; never edit one.
-const SOURCES: &[(&str, &str)] = &[(
-    "oxfordshire-six-point-v1.json",
-    include_str!("../rubrics/oxfordshire-six-point-v1.json"),
-)];
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "oxfordshire-six-point-v1.json",
+        include_str!("../rubrics/oxfordshire-six-point-v1.json"),
+    ),
+    (
+        "oxfordshire-six-point-v2.json",
+        include_str!("../rubrics/oxfordshire-six-point-v2.json"),
+    ),
+];
+
+/// How an activity involves people, lowest first (version 2 on): told, asked for their views,
+/// talking things through, or led by people with lived experience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvolvementMode {
+    Inform,
+    Consult,
+    Deliberate,
+    Lead,
+}
 
 /// The thresholds docs/rubric.md names, as whole numbers (per cents and days).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +50,16 @@ pub struct Parameters {
     pub response_share: u64,
     pub parity_tolerance: u64,
     pub shared_decision_share: u64,
+    /// Version 2 on: the least hourly rate that counts as a reward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_rate_pence_per_hour: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_coverage_share: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_avoidable_leaving_share: Option<u64>,
+    /// Version 2 on: how each kind of activity involves people (unlisted kinds: consulted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_modes: Option<BTreeMap<ActivityKind, InvolvementMode>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +68,26 @@ pub struct IndicatorDefinition {
     pub key: String,
     pub title: String,
     pub rule: String,
+    /// Version 2 on: when each evidence state arises, by state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<BTreeMap<String, String>>,
+    /// Version 2 on: the words an assessment gives for what is missing, by state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_evidence: Option<BTreeMap<String, String>>,
+    /// Version 2 on: the parameters the rule uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<Vec<String>>,
+}
+
+/// One rung of the ladder of participation, as published (version 2 on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderStep {
+    pub rung: LadderRung,
+    pub title: String,
+    pub meaning: String,
+    /// What in the facts places a project on this rung.
+    pub evidence: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +108,9 @@ pub struct Rubric {
     pub source: String,
     pub parameters: Parameters,
     pub criteria: Vec<CriterionDefinition>,
+    /// Version 2 on: the rungs of the ladder, lowest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<Vec<LadderStep>>,
 }
 
 /// Which rubric an assessment or a seal was computed under: its id, version and digest.

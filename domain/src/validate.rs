@@ -17,6 +17,12 @@ pub const MAX_LONG_TEXT_CHARS: usize = 2000;
 pub const MAX_LIST_LEN: usize = 500;
 /// £1,000,000: far above any single reward, low enough to catch a pounds/pence mix-up of large sums.
 pub const MAX_AMOUNT_PENCE: i64 = 100_000_000;
+/// £1,000 an hour: far above any rate paid for taking part.
+pub const MAX_RATE_PENCE_PER_HOUR: i64 = 100_000;
+/// A day: no single activity runs longer.
+pub const MAX_DURATION_MINUTES: i64 = 24 * 60;
+/// A place name, as a group label.
+pub const MAX_LOCALITY_CHARS: usize = MAX_GROUP_CHARS;
 
 /// Collects every field error of one request.
 #[derive(Default)]
@@ -143,6 +149,9 @@ pub fn check_registration(r: &ProjectRegistered, today: NaiveDate) -> Vec<FieldE
         c.text("/description", description, MAX_LONG_TEXT_CHARS);
     }
     c.groups("/priority_groups", &r.priority_groups, MAX_PRIORITY_GROUPS);
+    if let Some(serves) = &r.serves {
+        c.groups("/serves", serves, MAX_PRIORITY_GROUPS);
+    }
     c.not_future("/started_on", r.started_on, today);
     c.errors
 }
@@ -170,6 +179,12 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
                 Some(groups) => c.groups("/groups", groups, MAX_GROUPS),
                 None => c.fail("/groups", POSTED_IN_CLEAR),
             }
+            if e.lived_experience == Some(false) && e.kind.is_lived_experience() {
+                c.fail(
+                    "/lived_experience",
+                    "contradicts the kind: people who use services and carers have lived experience",
+                );
+            }
             c.not_future("/occurred_on", e.occurred_on, today);
         }
         Fact::ParticipantLeft(e) => {
@@ -192,12 +207,13 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
                     "an activity needs at least one facilitator or attendee",
                 );
             }
+            check_access(&mut c, e);
             c.not_future("/occurred_on", e.occurred_on, today);
         }
         Fact::RewardGiven(e) => {
             c.id("/participant_id", &e.participant_id);
             match e.amount_pence {
-                None if e.kind.requires_amount() => c.fail(
+                None if e.kind.requires_amount() && !amount_may_be_absent(e) => c.fail(
                     "/amount_pence",
                     "is required for payments, vouchers, charity donations and expenses",
                 ),
@@ -210,6 +226,7 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
             if let Some(activity_id) = &e.activity_id {
                 c.id("/activity_id", activity_id);
             }
+            check_reward_terms(&mut c, e);
             c.not_future("/occurred_on", e.occurred_on, today);
         }
         Fact::RoleTaken(e) => {
@@ -238,6 +255,7 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
             check_votes(&mut c, e);
             c.ids("/influenced_by", &e.influenced_by);
             c.text("/outcome", &e.outcome, MAX_EXPLANATION_CHARS);
+            check_decision_terms(&mut c, e);
             c.not_future("/occurred_on", e.occurred_on, today);
         }
         Fact::OutcomeReviewed(e) => {
@@ -263,8 +281,154 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
             c.text("/summary", &e.summary, MAX_LONG_TEXT_CHARS);
             c.not_future("/occurred_on", e.occurred_on, today);
         }
+        Fact::PeopleTold(e) => {
+            c.id("/decision_id", &e.decision_id);
+            c.not_future("/occurred_on", e.occurred_on, today);
+        }
+        Fact::FeedbackGiven(e) => {
+            c.ids("/contribution_ids", &e.contribution_ids);
+            c.not_empty("/contribution_ids", &e.contribution_ids, "contribution");
+            c.not_future("/occurred_on", e.occurred_on, today);
+        }
     }
     c.errors
+}
+
+/// A whole number from `min` to `max`, if given.
+fn in_range(c: &mut Checker, path: &str, value: Option<i64>, min: i64, max: i64, what: &str) {
+    if let Some(value) = value {
+        if !(min..=max).contains(&value) {
+            c.fail(
+                path,
+                format!("must be a whole number of {what} from {min} to {max}"),
+            );
+        }
+    }
+}
+
+/// How and where an activity was held, and the adjustments asked for and made.
+fn check_access(c: &mut Checker, e: &ActivityHeld) {
+    if let Some(locality) = &e.locality {
+        c.line("/locality", locality, MAX_LOCALITY_CHARS);
+    }
+    in_range(
+        c,
+        "/duration_minutes",
+        e.duration_minutes,
+        1,
+        MAX_DURATION_MINUTES,
+        "minutes",
+    );
+    let most = MAX_LIST_LEN as i64;
+    in_range(
+        c,
+        "/adjustments_requested",
+        e.adjustments_requested,
+        0,
+        most,
+        "adjustments",
+    );
+    in_range(
+        c,
+        "/adjustments_provided",
+        e.adjustments_provided,
+        0,
+        most,
+        "adjustments",
+    );
+    match (e.adjustments_requested, e.adjustments_provided) {
+        (None, Some(_)) => c.fail(
+            "/adjustments_provided",
+            "may be given only with adjustments_requested",
+        ),
+        (Some(requested), Some(provided)) if provided > requested && requested >= 0 => c.fail(
+            "/adjustments_provided",
+            "must not be more than the adjustments requested",
+        ),
+        _ => {}
+    }
+}
+
+/// The terms of a reward: its rate, an unknown amount, a reward turned down, support, and
+/// whether it was paid the way the person chose.
+fn check_reward_terms(c: &mut Checker, e: &RewardGiven) {
+    in_range(
+        c,
+        "/rate_pence_per_hour",
+        e.rate_pence_per_hour,
+        0,
+        MAX_RATE_PENCE_PER_HOUR,
+        "pence",
+    );
+    let money = e.kind.is_money();
+    if e.amount_unknown == Some(true) {
+        if !money {
+            c.fail(
+                "/amount_unknown",
+                "may be given only for payments, vouchers and charity donations",
+            );
+        } else if e.amount_pence.is_some() {
+            c.fail(
+                "/amount_unknown",
+                "cannot be true when amount_pence is given",
+            );
+        }
+    }
+    if e.declined.is_some() && !money {
+        c.fail(
+            "/declined",
+            "may be given only for payments, vouchers and charity donations",
+        );
+    }
+    if e.as_preferred.is_some() && !money {
+        c.fail(
+            "/as_preferred",
+            "may be given only for payments, vouchers and charity donations",
+        );
+    }
+    if e.support.is_some() && e.kind != RewardKind::Expenses {
+        c.fail("/support", "may be given only with the kind 'expenses'");
+    }
+}
+
+/// Whether a money reward may leave out its amount: when it was turned down, or the amount is
+/// not known.
+fn amount_may_be_absent(e: &RewardGiven) -> bool {
+    e.declined.is_some() || e.amount_unknown == Some(true)
+}
+
+/// A decision's importance and effect, and the recommendation it ratifies or departs from.
+fn check_decision_terms(c: &mut Checker, e: &DecisionMade) {
+    if e.effect.is_some() && e.importance == Some(DecisionImportance::Routine) {
+        c.fail(
+            "/effect",
+            "a decision that pauses, stops, closes or changes the scope of a project is a key decision, not routine",
+        );
+    }
+    if let Some(ratifies) = &e.ratifies {
+        c.id("/ratifies", ratifies);
+    }
+    if let Some(departs_from) = &e.departs_from {
+        c.id("/departs_from", departs_from);
+        if e.ratifies.is_some() {
+            c.fail(
+                "/departs_from",
+                "a decision cannot both ratify and depart from a recommendation",
+            );
+        }
+    }
+    match (&e.departs_from, &e.departure_reason) {
+        (Some(_), None) => c.fail(
+            "/departure_reason",
+            "is required when a decision departs from a recommendation",
+        ),
+        (None, Some(_)) => c.fail(
+            "/departs_from",
+            "must name the recommendation a departure_reason explains",
+        ),
+        (Some(_), Some(reason)) => c.text("/departure_reason", reason, MAX_EXPLANATION_CHARS),
+        (None, None) => {}
+    }
 }
 
 /// Votes are given exactly when the method is `vote`; every voter is a participant, once.

@@ -421,6 +421,7 @@ async fn the_future_date_rule_applies_to_every_kind_of_fact() {
             participant_id: "p1".into(),
             reason: None,
             occurred_on: later,
+            reason_code: None,
         }),
         Fact::StageStarted(StageStarted {
             stage: Design,
@@ -506,6 +507,7 @@ async fn a_blank_reason_for_leaving_is_refused() {
         participant_id: "p3".into(),
         reason: Some("".into()),
         occurred_on: earlier(),
+        reason_code: None,
     });
     let outcome = when(team(), record(blank)).await;
     assert_eq!(field_paths(outcome), ["/reason"]);
@@ -1547,6 +1549,8 @@ async fn after_closure_every_fact_but_a_correction_is_refused() {
         decision("d1", Commission, &["p1"], &["c1"]),
         outcome("o1", &["p2"], &["p1"]),
         close(),
+        people_told("d0"),
+        feedback(&["c1"]),
     ];
     assert_eq!(
         facts.len() + 1,

@@ -104,6 +104,8 @@ pub async fn register(
             description: request.description,
             priority_groups: request.priority_groups,
             started_on: request.started_on,
+            declared_level: None,
+            serves: None,
         },
         context,
     };

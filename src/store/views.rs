@@ -199,6 +199,8 @@ mod tests {
             description: None,
             priority_groups: vec![],
             started_on: date(1),
+            declared_level: None,
+            serves: None,
         })
     }
 
@@ -215,6 +217,7 @@ mod tests {
             kind,
             groups: vec![].into(),
             occurred_on: date(2),
+            lived_experience: None,
         })
     }
 
@@ -287,6 +290,7 @@ mod tests {
                 participant_id: "a".into(),
                 reason: None,
                 occurred_on: date(6),
+                reason_code: None,
             }), // 7
             correct(5),                               // 8: b never joined
             correct(3),                               // 9: design never started
@@ -383,9 +387,11 @@ mod tests {
         assert_eq!(body["stages"], json!([]));
         let scorecard = body["scorecard"].as_object().unwrap();
         assert_eq!(scorecard.len(), 6, "{scorecard:?}");
+        // Every value is a rating; under version 2 a point with nothing to judge yet has its own.
+        let ratings = ["met", "partly_met", "not_met", "insufficient_evidence"];
         assert!(scorecard
             .values()
-            .all(|r| ["met", "partly_met", "not_met"].contains(&r.as_str().unwrap())));
+            .all(|r| ratings.contains(&r.as_str().unwrap())));
         assert_eq!(body["project_id"], Uuid::nil().to_string());
     }
 }

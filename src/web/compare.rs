@@ -17,7 +17,8 @@ use crate::app::AppState;
 
 fn rank(rating: Rating) -> u8 {
     match rating {
-        Rating::NotMet => 0,
+        // Nothing to judge is no better than not met.
+        Rating::NotMet | Rating::InsufficientEvidence => 0,
         Rating::PartlyMet => 1,
         Rating::Met => 2,
     }

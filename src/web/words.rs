@@ -33,6 +33,7 @@ pub fn rating(rating: Rating) -> &'static str {
         Rating::Met => "Met",
         Rating::PartlyMet => "Partly met",
         Rating::NotMet => "Not met",
+        Rating::InsufficientEvidence => "Not enough evidence",
     }
 }
 
@@ -42,6 +43,7 @@ pub fn rating_tag(rating: Rating) -> Markup {
         Rating::Met => ("govuk-tag--green", "✓"),
         Rating::PartlyMet => ("govuk-tag--yellow", "◐"),
         Rating::NotMet => ("govuk-tag--red", "✗"),
+        Rating::InsufficientEvidence => ("govuk-tag--grey", "?"),
     };
     html! {
         strong class={ "govuk-tag app-rating " (class) } {
@@ -67,6 +69,7 @@ pub fn rating_from_key(key: &str) -> Option<Rating> {
         "met" => Some(Rating::Met),
         "partly_met" => Some(Rating::PartlyMet),
         "not_met" => Some(Rating::NotMet),
+        "insufficient_evidence" => Some(Rating::InsufficientEvidence),
         _ => None,
     }
 }

@@ -30,6 +30,8 @@ fn register(project_id: Uuid) -> ProjectCommand {
             description: None,
             priority_groups: vec!["carers".into()],
             started_on: Utc::now().date_naive(),
+            declared_level: None,
+            serves: None,
         },
         context: context(),
     }
@@ -42,6 +44,7 @@ fn join(participant: &str) -> ProjectCommand {
             kind: ParticipantKind::Carer,
             groups: vec![].into(),
             occurred_on: Utc::now().date_naive(),
+            lived_experience: None,
         })],
         batch: false,
         expected_sequence: None,

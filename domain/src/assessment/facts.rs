@@ -174,7 +174,10 @@ impl<'a> ActiveFacts<'a> {
                 | ProjectEvent::CorrectionRecorded(_)
                 | ProjectEvent::ProjectClosed(_)
                 | ProjectEvent::AssessmentSealed(_)
-                | ProjectEvent::ParticipantErased(_) => {}
+                | ProjectEvent::ParticipantErased(_)
+                // Facts version 1 does not use.
+                | ProjectEvent::PeopleTold(_)
+                | ProjectEvent::FeedbackGiven(_) => {}
             }
         }
         // (A response counts only while the contribution it answers is active: every id in

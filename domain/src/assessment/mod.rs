@@ -13,12 +13,15 @@
 mod criteria;
 mod facts;
 mod types;
+mod v2;
 mod wording;
 
 pub use crate::rubric::RubricReference;
 pub use types::{
-    AssessError, Assessment, CriterionResult, Cutoff, IndicatorResult, Overall, Rating,
+    AssessError, Assessment, CriterionResult, Cutoff, EvidenceState, Flag, IndicatorResult, Ladder,
+    Overall, Rating,
 };
+pub use v2::{dimension_of, INDICATORS as VERSION_2_INDICATORS};
 pub use wording::SMALL_COUNT;
 
 use crate::events::ProjectEvent;
@@ -68,18 +71,11 @@ pub fn assess(
         Cutoff::Latest | Cutoff::AtSequence(_) => format_instant(last.recorded_at),
     };
 
-    let facts = ActiveFacts::gather(registration, first.sequence, &known);
-    let p = &rubric.rubric.parameters;
-    let mut criteria = Vec::new();
-    for criterion in &rubric.rubric.criteria {
-        let indicators = criterion
-            .indicators
-            .iter()
-            .map(|indicator| facts.indicator(&indicator.key, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        criteria.push(rate(&criterion.key, &criterion.title, indicators));
-    }
-    let overall = overall(&criteria);
+    let (criteria, overall, participants_erased) = if rubric.rubric.version >= 2 {
+        v2::assess(registration, first.sequence, &known, rubric)?
+    } else {
+        version_1(registration, first.sequence, &known, rubric)?
+    };
     Ok(Assessment {
         project_id: registration.project_id,
         rubric: RubricReference {
@@ -91,10 +87,32 @@ pub fn assess(
         at_sequence: last.sequence,
         stream_digest: last.digest,
         engine: ENGINE.to_string(),
-        participants_erased: facts.participants_erased(),
+        participants_erased,
         criteria,
         overall,
     })
+}
+
+/// Version 1's criteria, overall rating and erased participants for the active entries.
+fn version_1(
+    registration: &crate::events::ProjectRegistered,
+    registered_at: u64,
+    known: &[&RecordedEvent],
+    rubric: &PublishedRubric,
+) -> Result<(Vec<CriterionResult>, Overall, u32), AssessError> {
+    let facts = ActiveFacts::gather(registration, registered_at, known);
+    let p = &rubric.rubric.parameters;
+    let mut criteria = Vec::new();
+    for criterion in &rubric.rubric.criteria {
+        let indicators = criterion
+            .indicators
+            .iter()
+            .map(|indicator| facts.indicator(&indicator.key, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        criteria.push(rate(&criterion.key, &criterion.title, indicators));
+    }
+    let overall = overall(&criteria);
+    Ok((criteria, overall, facts.participants_erased()))
 }
 
 fn rate(key: &str, title: &str, indicators: Vec<IndicatorResult>) -> CriterionResult {
@@ -114,6 +132,7 @@ fn rate(key: &str, title: &str, indicators: Vec<IndicatorResult>) -> CriterionRe
         score,
         summary,
         indicators,
+        cap: None,
     }
 }
 
@@ -143,5 +162,10 @@ fn overall(criteria: &[CriterionResult]) -> Overall {
         partly_met,
         not_met,
         summary,
+        insufficient_evidence: None,
+        headline: None,
+        ladder: None,
+        declared_level: None,
+        flags: None,
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::digest::Digest;
+use crate::events::LadderRung;
 use crate::rubric::RubricReference;
 
 /// Which entries an assessment is computed from.
@@ -29,6 +30,8 @@ pub enum AssessError {
     SequenceBeyondEnd { requested: u64, last: u64 },
     #[error("the rubric names an indicator this engine does not know: {0}")]
     UnknownIndicator(String),
+    #[error("the rubric has no words for what is missing when '{indicator}' is {state}")]
+    MissingWording { indicator: String, state: String },
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -38,6 +41,8 @@ pub enum Rating {
     Met,
     PartlyMet,
     NotMet,
+    /// None of the criterion's indicators could be judged (version 2 on).
+    InsufficientEvidence,
 }
 
 impl Rating {
@@ -46,8 +51,57 @@ impl Rating {
             Rating::Met => "met",
             Rating::PartlyMet => "partly_met",
             Rating::NotMet => "not_met",
+            Rating::InsufficientEvidence => "insufficient_evidence",
         }
     }
+}
+
+/// What the evidence says about one indicator (version 2 on).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceState {
+    Met,
+    NotMet,
+    /// Nothing to judge yet: no failure reviewed, no reward due.
+    NotApplicable,
+    /// The facts needed were never recorded.
+    NotRecorded,
+}
+
+impl EvidenceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceState::Met => "met",
+            EvidenceState::NotMet => "not_met",
+            EvidenceState::NotApplicable => "not_applicable",
+            EvidenceState::NotRecorded => "not_recorded",
+        }
+    }
+
+    /// Met or not met: the indicator could be judged.
+    pub fn is_judged(self) -> bool {
+        matches!(self, EvidenceState::Met | EvidenceState::NotMet)
+    }
+}
+
+/// Where the project stands on the ladder of participation, and why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ladder {
+    /// `null` when nobody with lived experience has taken part.
+    pub rung: Option<LadderRung>,
+    pub reasons: Vec<String>,
+}
+
+/// Something a panel must see first, with the entries behind it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// `declared_above_evidence` or `unilateral_change`.
+    pub key: String,
+    pub message: String,
+    pub evidence: Vec<u64>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -58,6 +112,12 @@ pub struct IndicatorResult {
     pub value: String,
     pub explanation: String,
     pub evidence: Vec<u64>,
+    /// Version 2 on: met, not met, not applicable or not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<EvidenceState>,
+    /// Version 2 on, unless met: what to record or do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_evidence: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -69,6 +129,9 @@ pub struct CriterionResult {
     pub score: u32,
     pub summary: String,
     pub indicators: Vec<IndicatorResult>,
+    /// Version 2 on: why the rating was capped at not met, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -78,6 +141,19 @@ pub struct Overall {
     pub partly_met: u32,
     pub not_met: u32,
     pub summary: String,
+    /// Version 2 on: criteria none of whose indicators could be judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_evidence: Option<u32>,
+    /// Version 2 on: the assessment in one plain sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<Ladder>,
+    /// What the project said it was at registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_level: Option<LadderRung>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<Flag>>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -98,7 +98,10 @@ pub(super) fn criterion_summary(
         .collect();
     match rating {
         Rating::Met => format!("Met: all {total} indicators are met."),
-        Rating::NotMet => format!("Not met: none of the {total} indicators is met."),
+        // Version 1 judges every indicator, so it never lacks evidence; said plainly all the same.
+        Rating::NotMet | Rating::InsufficientEvidence => {
+            format!("Not met: none of the {total} indicators is met.")
+        }
         Rating::PartlyMet => format!(
             "Partly met: {met} of {total} indicators are met. Not yet met: {}.",
             unmet.join(", ")

@@ -58,6 +58,7 @@ pub fn joined(participant: &str, kind: ParticipantKind) -> ParticipantJoined {
         kind,
         groups: strings(&["carers"]).into(),
         occurred_on: earlier(),
+        lived_experience: None,
     }
 }
 
@@ -70,6 +71,7 @@ pub fn leave(participant: &str) -> Fact {
         participant_id: participant.into(),
         reason: Some("Moved away".into()),
         occurred_on: earlier(),
+        reason_code: None,
     })
 }
 
@@ -101,6 +103,11 @@ pub fn activity_held(
         facilitators: strings(facilitators),
         attendees: strings(attendees),
         occurred_on: earlier(),
+        mode: None,
+        locality: None,
+        duration_minutes: None,
+        adjustments_requested: None,
+        adjustments_provided: None,
     }
 }
 
@@ -120,6 +127,11 @@ pub fn reward_given(
         amount_pence,
         activity_id: activity.map(Into::into),
         occurred_on: earlier(),
+        rate_pence_per_hour: None,
+        amount_unknown: None,
+        declined: None,
+        support: None,
+        as_preferred: None,
     }
 }
 
@@ -181,6 +193,11 @@ pub fn decision_made(
         influenced_by: strings(influenced_by),
         outcome: "The forum moves to the community centre.".into(),
         occurred_on: earlier(),
+        importance: None,
+        effect: None,
+        ratifies: None,
+        departs_from: None,
+        departure_reason: None,
     }
 }
 
@@ -217,6 +234,24 @@ pub fn correction(sequence: u64) -> Fact {
     Fact::CorrectionRecorded(CorrectionRecorded {
         corrects_sequence: sequence,
         reason: "Recorded against the wrong project.".into(),
+        occurred_on: earlier(),
+    })
+}
+
+/// The people involved were told about `decision`, by letter.
+pub fn people_told(decision: &str) -> Fact {
+    Fact::PeopleTold(PeopleTold {
+        decision_id: decision.into(),
+        method: ContactMethod::Letter,
+        occurred_on: earlier(),
+    })
+}
+
+/// The answers to `contributions` were given back to the people who made them, in person.
+pub fn feedback(contributions: &[&str]) -> Fact {
+    Fact::FeedbackGiven(FeedbackGiven {
+        contribution_ids: strings(contributions),
+        method: ContactMethod::InPerson,
         occurred_on: earlier(),
     })
 }

@@ -49,5 +49,7 @@ pub fn carers_project(
         description: description.map(Into::into),
         priority_groups: strings(priority_groups),
         started_on,
+        declared_level: None,
+        serves: None,
     }
 }

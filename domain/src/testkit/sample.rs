@@ -47,6 +47,7 @@ pub fn project_with_id(size: usize, project_id: Uuid) -> Vec<RecordedEvent> {
             kind: KINDS[i % KINDS.len()],
             groups: vec![GROUPS[i % GROUPS.len()].to_string()].into(),
             occurred_on: start,
+            lived_experience: None,
         }));
     }
     let mut round = 0usize;
@@ -75,6 +76,11 @@ pub fn project_with_id(size: usize, project_id: Uuid) -> Vec<RecordedEvent> {
             facilitators: vec![who(0), who(2)],
             attendees: (3..9).map(who).collect(),
             occurred_on: day,
+            mode: None,
+            locality: None,
+            duration_minutes: None,
+            adjustments_requested: None,
+            adjustments_provided: None,
         }));
         events.push(ProjectEvent::RewardGiven(RewardGiven {
             participant_id: who(1),
@@ -82,6 +88,11 @@ pub fn project_with_id(size: usize, project_id: Uuid) -> Vec<RecordedEvent> {
             amount_pence: Some(2500),
             activity_id: Some(activity),
             occurred_on: day,
+            rate_pence_per_hour: None,
+            amount_unknown: None,
+            declined: None,
+            support: None,
+            as_preferred: None,
         }));
         events.push(ProjectEvent::ContributionMade(ContributionMade {
             contribution_id: contribution.clone(),
@@ -107,6 +118,11 @@ pub fn project_with_id(size: usize, project_id: Uuid) -> Vec<RecordedEvent> {
             influenced_by: vec![contribution],
             outcome: "Evenings".into(),
             occurred_on: day,
+            importance: None,
+            effect: None,
+            ratifies: None,
+            departs_from: None,
+            departure_reason: None,
         }));
         round += 1;
     }

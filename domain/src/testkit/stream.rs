@@ -95,6 +95,7 @@ impl Stream {
             kind,
             groups: strings(groups).into(),
             occurred_on: day(),
+            lived_experience: None,
         }))
     }
 
@@ -103,6 +104,7 @@ impl Stream {
             participant_id: id.into(),
             reason: None,
             occurred_on: day(),
+            reason_code: None,
         }))
     }
 
@@ -139,6 +141,11 @@ impl Stream {
             facilitators: strings(facilitators),
             attendees: strings(attendees),
             occurred_on: on,
+            mode: None,
+            locality: None,
+            duration_minutes: None,
+            adjustments_requested: None,
+            adjustments_provided: None,
         }))
     }
 
@@ -187,6 +194,11 @@ impl Stream {
             amount_pence,
             activity_id: activity.map(str::to_string),
             occurred_on: on,
+            rate_pence_per_hour: None,
+            amount_unknown: None,
+            declined: None,
+            support: None,
+            as_preferred: None,
         }))
     }
 
@@ -254,6 +266,11 @@ impl Stream {
             influenced_by: strings(influenced_by),
             outcome: "Agreed.".into(),
             occurred_on: day(),
+            importance: None,
+            effect: None,
+            ratifies: None,
+            departs_from: None,
+            departure_reason: None,
         }))
     }
 
@@ -320,14 +337,30 @@ pub fn project_id() -> Uuid {
     PROJECT_ID.parse().expect("a valid uuid")
 }
 
-/// Assesses `stream` under the latest rubric.
-pub fn try_assess(stream: &Stream, cutoff: Cutoff) -> Result<Assessment, AssessError> {
-    assessment::assess(stream.entries(), rubric::latest(), cutoff)
+/// Version 1 of the six-point test: the rubric the tests of its rules pin.
+pub fn version_1() -> &'static rubric::PublishedRubric {
+    rubric::find(rubric::DEFAULT_RUBRIC_ID, 1).expect("version 1 is shipped")
 }
 
-/// Assesses `stream` under the latest rubric, which must succeed.
+/// Version 2 of the six-point test.
+pub fn version_2() -> &'static rubric::PublishedRubric {
+    rubric::find(rubric::DEFAULT_RUBRIC_ID, 2).expect("version 2 is shipped")
+}
+
+/// Assesses `stream` under version 1.
+pub fn try_assess(stream: &Stream, cutoff: Cutoff) -> Result<Assessment, AssessError> {
+    assessment::assess(stream.entries(), version_1(), cutoff)
+}
+
+/// Assesses `stream` under version 1, which must succeed.
 pub fn assess(stream: &Stream, cutoff: Cutoff) -> Assessment {
     try_assess(stream, cutoff).expect("the stream can be assessed")
+}
+
+/// Assesses `stream`, as recorded so far, under version 2, which must succeed.
+pub fn assess_v2(stream: &Stream) -> Assessment {
+    assessment::assess(stream.entries(), version_2(), Cutoff::Latest)
+        .expect("the stream can be assessed")
 }
 
 /// The result of one indicator, by key.
@@ -349,9 +382,9 @@ pub fn criterion<'a>(assessment: &'a Assessment, key: &str) -> &'a assessment::C
         .unwrap_or_else(|| panic!("the assessment has no criterion '{key}'"))
 }
 
-/// The 18 indicator keys of the latest rubric, in its order.
+/// The 18 indicator keys of version 1, in its order.
 pub fn indicator_keys() -> Vec<&'static str> {
-    rubric::latest()
+    version_1()
         .rubric
         .criteria
         .iter()

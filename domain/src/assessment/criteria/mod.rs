@@ -52,6 +52,8 @@ fn indicator(
 ) -> IndicatorResult {
     let evidence = ascending_once(evidence.into_iter().collect());
     IndicatorResult {
+        state: None,
+        missing_evidence: None,
         key: key.to_string(),
         met,
         value,
@@ -62,7 +64,7 @@ fn indicator(
 
 /// The entries in ascending order, each once. Long lists of entries from a dense range (the
 /// usual case: most entries of a busy project) go through a bit set instead of a sort.
-fn ascending_once(mut evidence: Vec<u64>) -> Vec<u64> {
+pub(in crate::assessment) fn ascending_once(mut evidence: Vec<u64>) -> Vec<u64> {
     if evidence.len() >= 256 {
         let max = evidence.iter().copied().max().unwrap_or(0);
         if max / 64 <= 4 * evidence.len() as u64 {
