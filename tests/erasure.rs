@@ -47,6 +47,8 @@ async fn project_with_keys(store: &Store) -> Uuid {
         description: None,
         priority_groups: vec![],
         started_on: NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+        declared_level: None,
+        serves: None,
     };
     store
         .execute(
@@ -66,6 +68,7 @@ async fn project_with_keys(store: &Store) -> Uuid {
                 kind: ParticipantKind::Carer,
                 groups: vec![format!("young carers ({participant})")].into(),
                 occurred_on: NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(),
+                lived_experience: None,
             })
         })
         .collect();
