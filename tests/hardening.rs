@@ -1,0 +1,206 @@
+//! What a hostile client or a careless spreadsheet cannot do, on both stores: formulas in CSV
+//! cells, text that spoofs its direction or hides control characters, dates a council could not
+//! mean, a sign-in form whose token the attacker chose, two tokens with one label taken for one
+//! person, a panic answered without the security headers, and slow or idle connections held
+//! open forever.
+
+mod kit;
+
+use kit::{each_backend, TestApp};
+use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/// The first characters that make a spreadsheet read a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// An optional sign, digits and optionally a point and digits.
+fn plain_number(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let mut parts = unsigned.splitn(2, '.');
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    parts.next().is_some_and(digits) && parts.next().is_none_or(digits)
+}
+
+/// The cells of a CSV, parsed as a spreadsheet would.
+fn cells(csv: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.as_bytes());
+    reader
+        .records()
+        .flat_map(|record| {
+            record
+                .expect("a CSV record")
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// No cell of `csv` would be run as a formula; `expected` cells are there as text (`'` first).
+#[track_caller]
+fn assert_no_formula(what: &str, csv: &str, expected: &[&str]) {
+    let cells = cells(csv);
+    for cell in &cells {
+        assert!(
+            !cell.starts_with(FORMULA_STARTS) || plain_number(cell),
+            "{what}: the cell {cell:?} would be read as a formula:\n{csv}"
+        );
+    }
+    for text in expected {
+        let neutralised = format!("'{text}");
+        assert!(
+            cells.contains(&neutralised),
+            "{what}: expected the cell {neutralised:?} in:\n{csv}"
+        );
+    }
+}
+
+/// A client of the pages, signed in with a token, keeping its cookies by hand.
+struct Pages {
+    base: String,
+    client: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl Pages {
+    fn new(app: &TestApp) -> Pages {
+        Pages {
+            base: app.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Vec::new(),
+        }
+    }
+
+    /// A client signed in with `token`.
+    async fn signed_in(app: &TestApp, token: &str) -> Pages {
+        let mut pages = Pages::new(app);
+        pages.get("/").await;
+        let csrf = pages.cookie("coprod_sign_in").expect("a sign-in cookie");
+        let (status, _) = pages
+            .post("/sign-in", &[("token", token), ("csrf", &csrf)])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "[{}] sign in", app.backend);
+        pages
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    #[allow(dead_code)]
+    fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|(k, _)| k != name);
+        self.cookies.push((name.to_string(), value.to_string()));
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> (StatusCode, String) {
+        let jar = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if jar.is_empty() {
+            request
+        } else {
+            request.header(COOKIE, jar)
+        };
+        let response = request.send().await.expect("an answer");
+        let status = response.status();
+        for set in response.headers().get_all(SET_COOKIE) {
+            let set = set.to_str().expect("text");
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.retain(|(k, _)| k != name);
+                if !set.contains("Max-Age=0") {
+                    self.cookies.push((name.to_string(), value.to_string()));
+                }
+            }
+        }
+        (status, response.text().await.expect("a body"))
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .form(form);
+        self.send(request).await
+    }
+}
+
+/// The id in a registration's receipt.
+fn project_id(receipt: &Value) -> String {
+    receipt["project_id"]
+        .as_str()
+        .expect("a project id")
+        .to_string()
+}
+
+// ---- CSV cells -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_text_that_starts_like_a_formula_reaches_every_csv_as_text() {
+    each_backend(async |app| {
+        let title = r#"=HYPERLINK("http://x","y")"#;
+        let service_area = "@SUM(1+1)";
+        let recorder = app.tokens.recorder.as_str();
+        let receipt = app
+            .register_as(
+                recorder,
+                &json!({"title": title, "organisation": "oxfordshire",
+                        "service_area": service_area, "priority_groups": ["+carers"],
+                        "started_on": "2025-01-06"}),
+            )
+            .await
+            .json_with(201);
+        let id = project_id(&receipt);
+        app.record(&id, kit::facts::stage_started("commission"))
+            .await;
+
+        let csv_of = async |path: &str, token: &str| {
+            app.send(
+                app.request(Method::GET, path, Some(token))
+                    .header(ACCEPT, "text/csv"),
+            )
+            .await
+            .expect(200)
+            .text()
+        };
+        let assessment = csv_of(&format!("/projects/{id}/assessment"), recorder).await;
+        assert_no_formula("assessment", &assessment, &[]);
+        let area = "%40SUM(1%2B1)";
+        let portfolio = csv_of(&format!("/portfolio?service_area={area}"), recorder).await;
+        assert_no_formula("portfolio", &portfolio, &[service_area]);
+        let trend = csv_of(&format!("/portfolio/trend?service_area={area}"), recorder).await;
+        assert_no_formula("trend", &trend, &[service_area]);
+
+        let mut pages = Pages::signed_in(app, &app.tokens.assurance).await;
+        let (status, projects) = pages
+            .get("/portfolio/projects.csv?status=open")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{projects}");
+        assert_no_formula("projects.csv", &projects, &[title, service_area]);
+        let (status, report) = pages.get(&format!("/projects/{id}/report.csv")).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report, assessment, "the report's CSV is the API's");
+    })
+    .await;
+}
