@@ -191,6 +191,14 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                     )));
                 }
             }
+            if !label.is_empty() {
+                // The label is shown beside the token's id in `recorded_by`: the text rule holds.
+                let mut checker = coprod_domain::validate::Checker::default();
+                checker.line("--label", &label, coprod_domain::validate::MAX_TITLE_CHARS);
+                if let Some(error) = checker.errors.first() {
+                    return Err(CliError::Other(format!("--label {}", error.message)));
+                }
+            }
             let store = open(&cli.database).await?;
             let token = store.create_token(role, &org, &label).await?;
             println!("{token}");

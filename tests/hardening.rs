@@ -193,14 +193,132 @@ async fn recorded_text_that_starts_like_a_formula_reaches_every_csv_as_text() {
         assert_no_formula("trend", &trend, &[service_area]);
 
         let mut pages = Pages::signed_in(app, &app.tokens.assurance).await;
-        let (status, projects) = pages
-            .get("/portfolio/projects.csv?status=open")
-            .await;
+        let (status, projects) = pages.get("/portfolio/projects.csv?status=open").await;
         assert_eq!(status, StatusCode::OK, "{projects}");
         assert_no_formula("projects.csv", &projects, &[title, service_area]);
         let (status, report) = pages.get(&format!("/projects/{id}/report.csv")).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report, assessment, "the report's CSV is the API's");
+    })
+    .await;
+}
+
+// ---- one text rule ---------------------------------------------------------------------------
+
+/// A registration body with `field` set to `value`.
+fn registration_with(field: &str, value: Value) -> Value {
+    let mut body = kit::facts::registration("Carers' strategy refresh", "oxfordshire");
+    body[field] = value;
+    body
+}
+
+/// A project with p1 present and the commission stage started.
+async fn project_in_commission(app: &TestApp) -> String {
+    let id = app.new_project().await;
+    app.record(
+        &id,
+        kit::facts::batch(&[
+            kit::facts::joined("p1", "lived_experience", &["carers"]),
+            kit::facts::stage_started("commission"),
+        ]),
+    )
+    .await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direction_controls_and_control_characters_are_refused_in_every_kind_of_text() {
+    use kit::refusals::{assert_all_refused, refused, Request, Who};
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        let events = format!("/projects/{id}/events");
+        let registering = |name: &str, field: &str, value: Value, path: &str| {
+            let body = registration_with(field, value);
+            refused(
+                name,
+                Request::post("/projects", &body),
+                422,
+                "validation_failed",
+            )
+            .at(path)
+        };
+        let posting = |name: &str, body: Value, path: &str| {
+            refused(
+                name,
+                Request::post(events.clone(), &body),
+                422,
+                "validation_failed",
+            )
+            .at(path)
+        };
+        let mut activity = kit::facts::activity("a1", "commission", &["p1"], &[]);
+        activity["locality"] = json!("Banbury\u{202E}");
+        let mut titled = kit::facts::activity("a2", "commission", &["p1"], &[]);
+        titled["title"] = json!("Workshop\u{0}");
+        let mut decision = kit::facts::decision("d1", "commission", &["p1"], &[]);
+        decision["outcome"] = json!("Agreed\u{2067} unanimously");
+        let erase = format!("/projects/{id}/participants/p1/erase");
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                registering(
+                    "a title with U+202E",
+                    "title",
+                    json!("fed\u{202E}cba"),
+                    "/title",
+                ),
+                registering(
+                    "a service area with NUL",
+                    "service_area",
+                    json!("carers\u{0}"),
+                    "/service_area",
+                ),
+                registering(
+                    "a description with BEL",
+                    "description",
+                    json!("Bell\u{7}"),
+                    "/description",
+                ),
+                registering(
+                    "a priority group with U+2066",
+                    "priority_groups",
+                    json!(["\u{2066}carers"]),
+                    "/priority_groups/0",
+                ),
+                posting(
+                    "a participant's group with ESC",
+                    kit::facts::joined("p2", "carer", &["carers\u{1b}"]),
+                    "/groups/0",
+                ),
+                posting("an activity's locality with U+202E", activity, "/locality"),
+                posting("an activity's title with NUL", titled, "/title"),
+                posting("a decision's outcome with U+2067", decision, "/outcome"),
+                refused(
+                    "a seal's purpose with U+202D",
+                    Request::post(
+                        format!("/projects/{id}/assessments"),
+                        &json!({"purpose": "Panel\u{202D}"}),
+                    )
+                    .by(Who::Assurance),
+                    422,
+                    "validation_failed",
+                )
+                .at("/purpose"),
+                refused(
+                    "an erasure's legal basis with DEL",
+                    Request::post(
+                        erase,
+                        &json!({"reason": "Asked.", "legal_basis": "Article 17\u{7f}"}),
+                    )
+                    .by(Who::Admin),
+                    422,
+                    "validation_failed",
+                )
+                .at("/legal_basis"),
+            ],
+        )
+        .await;
     })
     .await;
 }

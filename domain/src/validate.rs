@@ -65,12 +65,13 @@ impl Checker {
         }
     }
 
-    /// A short single-line text such as a title: not blank, no control characters.
+    /// A short single-line text such as a title: not blank, and [`text_problem`] finds nothing.
     pub fn line(&mut self, path: &str, value: &str, max: usize) {
         self.text_with(path, value, max, false);
     }
 
-    /// A free text that may run over several lines: not blank, no other control characters.
+    /// A free text that may run over several lines: not blank, and [`text_problem`] finds
+    /// nothing but line breaks and tabs.
     pub fn text(&mut self, path: &str, value: &str, max: usize) {
         self.text_with(path, value, max, true);
     }
@@ -84,16 +85,8 @@ impl Checker {
                 path,
                 format!("must be at most {max} characters long (it is {chars})"),
             );
-        } else if value
-            .chars()
-            .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-        {
-            let what = if multiline {
-                "must not contain control characters other than line breaks and tabs"
-            } else {
-                "must be a single line without control characters"
-            };
-            self.fail(path, what);
+        } else if let Some(problem) = text_problem(value, multiline) {
+            self.fail(path, problem);
         }
     }
 
@@ -132,6 +125,38 @@ impl Checker {
                 );
             }
         }
+    }
+}
+
+/// Whether `c` embeds, overrides or isolates the direction of the text around it (U+202A–U+202E,
+/// U+2066–U+2069): shown in a report, such a character makes text read otherwise than it is
+/// stored. The marks U+200E and U+200F, which only hint a direction, are allowed: right-to-left
+/// names need them.
+pub fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The one rule for the characters of every free text a person records (titles, service areas,
+/// group labels, places, reasons, summaries and other long texts): no control character (NUL,
+/// escape, delete, C1 controls…) and no direction control ([`is_direction_control`]); only a
+/// text that may run over several lines (`multiline`) may hold line breaks (`\n`, `\r`) and
+/// tabs. What is wrong with `value`, if anything. Identifiers have a stricter rule of their own
+/// (`A–Z a–z 0–9 _ -`).
+pub fn text_problem(value: &str, multiline: bool) -> Option<&'static str> {
+    let allowed_control = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(is_direction_control) {
+        Some(
+            "must not contain characters that override the direction of text \
+             (U+202A to U+202E, U+2066 to U+2069)",
+        )
+    } else if value.chars().any(|c| c.is_control() && !allowed_control(c)) {
+        Some(if multiline {
+            "must not contain control characters other than line breaks and tabs"
+        } else {
+            "must be a single line without control characters"
+        })
+    } else {
+        None
     }
 }
 

@@ -17,7 +17,9 @@ pub fn csv_bytes<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> Result<Ve
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::internal("csv", e);
     let safe_row = |cells: &mut dyn Iterator<Item = &str>| -> Vec<String> {
-        cells.map(|cell| spreadsheet_safe(cell).into_owned()).collect()
+        cells
+            .map(|cell| spreadsheet_safe(cell).into_owned())
+            .collect()
     };
     writer
         .write_record(safe_row(&mut header.iter().map(AsRef::as_ref)))
@@ -96,9 +98,23 @@ mod tests {
             "+",
             "-.5",
         ] {
-            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"), "{formula:?}");
+            assert_eq!(
+                spreadsheet_safe(formula),
+                format!("'{formula}"),
+                "{formula:?}"
+            );
         }
-        for kept in ["-3", "+2.5", "-0.25", "42", "met", "", "Carers' strategy", "a=b", " =1"] {
+        for kept in [
+            "-3",
+            "+2.5",
+            "-0.25",
+            "42",
+            "met",
+            "",
+            "Carers' strategy",
+            "a=b",
+            " =1",
+        ] {
             assert_eq!(spreadsheet_safe(kept), kept, "{kept:?}");
         }
     }
