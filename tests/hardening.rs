@@ -322,3 +322,88 @@ async fn direction_controls_and_control_characters_are_refused_in_every_kind_of_
     })
     .await;
 }
+
+// ---- dates a council could mean ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_before_2000_before_the_project_started_or_out_of_stage_order_are_refused() {
+    use kit::facts::{batch, joined_on, stage_started_on};
+    use kit::refusals::{assert_all_refused, refused, Request};
+    each_backend(async |app| {
+        // Started on 2025-01-06; commission started on 2025-02-03 (kit::facts::DAY).
+        let id = project_in_commission(app).await;
+        let events = format!("/projects/{id}/events");
+        let posting = |name: &str, body: Value, path: &str| {
+            refused(
+                name,
+                Request::post(events.clone(), &body),
+                422,
+                "validation_failed",
+            )
+            .at(path)
+        };
+        let completed_on =
+            |on: &str| json!({"type": "stage_completed", "stage": "commission", "occurred_on": on});
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                refused(
+                    "a project started on 0001-01-01",
+                    Request::post(
+                        "/projects",
+                        &registration_with("started_on", json!("0001-01-01")),
+                    ),
+                    422,
+                    "validation_failed",
+                )
+                .at("/started_on"),
+                refused(
+                    "a project started on 1999-12-31",
+                    Request::post(
+                        "/projects",
+                        &registration_with("started_on", json!("1999-12-31")),
+                    ),
+                    422,
+                    "validation_failed",
+                )
+                .at("/started_on"),
+                posting(
+                    "a stage started on 0000-01-01",
+                    stage_started_on("design", "0000-01-01"),
+                    "/occurred_on",
+                ),
+                posting(
+                    "a participant joining the day before the project started",
+                    joined_on("p2", "carer", &[], "2025-01-05"),
+                    "/occurred_on",
+                ),
+                posting(
+                    "a stage ending before it started",
+                    completed_on("2025-02-02"),
+                    "/occurred_on",
+                ),
+                posting(
+                    "a stage starting before the stage before it",
+                    stage_started_on("design", "2025-02-02"),
+                    "/occurred_on",
+                ),
+                posting(
+                    "a batch whose second event ends its stage before it started",
+                    batch(&[
+                        joined_on("p2", "carer", &[], "2025-02-04"),
+                        completed_on("2025-01-31"),
+                    ]),
+                    "/events/1/occurred_on",
+                ),
+            ],
+        )
+        .await;
+        // The days themselves are accepted: the stage ends and the next starts on the day
+        // the commission stage started.
+        app.record(&id, completed_on("2025-02-03")).await;
+        app.record(&id, stage_started_on("design", "2025-02-03"))
+            .await;
+    })
+    .await;
+}

@@ -32,6 +32,9 @@ enum Effect {
     },
     StageStarted {
         stage: Stage,
+        /// The day it started (absent in effects kept before the dates were checked).
+        #[serde(default)]
+        on: Option<NaiveDate>,
     },
     StageCompleted {
         stage: Stage,
@@ -73,7 +76,10 @@ impl From<&ProjectEvent> for Effect {
             ProjectEvent::ParticipantLeft(e) => Effect::Left {
                 participant: e.participant_id.clone(),
             },
-            ProjectEvent::StageStarted(e) => Effect::StageStarted { stage: e.stage },
+            ProjectEvent::StageStarted(e) => Effect::StageStarted {
+                stage: e.stage,
+                on: Some(e.occurred_on),
+            },
             ProjectEvent::StageCompleted(e) => Effect::StageCompleted { stage: e.stage },
             ProjectEvent::ActivityHeld(e) => Effect::Activity {
                 activity: e.activity_id.clone(),
@@ -110,6 +116,9 @@ impl From<&ProjectEvent> for Effect {
 struct StageState {
     started: bool,
     completed: bool,
+    /// The day the start still standing says it started.
+    #[serde(default)]
+    started_on: Option<NaiveDate>,
 }
 
 /// What the active entries add up to: the facts later entries may refer to.
@@ -139,11 +148,13 @@ impl ActiveState {
                     *left = true;
                 }
             }
-            Effect::StageStarted { stage } => {
+            Effect::StageStarted { stage, on } => {
                 if let Some(previous) = stage.previous() {
                     self.stages[previous.index()].completed = true;
                 }
-                self.stages[stage.index()].started = true;
+                let state = &mut self.stages[stage.index()];
+                state.started = true;
+                state.started_on = *on;
             }
             Effect::StageCompleted { stage } => {
                 // A completion counts only for a start still active: one whose start a
@@ -191,6 +202,9 @@ impl ActiveState {
 pub struct Project {
     project_id: Option<Uuid>,
     organisation: String,
+    /// The day the project started, as registered.
+    #[serde(default)]
+    started_on: Option<NaiveDate>,
     /// Entry `n` (1-based sequence) is `effects[n - 1]`.
     effects: Vec<Effect>,
     withdrawn: BTreeSet<u64>,
@@ -250,6 +264,7 @@ impl Project {
         if !errors.is_empty() {
             return Err(ProjectError::ValidationFailed(errors));
         }
+        self.check_fact_dates(fact)?;
         if self.state.closed && !matches!(fact, Fact::CorrectionRecorded(_)) {
             return Err(ProjectError::ProjectClosed {
                 path: "/type".into(),
@@ -361,6 +376,52 @@ impl Project {
         }
     }
 
+    /// A fact's date against the project's own: nothing happens in a project before it started,
+    /// a stage does not start before the stage before it started, and a stage does not end
+    /// before it started. (Other facts may be dated before their stage started: recorders fill
+    /// in what happened earlier once a stage is under way.) A refusal names `/occurred_on`.
+    fn check_fact_dates(&self, fact: &Fact) -> Result<(), ProjectError> {
+        let on = fact.occurred_on();
+        let refuse = |message: String| {
+            Err(ProjectError::ValidationFailed(vec![
+                crate::error::FieldError::new("/occurred_on", message),
+            ]))
+        };
+        if let Some(started) = self.started_on.filter(|started| on < *started) {
+            return refuse(format!(
+                "must not be before the project started ({started}; it is {on})"
+            ));
+        }
+        let stage_start = |stage: Stage| {
+            let state = self.state.stages[stage.index()];
+            state.started_on.filter(|_| state.started)
+        };
+        match fact {
+            Fact::StageStarted(e) => {
+                let previous = e.stage.previous();
+                if let Some((previous, started)) =
+                    previous.and_then(|p| stage_start(p).map(|started| (p, started)))
+                {
+                    if on < started {
+                        return refuse(format!(
+                            "must not be before the stage before it, '{}', started ({started}; it is {on})",
+                            previous.as_str()
+                        ));
+                    }
+                }
+            }
+            Fact::StageCompleted(e) => {
+                if let Some(started) = stage_start(e.stage).filter(|started| on < *started) {
+                    return refuse(format!(
+                        "must not be before the stage started ({started}; it is {on})"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// A seal names an entry already recorded and says what it is for; closure does not stop it.
     fn check_seal(&self, seal: &AssessmentSealed) -> Result<(), ProjectError> {
         if !self.is_registered() {
@@ -408,7 +469,7 @@ impl Project {
                 sequence: target,
             });
         }
-        if let Effect::StageStarted { stage } = effect {
+        if let Effect::StageStarted { stage, .. } = effect {
             let later_started = Stage::ALL[stage.index() + 1..]
                 .iter()
                 .any(|later| self.state.stages[later.index()].started);
@@ -632,6 +693,7 @@ impl Aggregate for Project {
             ProjectEvent::ProjectRegistered(e) => {
                 self.project_id = Some(e.project_id);
                 self.organisation = e.organisation.clone();
+                self.started_on = Some(e.started_on);
             }
             ProjectEvent::CorrectionRecorded(e) => {
                 self.withdrawn.insert(e.corrects_sequence);

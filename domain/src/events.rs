@@ -643,6 +643,13 @@ macro_rules! catalogue {
                 }
             }
 
+            /// When the fact happened, as the client said.
+            pub fn occurred_on(&self) -> NaiveDate {
+                match self {
+                    $(Fact::$fact(e) => e.occurred_on,)*
+                }
+            }
+
             /// Reads the fields of a fact whose `type` is `tag`, with the caller's deserialiser
             /// (so that it can report where in the body a field is wrong). `None`: no such type.
             pub fn parse_fields<P: FieldsParser>(tag: &str, parser: P) -> Option<Result<Fact, P::Error>> {

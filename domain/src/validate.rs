@@ -126,6 +126,18 @@ impl Checker {
             }
         }
     }
+
+    /// A date no earlier than [`earliest_date`]: the lower bound of `started_on` and of every
+    /// fact's `occurred_on`.
+    pub fn not_before_earliest(&mut self, path: &str, date: NaiveDate) {
+        let earliest = earliest_date();
+        if date < earliest {
+            self.fail(
+                path,
+                format!("must not be before {earliest} (it is {date}): check the year"),
+            );
+        }
+    }
 }
 
 /// Whether `c` embeds, overrides or isolates the direction of the text around it (U+202A–U+202E,
@@ -160,6 +172,13 @@ pub fn text_problem(value: &str, multiline: bool) -> Option<&'static str> {
     }
 }
 
+/// The earliest date any recorded date may be: no project Coprod keeps started, and nothing in
+/// one happened, before 1 January 2000; an earlier date is a slip of the keyboard (`0025` for
+/// `2025`, `0001-01-01` for "unknown").
+pub fn earliest_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
 /// How group labels are compared: trimmed and case-insensitively.
 pub fn group_key(label: &str) -> String {
     label.trim().to_lowercase()
@@ -178,6 +197,7 @@ pub fn check_registration(r: &ProjectRegistered, today: NaiveDate) -> Vec<FieldE
         c.groups("/serves", serves, MAX_PRIORITY_GROUPS);
     }
     c.not_future("/started_on", r.started_on, today);
+    c.not_before_earliest("/started_on", r.started_on);
     c.errors
 }
 
@@ -316,6 +336,8 @@ pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
             c.not_future("/occurred_on", e.occurred_on, today);
         }
     }
+    // Against the project's own dates (its start, its stages): `aggregate::check_fact_dates`.
+    c.not_before_earliest("/occurred_on", fact.occurred_on());
     c.errors
 }
 
