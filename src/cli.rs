@@ -102,7 +102,8 @@ pub enum TokenCommand {
         /// The organisation whose projects it may touch (`*` for all).
         #[arg(long, env = "COPROD_TOKEN_ORG")]
         org: String,
-        /// A name for the token, stored as `recorded_by` on what it records.
+        /// A name for the token, recorded beside its id on what it records
+        /// (`recorded_by`: `token:<id> (<label>)`).
         #[arg(long, env = "COPROD_TOKEN_LABEL", default_value = "")]
         label: String,
     },
@@ -201,6 +202,11 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             }
             let store = open(&cli.database).await?;
             let token = store.create_token(role, &org, &label).await?;
+            let id = crate::store::token_id(&token);
+            eprintln!(
+                "token id {id}: what it records says `recorded_by` {}",
+                crate::store::recorded_by_for(&id, &label)
+            );
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod housekeeping;
 pub mod http;
 pub mod master_key;
 pub mod store;
@@ -47,15 +48,19 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`build_app`] on `listener` until `shutdown` completes, finishing in-flight requests.
+/// Serves [`build_app`] on `listener` until `shutdown` completes, finishing in-flight requests,
+/// with the [`housekeeping`] running meanwhile.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, build_app(state))
+    let housekeeping = housekeeping::start(state.store.clone()).await;
+    let served = axum::serve(listener, build_app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    housekeeping.abort();
+    served
 }
 
 /// `coprod serve`: binds and serves until SIGINT/SIGTERM, letting in-flight requests finish.

@@ -407,3 +407,116 @@ async fn dates_before_2000_before_the_project_started_or_out_of_stage_order_are_
     })
     .await;
 }
+
+// ---- tokens told apart -------------------------------------------------------------------------
+
+/// Posts `body` to the project's events with `token` and `Idempotency-Key: key`.
+async fn post_keyed(app: &TestApp, token: &str, id: &str, key: &str, body: &Value) -> kit::Resp {
+    app.send(
+        app.request(Method::POST, &format!("/projects/{id}/events"), Some(token))
+            .header("idempotency-key", key)
+            .json(body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tokens_with_one_label_keep_their_idempotency_keys_and_their_entries_apart() {
+    use coprod::store::AccessRole;
+    each_backend(async |app| {
+        let backend = app.backend;
+        let first = kit::app::token(&app.store, AccessRole::Recorder, "oxfordshire", "Sam").await;
+        let second = kit::app::token(&app.store, AccessRole::Recorder, "oxfordshire", "Sam").await;
+        let id = project_in_commission(app).await;
+        let body = kit::facts::reward("p1", None);
+
+        let by_first = post_keyed(app, &first, &id, "reward-1", &body)
+            .await
+            .json_with(201);
+        let by_second = post_keyed(app, &second, &id, "reward-1", &body)
+            .await
+            .json_with(201);
+        assert_eq!(
+            by_second["first_sequence"],
+            by_first["first_sequence"].as_u64().unwrap() + 1,
+            "[{backend}] the second token's request is its own, not a retry of the first's"
+        );
+        // Each token's retry gets its own first answer, and appends nothing.
+        let sequence = app.sequence(&id).await;
+        for (token, answer) in [(&first, &by_first), (&second, &by_second)] {
+            let again = post_keyed(app, token, &id, "reward-1", &body)
+                .await
+                .json_with(201);
+            assert_eq!(&again, answer, "[{backend}]");
+        }
+        assert_eq!(app.sequence(&id).await, sequence, "[{backend}]");
+
+        let trail = app.trail(&id).await;
+        let who = |answer: &Value| {
+            let sequence = answer["first_sequence"].as_u64().unwrap() as usize;
+            trail[sequence - 1]["recorded_by"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            who(&by_first),
+            kit::app::recorded_by(&first, "Sam"),
+            "[{backend}]"
+        );
+        assert_eq!(
+            who(&by_second),
+            kit::app::recorded_by(&second, "Sam"),
+            "[{backend}]"
+        );
+        assert_ne!(who(&by_first), who(&by_second), "[{backend}]");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_answer_is_kept_for_seven_days_and_then_forgotten() {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    let start = Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap();
+    kit::each_backend_with_clock(start, async |app| {
+        let backend = app.backend;
+        let recorder = app.tokens.recorder.clone();
+        let id = project_in_commission(app).await;
+        let body = kit::facts::reward("p1", None);
+        let first = post_keyed(app, &recorder, &id, "reward-1", &body)
+            .await
+            .json_with(201);
+        let sequence = app.sequence(&id).await;
+
+        // A server starting just before the seven days are up keeps the answer.
+        app.store
+            .clock()
+            .set(start + TimeDelta::days(7) - TimeDelta::minutes(1));
+        let within = app.another_server().await;
+        let again = post_keyed(&within, &recorder, &id, "reward-1", &body)
+            .await
+            .json_with(201);
+        assert_eq!(
+            again, first,
+            "[{backend}] within seven days, the first answer"
+        );
+        assert_eq!(app.sequence(&id).await, sequence, "[{backend}]");
+        within.stop().await;
+
+        // A server starting after them has forgotten it: the key starts a new request.
+        app.store
+            .clock()
+            .set(start + TimeDelta::days(7) + TimeDelta::minutes(1));
+        let after = app.another_server().await;
+        let anew = post_keyed(&after, &recorder, &id, "reward-1", &body)
+            .await
+            .json_with(201);
+        assert_eq!(
+            anew["first_sequence"],
+            sequence + 1,
+            "[{backend}] after seven days, a new request: {anew}"
+        );
+        after.stop().await;
+    })
+    .await;
+}

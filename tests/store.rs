@@ -746,12 +746,19 @@ async fn tokens_are_stored_hashed() {
         assert_eq!(store.token_count().await.unwrap(), 2);
 
         let principal = store.authenticate(&token).await.unwrap().unwrap();
-        assert_eq!(principal.name, "alice at oxon");
+        assert_eq!(principal.label, "alice at oxon");
+        let id = &coprod::store::token_hash(&token)[..16];
+        assert_eq!(principal.token_id, id);
+        assert_eq!(
+            principal.recorded_by(),
+            format!("token:{id} (alice at oxon)")
+        );
         assert_eq!(principal.role, AccessRole::Recorder);
         assert_eq!(principal.organisation, "oxon");
         let admin = store.authenticate(&unlabelled).await.unwrap().unwrap();
         let hash = coprod::store::token_hash(&unlabelled);
-        assert_eq!(admin.name, format!("token:{}", &hash[..8]));
+        assert_eq!(admin.label, "");
+        assert_eq!(admin.recorded_by(), format!("token:{}", &hash[..16]));
         assert_eq!(
             (admin.role, admin.organisation.as_str()),
             (AccessRole::Admin, "*")

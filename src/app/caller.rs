@@ -53,8 +53,14 @@ impl Caller {
         self.0.organisation == ALL_ORGANISATIONS
     }
 
-    pub fn name(&self) -> &str {
-        &self.0.name
+    /// What entries this caller records say as `recorded_by` (see [`Principal::recorded_by`]).
+    pub fn recorded_by(&self) -> String {
+        self.0.recorded_by()
+    }
+
+    /// Whose idempotency keys this caller's are: the token's id, never its label.
+    pub fn idempotency_owner(&self) -> String {
+        self.0.idempotency_owner()
     }
 }
 

@@ -53,7 +53,7 @@ impl AppState {
     /// Who is recording and when: what the domain needs from outside.
     pub fn context(&self, caller: &Caller) -> CommandContext {
         CommandContext {
-            recorded_by: caller.name().to_string(),
+            recorded_by: caller.recorded_by(),
             recorded_at: to_stored_precision(self.now()),
         }
     }

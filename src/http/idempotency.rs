@@ -66,7 +66,8 @@ pub async fn idempotent(
     hasher.update(b"\n");
     hasher.update(body);
     let request_hash = hex::encode(hasher.finalize());
-    let principal = caller.name();
+    let owner = caller.idempotency_owner();
+    let principal = owner.as_str();
     let store = &state.store;
     let (claim, ticket) = store
         .claim_idempotent_ticket(

@@ -1,5 +1,5 @@
 //! Idempotency keys: the first answer given to a request with an `Idempotency-Key`, kept per
-//! principal and key. A request claims its key in every process before it does anything; its
+//! principal (the token's id, `token:<id>`) and key, for [`IDEMPOTENCY_RETENTION`]. A request claims its key in every process before it does anything; its
 //! answer is kept in the same transaction as the entries it appends
 //! ([`Store::execute_answering`]), so that a retry gets exactly that answer even if the process
 //! died right after the commit.
@@ -20,6 +20,11 @@ use super::{CommitReceipt, ExecuteError, Store, StoreError};
 /// claim is still the request's own), so this only bounds how long a retry waits after the
 /// first request's process died.
 const STALE_CLAIM: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+/// How long the answer to an idempotency key is kept. A retry within this time gets the first
+/// answer; after it the key is forgotten (`Store::remove_expired_idempotency_keys`, which
+/// `serve` runs as it starts and every hour), and the same key starts a new request.
+pub const IDEMPOTENCY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// The first answer given to a request with an `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +233,19 @@ impl Db {
         Ok(())
     }
 
+    /// Removes every key claimed or answered before `before` (an instant as stored); how many.
+    async fn remove_idempotency_before(&self, before: &str) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM idempotency_keys WHERE created_at < $1";
+        let removed = on_db!(self, |pool| {
+            sqlx::query(sql)
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(removed)
+    }
+
     /// Drops the pending row `ticket` holds; a row answered, or taken over by a retry, is kept.
     async fn release_ticket(&self, ticket: &ClaimTicket) -> Result<(), StoreError> {
         let sql = "DELETE FROM idempotency_keys \
@@ -323,6 +341,13 @@ impl Store {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Forgets every idempotency key answered (or claimed) more than [`IDEMPOTENCY_RETENTION`]
+    /// ago by the store's clock; returns how many.
+    pub async fn remove_expired_idempotency_keys(&self) -> Result<u64, StoreError> {
+        let before = format_instant(self.inner.clock.now() - IDEMPOTENCY_RETENTION);
+        self.inner.db.remove_idempotency_before(&before).await
     }
 
     /// Gives up a claim whose request recorded nothing (a pending claim only).

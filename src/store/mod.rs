@@ -54,13 +54,15 @@ pub use chain::ChainedRepository;
 pub use crypto::{KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
-pub use idempotency::{Claim, ClaimTicket, IdempotentRecord};
+pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
 #[doc(hidden)]
 pub use projector::{EVENTS_AFTER_POSTGRES, EVENTS_AFTER_SQLITE};
 pub use reads::ProjectHead;
-pub use tokens::{token_hash, AccessRole, Principal, UnknownRole, TOKEN_PREFIX};
+pub use tokens::{
+    recorded_by_for, token_hash, token_id, AccessRole, Principal, UnknownRole, TOKEN_PREFIX,
+};
 
 use append::Events;
 use cache::ProjectSlot;

@@ -72,12 +72,37 @@ impl FromStr for AccessRole {
 /// Who a valid token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The token's label, or `token:<first 8 hex digits of its hash>` when it has none; stored as
-    /// `recorded_by`.
-    pub name: String,
+    /// The token's stable id ([`token_id`]): unique among tokens, unlike labels.
+    pub token_id: String,
+    /// The token's label, as given when it was created (may be empty, need not be unique).
+    pub label: String,
     pub role: AccessRole,
     /// The organisation whose projects it may touch; `*` means all.
     pub organisation: String,
+}
+
+impl Principal {
+    /// What the entries this token records say as `recorded_by`: `token:<id> (<label>)`, or
+    /// `token:<id>` for a token without a label. The id tells tokens apart; the label says
+    /// whose it is. (Entries recorded before ids were recorded hold the label alone.)
+    pub fn recorded_by(&self) -> String {
+        recorded_by_for(&self.token_id, &self.label)
+    }
+
+    /// Whose idempotency keys are whose: `token:<id>`, so that two tokens labelled alike never
+    /// share answers.
+    pub fn idempotency_owner(&self) -> String {
+        format!("token:{}", self.token_id)
+    }
+
+    /// How the pages name the person signed in: the label, or `token:<id>` without one.
+    pub fn display_name(&self) -> String {
+        if self.label.is_empty() {
+            format!("token:{}", self.token_id)
+        } else {
+            self.label.clone()
+        }
+    }
 }
 
 /// The prefix of every token.
@@ -86,6 +111,29 @@ pub const TOKEN_PREFIX: &str = "coprod_";
 /// SHA-256 of the token, lowercase hex: the only form the store keeps.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Hexadecimal digits of a token's hash that make its id.
+const TOKEN_ID_DIGITS: usize = 16;
+
+/// A token's stable id: the first 16 hexadecimal digits (64 bits) of its SHA-256. Public (it
+/// cannot be turned back into the token), fixed for the token's life, and unique: creating a
+/// token makes another one rather than reuse an id (see `Db::create_token`).
+pub fn token_id(token: &str) -> String {
+    id_of_hash(&token_hash(token))
+}
+
+/// The `recorded_by` of the token with this id and label (see [`Principal::recorded_by`]).
+pub fn recorded_by_for(token_id: &str, label: &str) -> String {
+    if label.is_empty() {
+        format!("token:{token_id}")
+    } else {
+        format!("token:{token_id} ({label})")
+    }
+}
+
+fn id_of_hash(hash: &str) -> String {
+    hash.chars().take(TOKEN_ID_DIGITS).collect()
 }
 
 fn new_token() -> String {
@@ -102,7 +150,19 @@ impl Db {
         label: &str,
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        let token = new_token();
+        // Ids are 64 bits of the hash: a clash is all but impossible, but never reused.
+        let taken = "SELECT COUNT(*) FROM api_tokens WHERE substr(token_hash, 1, 16) = $1";
+        let token = loop {
+            let token = new_token();
+            let id = token_id(&token);
+            let (count,): (i64,) = on_db!(self, |pool| sqlx::query_as(taken)
+                .bind(&id)
+                .fetch_one(pool)
+                .await?);
+            if count == 0 {
+                break token;
+            }
+        };
         let sql = "INSERT INTO api_tokens (token_hash, role, organisation, label, created_at) \
                    VALUES ($1, $2, $3, $4, $5)";
         let hash = token_hash(&token);
@@ -136,13 +196,9 @@ impl Db {
         let role = role
             .parse()
             .map_err(|e: UnknownRole| StoreError::Internal(e.to_string()))?;
-        let name = if label.is_empty() {
-            format!("token:{}", &hash[..8])
-        } else {
-            label
-        };
         Ok(Some(Principal {
-            name,
+            token_id: id_of_hash(&hash),
+            label,
             role,
             organisation,
         }))

@@ -90,7 +90,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                     @if let Some(viewer) = viewer {
                         div class="govuk-width-container app-account" {
                             p class="govuk-body-s app-account__who" {
-                                "Signed in as " strong { (viewer.principal.name) }
+                                "Signed in as " strong { (viewer.principal.display_name()) }
                                 " (" (super::words::role(viewer.principal.role)) ", "
                                 (super::words::organisation(&viewer.principal.organisation)) ")"
                             }
@@ -314,7 +314,8 @@ mod tests {
     fn viewer() -> Viewer {
         Viewer {
             principal: Principal {
-                name: "Joe".into(),
+                token_id: "0123456789abcdef".into(),
+                label: "Joe".into(),
                 role: AccessRole::Panel,
                 organisation: "haringey".into(),
             },

@@ -164,8 +164,11 @@ async fn each_role_may_do_what_api_md_says_and_no_more() {
         // Only the recorder's and the admin's posts were appended.
         assert_eq!(app.sequence(&id).await, 3);
         let trail = app.trail(&id).await;
-        assert_eq!(trail[1]["recorded_by"], "recorder");
-        assert_eq!(trail[2]["recorded_by"], "admin");
+        assert_eq!(
+            trail[1]["recorded_by"],
+            recorded_by(&t.recorder, "recorder")
+        );
+        assert_eq!(trail[2]["recorded_by"], recorded_by(&t.admin, "admin"));
 
         // The admin may read metrics; a panel member may not.
         app.get(Some(&t.admin), "//metrics").await.expect(200);

@@ -181,7 +181,10 @@ async fn the_trail_pages_with_after_limit_and_next_after() {
         assert_eq!(entry["type"], "participant_joined");
         assert_eq!(entry["version"], "1");
         assert_eq!(entry["occurred_on"], DAY);
-        assert_eq!(entry["recorded_by"], "recorder");
+        assert_eq!(
+            entry["recorded_by"],
+            recorded_by(&app.tokens.recorder, "recorder")
+        );
         assert!(is_stored_instant(&entry["recorded_at"]), "{entry}");
         assert!(is_digest(&entry["digest"]), "{entry}");
         assert_eq!(entry["withdrawn_by"], Value::Null);

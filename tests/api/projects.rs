@@ -39,7 +39,10 @@ async fn registering_a_project_answers_201_with_location_and_a_receipt_for_entry
         assert_eq!(trail[0]["type"], "project_registered");
         assert_eq!(trail[0]["recorded_at"], receipt["recorded_at"]);
         assert_eq!(trail[0]["digest"], receipt["digest"]);
-        assert_eq!(trail[0]["recorded_by"], "recorder");
+        assert_eq!(
+            trail[0]["recorded_by"],
+            recorded_by(&app.tokens.recorder, "recorder")
+        );
         let summary = app.summary(id).await;
         assert_eq!(summary["recorded_at"], receipt["recorded_at"]);
         assert_eq!(summary["digest"], receipt["digest"]);
@@ -62,7 +65,10 @@ async fn a_client_may_choose_the_project_id() {
         let summary = app.summary(&chosen).await;
         assert_eq!(summary["project_id"], chosen.as_str());
         assert_eq!(summary["title"], "Day services review");
-        assert_eq!(app.trail(&chosen).await[0]["recorded_by"], "admin");
+        assert_eq!(
+            app.trail(&chosen).await[0]["recorded_by"],
+            recorded_by(&app.tokens.admin, "admin")
+        );
     })
     .await;
 }

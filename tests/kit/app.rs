@@ -52,6 +52,15 @@ pub async fn token(store: &Store, role: AccessRole, organisation: &str, label: &
         .unwrap_or_else(|e| panic!("create {label} token: {e}"))
 }
 
+/// What an entry recorded with `token`, labelled `label`, says as `recorded_by`: the token's
+/// id (the first 16 hex digits of its SHA-256), then its label.
+pub fn recorded_by(token: &str, label: &str) -> String {
+    format!(
+        "token:{} ({label})",
+        &coprod::store::token_hash(token)[..16]
+    )
+}
+
 /// One answer, read in full.
 pub struct Resp {
     pub status: StatusCode,
