@@ -98,7 +98,6 @@ impl Pages {
             .map(|(_, v)| v.clone())
     }
 
-    #[allow(dead_code)]
     fn set_cookie(&mut self, name: &str, value: &str) {
         self.cookies.retain(|(k, _)| k != name);
         self.cookies.push((name.to_string(), value.to_string()));
@@ -517,6 +516,70 @@ async fn an_idempotent_answer_is_kept_for_seven_days_and_then_forgotten() {
             "[{backend}] after seven days, a new request: {anew}"
         );
         after.stop().await;
+    })
+    .await;
+}
+
+// ---- sign-in forms the server made -------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_value_planted_in_the_cookie_and_the_form_is_refused_with_403() {
+    each_backend(async |app| {
+        let backend = app.backend;
+        let token = app.tokens.assurance.clone();
+        // The attacker's own, well-formed values: a random one of the old shape, and one shaped
+        // like the server's but signed with nothing the server knows.
+        let planted = [
+            "5f".repeat(32),
+            format!(
+                "{}.{}.{}",
+                chrono::Utc::now().timestamp(),
+                "ab".repeat(16),
+                "cd".repeat(32)
+            ),
+        ];
+        for value in planted {
+            let mut pages = Pages::new(app);
+            pages.set_cookie("coprod_sign_in", &value);
+            let (status, body) = pages
+                .post("/sign-in", &[("token", &token), ("csrf", &value)])
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "[{backend}] {value}: {body}");
+            assert!(
+                body.contains("did not come from Coprod"),
+                "[{backend}] {body}"
+            );
+            assert!(
+                pages.cookie("coprod_session").is_none(),
+                "[{backend}] no session"
+            );
+            // The start page does not adopt the planted value: it makes a value of its own.
+            pages.get("/").await;
+            let fresh = pages.cookie("coprod_sign_in").expect("a sign-in cookie");
+            assert_ne!(fresh, value, "[{backend}]");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_form_made_by_one_server_signs_in_on_another_of_the_same_database() {
+    each_backend(async |app| {
+        let backend = app.backend;
+        let mut pages = Pages::new(app);
+        pages.get("/").await;
+        let value = pages.cookie("coprod_sign_in").expect("a sign-in cookie");
+        let other = app.another_server().await;
+        pages.base = other.base.clone();
+        let (status, body) = pages
+            .post(
+                "/sign-in",
+                &[("token", &app.tokens.assurance), ("csrf", &value)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "[{backend}] {body}");
+        assert!(pages.cookie("coprod_session").is_some(), "[{backend}]");
+        other.stop().await;
     })
     .await;
 }

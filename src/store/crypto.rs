@@ -106,6 +106,28 @@ impl MasterKey {
     pub fn opens_canary(&self, canary: &str) -> bool {
         decrypt(&self.cipher(), canary, CANARY_CONTEXT).is_ok_and(|plain| plain == CANARY)
     }
+
+    /// A key for `purpose`, derived from this one (HMAC-SHA-256 of the purpose, keyed by the
+    /// master key): the same on every server that holds the master key, different for each
+    /// purpose, and telling nothing about the master key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        hmac_sha256(&self.key, &[b"coprod derived key v1\0", purpose.as_bytes()])
+    }
+}
+
+/// HMAC-SHA-256 (RFC 2104) of the concatenated `parts` under a 256-bit `key`.
+pub fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::digest::KeyInit;
+    use hmac::{Hmac, Mac};
+    // HMAC pads a key shorter than SHA-256's 64-byte block with zeros: padding it here gives
+    // the same MAC, through the constructor that cannot fail.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 const CANARY: &[u8] = b"coprod master key check v1";
@@ -221,6 +243,26 @@ fn decrypt(cipher: &Aes256Gcm, text: &str, context: &[u8]) -> Result<Vec<u8>, Ke
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_sha256_is_rfc_4231s() {
+        // RFC 4231, test case 2 (a key shorter than the block), with the key zero-padded to 32
+        // bytes: HMAC pads short keys with zeros, so the MAC is the published one.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, &[b"what do ya want ", b"for nothing?"])),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_master_key() {
+        let master = MasterKey::generate();
+        assert_eq!(master.derive("a"), master.derive("a"));
+        assert_ne!(master.derive("a"), master.derive("b"));
+        assert_ne!(master.derive("a"), MasterKey::generate().derive("a"));
+    }
 
     #[test]
     fn a_sealed_field_opens_only_for_its_own_field_participant_and_project() {

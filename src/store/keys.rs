@@ -82,6 +82,11 @@ impl Keys {
         }
     }
 
+    /// A key for `purpose` derived from the master key ([`MasterKey::derive`]), once it is given.
+    pub(crate) fn derived(&self, purpose: &str) -> Option<[u8; 32]> {
+        self.master.get().map(|master| master.derive(purpose))
+    }
+
     fn master(&self) -> Result<&MasterKey, StoreError> {
         self.master.get().ok_or_else(|| {
             StoreError::Internal(

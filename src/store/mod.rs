@@ -51,7 +51,7 @@ use crate::clock::Clock;
 pub use append::CommitReceipt;
 pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
-pub use crypto::{KeyError, MasterKey};
+pub use crypto::{hmac_sha256, KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};

@@ -34,6 +34,12 @@ impl Store {
         Ok(())
     }
 
+    /// A secret for `purpose` that every server holding this database's master key shares and
+    /// nothing else can make ([`MasterKey::derive`]); `None` before the master key is given.
+    pub fn derived_secret(&self, purpose: &str) -> Option<[u8; 32]> {
+        self.inner.keys.derived(purpose)
+    }
+
     /// The id of the master key this database's personal data is encrypted under, if any yet.
     pub async fn recorded_master_key(&self) -> Result<Option<String>, StoreError> {
         self.inner.keys.recorded_master_key().await

@@ -12,8 +12,8 @@
 //!   ends its sessions at once. Sessions end after 2 hours idle or 12 hours in all, on sign-out and
 //!   when the process restarts. See [`session`].
 //! - CSRF: every POST form carries a token (the session's, or a sign-in cookie's double-submit
-//!   value) and cross-origin POSTs are refused by their `Origin` (or `Referer`), besides
-//!   `SameSite=Strict`.
+//!   value, which only a server holding the master key can make) and cross-origin POSTs are
+//!   refused by their `Origin` (or `Referer`), besides `SameSite=Strict`.
 //! - Panel members see the audit trail without the entries' contents (the API does not give them
 //!   raw payloads): who recorded what kind of entry, when, its digest and whether it was withdrawn.
 

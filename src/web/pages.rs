@@ -37,7 +37,7 @@ pub async fn home(
         Ok(Lookup::SignedIn(viewer)) => project_list(&state, &viewer)
             .await
             .unwrap_or_else(IntoResponse::into_response),
-        Ok(other) => sign_in_page(&headers, StatusCode::OK, notice(other), None, None),
+        Ok(other) => sign_in_page(&state, &headers, StatusCode::OK, notice(other), None, None),
         Err(error) => {
             log_fault(&error);
             tracing::warn!(%error, "start page");

@@ -12,6 +12,12 @@
 //! the form's hidden `csrf` field must match the session's token (or, to sign in, the
 //! double-submit value of the sign-in cookie set with the form), and an `Origin` (or `Referer`)
 //! naming another site is refused.
+//!
+//! The sign-in value is not any value a browser holds: it is minted by a server ([`SignInKey`]),
+//! as when it was made, a nonce and an HMAC of both under a key derived from the master key, so
+//! that every server of one database accepts the others' forms and nobody else can make one. A
+//! value an attacker planted in the cookie and the form alike (cookie tossing, to sign a victim
+//! in as the attacker) is refused with 403; a genuine one older than an hour asks for a new form.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,11 +37,17 @@ use sha2::{Digest as _, Sha256};
 use super::layout::log_fault;
 use super::layout::{html_response, page, PageError};
 use crate::app::{AppError, AppState, Caller};
+use crate::store::hmac_sha256;
 use crate::store::Principal;
 
 pub const SESSION_COOKIE: &str = "coprod_session";
 /// The double-submit CSRF value of the sign-in form (there is no session yet to hold one).
 pub const SIGN_IN_COOKIE: &str = "coprod_sign_in";
+/// A sign-in form (its value) is accepted for this long after the server made it.
+pub const SIGN_IN_FORM_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// A sign-in value dated up to this far ahead of this server's clock is taken as another
+/// server's whose clock runs a little fast.
+const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 /// A session ends after this long without a page.
 pub const IDLE: Duration = Duration::from_secs(2 * 60 * 60);
 /// A session ends this long after signing in, however busy.
@@ -127,6 +139,91 @@ fn random_hex() -> String {
     hex::encode(bytes)
 }
 
+/// The key sign-in values are made and checked with: derived from the master key, so that every
+/// server holding it makes and accepts the same values. A store without the master key (never
+/// `coprod serve`) falls back to a key of this process alone.
+#[derive(Clone)]
+pub struct SignInKey([u8; 32]);
+
+/// What checking a sign-in value found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInValue {
+    /// Made by a server of this database within [`SIGN_IN_FORM_LIFETIME`].
+    Genuine,
+    /// Made by a server of this database, longer ago.
+    Expired,
+    /// Not made by a server of this database: planted.
+    Forged,
+}
+
+impl SignInKey {
+    /// What the master key's derived keys are told apart by.
+    const PURPOSE: &'static str = "sign-in form";
+
+    pub fn of(state: &AppState) -> SignInKey {
+        match state.store.derived_secret(Self::PURPOSE) {
+            Some(key) => SignInKey(key),
+            None => {
+                static PROCESS_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+                SignInKey(*PROCESS_KEY.get_or_init(|| {
+                    let mut key = [0u8; 32];
+                    rand::rngs::OsRng.fill_bytes(&mut key);
+                    key
+                }))
+            }
+        }
+    }
+
+    fn mac(&self, issued: i64, nonce: &str) -> String {
+        let issued = issued.to_string();
+        hex::encode(hmac_sha256(
+            &self.0,
+            &[
+                b"coprod sign-in v1\0",
+                issued.as_bytes(),
+                b".",
+                nonce.as_bytes(),
+            ],
+        ))
+    }
+
+    /// A new sign-in value, made at `now` (Unix seconds): `<now>.<nonce>.<mac>`.
+    pub fn mint(&self, now: i64) -> String {
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let nonce = hex::encode(nonce);
+        let mac = self.mac(now, &nonce);
+        format!("{now}.{nonce}.{mac}")
+    }
+
+    /// Whether `value` is a sign-in value a server of this database made, and still fresh at
+    /// `now` (Unix seconds).
+    pub fn check(&self, value: &str, now: i64) -> SignInValue {
+        let mut parts = value.split('.');
+        let (Some(issued), Some(nonce), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return SignInValue::Forged;
+        };
+        let Ok(issued_at) = issued.parse::<i64>() else {
+            return SignInValue::Forged;
+        };
+        let well_formed = issued == issued_at.to_string()
+            && nonce.len() == 32
+            && nonce.bytes().all(|b| b.is_ascii_hexdigit());
+        if !well_formed || !same_secret(&self.mac(issued_at, nonce), mac) {
+            return SignInValue::Forged;
+        }
+        let age = now.saturating_sub(issued_at);
+        let lifetime = SIGN_IN_FORM_LIFETIME.as_secs() as i64;
+        if age > lifetime || age < -(CLOCK_SKEW.as_secs() as i64) {
+            SignInValue::Expired
+        } else {
+            SignInValue::Genuine
+        }
+    }
+}
+
 /// Compares two secrets in time that does not depend on where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -205,6 +302,7 @@ impl FromRequestParts<AppState> for SignedIn {
         match lookup(state, &sessions, &parts.headers).await {
             Ok(Lookup::SignedIn(viewer)) => Ok(SignedIn(viewer)),
             Ok(Lookup::NoSession) => Err(sign_in_page(
+                state,
                 &parts.headers,
                 StatusCode::UNAUTHORIZED,
                 Some(Notice::SignInFirst),
@@ -212,6 +310,7 @@ impl FromRequestParts<AppState> for SignedIn {
                 Some(&next),
             )),
             Ok(Lookup::Ended) => Err(sign_in_page(
+                state,
                 &parts.headers,
                 StatusCode::UNAUTHORIZED,
                 Some(Notice::Ended),
@@ -219,6 +318,7 @@ impl FromRequestParts<AppState> for SignedIn {
                 Some(&next),
             )),
             Ok(Lookup::TokenRefused) => Err(sign_in_page(
+                state,
                 &parts.headers,
                 StatusCode::UNAUTHORIZED,
                 Some(Notice::TokenRefused),
@@ -273,17 +373,21 @@ impl Notice {
     }
 }
 
-/// The sign-in form, with a fresh (or the browser's current) double-submit CSRF value.
+/// The sign-in form, with a fresh (or the browser's current, if genuine and fresh)
+/// double-submit CSRF value.
 pub fn sign_in_page(
+    state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     notice: Option<Notice>,
     error: Option<&str>,
     next: Option<&str>,
 ) -> Response {
+    let key = SignInKey::of(state);
+    let now = state.now().timestamp();
     let csrf = cookie(headers, SIGN_IN_COOKIE)
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap_or_else(random_hex);
+        .filter(|value| key.check(value, now) == SignInValue::Genuine)
+        .unwrap_or_else(|| key.mint(now));
     let next = next.and_then(local_path);
     let title = if error.is_some() {
         "Error: Sign in"
@@ -364,8 +468,17 @@ pub async fn sign_in(
     }
     let next = form.next.as_deref();
     let expected = cookie(&headers, SIGN_IN_COOKIE);
-    if !expected.is_some_and(|expected| same_secret(&expected, &form.csrf)) {
+    let key = SignInKey::of(&state);
+    let checked = expected
+        .as_deref()
+        .filter(|expected| same_secret(expected, &form.csrf))
+        .map(|expected| key.check(expected, state.now().timestamp()));
+    if checked == Some(SignInValue::Forged) {
+        return planted_sign_in_value();
+    }
+    if checked != Some(SignInValue::Genuine) {
         return sign_in_page(
+            &state,
             &headers,
             StatusCode::BAD_REQUEST,
             None,
@@ -379,6 +492,7 @@ pub async fn sign_in(
     let token = form.token.trim();
     if token.is_empty() {
         return sign_in_page(
+            &state,
             &headers,
             StatusCode::BAD_REQUEST,
             None,
@@ -403,6 +517,7 @@ pub async fn sign_in(
             response
         }
         Ok(None) => sign_in_page(
+            &state,
             &headers,
             StatusCode::UNAUTHORIZED,
             None,
@@ -462,6 +577,25 @@ pub async fn sign_out(
         .into_response();
     set_cookie(&mut response, &headers, SESSION_COOKIE, "", Some(0));
     response
+}
+
+/// The answer to a sign-in whose cookie and form agree on a value no server of this database
+/// made: someone planted it, to sign this browser in as themselves.
+fn planted_sign_in_value() -> Response {
+    PageError::new(
+        StatusCode::FORBIDDEN,
+        "This sign-in form did not come from Coprod",
+        html! {
+            p class="govuk-body" {
+                "Coprod did not make the form you signed in with, so you have not been signed in. "
+                "Someone may have tried to sign you in as them."
+            }
+            p class="govuk-body" {
+                a class="govuk-link" href="/" { "Sign in from Coprod's start page" }
+            }
+        },
+    )
+    .into_response()
 }
 
 fn cross_site(viewer: Option<&Viewer>) -> Response {
@@ -624,6 +758,34 @@ mod tests {
         let h = headers(&[("cookie", "a=1; coprod_session=abc; b=2")]);
         assert_eq!(cookie(&h, "coprod_session").as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "coprod"), None);
+    }
+
+    #[test]
+    fn a_sign_in_value_is_genuine_only_from_the_same_key_unaltered_and_within_the_hour() {
+        let key = SignInKey([7; 32]);
+        let now = 1_750_000_000;
+        let value = key.mint(now);
+        assert_eq!(key.check(&value, now), SignInValue::Genuine);
+        assert_eq!(key.check(&value, now + 3600), SignInValue::Genuine);
+        assert_eq!(key.check(&value, now + 3601), SignInValue::Expired);
+        assert_eq!(key.check(&value, now - 300), SignInValue::Genuine);
+        assert_eq!(key.check(&value, now - 301), SignInValue::Expired);
+        assert_eq!(SignInKey([8; 32]).check(&value, now), SignInValue::Forged);
+        let (made, mac) = value.rsplit_once('.').expect("three parts");
+        let other_mac = if mac.starts_with('0') { "1" } else { "0" };
+        let altered = format!("{made}.{other_mac}{}", &mac[1..]);
+        assert_eq!(key.check(&altered, now), SignInValue::Forged);
+        let later = value.replacen(&now.to_string(), &(now + 60).to_string(), 1);
+        assert_eq!(key.check(&later, now), SignInValue::Forged);
+        for planted in [
+            "",
+            &"a".repeat(64),
+            "1.2.3",
+            "x.y.z.w",
+            &format!("+{value}"),
+        ] {
+            assert_eq!(key.check(planted, now), SignInValue::Forged, "{planted:?}");
+        }
     }
 
     #[test]
