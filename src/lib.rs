@@ -34,11 +34,21 @@ use crate::store::Store;
 /// for an unknown address or method, metrics, the body limit, a 500 for a panic, tracing and
 /// request ids.
 pub fn build_app(state: AppState) -> Router {
-    Router::new()
-        .merge(http::router())
-        .merge(web::router())
+    with_shared_layers(
+        Router::new().merge(http::router()).merge(web::router()),
+        state,
+    )
+}
+
+/// `routes` with what every answer shares. A panic is answered innermost — the pages' inside
+/// their security headers (`web::with_page_layers`), the API's here — so that its 500 is
+/// counted by the metrics and carries the headers like any answer; the outer catch is for a
+/// panic in a layer itself.
+fn with_shared_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(CatchPanicLayer::custom(|_| http::panicked()))
         .layer(axum::middleware::from_fn(http::metrics::track))
         .layer(DefaultBodyLimit::max(http::body::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| http::panicked()))
@@ -101,4 +111,86 @@ pub async fn shutdown_signal() {
 pub enum ServeError {
     #[error("could not listen: {0}")]
     Io(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("a handler panicked on purpose")
+    }
+
+    /// The application's layers around one panicking route of each transport: the API's
+    /// `/api/v1/boom-in-the-api` and the pages' `/boom-in-a-page`. (No route of the real
+    /// application panics on purpose, so the test adds them here, never to the program.)
+    async fn app_that_panics() -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("coprod.db").display());
+        let store = Store::connect(&url).await.expect("a store");
+        let api = Router::new().route("/api/v1/boom-in-the-api", get(boom));
+        let pages = web::with_page_layers(Router::new().route("/boom-in-a-page", get(boom)));
+        let app = with_shared_layers(api.merge(pages), AppState::new(store));
+        (app, dir)
+    }
+
+    async fn get_from(app: &Router, path: &str) -> axum::response::Response {
+        let request = Request::get(path).body(Body::empty()).expect("a request");
+        app.clone().oneshot(request).await.expect("an answer")
+    }
+
+    /// How many requests to `route` the metrics counted with `status`.
+    fn counted(route: &str, status: u16) -> u64 {
+        let rendered = http::metrics::handle().render();
+        let wanted = format!("route=\"{route}\",status=\"{status}\"}}");
+        rendered
+            .lines()
+            .filter(|line| {
+                line.starts_with("coprod_http_requests_total{") && line.contains(&wanted)
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn a_page_that_panics_gets_a_500_page_with_the_security_headers_and_is_counted() {
+        http::metrics::handle();
+        let (app, _dir) = app_that_panics().await;
+        let before = counted("/boom-in-a-page", 500);
+        let response = get_from(&app, "/boom-in-a-page").await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers();
+        let content_type = headers[header::CONTENT_TYPE].to_str().unwrap_or_default();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        for name in [
+            header::CONTENT_SECURITY_POLICY,
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::X_FRAME_OPTIONS,
+            header::REFERRER_POLICY,
+        ] {
+            assert!(headers.contains_key(&name), "{name} missing: {headers:?}");
+        }
+        assert!(headers.contains_key("x-request-id"), "{headers:?}");
+        assert_eq!(counted("/boom-in-a-page", 500), before + 1);
+    }
+
+    #[tokio::test]
+    async fn an_api_call_that_panics_gets_a_500_problem_and_is_counted() {
+        http::metrics::handle();
+        let (app, _dir) = app_that_panics().await;
+        let before = counted("/api/v1/boom-in-the-api", 500);
+        let response = get_from(&app, "/api/v1/boom-in-the-api").await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert!(response.headers().contains_key("x-request-id"));
+        assert_eq!(counted("/api/v1/boom-in-the-api", 500), before + 1);
+    }
 }

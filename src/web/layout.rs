@@ -142,6 +142,18 @@ pub struct PageError {
     pub viewer: Option<Box<Viewer>>,
 }
 
+/// The page for a request whose handler panicked: a 500, logged (the panic's message is not
+/// shown).
+pub fn panicked() -> Response {
+    tracing::error!("a page's handler panicked");
+    PageError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Sorry, there is a problem with the service",
+        html! { p class="govuk-body" { "Try again later. Nothing was changed by this page." } },
+    )
+    .into_response()
+}
+
 impl PageError {
     pub fn new(status: StatusCode, title: impl Into<String>, body: Markup) -> Self {
         PageError {

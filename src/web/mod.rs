@@ -33,6 +33,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
 
@@ -41,6 +42,19 @@ pub use session::Sessions;
 /// The pages' routes (joined with the API's by [`crate::build_app`]), with their own session
 /// memory.
 pub fn router() -> Router<AppState> {
+    with_page_layers(routes())
+}
+
+/// What every page shares, around `routes`: a panic answered as an error page *inside* the
+/// security headers (so that the 500 carries them too), the headers, and the session memory.
+pub fn with_page_layers(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .layer(CatchPanicLayer::custom(|_| layout::panicked()))
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(Extension(Sessions::default()))
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/sign-in", post(session::sign_in).get(pages::sign_in_again))
@@ -62,8 +76,6 @@ pub fn router() -> Router<AppState> {
         .route("/assets/govuk-frontend.min.css", get(layout::govuk_css))
         .route("/assets/coprod.css", get(layout::coprod_css))
         .route("/assets/icon.svg", get(layout::icon))
-        .layer(axum::middleware::from_fn(security_headers))
-        .layer(Extension(Sessions::default()))
 }
 
 /// Headers every page gets: no scripts, no framing, no sniffing; pages are private and not kept.
