@@ -10,7 +10,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
 use crate::app::caller::ALL_ORGANISATIONS;
-use crate::config::{DATABASE_URL_ENV, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, LISTEN_ENV};
+use crate::config::{
+    BODY_TIMEOUT_ENV, DATABASE_URL_ENV, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, HEADER_TIMEOUT_ENV,
+    IDLE_TIMEOUT_ENV, LISTEN_ENV, MAX_CONNECTIONS_ENV,
+};
+use crate::connections::ConnectionLimits;
 use coprod_domain::digest::verify_chain;
 use coprod_domain::seal::{check_seals, SealCheck, SealOutcome};
 use coprod_domain::StoredEntry;
@@ -44,6 +48,8 @@ pub enum Command {
         /// The address to listen on.
         #[arg(long, env = LISTEN_ENV, default_value = DEFAULT_LISTEN)]
         listen: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Apply the database migrations.
     Migrate,
@@ -81,6 +87,42 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// How long slow or idle clients may hold a connection, and how many are served at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Seconds a request's headers may take to arrive, from their first byte.
+    #[arg(long, env = HEADER_TIMEOUT_ENV, value_name = "SECONDS",
+          default_value_t = ConnectionLimits::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a request's body may take to arrive in full, from its headers.
+    #[arg(long, env = BODY_TIMEOUT_ENV, value_name = "SECONDS",
+          default_value_t = ConnectionLimits::DEFAULT_BODY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds a connection may stay open with nothing read or written and no request handled.
+    #[arg(long, env = IDLE_TIMEOUT_ENV, value_name = "SECONDS",
+          default_value_t = ConnectionLimits::DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Connections served at once; more wait, unanswered, until one closes.
+    #[arg(long, env = MAX_CONNECTIONS_ENV,
+          default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,7 +199,10 @@ fn key_file(cli: &Cli) -> std::path::PathBuf {
 
 async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Serve { ref listen } => {
+        Command::Serve {
+            ref listen,
+            ref limits,
+        } => {
             let store = open_unlocked(&cli).await?;
             tracing::info!(backend = store.backend(), "store ready");
             if store.token_count().await? == 0 {
@@ -171,7 +216,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             if let Err(error) = store.catch_up().await {
                 tracing::warn!(%error, "initial view catch-up failed");
             }
-            serve(store, listen).await?;
+            serve(store, listen, limits.limits()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -321,13 +366,13 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-async fn serve(store: Store, listen: &str) -> Result<(), CliError> {
+async fn serve(store: Store, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
         CliError::Other(format!(
             "'{listen}' is not an address like {DEFAULT_LISTEN}"
         ))
     })?;
-    crate::serve(store, address)
+    crate::serve(store, address, limits)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
 }

@@ -7,6 +7,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
 pub const LISTEN_ENV: &str = "COPROD_LISTEN";
+/// `coprod serve`'s connection limits (see `connections`): seconds, and a number of connections.
+pub const HEADER_TIMEOUT_ENV: &str = "COPROD_HEADER_TIMEOUT";
+pub const BODY_TIMEOUT_ENV: &str = "COPROD_BODY_TIMEOUT";
+pub const IDLE_TIMEOUT_ENV: &str = "COPROD_IDLE_TIMEOUT";
+pub const MAX_CONNECTIONS_ENV: &str = "COPROD_MAX_CONNECTIONS";
 /// `1` switches the logs (on stderr) to JSON lines.
 pub const LOG_JSON_ENV: &str = "COPROD_LOG_JSON";
 /// The log filter (tracing-subscriber `EnvFilter` syntax); `info` when unset.

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod housekeeping;
 pub mod http;
 pub mod master_key;
@@ -27,6 +28,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use app::AppState;
+pub use connections::ConnectionLimits;
 
 use crate::store::Store;
 
@@ -58,28 +60,41 @@ fn with_shared_layers(routes: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`build_app`] on `listener` until `shutdown` completes, finishing in-flight requests,
-/// with the [`housekeeping`] running meanwhile.
+/// Serves [`build_app`] on `listener` under the default [`ConnectionLimits`] until `shutdown`
+/// completes, finishing in-flight requests, with the [`housekeeping`] running meanwhile.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on_with(listener, state, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve_on`] under `limits`.
+pub async fn serve_on_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let housekeeping = housekeeping::start(state.store.clone()).await;
-    let served = axum::serve(listener, build_app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = connections::serve(listener, build_app(state), limits, shutdown).await;
     housekeeping.abort();
     served
 }
 
-/// `coprod serve`: binds and serves until SIGINT/SIGTERM, letting in-flight requests finish.
-pub async fn serve(store: Store, listen: SocketAddr) -> Result<(), ServeError> {
+/// `coprod serve`: binds and serves under `limits` until SIGINT/SIGTERM, letting in-flight
+/// requests finish.
+pub async fn serve(
+    store: Store,
+    listen: SocketAddr,
+    limits: ConnectionLimits,
+) -> Result<(), ServeError> {
     http::metrics::handle();
     let listener = TcpListener::bind(listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "coprod is listening");
+    tracing::info!(address = %listener.local_addr()?, ?limits, "coprod is listening");
     let state = AppState::new(store);
-    serve_on(listener, state, shutdown_signal()).await?;
+    serve_on_with(listener, state, limits, shutdown_signal()).await?;
     tracing::info!("coprod stopped");
     Ok(())
 }

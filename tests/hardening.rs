@@ -583,3 +583,271 @@ async fn a_sign_in_form_made_by_one_server_signs_in_on_another_of_the_same_datab
     })
     .await;
 }
+
+// ---- slow and idle connections -----------------------------------------------------------------
+
+mod connections {
+    use std::time::Duration;
+
+    use coprod::store::AccessRole;
+    use coprod::ConnectionLimits;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::tcp::OwnedReadHalf;
+    use tokio::net::TcpStream;
+    use tokio::time::Instant;
+
+    use crate::kit::{self, Server};
+
+    /// Limits short enough to test: 1 s for headers and bodies, 3 s idle.
+    fn short(max_connections: usize) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(3),
+            max_connections,
+        }
+    }
+
+    /// How much later than its limit a connection may close (a loaded machine is slow).
+    const SLACK: Duration = Duration::from_millis(1500);
+
+    /// Reads what the server sends until it closes the connection, for at most `patience`;
+    /// what it sent, and how long after `since` it closed (`None`: still open).
+    async fn until_closed(
+        read: &mut OwnedReadHalf,
+        since: Instant,
+        patience: Duration,
+    ) -> (String, Option<Duration>) {
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let deadline = since + patience;
+        loop {
+            match tokio::time::timeout_at(deadline, read.read(&mut buffer)).await {
+                Err(_) => return (String::from_utf8_lossy(&received).into_owned(), None),
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    let closed = since.elapsed();
+                    return (
+                        String::from_utf8_lossy(&received).into_owned(),
+                        Some(closed),
+                    );
+                }
+                Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    }
+
+    /// Sends `bytes` one at a time, `every` apart, until they are sent or the server has
+    /// closed the connection.
+    fn trickle(
+        mut write: tokio::net::tcp::OwnedWriteHalf,
+        bytes: Vec<u8>,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            for byte in bytes {
+                if write.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_header_timeout() {
+        for db in kit::backends().await {
+            let backend = db.backend;
+            let server = Server::start_with_limits(db.store().await, short(64))
+                .await
+                .unwrap();
+            let (mut read, write) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            let request = b"GET /healthz HTTP/1.1\r\nHost: coprod\r\n\r\n".to_vec();
+            let started = Instant::now();
+            let writer = trickle(write, request, Duration::from_millis(250));
+            let (answer, closed) = until_closed(&mut read, started, Duration::from_secs(8)).await;
+            writer.abort();
+            let closed = closed.unwrap_or_else(|| panic!("[{backend}] still open after 8 s"));
+            assert!(
+                closed >= Duration::from_millis(900) && closed <= Duration::from_secs(1) + SLACK,
+                "[{backend}] closed after {closed:?}, not at the 1 s header timeout"
+            );
+            assert!(answer.is_empty(), "[{backend}] answered {answer:?}");
+            server.stop(Duration::from_secs(5)).await.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_sent_a_byte_at_a_time_is_refused_408_and_the_connection_closed() {
+        for db in kit::backends().await {
+            let backend = db.backend;
+            let store = db.store().await;
+            let token = kit::app::token(&store, AccessRole::Recorder, "oxfordshire", "slow").await;
+            let server = Server::start_with_limits(store, short(64)).await.unwrap();
+            let (mut read, mut write) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            let body = kit::facts::registration("Slow", "oxfordshire").to_string();
+            let head = format!(
+                "POST /api/v1/projects HTTP/1.1\r\nHost: coprod\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            write.write_all(head.as_bytes()).await.unwrap();
+            let started = Instant::now();
+            let writer = trickle(write, body.into_bytes(), Duration::from_millis(250));
+            let (answer, closed) = until_closed(&mut read, started, Duration::from_secs(8)).await;
+            writer.abort();
+            let closed = closed.unwrap_or_else(|| panic!("[{backend}] still open after 8 s"));
+            assert!(
+                closed >= Duration::from_millis(900) && closed <= Duration::from_secs(1) + SLACK,
+                "[{backend}] closed after {closed:?}, not at the 1 s body timeout"
+            );
+            assert!(
+                answer.starts_with("HTTP/1.1 408") && answer.contains("request_timeout"),
+                "[{backend}] answered {answer:?}"
+            );
+            server.stop(Duration::from_secs(5)).await.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_connection_and_an_idle_kept_alive_one_close_at_the_idle_timeout() {
+        for db in kit::backends().await {
+            let backend = db.backend;
+            let server = Server::start_with_limits(db.store().await, short(64))
+                .await
+                .unwrap();
+            let started = Instant::now();
+            let (mut silent, _keep) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            let (mut kept, mut kept_write) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            kept_write
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: coprod\r\n\r\n")
+                .await
+                .unwrap();
+            let answered = Instant::now();
+            let (answer, closed) = until_closed(&mut kept, answered, Duration::from_secs(8)).await;
+            assert!(answer.starts_with("HTTP/1.1 200"), "[{backend}] {answer:?}");
+            let closed = closed.unwrap_or_else(|| panic!("[{backend}] kept-alive still open"));
+            // Idle, not the (shorter) header timeout, closes a connection between requests.
+            assert!(
+                closed >= Duration::from_millis(2800) && closed <= Duration::from_secs(3) + SLACK,
+                "[{backend}] the kept-alive connection closed after {closed:?}"
+            );
+            let (answer, closed) = until_closed(&mut silent, started, Duration::from_secs(8)).await;
+            let closed = closed.unwrap_or_else(|| panic!("[{backend}] silent still open"));
+            assert!(
+                closed >= Duration::from_millis(2800) && closed <= Duration::from_secs(3) + SLACK,
+                "[{backend}] the silent connection closed after {closed:?}"
+            );
+            assert!(answer.is_empty(), "[{backend}] answered {answer:?}");
+            server.stop(Duration::from_secs(5)).await.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_past_the_cap_wait_unanswered_until_one_closes() {
+        for db in kit::backends().await {
+            let backend = db.backend;
+            let limits = ConnectionLimits {
+                idle_timeout: Duration::from_secs(20),
+                ..short(2)
+            };
+            let server = Server::start_with_limits(db.store().await, limits)
+                .await
+                .unwrap();
+            let first = TcpStream::connect(server.address).await.unwrap();
+            let _second = TcpStream::connect(server.address).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let (mut third, mut third_write) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            third_write
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: coprod\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let waited = Instant::now();
+            let (answer, closed) =
+                until_closed(&mut third, waited, Duration::from_millis(800)).await;
+            assert!(
+                answer.is_empty() && closed.is_none(),
+                "[{backend}] a third connection was served past a cap of two: {answer:?}"
+            );
+            drop(first);
+            let freed = Instant::now();
+            let (answer, _) = until_closed(&mut third, freed, Duration::from_secs(5)).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 200"),
+                "[{backend}] once a slot was free, the third waited for nothing: {answer:?}"
+            );
+            server.stop(Duration::from_secs(5)).await.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stopping_closes_idle_connections_at_once_and_lets_a_request_in_flight_finish() {
+        for db in kit::backends().await {
+            let backend = db.backend;
+            let store = db.store().await;
+            let token = kit::app::token(&store, AccessRole::Recorder, "oxfordshire", "slow").await;
+            let limits = ConnectionLimits {
+                idle_timeout: Duration::from_secs(60),
+                ..short(64)
+            };
+            let server = Server::start_with_limits(store, limits).await.unwrap();
+            // An idle kept-alive connection, after one answer.
+            let (mut idle, mut idle_write) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            idle_write
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: coprod\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buffer = [0u8; 1024];
+            let n = idle.read(&mut buffer).await.unwrap();
+            assert!(buffer[..n].starts_with(b"HTTP/1.1 200"), "[{backend}]");
+            // A request in flight: its headers are in, its body is still coming.
+            let (mut busy, mut busy_write) = TcpStream::connect(server.address)
+                .await
+                .unwrap()
+                .into_split();
+            let head = format!(
+                "POST /api/v1/projects HTTP/1.1\r\nHost: coprod\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{"
+            );
+            busy_write.write_all(head.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+
+            let stopping = Instant::now();
+            let stopped = tokio::spawn(server.stop(Duration::from_secs(5)));
+            let (_, closed) = until_closed(&mut idle, stopping, Duration::from_secs(3)).await;
+            let closed =
+                closed.unwrap_or_else(|| panic!("[{backend}] the idle connection stayed open"));
+            assert!(
+                closed < Duration::from_millis(800),
+                "[{backend}] idle closed after {closed:?}"
+            );
+            // The request in flight is answered (its body timed out), not cut off.
+            let (answer, _) = until_closed(&mut busy, stopping, Duration::from_secs(5)).await;
+            assert!(answer.starts_with("HTTP/1.1 408"), "[{backend}] {answer:?}");
+            stopped.await.unwrap().unwrap();
+            assert!(
+                stopping.elapsed() < Duration::from_secs(1) + SLACK,
+                "[{backend}] stopping took {:?}",
+                stopping.elapsed()
+            );
+            drop(busy_write);
+        }
+    }
+}

@@ -50,8 +50,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let mut bytes = Vec::new();
         let mut received = 0usize;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| {
-                ApiError::bad_request("invalid_json", "The request body could not be read.")
+            let frame = frame.map_err(|error| {
+                if crate::connections::is_body_timeout(&error) {
+                    body_too_slow()
+                } else {
+                    ApiError::bad_request("invalid_json", "The request body could not be read.")
+                }
             })?;
             let Ok(data) = frame.into_data() else {
                 continue;
@@ -69,6 +73,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let bytes = Bytes::from(bytes);
         Ok(JsonBody(bytes))
     }
+}
+
+/// The body did not arrive in full within the server's body timeout.
+pub fn body_too_slow() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "The request body did not arrive in time. Send it again, all at once.",
+    )
 }
 
 pub fn payload_too_large() -> ApiError {

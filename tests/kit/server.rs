@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use coprod::store::Store;
-use coprod::{serve_on, AppState};
+use coprod::{serve_on_with, AppState, ConnectionLimits};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -27,10 +27,19 @@ impl Server {
 
     /// Serves `store`, recording no metrics (the benchmarks measure without them).
     pub async fn start_without_metrics(store: Store) -> std::io::Result<Server> {
+        Server::start_with_limits(store, ConnectionLimits::default()).await
+    }
+
+    /// Serves `store` under `limits` (the tests of the limits make them short and small).
+    pub async fn start_with_limits(
+        store: Store,
+        limits: ConnectionLimits,
+    ) -> std::io::Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_on(listener, AppState::new(store), async {
+        let state = AppState::new(store);
+        let task = tokio::spawn(serve_on_with(listener, state, limits, async {
             let _ = stopped.await;
         }));
         Ok(Server {
