@@ -851,3 +851,195 @@ mod connections {
         }
     }
 }
+
+// ---- a PostgreSQL role that may only read and append the log -----------------------------------
+
+mod postgres_role {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use coprod::store::Store;
+    use reqwest::Method;
+    use serde_json::json;
+    use sqlx::Connection;
+
+    use crate::kit::{self, TestApp, TestDb};
+
+    /// The grants docs/operations.md recommends, for the role `coprod_server`.
+    const GRANTS: &str = include_str!("../docs/postgres-server-role.sql");
+
+    /// A login role of the test cluster with exactly the documented grants in one database;
+    /// dropped (with what it owns there) when this value is dropped.
+    struct ServerRole {
+        name: String,
+        /// The database, as the superuser.
+        owner_url: String,
+    }
+
+    impl ServerRole {
+        async fn create(db: &TestDb) -> ServerRole {
+            let name = format!("coprod_server_{}", uuid::Uuid::new_v4().simple());
+            let role = ServerRole {
+                name: name.clone(),
+                owner_url: db.url.clone(),
+            };
+            let mut owner = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            // What an administrator does once (see the head of the grants file).
+            for sql in [
+                format!("CREATE ROLE {name} LOGIN"),
+                format!("GRANT {name} TO CURRENT_USER"),
+                format!("GRANT pg_read_all_stats TO {name}"),
+            ] {
+                sqlx::query(&sql).execute(&mut owner).await.expect(&sql);
+            }
+            // What the owner runs after every migration.
+            sqlx::raw_sql(&GRANTS.replace("coprod_server", &name))
+                .execute(&mut owner)
+                .await
+                .expect("the documented grants");
+            owner.close().await.ok();
+            role
+        }
+
+        /// The database's URL, as this role.
+        fn url(&self) -> String {
+            let (scheme, rest) = self.owner_url.split_once("://").expect("a URL");
+            let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{}@{host}", self.name)
+        }
+    }
+
+    impl Drop for ServerRole {
+        fn drop(&mut self) {
+            let (url, name) = (self.owner_url.clone(), self.name.clone());
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                        for sql in [
+                            format!("REASSIGN OWNED BY {name} TO CURRENT_USER"),
+                            format!("DROP OWNED BY {name}"),
+                            format!("DROP ROLE IF EXISTS {name}"),
+                        ] {
+                            let _ = sqlx::query(&sql).execute(&mut conn).await;
+                        }
+                    }
+                });
+            })
+            .join();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_whose_role_may_only_read_and_append_the_log_serves_everything() {
+        let Some(db) = kit::postgres().await else {
+            return; // the kit has said loudly that PostgreSQL is skipped
+        };
+        let db = Arc::new(db);
+        // The owner migrates; the server's role is given the documented grants.
+        drop(db.store().await);
+        let role = ServerRole::create(&db).await;
+        let url = role.url();
+
+        // Every table and sequence of the database is named by the grants.
+        let mut as_role = sqlx::PgConnection::connect(&url).await.expect("connect as the role");
+        let tables: Vec<(String,)> = sqlx::query_as(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+             UNION ALL SELECT sequence_name::text FROM information_schema.sequences \
+             WHERE sequence_schema = 'public'",
+        )
+        .fetch_all(&mut as_role)
+        .await
+        .expect("the tables");
+        assert!(tables.len() > 5, "{tables:?}");
+        for (table,) in &tables {
+            assert!(
+                GRANTS.contains(&format!(" ON {table} TO"))
+                    || GRANTS.contains(&format!(" ON SEQUENCE {table} TO")),
+                "docs/postgres-server-role.sql says nothing of {table}"
+            );
+        }
+
+        // A server started as the role (migrate, unlock, first tokens) does everything.
+        let store = Store::connect(&url).await.expect("connect the store as the role");
+        store.migrate().await.expect("an up-to-date database needs no schema change");
+        store
+            .unlock(kit::test_master_key())
+            .await
+            .expect("the master key");
+        let app = TestApp::with_store(db.clone(), store).await;
+        let id = kit::rich_project(&app).await;
+        let keyed = app
+            .send(
+                app.request(Method::POST, &format!("/projects/{id}/events"), Some(&app.tokens.recorder))
+                    .header("idempotency-key", "role-1")
+                    .json(&kit::facts::reward("p1", None)),
+            )
+            .await
+            .json_with(201);
+        let again = app
+            .send(
+                app.request(Method::POST, &format!("/projects/{id}/events"), Some(&app.tokens.recorder))
+                    .header("idempotency-key", "role-1")
+                    .json(&kit::facts::reward("p1", None)),
+            )
+            .await
+            .json_with(201);
+        assert_eq!(again, keyed);
+        app.get(Some(&app.tokens.assurance), &format!("/projects/{id}/assessment"))
+            .await
+            .expect(200);
+        app.post(
+            Some(&app.tokens.assurance),
+            &format!("/projects/{id}/assessments"),
+            &json!({"purpose": "Panel"}),
+        )
+        .await
+        .expect(201);
+        let verified = app
+            .get(Some(&app.tokens.assurance), &format!("/projects/{id}/verify"))
+            .await
+            .json_with(200);
+        assert_eq!(verified["valid"], true, "{verified}");
+        app.get(Some(&app.tokens.assurance), "/portfolio").await.expect(200);
+        let erased = app
+            .post(
+                Some(&app.tokens.admin),
+                &format!("/projects/{id}/participants/p2/erase"),
+                &json!({"reason": "Asked.", "legal_basis": "UK GDPR Article 17(1)(b)"}),
+            )
+            .await
+            .json_with(201);
+        assert_eq!(erased["residue"]["database_clean"], true, "{erased}");
+        assert_eq!(erased["residue"]["vacuumed"], true, "{erased}");
+        app.store.catch_up().await.expect("the catch-up reader");
+        assert_eq!(app.trail(&id).await.len() as u64, app.sequence(&id).await);
+
+        // The log cannot be changed: by permission, before the append-only trigger.
+        for sql in [
+            "UPDATE events SET event_type = event_type",
+            "DELETE FROM events",
+            "TRUNCATE events",
+            "DROP TRIGGER events_no_update_or_delete ON events",
+            "CREATE TABLE events_copy (id int)",
+        ] {
+            let error = sqlx::query(sql)
+                .execute(&mut as_role)
+                .await
+                .expect_err(sql);
+            let code = error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .map(|code| code.into_owned());
+            // 42501: insufficient_privilege; the trigger would raise P0001.
+            assert_eq!(code.as_deref(), Some("42501"), "{sql}: {error}");
+        }
+        as_role.close().await.ok();
+        app.stop().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(role);
+    }
+}

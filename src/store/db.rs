@@ -172,11 +172,40 @@ impl Db {
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        // A database already up to date is left alone without running the migrator, which
+        // creates its bookkeeping table first: a server may then run as a role that can change
+        // no schema (see docs/operations.md). Anything else goes through the migrator, which
+        // applies what is missing or refuses what does not match.
+        if self.migrations_up_to_date().await {
+            return Ok(());
+        }
         match self {
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
             Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Whether the database has applied exactly this binary's migrations, each successfully and
+    /// unchanged; false when that cannot be read (a new database, say).
+    async fn migrations_up_to_date(&self) -> bool {
+        let sql = "SELECT version, checksum, success FROM _sqlx_migrations";
+        let (migrator, applied): (_, Result<Vec<(i64, Vec<u8>, bool)>, sqlx::Error>) = match self {
+            Db::Postgres(pool) => (&POSTGRES_MIGRATIONS, sqlx::query_as(sql).fetch_all(pool).await),
+            Db::Sqlite(pool) => (&SQLITE_MIGRATIONS, sqlx::query_as(sql).fetch_all(pool).await),
+        };
+        let Ok(applied) = applied else {
+            return false;
+        };
+        let expected: BTreeMap<i64, &[u8]> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| (m.version, m.checksum.as_ref()))
+            .collect();
+        applied.len() == expected.len()
+            && applied.iter().all(|(version, checksum, success)| {
+                *success && expected.get(version) == Some(&checksum.as_slice())
+            })
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {

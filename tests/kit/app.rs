@@ -218,6 +218,13 @@ impl TestApp {
         TestApp::serve(db, store, tokens).await
     }
 
+    /// A server over `db` through `store` (connected as the test chooses: another database
+    /// role, say), with a token for each role.
+    pub async fn with_store(db: Arc<TestDb>, store: Store) -> TestApp {
+        let tokens = Tokens::create(&store).await;
+        TestApp::serve(db, store, tokens).await
+    }
+
     /// A second server over this one's database, with a store of its own (as a second server
     /// process would have) and the same tokens.
     pub async fn another_server(&self) -> TestApp {
