@@ -945,7 +945,9 @@ mod postgres_role {
         let url = role.url();
 
         // Every table and sequence of the database is named by the grants.
-        let mut as_role = sqlx::PgConnection::connect(&url).await.expect("connect as the role");
+        let mut as_role = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("connect as the role");
         let tables: Vec<(String,)> = sqlx::query_as(
             "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
              UNION ALL SELECT sequence_name::text FROM information_schema.sequences \
@@ -964,8 +966,13 @@ mod postgres_role {
         }
 
         // A server started as the role (migrate, unlock, first tokens) does everything.
-        let store = Store::connect(&url).await.expect("connect the store as the role");
-        store.migrate().await.expect("an up-to-date database needs no schema change");
+        let store = Store::connect(&url)
+            .await
+            .expect("connect the store as the role");
+        store
+            .migrate()
+            .await
+            .expect("an up-to-date database needs no schema change");
         store
             .unlock(kit::test_master_key())
             .await
@@ -974,24 +981,35 @@ mod postgres_role {
         let id = kit::rich_project(&app).await;
         let keyed = app
             .send(
-                app.request(Method::POST, &format!("/projects/{id}/events"), Some(&app.tokens.recorder))
-                    .header("idempotency-key", "role-1")
-                    .json(&kit::facts::reward("p1", None)),
+                app.request(
+                    Method::POST,
+                    &format!("/projects/{id}/events"),
+                    Some(&app.tokens.recorder),
+                )
+                .header("idempotency-key", "role-1")
+                .json(&kit::facts::reward("p1", None)),
             )
             .await
             .json_with(201);
         let again = app
             .send(
-                app.request(Method::POST, &format!("/projects/{id}/events"), Some(&app.tokens.recorder))
-                    .header("idempotency-key", "role-1")
-                    .json(&kit::facts::reward("p1", None)),
+                app.request(
+                    Method::POST,
+                    &format!("/projects/{id}/events"),
+                    Some(&app.tokens.recorder),
+                )
+                .header("idempotency-key", "role-1")
+                .json(&kit::facts::reward("p1", None)),
             )
             .await
             .json_with(201);
         assert_eq!(again, keyed);
-        app.get(Some(&app.tokens.assurance), &format!("/projects/{id}/assessment"))
-            .await
-            .expect(200);
+        app.get(
+            Some(&app.tokens.assurance),
+            &format!("/projects/{id}/assessment"),
+        )
+        .await
+        .expect(200);
         app.post(
             Some(&app.tokens.assurance),
             &format!("/projects/{id}/assessments"),
@@ -1000,11 +1018,16 @@ mod postgres_role {
         .await
         .expect(201);
         let verified = app
-            .get(Some(&app.tokens.assurance), &format!("/projects/{id}/verify"))
+            .get(
+                Some(&app.tokens.assurance),
+                &format!("/projects/{id}/verify"),
+            )
             .await
             .json_with(200);
         assert_eq!(verified["valid"], true, "{verified}");
-        app.get(Some(&app.tokens.assurance), "/portfolio").await.expect(200);
+        app.get(Some(&app.tokens.assurance), "/portfolio")
+            .await
+            .expect(200);
         let erased = app
             .post(
                 Some(&app.tokens.admin),
@@ -1026,10 +1049,7 @@ mod postgres_role {
             "DROP TRIGGER events_no_update_or_delete ON events",
             "CREATE TABLE events_copy (id int)",
         ] {
-            let error = sqlx::query(sql)
-                .execute(&mut as_role)
-                .await
-                .expect_err(sql);
+            let error = sqlx::query(sql).execute(&mut as_role).await.expect_err(sql);
             let code = error
                 .as_database_error()
                 .and_then(|e| e.code())

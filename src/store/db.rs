@@ -189,10 +189,18 @@ impl Db {
     /// Whether the database has applied exactly this binary's migrations, each successfully and
     /// unchanged; false when that cannot be read (a new database, say).
     async fn migrations_up_to_date(&self) -> bool {
+        /// One applied migration: its version, checksum and whether it succeeded.
+        type Applied = (i64, Vec<u8>, bool);
         let sql = "SELECT version, checksum, success FROM _sqlx_migrations";
-        let (migrator, applied): (_, Result<Vec<(i64, Vec<u8>, bool)>, sqlx::Error>) = match self {
-            Db::Postgres(pool) => (&POSTGRES_MIGRATIONS, sqlx::query_as(sql).fetch_all(pool).await),
-            Db::Sqlite(pool) => (&SQLITE_MIGRATIONS, sqlx::query_as(sql).fetch_all(pool).await),
+        let (migrator, applied): (_, Result<Vec<Applied>, sqlx::Error>) = match self {
+            Db::Postgres(pool) => (
+                &POSTGRES_MIGRATIONS,
+                sqlx::query_as(sql).fetch_all(pool).await,
+            ),
+            Db::Sqlite(pool) => (
+                &SQLITE_MIGRATIONS,
+                sqlx::query_as(sql).fetch_all(pool).await,
+            ),
         };
         let Ok(applied) = applied else {
             return false;
