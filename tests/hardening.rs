@@ -1,8 +1,9 @@
 //! What a hostile client or a careless spreadsheet cannot do, on both stores: formulas in CSV
 //! cells, text that spoofs its direction or hides control characters, dates a council could not
 //! mean, a sign-in form whose token the attacker chose, two tokens with one label taken for one
-//! person, a panic answered without the security headers, and slow or idle connections held
-//! open forever.
+//! person (and idempotent answers kept for ever), slow or idle connections held open for ever;
+//! and, on PostgreSQL, a server whose database role could change the log. (A panic answered
+//! without the security headers is tested in the library, `src/lib.rs`.)
 
 mod kit;
 
