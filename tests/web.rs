@@ -838,15 +838,7 @@ async fn the_accessibility_statement_needs_no_sign_in() {
 
 /// Seeds the portfolio's projects on `site`; returns how many the seeded organisation has.
 async fn portfolio(site: &Site) -> u64 {
-    let t = &site.tokens;
-    seed::seed_portfolio(
-        &site.base,
-        site.store.clock(),
-        &t.recorder,
-        &t.other_recorder,
-        &t.admin,
-    )
-    .await
+    site.seed_portfolio().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

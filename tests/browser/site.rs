@@ -45,6 +45,20 @@ pub struct Site {
 }
 
 impl Site {
+    /// Seeds the portfolio's projects (see [`seed::seed_portfolio`]) on this site's clock;
+    /// returns how many the seeded organisation has.
+    pub async fn seed_portfolio(&self) -> u64 {
+        let t = &self.tokens;
+        seed::seed_portfolio(
+            &self.base,
+            self.store.clock(),
+            &t.recorder,
+            &t.other_recorder,
+            &t.admin,
+        )
+        .await
+    }
+
     /// Serves `db` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
     pub async fn start(db: Arc<TestDb>) -> Site {
         let store = db.store_with_clock(seed::story_clock()).await;
