@@ -503,7 +503,6 @@ async fn given_the_demo_when_its_projects_are_assessed_under_rubric_1_then_each_
 /// Rubric version 2 (`oxfordshire-six-point@2`): the ladder and the ratings each story means,
 /// judged only on evidence recorded (see the rubric's description of version 2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs rubric v2"]
 async fn given_the_demo_when_its_projects_are_assessed_under_rubric_2_then_each_stands_on_the_ladder_its_story_means(
 ) {
     let db = kit::sqlite();
