@@ -166,7 +166,7 @@ pub fn closest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 }
 
 /// " Did you mean `x`?" when `word` is close to one of `known`; otherwise the list of them.
-pub fn suggestion<'a>(word: &str, known: &[&'a str], what: &str) -> String {
+pub fn suggestion(word: &str, known: &[&str], what: &str) -> String {
     match closest(word, known.iter().copied()) {
         Some(name) => format!(" Did you mean `{name}`?"),
         None if known.is_empty() => String::new(),

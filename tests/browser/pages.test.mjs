@@ -367,6 +367,49 @@ test('everything works without JavaScript', async () => {
   await context.close();
 });
 
+// The demo (`coprod serve --demo`), served by the test beside the seeded site: every page of every
+// demo project says it is a demo, and passes axe.
+const demo = process.env.COPROD_DEMO_BASE_URL
+  ? {
+      base: process.env.COPROD_DEMO_BASE_URL,
+      tokens: JSON.parse(env('COPROD_DEMO_TOKENS')),
+      projects: env('COPROD_DEMO_PROJECTS').split(','),
+    }
+  : null;
+
+test('the demo: every page of every demo project says it is a demo and passes axe', { skip: demo ? false : 'no demo server given' }, async () => {
+  for (const role of ['panel', 'admin']) {
+    const { context, page } = await newPage();
+    await page.goto(`${demo.base}/`);
+    assert.match(await page.locator('#demo-notice').innerText(), /Demo/, 'the sign-in page says it is a demo');
+    await page.getByLabel('Your access token').fill(demo.tokens[role]);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${demo.base}/`);
+    const paths = ['/projects', '/portfolio'];
+    for (const id of demo.projects) {
+      paths.push(
+        `/projects/${id}`,
+        `/projects/${id}?as_of=2025-06-30`,
+        `/projects/${id}/compare?from=2025-05-20&to=2025-11-30`,
+        `/projects/${id}/trail`,
+        `/projects/${id}/report`,
+      );
+    }
+    for (const path of paths) {
+      const response = await page.goto(`${demo.base}${path}`);
+      const name = `demo ${role} ${path}`;
+      assert.equal(response.status(), 200, name);
+      assert.equal(await page.locator('#demo-notice').count(), 1, `${name} says it is a demo`);
+      assert.match(await page.title(), /Coprod demo$/, `title of ${name}`);
+      assert.equal(await page.locator('h1').count(), 1, `one h1 on ${name}`);
+      assert.equal(await page.locator('script').count(), 0, `no script on ${name}`);
+      await axe(page, name);
+    }
+    await page.screenshot({ path: join(shots, `demo-${role}-last-page.png`), fullPage: true });
+    await context.close();
+  }
+});
+
 test('no page logged an error or failed to load a resource', () => {
   assert.deepEqual(problems, []);
 });
