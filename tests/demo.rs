@@ -345,6 +345,51 @@ async fn given_a_database_with_a_real_project_when_the_demo_starts_then_it_is_re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_demo_database_holding_part_of_the_demo_when_the_demo_starts_then_it_asks_for_a_fresh_one(
+) {
+    let db = kit::sqlite();
+    let store = db.store().await;
+    let first = project_id(CARERS_STRATEGY);
+    let registration = ProjectRegistered {
+        project_id: first,
+        title: "Carers' strategy 2025 to 2030".into(),
+        organisation: "ashdown".into(),
+        service_area: "Carers".into(),
+        description: None,
+        priority_groups: Vec::new(),
+        started_on: Utc::now().date_naive(),
+        declared_level: None,
+        serves: None,
+    };
+    let context = CommandContext {
+        recorded_by: "an earlier start".into(),
+        recorded_at: Utc::now(),
+    };
+    store
+        .execute(
+            first,
+            ProjectCommand::Register {
+                registration,
+                context,
+            },
+        )
+        .await
+        .expect("register");
+
+    let loading = loading_store(&db).await;
+    assert_eq!(
+        demo::contents(&loading).await.unwrap(),
+        Contents::PartlyLoaded
+    );
+    let refusal = demo::prepare(&loading).await;
+    let Err(error @ DemoError::PartlyLoaded) = refusal else {
+        panic!("part of the demo must not be completed over: {refusal:?}");
+    };
+    assert!(error.to_string().contains("Delete it"), "{error}");
+    assert_eq!(store.project_ids().await.unwrap(), vec![first]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_the_demo_when_its_projects_are_assessed_under_rubric_1_then_each_earns_what_its_story_means(
 ) {
     let db = kit::sqlite();

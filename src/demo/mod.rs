@@ -42,7 +42,8 @@ pub enum Contents {
     Empty,
     /// Every demo project, each with at least the entries of its story.
     Loaded,
-    /// Some of the demo's entries only: an earlier load stopped part-way.
+    /// Some of the demo's entries only: an earlier load stopped part-way (or told shorter
+    /// stories).
     PartlyLoaded,
     /// Projects that are not the demo's.
     RealProjects { count: usize },
@@ -58,8 +59,9 @@ pub enum DemoError {
     )]
     RealProjects { count: usize },
     #[error(
-        "this demo database was only partly loaded: an earlier start stopped part-way. Delete it \
-         (for the default, remove ./data/demo.db) and run `coprod serve --demo` again."
+        "this database holds only part of the demo: an earlier start stopped part-way, or an \
+         older Coprod told shorter stories. Delete it (for the default, remove ./data/demo.db) \
+         and run `coprod serve --demo` again."
     )]
     PartlyLoaded,
     #[error(transparent)]
