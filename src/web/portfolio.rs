@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use coprod_domain::assessment::Rating;
+use coprod_domain::assessment::{EvidenceState, Rating};
 use coprod_domain::rubric;
 use maud::{html, Markup};
 
@@ -118,7 +118,7 @@ impl Selector {
             }
             let rating = get("rating")
                 .and_then(words::rating_from_key)
-                .ok_or("The rating must be met, partly_met or not_met.")?;
+                .ok_or("The rating must be met, partly_met, not_met or insufficient_evidence.")?;
             return Ok(Selector::Rated {
                 criterion: c,
                 rating,
@@ -149,7 +149,7 @@ impl Selector {
             Selector::Indicator {
                 criterion,
                 indicator,
-            } => p.indicators.get(*criterion).and_then(|m| m.get(*indicator)) == Some(&true),
+            } => p.state_of(*criterion, *indicator) == Some(EvidenceState::Met),
             Selector::StartedLate => p.started_late,
             Selector::RewardsMissing => p.rewards_missing,
             Selector::Stage { stage, closed } => {
