@@ -3,8 +3,8 @@
 //! dates, the trail, the report and its downloads, helpful error pages, and the API unchanged.
 //! The browser tests (`tests/browser/`) check the same pages in Chromium, with axe-core.
 //!
-//! Each test starts its own seeded site (`Site`) on each backend; the tests take turns, as the
-//! sites share the seed's clock.
+//! Each test starts its own seeded site (`Site`) on each backend, on a clock of its own, so the
+//! tests run in parallel.
 
 mod kit;
 #[path = "browser/seed.rs"]
@@ -1062,8 +1062,7 @@ async fn the_accessibility_statement_needs_no_sign_in() {
 
 /// Seeds the portfolio's projects on `site`; returns how many the seeded organisation has.
 async fn portfolio(site: &Site) -> u64 {
-    let t = &site.tokens;
-    seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await
+    site.seed_portfolio().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,8 +65,7 @@ async fn pages_in_chromium() {
         }
     };
     let site = Site::start(kit::sqlite().into()).await;
-    let t = &site.tokens;
-    seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
+    site.seed_portfolio().await;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
