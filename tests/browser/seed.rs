@@ -6,7 +6,8 @@
 //! February and March they co-design the new offer, lead training for staff and share decisions;
 //! one payment is recorded wrongly and corrected; in April the new offer starts and its first
 //! results are reviewed together. So the assessment at the end of January differs from the one
-//! at the end of April.
+//! at the end of April. The council registered it as co-production; officers took the first
+//! (scoping) decision alone, so the facts place it lower on the ladder, and the assessment says so.
 //!
 //! The story is written for 2025 and told in the year after the current one: the store never
 //! stamps an entry earlier than the real time (it takes the later of the server's clock and its
@@ -97,7 +98,8 @@ pub async fn seed(base: &str, clock: &Clock, recorder: &str, other_recorder: &st
             "service_area": "Carers' support",
             "description": "Unpaid carers and council staff redesign the support the council offers carers: short breaks, advice, and the carer's assessment.",
             "priority_groups": ["carers", "young carers", "Somali community"],
-            "started_on": "2025-01-06"
+            "started_on": "2025-01-06",
+            "declared_level": "co_production"
         }),
     )
     .await;
