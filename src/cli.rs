@@ -1,6 +1,8 @@
 //! The `coprod` command line. Every flag can also be given as an environment variable.
 //!
-//! Exit codes: 0 success; 1 `verify` found a divergence; 2 an error (printed on stderr).
+//! Exit codes: 0 success; 1 `verify` found a divergence (or a checkpoint that does not hold), or
+//! `checkpoint` found a trail that no longer holds what was checkpointed; 2 an error (printed on
+//! stderr).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,6 +35,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "COPROD_MASTER_KEY_FILE")]
     pub master_key_file: Option<std::path::PathBuf>,
 
+    /// The checkpoint key file (used when COPROD_CHECKPOINT_KEY is not set; created, mode 0600,
+    /// by the first `coprod checkpoint`). Default: checkpoint.key beside the master key file's
+    /// default place.
+    #[arg(long, global = true, env = crate::checkpoint_key::CHECKPOINT_KEY_FILE_ENV)]
+    pub checkpoint_key_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -44,6 +52,10 @@ pub enum Command {
         /// The address to listen on.
         #[arg(long, env = LISTEN_ENV, default_value = DEFAULT_LISTEN)]
         listen: String,
+        /// How often to make a signed checkpoint when anything changed (90s, 10m, 1h, or off);
+        /// none is made without a checkpoint key.
+        #[arg(long, env = "COPROD_CHECKPOINT_EVERY", default_value = crate::checkpoint_key::DEFAULT_EVERY)]
+        checkpoint_every: String,
     },
     /// Apply the database migrations.
     Migrate,
@@ -63,6 +75,14 @@ pub enum Command {
         /// An NDJSON trail from `coprod export` or the API, checked with no server or database.
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// With --file: a checkpoint bundle {checkpoint, proof} (GET
+        /// /api/v1/checkpoints/N/projects/ID/proof) to check the trail against.
+        #[arg(long, requires = "file", requires = "public_key")]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The checkpoint public key (64 hexadecimal digits, or a file holding them) to check
+        /// checkpoints with; by default the checkpoint key's.
+        #[arg(long)]
+        public_key: Option<String>,
     },
     /// Print a project's audit trail as NDJSON, one entry a line (personal data stays encrypted).
     Export {
@@ -81,6 +101,28 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Make a signed checkpoint of every project's head now and print it as JSON (see
+    /// docs/checkpoints.md); the first one creates the checkpoint key file.
+    Checkpoint {
+        #[command(subcommand)]
+        command: Option<CheckpointCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Print checkpoint NUMBER (the latest by default) as JSON; with --project, the bundle
+    /// {checkpoint, proof} that `coprod verify --file … --checkpoint …` takes.
+    Show {
+        number: Option<u64>,
+        #[arg(long)]
+        project: Option<Uuid>,
+        /// Check the stored checkpoints with this public key instead of the checkpoint key's.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Print the checkpoint public key (64 hexadecimal digits), to publish.
+    PublicKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +190,12 @@ async fn open_unlocked(cli: &Cli) -> Result<Store, CliError> {
     Ok(store)
 }
 
+fn checkpoint_key_file(cli: &Cli) -> std::path::PathBuf {
+    cli.checkpoint_key_file
+        .clone()
+        .unwrap_or_else(|| crate::checkpoint_key::default_key_file(&cli.database))
+}
+
 fn key_file(cli: &Cli) -> std::path::PathBuf {
     cli.master_key_file
         .clone()
@@ -156,7 +204,12 @@ fn key_file(cli: &Cli) -> std::path::PathBuf {
 
 async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Serve { ref listen } => {
+        Command::Serve {
+            ref listen,
+            ref checkpoint_every,
+        } => {
+            let every =
+                crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
             let store = open_unlocked(&cli).await?;
             tracing::info!(backend = store.backend(), "store ready");
             if store.token_count().await? == 0 {
@@ -170,6 +223,8 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             if let Err(error) = store.catch_up().await {
                 tracing::warn!(%error, "initial view catch-up failed");
             }
+            crate::checkpoint_key::start_checkpoints(&store, &checkpoint_key_file(&cli), every)
+                .await;
             serve(store, listen).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -217,7 +272,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {
-            file: Some(path), ..
+            file: Some(path),
+            checkpoint,
+            public_key,
+            ..
         } => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| CliError::Other(format!("cannot read {}: {e}", path.display())))?;
@@ -242,21 +300,50 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             let entries = crate::trail::stored_entries(&trail);
             let label = path.display().to_string();
             let seals = check_seals(&entries);
-            let intact = report(&mut std::io::stdout().lock(), &label, &entries, seals)?;
+            let mut out = std::io::stdout().lock();
+            let mut intact = report(&mut out, &label, &entries, seals)?;
+            if checkpoint.is_none() && public_key.is_some() {
+                return Err(CliError::Other(
+                    "--public-key with --file checks a checkpoint: give it with --checkpoint"
+                        .into(),
+                ));
+            }
+            if let (Some(checkpoint), Some(public_key)) = (checkpoint, public_key) {
+                intact &= crate::checkpoint_commands::check_file(
+                    &mut out,
+                    &label,
+                    &entries,
+                    &checkpoint,
+                    &public_key,
+                )
+                .map_err(CliError::Other)?;
+            }
             Ok(exit_for(intact))
         }
-        Command::Verify { project, .. } => {
+        Command::Verify {
+            project,
+            ref public_key,
+            ..
+        } => {
             let store = open_unlocked(&cli).await?;
+            let checks = crate::checkpoint_commands::VerifyChecks::prepare(
+                &store,
+                &checkpoint_key_file(&cli),
+                public_key.as_deref(),
+            )
+            .await
+            .map_err(CliError::Other)?;
             let projects = match project {
                 Some(id) => vec![id],
-                None => store.project_ids().await?,
+                None => checks.with_checkpointed(store.project_ids().await?),
             };
             let mut intact = true;
             let mut out = std::io::stdout().lock();
             for id in projects {
-                let entries = store.entries(id, 0, None).await?;
-                let seals = store.check_seals(id, &entries).await?;
-                intact &= report(&mut out, &id.to_string(), &entries, seals)?;
+                let guarded = store.guarded_entries(id).await?;
+                let seals = store.check_seals(id, &guarded.entries).await?;
+                intact &= report(&mut out, &id.to_string(), &guarded.entries, seals)?;
+                intact &= checks.report(&mut out, &id.to_string(), &guarded)?;
             }
             Ok(exit_for(intact))
         }
@@ -293,6 +380,31 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         } => {
             println!("{}", crate::master_key::generate());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Checkpoint { ref command } => {
+            use crate::checkpoint_commands::{self as checkpoints, Stopped};
+            let key_file = checkpoint_key_file(&cli);
+            let done = match command {
+                None => checkpoints::make(&open(&cli.database).await?, &key_file).await,
+                Some(CheckpointCommand::Show {
+                    number,
+                    project,
+                    public_key,
+                }) => {
+                    let store = open(&cli.database).await?;
+                    checkpoints::show(&store, &key_file, public_key.as_deref(), *number, *project)
+                        .await
+                }
+                Some(CheckpointCommand::PublicKey) => checkpoints::print_public_key(&key_file),
+            };
+            match done {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(Stopped::Finding(why)) => {
+                    eprintln!("coprod: {why}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(Stopped::Error(why)) => Err(CliError::Other(why)),
+            }
         }
         Command::Keys {
             command: KeysCommand::Rotate,

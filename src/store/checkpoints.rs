@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex, RwLock};
 
 use coprod_domain::checkpoint::{
-    check_trail, CheckpointLog, CheckpointPublicKey, CheckpointRefusal, CheckpointSigningKey,
-    Head, LogError, LoggedHead, SignedCheckpoint,
+    check_trail, CheckpointLog, CheckpointPublicKey, CheckpointRefusal, CheckpointSigningKey, Head,
+    LogError, LoggedHead, SignedCheckpoint,
 };
 use coprod_domain::digest::verify_chain;
 use coprod_domain::{Digest, StoredEntry};
@@ -36,7 +36,7 @@ const HEADS_PER_STATEMENT: usize = 1000;
 /// What a process keeps about checkpoints (one per [`Store`], shared by its clones).
 #[derive(Default)]
 pub(crate) struct Checkpointing {
-    key: RwLock<Option<Arc<CheckpointSigningKey>>>,
+    key: RwLock<GivenKey>,
     /// The log as last read and checked (with the key it was checked with), or made, by this
     /// process.
     log: SyncMutex<Option<(CheckpointPublicKey, Arc<CheckpointLog>)>>,
@@ -44,6 +44,14 @@ pub(crate) struct Checkpointing {
     making: tokio::sync::Mutex<()>,
     /// The highest checkpoint number this process has read or made.
     highest_seen: AtomicU64,
+}
+
+/// The checkpoint key a process was given: the secret one, which makes and checks checkpoints,
+/// or only the public one, which checks them.
+#[derive(Default, Clone)]
+struct GivenKey {
+    public: Option<CheckpointPublicKey>,
+    signing: Option<Arc<CheckpointSigningKey>>,
 }
 
 /// Why checkpoints cannot be read, made or checked against.
@@ -205,27 +213,34 @@ impl ViewCheck {
 impl Store {
     /// Gives this store the checkpoint key: checkpoints are made and checked with it from now on.
     pub fn set_checkpoint_key(&self, key: CheckpointSigningKey) {
-        let mut slot = self
-            .inner
-            .checkpoints
-            .key
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        *slot = Some(Arc::new(key));
+        self.give_key(GivenKey {
+            public: Some(key.public_key()),
+            signing: Some(Arc::new(key)),
+        });
     }
 
-    fn checkpoint_key(&self) -> Option<Arc<CheckpointSigningKey>> {
-        self.inner
-            .checkpoints
-            .key
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// Gives this store only the public checkpoint key: checkpoints are checked with it, and
+    /// none can be made.
+    pub fn set_checkpoint_public_key(&self, key: CheckpointPublicKey) {
+        self.give_key(GivenKey {
+            public: Some(key),
+            signing: None,
+        });
     }
 
-    /// The public half of the checkpoint key, if this store was given one.
+    fn give_key(&self, given: GivenKey) {
+        let key = &self.inner.checkpoints.key;
+        *key.write().unwrap_or_else(|e| e.into_inner()) = given;
+    }
+
+    fn given_key(&self) -> GivenKey {
+        let key = &self.inner.checkpoints.key;
+        key.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The public checkpoint key, if this store was given one.
     pub fn checkpoint_public_key(&self) -> Option<CheckpointPublicKey> {
-        self.checkpoint_key().map(|key| key.public_key())
+        self.given_key().public
     }
 
     /// How many checkpoints are stored, and the key id of the latest (for a key that does not
@@ -234,24 +249,16 @@ impl Store {
         let sql = "SELECT count(*), (SELECT key_id FROM checkpoints ORDER BY number DESC LIMIT 1) \
                    FROM checkpoints";
         let (count, key_id): (i64, Option<String>) =
-            on_db!(&self.inner.db, |pool| sqlx::query_as(sql).fetch_one(pool).await?);
+            on_db!(&self.inner.db, |pool| sqlx::query_as(sql)
+                .fetch_one(pool)
+                .await?);
         Ok((count.max(0) as u64, key_id))
     }
 
     /// The stored log, checked with this store's checkpoint key.
     pub async fn checkpoint_log(&self) -> Result<Arc<CheckpointLog>, CheckpointError> {
-        let key = self.checkpoint_key().ok_or(CheckpointError::Off)?;
-        self.current_log(&key.public_key()).await
-    }
-
-    /// The stored log, checked with `key` (read afresh: for a command that names a public key).
-    pub async fn checkpoint_log_with(
-        &self,
-        key: &CheckpointPublicKey,
-    ) -> Result<CheckpointLog, CheckpointError> {
-        let log = self.inner.db.read_checkpoint_log(key).await?;
-        self.saw(&log)?;
-        Ok(log)
+        let key = self.checkpoint_public_key().ok_or(CheckpointError::Off)?;
+        self.current_log(&key).await
     }
 
     /// The cached log if it was checked with `key` and no checkpoint was made since, else the
@@ -324,7 +331,7 @@ impl Store {
         &self,
         only_if_changed: bool,
     ) -> Result<Option<MadeCheckpoint>, CheckpointError> {
-        let key = self.checkpoint_key().ok_or(CheckpointError::Off)?;
+        let key = self.given_key().signing.ok_or(CheckpointError::Off)?;
         let public_key = key.public_key();
         let _making = self.inner.checkpoints.making.lock().await;
         let log = self.current_log(&public_key).await?;
@@ -363,13 +370,16 @@ impl Store {
 
         let mut next = (*log).clone();
         let made_at = self.inner.clock.now();
-        let appended = next
-            .append(&current, made_at, &key)
-            .map_err(|refusal| CheckpointError::Refused {
-                number,
-                problems: vec![refusal.to_string()],
-            })?;
-        self.inner.db.store_checkpoint(&appended.checkpoint, &appended.logged).await?;
+        let appended =
+            next.append(&current, made_at, &key)
+                .map_err(|refusal| CheckpointError::Refused {
+                    number,
+                    problems: vec![refusal.to_string()],
+                })?;
+        self.inner
+            .db
+            .store_checkpoint(&appended.checkpoint, &appended.logged)
+            .await?;
         let made = MadeCheckpoint {
             logged: appended.logged.len(),
             checkpoint: appended.checkpoint,
@@ -449,7 +459,9 @@ impl Db {
                     .get(coprod_domain::digest::DIGEST_KEY)
                     .and_then(|d| d.parse().ok())
                     .ok_or_else(|| {
-                        StoreError::Internal(format!("project {id}: entry {sequence} has no digest"))
+                        StoreError::Internal(format!(
+                            "project {id}: entry {sequence} has no digest"
+                        ))
                     })?;
                 Ok(Head {
                     project_id,
@@ -470,18 +482,19 @@ impl Db {
         let checkpoints_sql = "SELECT number, signed FROM checkpoints ORDER BY number";
         let heads_sql = "SELECT checkpoint, project_id, sequence, digest FROM checkpoint_heads \
                          ORDER BY checkpoint, project_id";
-        let (rows, heads): (Vec<(i64, String)>, Vec<(i64, String, i64, String)>) =
-            on_db!(self, |pool| {
-                let rows = sqlx::query_as(checkpoints_sql)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(StoreError::from)?;
-                let heads = sqlx::query_as(heads_sql)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(StoreError::from)?;
-                (rows, heads)
-            });
+        type CheckpointRow = (i64, String);
+        type HeadRow = (i64, String, i64, String);
+        let (rows, heads): (Vec<CheckpointRow>, Vec<HeadRow>) = on_db!(self, |pool| {
+            let rows = sqlx::query_as(checkpoints_sql)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::from)?;
+            let heads = sqlx::query_as(heads_sql)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::from)?;
+            (rows, heads)
+        });
         let mut checkpoints = Vec::with_capacity(rows.len());
         for (number, signed) in rows {
             let unreadable = |why: String| CheckpointError::Unreadable { number, why };
