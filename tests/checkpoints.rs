@@ -1270,3 +1270,55 @@ async fn serve_without_a_checkpoint_key_starts_and_says_checkpoints_are_off_and_
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpoint_tables_refuse_update_delete_and_truncate_and_the_openapi_document_lists_their_routes(
+) {
+    each_backend(async |app| {
+        let backend = app.backend;
+        project(app, "Carers' strategy refresh").await;
+        app.store.set_checkpoint_key(signing_key());
+        app.store.make_checkpoint(false).await.unwrap();
+        let mut statements = vec![
+            "UPDATE checkpoints SET made_at = made_at",
+            "DELETE FROM checkpoints",
+            "UPDATE checkpoint_heads SET digest = digest",
+            "DELETE FROM checkpoint_heads",
+        ];
+        if backend == Backend::Postgres {
+            statements.extend([
+                "TRUNCATE checkpoint_heads",
+                "TRUNCATE checkpoints, checkpoint_heads",
+            ]);
+        }
+        for statement in statements {
+            let refused = sql(&app.db, &[statement.to_string()]).await;
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains("append-only")),
+                "[{backend}] {statement}: {refused:?}"
+            );
+        }
+        let stored = app.store.stored_checkpoints().await.unwrap();
+        assert_eq!(stored.0, 1, "[{backend}] the checkpoint is still there");
+
+        let document = app.get(None, "/openapi.json").await.json_with(200);
+        let paths = document["paths"].as_object().expect("paths");
+        for path in [
+            "/api/v1/checkpoints",
+            "/api/v1/checkpoints/latest",
+            "/api/v1/checkpoints/{number}",
+            "/api/v1/checkpoints/{number}/projects/{id}/proof",
+            "/api/v1/checkpoints/{number}/consistency",
+        ] {
+            assert!(paths[path].get("get").is_some(), "{path} missing");
+        }
+        let verification = &document["components"]["schemas"]["Verification"]["properties"];
+        for field in ["checkpoint", "view"] {
+            assert!(
+                verification.get(field).is_some(),
+                "Verification.{field}: {verification}"
+            );
+        }
+    })
+    .await;
+}

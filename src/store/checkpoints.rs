@@ -76,6 +76,8 @@ pub enum CheckpointError {
          checkpoints recorded: {}", .problems.join("; "), count = .problems.len()
     )]
     Refused { number: u64, problems: Vec<String> },
+    #[error("checkpoint {number} was not made: {why}")]
+    NotMade { number: u64, why: String },
     #[error("another process made checkpoint {0} at the same moment; nothing was stored here")]
     Raced(u64),
     #[error(transparent)]
@@ -372,9 +374,9 @@ impl Store {
         let made_at = self.inner.clock.now();
         let appended =
             next.append(&current, made_at, &key)
-                .map_err(|refusal| CheckpointError::Refused {
+                .map_err(|refusal| CheckpointError::NotMade {
                     number,
-                    problems: vec![refusal.to_string()],
+                    why: refusal.to_string(),
                 })?;
         self.inner
             .db
