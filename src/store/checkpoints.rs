@@ -482,16 +482,20 @@ impl Db {
         key: &CheckpointPublicKey,
     ) -> Result<CheckpointLog, CheckpointError> {
         let checkpoints_sql = "SELECT number, signed FROM checkpoints ORDER BY number";
+        // Only the heads of the checkpoints read: a checkpoint committed in between (with its
+        // heads, in one transaction) is left for the next read.
         let heads_sql = "SELECT checkpoint, project_id, sequence, digest FROM checkpoint_heads \
-                         ORDER BY checkpoint, project_id";
+                         WHERE checkpoint <= $1 ORDER BY checkpoint, project_id";
         type CheckpointRow = (i64, String);
         type HeadRow = (i64, String, i64, String);
         let (rows, heads): (Vec<CheckpointRow>, Vec<HeadRow>) = on_db!(self, |pool| {
-            let rows = sqlx::query_as(checkpoints_sql)
+            let rows: Vec<CheckpointRow> = sqlx::query_as(checkpoints_sql)
                 .fetch_all(pool)
                 .await
                 .map_err(StoreError::from)?;
+            let last = rows.last().map_or(0, |(number, _)| *number);
             let heads = sqlx::query_as(heads_sql)
+                .bind(last)
                 .fetch_all(pool)
                 .await
                 .map_err(StoreError::from)?;
