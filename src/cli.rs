@@ -559,7 +559,7 @@ async fn serve_demo(cli: &Cli, listen: &str) -> Result<(), CliError> {
             Prepared::LoadedNow(loaded) => eprintln!(
                 "Loaded the demo into {database}: {} example {}, {}.",
                 loaded.projects,
-                count_noun(loaded.projects as usize, "project", "projects"),
+                count_noun(loaded.projects, "project", "projects"),
                 count(loaded.entries as usize, "entry", "entries")
             ),
             Prepared::AlreadyThere => {
