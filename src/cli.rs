@@ -28,6 +28,7 @@ use crate::config::{
 };
 use crate::demo::{self, DemoError, Prepared};
 use crate::master_key::MASTER_KEY_FILE_ENV;
+use crate::web::words::{count, noun as count_noun};
 use coprod_domain::digest::verify_chain;
 use coprod_domain::seal::{check_seals, SealCheck, SealOutcome};
 use coprod_domain::StoredEntry;
@@ -670,8 +671,10 @@ async fn serve_demo(cli: &Cli, listen: &str) -> Result<(), CliError> {
         unlock(&loading, &key_file).await?;
         match demo::prepare(&loading).await.map_err(demo_error)? {
             Prepared::LoadedNow(loaded) => eprintln!(
-                "Loaded the demo into {database}: {} example projects, {} entries.",
-                loaded.projects, loaded.entries
+                "Loaded the demo into {database}: {} example {}, {}.",
+                loaded.projects,
+                count_noun(loaded.projects, "project", "projects"),
+                count(loaded.entries as usize, "entry", "entries")
             ),
             Prepared::AlreadyThere => {
                 eprintln!("The demo in {database} is loaded already: nothing was added.")
@@ -733,8 +736,8 @@ fn report(
     match check.first_divergence {
         None => writeln!(
             out,
-            "{label} OK ({} entries, head {})",
-            check.heads.len(),
+            "{label} OK ({}, head {})",
+            count(check.heads.len(), "entry", "entries"),
             check.head
         )?,
         Some(sequence) => {

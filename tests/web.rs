@@ -1281,3 +1281,35 @@ async fn the_administrator_compares_organisations_and_one_has_too_few_projects()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_projects_the_pages_say_how_projects_arrive_and_the_portfolio_draws_no_charts() {
+    each_site(async |site| {
+        // An organisation with no projects on the seeded site.
+        let empty = kit::app::token(
+            &site.store,
+            coprod::store::AccessRole::Assurance,
+            "rutland",
+            "Rutland officer",
+        )
+        .await;
+        let mut b = signed_in(site, &empty).await;
+        b.get("/")
+            .await
+            .expect(200)
+            .html()
+            .has("There are no projects you can see yet.")
+            .has("POST /api/v1/projects")
+            .has("coprod serve --demo");
+        b.get("/portfolio")
+            .await
+            .expect(200)
+            .html()
+            .has("No projects to count")
+            .has("coprod serve --demo")
+            .lacks("app-chart")
+            .lacks("criteria-table")
+            .lacks("Over time");
+    })
+    .await;
+}

@@ -10,6 +10,23 @@ use crate::store::{AccessRole, Principal, ProjectHead};
 /// The organisation value that grants every organisation.
 pub const ALL_ORGANISATIONS: &str = "*";
 
+/// An organisation's slug as stored: trimmed and lowercased ("Oxfordshire " → "oxfordshire").
+pub fn organisation_slug(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// Whether two organisation slugs name the same organisation: case and spaces (around or
+/// inside) do not count, so "North Yorkshire" is "northyorkshire".
+pub fn same_organisation(a: &str, b: &str) -> bool {
+    let key = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    key(a) == key(b)
+}
+
 /// Every role.
 pub const ANYONE: &[AccessRole] = &[
     AccessRole::Recorder,
@@ -45,7 +62,13 @@ impl Caller {
 
     /// Whether the caller may see projects of `organisation`.
     pub fn sees(&self, organisation: &str) -> bool {
-        self.0.organisation == ALL_ORGANISATIONS || self.0.organisation == organisation
+        self.0.organisation == ALL_ORGANISATIONS
+            || same_organisation(&self.0.organisation, organisation)
+    }
+
+    /// The organisation the caller's token is for (`*` for every organisation).
+    pub fn organisation(&self) -> &str {
+        &self.0.organisation
     }
 
     /// Whether the caller sees every organisation.
@@ -90,4 +113,17 @@ pub async fn visible_project_id(
 /// A malformed id names no project.
 fn project_id(id: &str) -> Result<Uuid, AppError> {
     id.parse().map_err(|_| AppError::ProjectNotFound)
+}
+
+#[cfg(test)]
+mod organisation_tests {
+    use super::*;
+
+    #[test]
+    fn organisations_are_the_same_whatever_their_case_and_spaces() {
+        assert!(same_organisation("oxfordshire", " Oxfordshire "));
+        assert!(same_organisation("north yorkshire", "NorthYorkshire"));
+        assert!(!same_organisation("oxfordshire", "camden"));
+        assert_eq!(organisation_slug("  Oxfordshire "), "oxfordshire");
+    }
 }

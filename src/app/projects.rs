@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::caller::Caller;
+use super::caller::{organisation_slug, Caller};
 use super::{AppError, AppState};
 
 /// The views of the projects of `organisation` (default: the caller's own, or every
@@ -14,11 +14,15 @@ pub async fn visible_views(
     organisation: Option<&str>,
     status: Option<&str>,
 ) -> Result<Vec<Value>, AppError> {
-    let organisation = match (organisation, caller.sees_all()) {
-        (Some(asked), false) if asked != caller.0.organisation => return Ok(Vec::new()),
-        (Some(asked), _) => Some(asked),
+    // Stored slugs are lowercased (see `organisation_slug`): ask in the same form.
+    let asked = organisation.map(organisation_slug);
+    let organisation = match (asked.as_deref(), caller.sees_all()) {
+        (Some(asked), false) if !caller.sees(asked) => return Ok(Vec::new()),
+        // The caller's own organisation, as its token spells it (registrations made before
+        // slugs were lowercased are stored that way).
+        (Some(_), false) | (None, false) => Some(caller.0.organisation.as_str()),
+        (Some(asked), true) => Some(asked),
         (None, true) => None,
-        (None, false) => Some(caller.0.organisation.as_str()),
     };
     state.store.catch_up().await?;
     Ok(state.store.list_views(organisation, status).await?)

@@ -15,7 +15,7 @@ use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
 use super::respond::json_response;
-use crate::app::caller::{ANYONE, WRITERS};
+use crate::app::caller::{organisation_slug, ANYONE, WRITERS};
 use crate::app::projects::visible_views;
 use crate::app::{visible_project, AppState, Caller};
 use crate::store::ProjectHead;
@@ -94,9 +94,11 @@ pub async fn register(
     }
     let request: RegisterProjectRequest = parse_as(value, "")?;
     if !caller.sees(&request.organisation) {
-        return Err(ApiError::forbidden(
-            "You may register projects only for your own organisation.",
-        )
+        return Err(ApiError::forbidden(format!(
+            "You may register projects only for your own organisation: this token is for \"{}\", not \"{}\".",
+            caller.organisation(),
+            request.organisation.trim()
+        ))
         .at("/organisation", "not your organisation"));
     }
     let project_id = request.project_id.unwrap_or_else(Uuid::new_v4);
@@ -105,7 +107,7 @@ pub async fn register(
         registration: ProjectRegistered {
             project_id,
             title: request.title,
-            organisation: request.organisation,
+            organisation: organisation_slug(&request.organisation),
             service_area: request.service_area,
             description: request.description,
             priority_groups: request.priority_groups,

@@ -54,7 +54,7 @@ fn indicator_change(before: Option<EvidenceState>, after: EvidenceState) -> Stri
         Some(was) if was == met => format!("no longer met: {}", word(after)),
         _ if after == met => "now met".into(),
         Some(was) => format!("{} before, {} now", word(was), word(after)),
-        None => format!("{} now", word(after)),
+        None => format!("not assessed yet before, {} now", word(after)),
     }
 }
 
@@ -245,25 +245,27 @@ pub async fn page(
                 }
             }
         }
-        table class="govuk-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria: rating and score (out of 100)" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Criterion" }
-                    th scope="col" class="govuk-table__header" { (from.words()) }
-                    th scope="col" class="govuk-table__header" { (to.words()) }
-                    th scope="col" class="govuk-table__header" { "Change" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for (i, (key, criterion_title, b, a, _)) in details.iter().enumerate() {
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table comparing the two dates" {
+            table class="govuk-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria: rating and score (out of 100)" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" {
-                            a class="govuk-link" href={ "#" (key) } { (i + 1) ". " (criterion_title) }
+                        th scope="col" class="govuk-table__header" { "Criterion" }
+                        th scope="col" class="govuk-table__header" { (from.words()) }
+                        th scope="col" class="govuk-table__header" { (to.words()) }
+                        th scope="col" class="govuk-table__header" { "Change" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (i, (key, criterion_title, b, a, _)) in details.iter().enumerate() {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" {
+                                a class="govuk-link" href={ "#" (key) } { (i + 1) ". " (criterion_title) }
+                            }
+                            td class="govuk-table__cell" { (rating_cell(b.as_ref())) }
+                            td class="govuk-table__cell" { (rating_cell(a.as_ref())) }
+                            td class="govuk-table__cell" { strong { (change_words(b.as_ref(), a.as_ref())) } }
                         }
-                        td class="govuk-table__cell" { (rating_cell(b.as_ref())) }
-                        td class="govuk-table__cell" { (rating_cell(a.as_ref())) }
-                        td class="govuk-table__cell" { strong { (change_words(b.as_ref(), a.as_ref())) } }
                     }
                 }
             }
@@ -330,5 +332,9 @@ mod tests {
             "still does not apply yet"
         );
         assert_eq!(indicator_change(Some(NotMet), NotMet), "still not met");
+        assert_eq!(
+            indicator_change(None, NotMet),
+            "not assessed yet before, not met now"
+        );
     }
 }

@@ -25,7 +25,7 @@ mod project;
 mod report;
 mod session;
 mod trail;
-mod words;
+pub mod words;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};

@@ -184,8 +184,8 @@ pub fn basis(when: When, assessment: &Assessment) -> Markup {
             }
         }
         @if assessment.participants_erased > 0 {
-            " The personal data of " (assessment.participants_erased)
-            @if assessment.participants_erased == 1 { " participant was" } @else { " participants were" }
+            " The personal data of " (words::count(assessment.participants_erased as usize, "participant", "participants"))
+            @if assessment.participants_erased == 1 { " was" } @else { " were" }
             " erased: their groups are not known, and are not counted."
         }
     }
@@ -310,12 +310,16 @@ fn rung_meaning(rung: coprod_domain::LadderRung) -> Option<&'static str> {
 }
 
 /// The six scores as a bar chart (SVG), each bar labelled with its score and rating in words.
+/// Drawn at its natural size (never scaled down, so its text stays as large as the body's) inside
+/// a wrapper that scrolls sideways on a narrow screen.
 pub fn chart(assessment: &Assessment) -> Markup {
-    const ROW: usize = 56;
-    const TRACK: usize = 400;
+    const ROW: usize = 64;
+    const TRACK: usize = 360;
+    const WIDTH: usize = 720;
     let height = assessment.criteria.len() * ROW + 8;
     html! {
-        svg class="app-chart" xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 640 " (height) }
+        svg class="app-chart" xmlns="http://www.w3.org/2000/svg" width=(WIDTH) height=(height)
+            viewBox={ "0 0 " (WIDTH) " " (height) }
             role="img" aria-labelledby="chart-title chart-desc" focusable="false" {
             title id="chart-title" { "Bar chart of the six scores, out of 100" }
             desc id="chart-desc" { "The same scores are in the table that follows the chart." }
@@ -329,14 +333,14 @@ pub fn chart(assessment: &Assessment) -> Markup {
                 @let y = i * ROW;
                 @let width = criterion.score as usize * TRACK / 100;
                 g {
-                    text class="app-chart__label" x="0" y=(y + 18) { (i + 1) ". " (criterion.title) }
-                    rect class="app-chart__track" x="1" y=(y + 26) width=(TRACK) height="22" fill="#ffffff" stroke="#505a5f" stroke-width="2" {}
+                    text class="app-chart__label" x="0" y=(y + 20) { (i + 1) ". " (criterion.title) }
+                    rect class="app-chart__track" x="1" y=(y + 30) width=(TRACK) height="24" fill="#ffffff" stroke="#505a5f" stroke-width="2" {}
                     @if width > 0 {
-                        rect x="1" y=(y + 26) width=(width) height="22"
+                        rect x="1" y=(y + 30) width=(width) height="24"
                             fill=(if criterion.rating == Rating::Met { "#1d70b8" } else { "url(#app-hatch)" })
                             stroke="#0b0c0c" stroke-width="2" {}
                     }
-                    text class="app-chart__value" x=(TRACK + 12) y=(y + 43) {
+                    text class="app-chart__value" x=(TRACK + 12) y=(y + 49) {
                         (criterion.score) " – " (words::rating(criterion.rating))
                     }
                 }
@@ -348,23 +352,25 @@ pub fn chart(assessment: &Assessment) -> Markup {
 /// The six scores as a table (the chart's data).
 pub fn scores_table(assessment: &Assessment) -> Markup {
     html! {
-        table class="govuk-table" {
-            caption class="govuk-table__caption govuk-table__caption--s" { "The six scores" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Criterion" }
-                    th scope="col" class="govuk-table__header" { "Rating" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score (out of 100)" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for (i, criterion) in assessment.criteria.iter().enumerate() {
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of the six scores" {
+            table class="govuk-table" {
+                caption class="govuk-table__caption govuk-table__caption--s" { "The six scores" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" {
-                            a class="govuk-link" href={ "#" (criterion.key) } { (i + 1) ". " (criterion.title) }
+                        th scope="col" class="govuk-table__header" { "Criterion" }
+                        th scope="col" class="govuk-table__header" { "Rating" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score (out of 100)" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (i, criterion) in assessment.criteria.iter().enumerate() {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" {
+                                a class="govuk-link" href={ "#" (criterion.key) } { (i + 1) ". " (criterion.title) }
+                            }
+                            td class="govuk-table__cell" { (words::rating_tag(criterion.rating)) }
+                            td class="govuk-table__cell govuk-table__cell--numeric" { (criterion.score) }
                         }
-                        td class="govuk-table__cell" { (words::rating_tag(criterion.rating)) }
-                        td class="govuk-table__cell govuk-table__cell--numeric" { (criterion.score) }
                     }
                 }
             }
@@ -541,6 +547,8 @@ pub async fn page(
                                         (words::stage(span.stage.as_str())) ": started " (words::date(span.started_on))
                                         @match span.completed_on {
                                             Some(done) => { ", completed " (words::date(done)) }
+                                            // A closed project has no stage under way any more.
+                                            None if summary.status == "closed" => { ", ended when the project closed" }
                                             None => { ", under way" }
                                         }
                                     }
@@ -571,7 +579,7 @@ pub async fn page(
             div class="govuk-summary-list__row" {
                 dt class="govuk-summary-list__key" { "Entries recorded" }
                 dd class="govuk-summary-list__value" {
-                    a class="govuk-link" href={ "/projects/" (project_id) "/trail" } { (project.head.sequence) " entries" }
+                    a class="govuk-link" href={ "/projects/" (project_id) "/trail" } { (words::count(project.head.sequence as usize, "entry", "entries")) }
                     ", the last recorded " (words::instant(&project.head.recorded_at))
                 }
             }
@@ -612,7 +620,7 @@ pub async fn page(
                 (verdict(&project_id, assessment, 3))
                 p class="govuk-body-l" id="overall" { (overall_counts(assessment)) " " }
                 p class="govuk-body" { (assessment.overall.summary) }
-                div class="app-chart-wrapper" { (chart(assessment)) }
+                div class="app-chart-wrapper" tabindex="0" role="group" aria-label="Bar chart of the six scores" { (chart(assessment)) }
                 (scores_table(assessment))
                 (criteria(&project_id, assessment, 3))
             }

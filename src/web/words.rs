@@ -177,6 +177,49 @@ pub fn participant_kind(key: &str) -> &str {
     }
 }
 
+/// The noun for `n` things: `noun(1, "entry", "entries")` is "entry". The one plural helper of
+/// the pages and the command line.
+pub fn noun<'a>(n: usize, singular: &'a str, plural: &'a str) -> &'a str {
+    if n == 1 {
+        singular
+    } else {
+        plural
+    }
+}
+
+/// `n` things: "1 entry", "3 entries", "0 entries".
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", noun(n, singular, plural))
+}
+
+/// An amount in pence as money: `£30.00`, `£2,500.00`.
+pub fn money(pence: i64) -> String {
+    let sign = if pence < 0 { "-" } else { "" };
+    let pence = pence.unsigned_abs();
+    let pounds = (pence / 100).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in pounds.chars().enumerate() {
+        if i > 0 && (pounds.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}£{grouped}.{:02}", pence % 100)
+}
+
+/// A stored key (`lived_experience`) in words, using the words this module has for its field.
+pub fn stored_key(field_key: &str, value: &str) -> String {
+    match field_key {
+        "kind" | "group" | "groups" | "participant_kind" if participant_kind(value) != value => {
+            participant_kind(value).to_string()
+        }
+        "stage" => stage(value).to_string(),
+        "status" => status(value).to_string(),
+        _ if participant_kind(value) != value => participant_kind(value).to_string(),
+        _ => field(value),
+    }
+}
+
 /// A count of people as shown to people: counts below [`SMALL_COUNT`] are never shown (see
 /// `docs/privacy.md`).
 pub fn people_count(count: u64) -> String {
@@ -221,13 +264,9 @@ pub fn field(key: &str) -> String {
     }
 }
 
-/// "entry 3", "entries 3 and 7", "entries 3, 7 and 9".
-pub fn entries_phrase(count: usize) -> &'static str {
-    if count == 1 {
-        "Entry"
-    } else {
-        "Entries"
-    }
+/// "Entry" or "Entries", before a list of entry numbers.
+pub fn entries_phrase(n: usize) -> &'static str {
+    noun(n, "Entry", "Entries")
 }
 
 #[cfg(test)]
@@ -241,6 +280,12 @@ mod tests {
             "1 March 2025"
         );
         assert_eq!(people_count(4), "fewer than 5");
+        assert_eq!(money(3000), "£30.00");
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+        assert_eq!(count(0, "entry", "entries"), "0 entries");
+        assert_eq!(count(2, "group", "groups"), "2 groups");
+        assert_eq!(money(250_000), "£2,500.00");
+        assert_eq!(money(5), "£0.05");
         assert_eq!(people_count(5), "5");
         assert_eq!(field("participant_id"), "Participant id");
         assert_eq!(date_text("2025-01-06"), "6 January 2025");

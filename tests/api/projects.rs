@@ -468,3 +468,56 @@ async fn the_openapi_document_describes_version_2s_fields_and_facts() {
     assert!(ratings.contains("insufficient_evidence"), "{ratings}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_is_the_same_whatever_its_case_and_spaces_and_is_stored_as_its_slug() {
+    each_backend(async |app| {
+        let receipt = app
+            .register_as(
+                &app.tokens.recorder,
+                &registration("Carers' strategy refresh", "  Oxfordshire "),
+            )
+            .await
+            .expect(201)
+            .json();
+        let id = receipt["project_id"].as_str().expect("project_id");
+        assert_eq!(app.summary(id).await["organisation"], "oxfordshire");
+        let listed = app
+            .get(
+                Some(&app.tokens.recorder),
+                "/projects?organisation=OXFORDSHIRE",
+            )
+            .await
+            .expect(200)
+            .json();
+        assert!(
+            listed["projects"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["project_id"] == id)),
+            "{listed}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_for_another_organisation_is_refused_naming_the_tokens_own() {
+    each_backend(async |app| {
+        use crate::kit::refusals::{assert_all_refused, refused, Request, Who};
+        let body = registration("Carers' strategy refresh", "Bucks");
+        let rows = vec![refused(
+            "another organisation",
+            Request::post("/projects", &body).by(Who::Recorder),
+            403,
+            "forbidden",
+        )
+        .at("/organisation")
+        .and("names the token's own organisation", |problem| {
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("\"oxfordshire\"") && d.contains("\"Bucks\""))
+        })];
+        assert_all_refused(app, None, rows).await;
+    })
+    .await;
+}

@@ -92,6 +92,57 @@ async function check(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
+/** Every chart's text on the page: no two text boxes overlap, and each is drawn at least as
+ *  large as the body's text. Returns how many charts were measured. */
+async function chartsReadable(page, name) {
+  const { charts, problems } = await page.evaluate(() => {
+    const problems = [];
+    const body = parseFloat(getComputedStyle(document.querySelector('.govuk-body') || document.body).fontSize);
+    const charts = [...document.querySelectorAll('svg.app-chart')];
+    for (const [c, svg] of charts.entries()) {
+      const texts = [...svg.querySelectorAll('text')].map((t) => ({
+        text: t.textContent,
+        box: t.getBoundingClientRect(),
+        size: parseFloat(getComputedStyle(t).fontSize) * (t.getScreenCTM()?.a ?? 1),
+      }));
+      for (const t of texts) {
+        if (t.size + 0.01 < body) problems.push(`chart ${c}: "${t.text}" drawn at ${t.size.toFixed(1)}px, the body at ${body}px`);
+      }
+      for (let i = 0; i < texts.length; i++) {
+        for (let j = i + 1; j < texts.length; j++) {
+          const [a, b] = [texts[i].box, texts[j].box];
+          const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+          if (overlap) problems.push(`chart ${c}: "${texts[i].text}" overlaps "${texts[j].text}"`);
+        }
+      }
+    }
+    return { charts: charts.length, problems };
+  });
+  assert.deepEqual(problems.slice(0, 10), [], `charts on ${name}`);
+  return charts;
+}
+
+/** Words broken across lines inside table cells (a break after a hyphen is a normal break). */
+async function brokenWordsInCells(page) {
+  return page.evaluate(() => {
+    const broken = [];
+    for (const cell of document.querySelectorAll('main td, main th')) {
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent;
+        for (const match of text.matchAll(/[^\s-]+-?/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+          if (lines.size > 1) broken.push(`"${match[0]}" in "${cell.innerText.trim().slice(0, 60)}"`);
+        }
+      }
+    }
+    return broken;
+  });
+}
+
 async function signIn(page, token) {
   await page.goto(`${base}/`);
   await page.getByLabel('Your access token').fill(token);
@@ -174,11 +225,14 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
     return r.top >= 0 && r.top < window.innerHeight;
   });
   assert.ok(inView, `${entry} is scrolled into view`);
+  // One line per entry; the rest opens with its details (no script).
+  await target.locator('summary').click();
   assert.match(await target.innerText(), /Recorded\s+\d+ \w+ \d{4} at/);
   assert.match(await target.innerText(), /sha256:[0-9a-f]{64}/);
   await check(page, '05-trail');
   assert.match(await page.locator('#verify').innerText(), /Verified: all \d+ entries match their digests/);
   const withdrawnEntry = page.locator(`#entry-${withdrawn}`);
+  await withdrawnEntry.locator('summary').click();
   assert.match(await withdrawnEntry.innerText(), /Withdrawn by the correction in entry \d+/);
 
   // Back to the project, and the assessment as it stood at the end of January.
@@ -240,6 +294,25 @@ test('the panel report prints, and its data matches', async () => {
   await context.close();
 });
 
+test('the trail is compact: one line or so per entry until its details are opened, money and dates in words', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.assurance);
+  await page.goto(`${base}/projects/${project}/trail`);
+  const { height, count } = await page.evaluate(() => {
+    const entries = [...document.querySelectorAll('article.app-entry')];
+    const top = entries[0].getBoundingClientRect().top;
+    const bottom = entries[entries.length - 1].getBoundingClientRect().bottom;
+    return { height: bottom - top, count: entries.length };
+  });
+  assert.ok(count > 5, 'entries on the trail');
+  assert.ok(height / count < 80, `${(height / count).toFixed(0)}px per entry`);
+  for (const summary of await page.locator('article.app-entry summary').all()) await summary.click();
+  const main = await page.locator('main').innerText();
+  assert.match(main, /£\d+\.\d\d/, 'money as money');
+  assert.doesNotMatch(main, /Amount pence|lived_experience|\b\d{4}-\d\d-\d\d\b/, 'no stored names, keys or dates');
+  await context.close();
+});
+
 test('a panel member sees the trail without entries’ contents', async () => {
   const { context, page } = await newPage();
   await signIn(page, tokens.panel);
@@ -248,6 +321,8 @@ test('a panel member sees the trail without entries’ contents', async () => {
   assert.match(main, /As a member of a scrutiny panel/);
   assert.doesNotMatch(main, /Participant id|carer-01/);
   assert.match(main, /Withdrawn/);
+  // The entries' contents are hidden, so each says what it was evidence of.
+  assert.match(main, /Evidence for [^\n]+: /);
   await check(page, '11-trail-panel');
   await context.close();
 });
@@ -337,6 +412,20 @@ test('the portfolio: figures, a chart per criterion over time with its table, th
   await admin.context.close();
 });
 
+test('charts: no two labels overlap at 1280 or 320 pixels, and their text is as large as the body’s', async () => {
+  for (const width of [1280, 320]) {
+    const { context, page } = await newPage({ viewport: { width, height: 900 } });
+    await signIn(page, tokens.assurance);
+    let measured = 0;
+    for (const path of [`/projects/${project}`, '/portfolio', '/portfolio?every=month']) {
+      await page.goto(`${base}${path}`);
+      measured += await chartsReadable(page, `${path} at ${width}px`);
+    }
+    assert.equal(measured, 13, `the project's chart and twice six over time at ${width}px`);
+    await context.close();
+  }
+});
+
 test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling', async () => {
   const { context, page } = await newPage({ viewport: { width: 320, height: 640 } });
   await signIn(page, tokens.assurance);
@@ -357,6 +446,7 @@ test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling',
         .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`),
     );
     assert.ok(overflow <= 0, `${path}: ${overflow}px wider than the window: ${wide.join(', ')}`);
+    assert.deepEqual((await brokenWordsInCells(page)).slice(0, 10), [], `${path}: words broken inside table cells`);
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   }
   await context.close();

@@ -158,9 +158,9 @@ impl Scope {
             None => Some(own.to_string()),
             Some(asked) if caller.sees(asked) => Some(asked.to_string()),
             Some(_) => {
-                return Err(AppError::forbidden(
-                    "You may see the portfolio of your own organisation only.",
-                )
+                return Err(AppError::forbidden(format!(
+                    "You may see the portfolio of your own organisation only: this token is for \"{own}\"."
+                ))
                 .at("organisation", "not your organisation"))
             }
         };
