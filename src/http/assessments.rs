@@ -148,6 +148,8 @@ pub async fn seal(
             stream_digest: assessment.stream_digest,
             rubric: assessment.rubric.clone(),
             engine: assessment.engine.clone(),
+            // The body is the one this caller is given: a replay must be for the same readers.
+            disclosure: caller.disclosure(),
             assessment_digest: Digest::of_bytes(&body),
             requested_by: context.recorded_by.clone(),
             purpose: request.purpose.clone(),
