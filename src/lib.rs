@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod master_key;
 pub mod store;
@@ -35,7 +36,10 @@ use crate::store::Store;
 pub fn build_app(state: AppState) -> Router {
     Router::new()
         .merge(http::router())
-        .merge(web::router())
+        .merge(web::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::demo_scope,
+        )))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(axum::middleware::from_fn(http::metrics::track))
@@ -61,10 +65,14 @@ pub async fn serve_on(
 
 /// `coprod serve`: binds and serves until SIGINT/SIGTERM, letting in-flight requests finish.
 pub async fn serve(store: Store, listen: SocketAddr) -> Result<(), ServeError> {
+    serve_state(AppState::new(store), listen).await
+}
+
+/// [`serve`] with the application state given (the demo's, say).
+pub async fn serve_state(state: AppState, listen: SocketAddr) -> Result<(), ServeError> {
     http::metrics::handle();
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "coprod is listening");
-    let state = AppState::new(store);
     serve_on(listener, state, shutdown_signal()).await?;
     tracing::info!("coprod stopped");
     Ok(())

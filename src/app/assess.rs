@@ -125,14 +125,19 @@ const CSV_HEADER: [&str; 14] = [
     "evidence",
 ];
 
-/// The assessment as CSV: one row per indicator.
+/// Version 2 on, after those: what the evidence says of the indicator and what is missing.
+const CSV_HEADER_FROM_VERSION_2: [&str; 2] = ["state", "missing_evidence"];
+
+/// The assessment as CSV: one row per indicator. Version 1's columns are as they always were;
+/// from version 2 each row ends with the indicator's state and what evidence is missing.
 pub fn assessment_csv(assessment: &Assessment) -> Result<Vec<u8>, AppError> {
+    let with_states = assessment.rubric.version >= 2;
     let rubric = format!("{}@{}", assessment.rubric.id, assessment.rubric.version);
     let mut rows = Vec::new();
     for criterion in &assessment.criteria {
         for indicator in &criterion.indicators {
             let evidence: Vec<String> = indicator.evidence.iter().map(u64::to_string).collect();
-            rows.push(vec![
+            let mut row = vec![
                 assessment.project_id.to_string(),
                 rubric.clone(),
                 assessment.as_of.clone(),
@@ -147,8 +152,22 @@ pub fn assessment_csv(assessment: &Assessment) -> Result<Vec<u8>, AppError> {
                 indicator.value.clone(),
                 indicator.explanation.clone(),
                 evidence.join(" "),
-            ]);
+            ];
+            if with_states {
+                row.push(
+                    indicator
+                        .state
+                        .map(|state| state.as_str().to_string())
+                        .unwrap_or_default(),
+                );
+                row.push(indicator.missing_evidence.clone().unwrap_or_default());
+            }
+            rows.push(row);
         }
     }
-    csv_bytes(&CSV_HEADER, &rows)
+    let mut header = CSV_HEADER.to_vec();
+    if with_states {
+        header.extend(CSV_HEADER_FROM_VERSION_2);
+    }
+    csv_bytes(&header, &rows)
 }

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::Response;
 use axum::Json;
 use chrono::NaiveDate;
-use coprod_domain::{ProjectCommand, ProjectRegistered};
+use coprod_domain::{LadderRung, ProjectCommand, ProjectRegistered};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -33,6 +33,12 @@ pub struct RegisterProjectRequest {
     #[serde(default)]
     pub priority_groups: Vec<String>,
     pub started_on: NaiveDate,
+    /// Where the project says it stands on the ladder of participation; the assessment flags a
+    /// level above what the facts show.
+    pub declared_level: Option<LadderRung>,
+    /// The groups the project exists for (e.g. `carer_status: carer`): set apart when judging
+    /// whether one group dominates. Same rules as `priority_groups`.
+    pub serves: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -104,8 +110,8 @@ pub async fn register(
             description: request.description,
             priority_groups: request.priority_groups,
             started_on: request.started_on,
-            declared_level: None,
-            serves: None,
+            declared_level: request.declared_level,
+            serves: request.serves,
         },
         context,
     };

@@ -36,6 +36,7 @@ use axum::{Extension, Router};
 
 use crate::app::AppState;
 
+pub use layout::demo_scope;
 pub use session::Sessions;
 
 /// The pages' routes (joined with the API's by [`crate::build_app`]), with their own session

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use coprod_domain::assessment::Rating;
+use coprod_domain::assessment::{EvidenceState, Rating};
 use coprod_domain::rubric;
 use maud::{html, Markup};
 
@@ -82,12 +82,25 @@ impl Filters {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Selector {
     All,
-    Rated { criterion: usize, rating: Rating },
-    Indicator { criterion: usize, indicator: usize },
+    Rated {
+        criterion: usize,
+        rating: Rating,
+    },
+    /// Projects where the indicator is in this state (met, unless a version 2 state is asked).
+    Indicator {
+        criterion: usize,
+        indicator: usize,
+        state: EvidenceState,
+    },
     StartedLate,
     RewardsMissing,
-    Stage { stage: String, closed: Option<bool> },
-    Status { closed: bool },
+    Stage {
+        stage: String,
+        closed: Option<bool>,
+    },
+    Status {
+        closed: bool,
+    },
 }
 
 impl Selector {
@@ -111,14 +124,27 @@ impl Selector {
                     .iter()
                     .position(|i| i.key == indicator)
                     .ok_or("There is no such indicator.")?;
+                let state = match get("state") {
+                    None | Some("met") => EvidenceState::Met,
+                    Some("not_met") => EvidenceState::NotMet,
+                    Some("not_applicable") => EvidenceState::NotApplicable,
+                    Some("not_recorded") => EvidenceState::NotRecorded,
+                    Some(_) => {
+                        return Err(
+                            "The state must be met, not_met, not_applicable or not_recorded."
+                                .into(),
+                        )
+                    }
+                };
                 return Ok(Selector::Indicator {
                     criterion: c,
                     indicator: i,
+                    state,
                 });
             }
             let rating = get("rating")
                 .and_then(words::rating_from_key)
-                .ok_or("The rating must be met, partly_met or not_met.")?;
+                .ok_or("The rating must be met, partly_met, not_met or insufficient_evidence.")?;
             return Ok(Selector::Rated {
                 criterion: c,
                 rating,
@@ -149,7 +175,8 @@ impl Selector {
             Selector::Indicator {
                 criterion,
                 indicator,
-            } => p.indicators.get(*criterion).and_then(|m| m.get(*indicator)) == Some(&true),
+                state,
+            } => p.state_of(*criterion, *indicator) == Some(*state),
             Selector::StartedLate => p.started_late,
             Selector::RewardsMissing => p.rewards_missing,
             Selector::Stage { stage, closed } => {
@@ -171,9 +198,20 @@ impl Selector {
             Selector::Indicator {
                 criterion,
                 indicator,
+                state: EvidenceState::Met,
             } => format!(
                 "Meeting “{}” ({})",
                 criteria[*criterion].indicators[*indicator].title, criteria[*criterion].title
+            ),
+            Selector::Indicator {
+                criterion,
+                indicator,
+                state,
+            } => format!(
+                "“{}” ({}): {}",
+                criteria[*criterion].indicators[*indicator].title,
+                criteria[*criterion].title,
+                words::evidence_state(*state).to_lowercase()
             ),
             Selector::StartedLate => "Involvement started late".into(),
             Selector::RewardsMissing => "Rewards missing".into(),
@@ -459,6 +497,11 @@ fn csv_link(href: &str, what: &str) -> Markup {
 
 fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
     let f = &portfolio.figures;
+    // Version 2 on, the figures also count what could not be judged.
+    let with_states = f
+        .criteria
+        .first()
+        .is_some_and(|c| c.insufficient_evidence.is_some());
     let list = |more: &[(&str, &str)]| format!("/portfolio/projects?{}", filters.query(when, more));
     let csv = format!("/portfolio/figures.csv?{}", filters.query(when, &[]));
     html! {
@@ -489,16 +532,21 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
                     th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Met" }
                     th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Partly met" }
                     th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not met" }
+                    @if with_states {
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Cannot be judged yet" }
+                    }
                 }
             }
             tbody class="govuk-table__body" {
                 @for (i, c) in f.criteria.iter().enumerate() {
                     tr class="govuk-table__row" {
                         th scope="row" class="govuk-table__header" { (i + 1) ". " (c.title) }
-                        @for (rating, share) in [("met", c.met), ("partly_met", c.partly_met), ("not_met", c.not_met)] {
-                            td class="govuk-table__cell govuk-table__cell--numeric" {
-                                (share_link(share, &list(&[("criterion", &c.key), ("rating", rating)]),
-                                    &format!("{}, {}", c.title, rating.replace('_', " "))))
+                        @for (rating, share) in [(Rating::Met, Some(c.met)), (Rating::PartlyMet, Some(c.partly_met)), (Rating::NotMet, Some(c.not_met)), (Rating::InsufficientEvidence, c.insufficient_evidence)] {
+                            @if let Some(share) = share {
+                                td class="govuk-table__cell govuk-table__cell--numeric" {
+                                    (share_link(share, &list(&[("criterion", &c.key), ("rating", rating.as_str())]),
+                                        &format!("{}, {}", c.title, words::rating(rating).to_lowercase())))
+                                }
                             }
                         }
                     }
@@ -513,6 +561,11 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
                     th scope="col" class="govuk-table__header" { "Criterion" }
                     th scope="col" class="govuk-table__header" { "Indicator" }
                     th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects meeting it" }
+                    @if with_states {
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not met" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Does not apply yet" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not recorded" }
+                    }
                 }
             }
             tbody class="govuk-table__body" {
@@ -523,6 +576,14 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
                             th scope="row" class="govuk-table__header" { (ind.title) }
                             td class="govuk-table__cell govuk-table__cell--numeric" {
                                 (share_link(ind.met, &list(&[("criterion", &c.key), ("indicator", &ind.key)]), &ind.title))
+                            }
+                            @for (state, share) in [(EvidenceState::NotMet, ind.not_met), (EvidenceState::NotApplicable, ind.not_applicable), (EvidenceState::NotRecorded, ind.not_recorded)] {
+                                @if let Some(share) = share {
+                                    td class="govuk-table__cell govuk-table__cell--numeric" {
+                                        (share_link(share, &list(&[("criterion", &c.key), ("indicator", &ind.key), ("state", state.as_str())]),
+                                            &format!("{}, {}", ind.title, words::evidence_state(state).to_lowercase())))
+                                    }
+                                }
                             }
                         }
                     }

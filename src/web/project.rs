@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
-use coprod_domain::assessment::{Assessment, Cutoff, Rating};
+use coprod_domain::assessment::{Assessment, CriterionResult, Cutoff, Rating};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, CriterionDefinition};
 use coprod_domain::{ProjectEvent, ProjectRegistered, RecordedEvent};
@@ -229,6 +229,92 @@ pub fn indicator_title(criterion: &str, indicator: &str) -> String {
         .unwrap_or_else(|| words::field(indicator))
 }
 
+/// "2 met, 1 partly met, 1 not met", and from version 2 how many cannot be judged yet.
+pub fn overall_counts(assessment: &Assessment) -> Markup {
+    let overall = &assessment.overall;
+    html! {
+        (overall.met) " met, " (overall.partly_met) " partly met, " (overall.not_met) " not met"
+        @if let Some(unjudged) = overall.insufficient_evidence {
+            ", " (unjudged) " cannot be judged yet"
+        }
+        "."
+    }
+}
+
+/// Version 2's verdict, before the detail: the headline, what a panel must see first (flags, as
+/// GOV.UK warning text, with the facts behind them), and where the evidence places the project
+/// on the ladder of participation beside where it says it stands. Nothing under version 1.
+pub fn verdict(project_id: &str, assessment: &Assessment, heading: u8) -> Markup {
+    let overall = &assessment.overall;
+    let ladder_title = "On the ladder of participation";
+    html! {
+        @if let Some(headline) = &overall.headline {
+            p class="govuk-body-l app-headline" id="headline" { strong { (headline) } }
+        }
+        @for flag in overall.flags.iter().flatten() {
+            div class="govuk-warning-text app-flag" id={ "flag-" (flag.key) } {
+                span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                strong class="govuk-warning-text__text" {
+                    span class="govuk-visually-hidden" { "Warning" }
+                    (flag.message)
+                }
+                p class="govuk-body-s app-evidence" {
+                    "Facts behind this: " (evidence_links(project_id, &flag.evidence))
+                }
+            }
+        }
+        @if let Some(ladder) = &overall.ladder {
+            section class="app-ladder" id="ladder" aria-labelledby="ladder-title" {
+                @if heading == 2 {
+                    h2 class="govuk-heading-m" id="ladder-title" { (ladder_title) }
+                } @else {
+                    h3 class="govuk-heading-m" id="ladder-title" { (ladder_title) }
+                }
+                dl class="govuk-summary-list" {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "What the facts show" }
+                        dd class="govuk-summary-list__value" id="ladder-rung" {
+                            @match ladder.rung {
+                                Some(rung) => {
+                                    strong { (words::rung(rung)) }
+                                    @if let Some(meaning) = rung_meaning(rung) { ": " (meaning) }
+                                }
+                                None => "Not on the ladder yet: nobody with lived experience has taken part.",
+                            }
+                        }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "What the project says it is" }
+                        dd class="govuk-summary-list__value" id="declared-level" {
+                            @match overall.declared_level {
+                                Some(declared) => strong { (words::rung(declared)) },
+                                None => "Not said when it was registered",
+                            }
+                        }
+                    }
+                }
+                @if !ladder.reasons.is_empty() {
+                    p class="govuk-body" { "Why:" }
+                    ul class="govuk-list govuk-list--bullet app-ladder-reasons" {
+                        @for reason in &ladder.reasons { li { (reason) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a rung means, as the published rubric says.
+fn rung_meaning(rung: coprod_domain::LadderRung) -> Option<&'static str> {
+    rubric::latest()
+        .rubric
+        .ladder
+        .iter()
+        .flatten()
+        .find(|step| step.rung == rung)
+        .map(|step| step.meaning.as_str())
+}
+
 /// The six scores as a bar chart (SVG), each bar labelled with its score and rating in words.
 pub fn chart(assessment: &Assessment) -> Markup {
     const ROW: usize = 56;
@@ -292,8 +378,30 @@ pub fn scores_table(assessment: &Assessment) -> Markup {
     }
 }
 
+/// "2 of 3 indicators met.", or from version 2 counting only the indicators that could be judged.
+fn indicator_counts(criterion: &CriterionResult) -> String {
+    let total = criterion.indicators.len();
+    let met = criterion.indicators.iter().filter(|i| i.met).count();
+    if criterion.indicators.iter().all(|i| i.state.is_none()) {
+        return format!("{met} of {total} indicators met.");
+    }
+    let judged = criterion
+        .indicators
+        .iter()
+        .filter(|i| i.state.is_some_and(|s| s.is_judged()))
+        .count();
+    let unjudged = total - judged;
+    match (judged, unjudged) {
+        (0, _) => format!("none of its {total} indicators could be judged yet."),
+        (_, 0) => format!("{met} of {total} indicators met."),
+        _ => format!(
+            "{met} of the {judged} indicators that could be judged met; {unjudged} could not be judged yet."
+        ),
+    }
+}
+
 /// The six criteria in full: rating, summary, and each indicator's value, explanation and
-/// evidence.
+/// evidence (from version 2: each indicator's state in words, and what evidence is missing).
 pub fn criteria(project_id: &str, assessment: &Assessment, heading: u8) -> Markup {
     html! {
         @for (i, criterion) in assessment.criteria.iter().enumerate() {
@@ -307,23 +415,37 @@ pub fn criteria(project_id: &str, assessment: &Assessment, heading: u8) -> Marku
                 p class="govuk-body" {
                     (words::rating_tag(criterion.rating))
                     " Score " (criterion.score) " out of 100: "
-                    (criterion.indicators.iter().filter(|i| i.met).count()) " of " (criterion.indicators.len()) " indicators met."
+                    (indicator_counts(criterion))
                 }
                 @if let Some(definition) = criterion_definition(&criterion.key) {
                     p class="govuk-body app-aim" { "The aim: " (definition.aim) }
                 }
                 p class="govuk-body" { (criterion.summary) }
+                @if let Some(cap) = &criterion.cap {
+                    div class="govuk-warning-text app-cap" {
+                        span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                        strong class="govuk-warning-text__text" {
+                            span class="govuk-visually-hidden" { "Warning" }
+                            (cap)
+                        }
+                    }
+                }
                 dl class="govuk-summary-list app-indicators" {
                     @for indicator in &criterion.indicators {
                         div class="govuk-summary-list__row" {
                             dt class="govuk-summary-list__key" {
                                 (indicator_title(&criterion.key, &indicator.key))
                                 br;
-                                (words::met_tag(indicator.met))
+                                (words::indicator_tag(indicator))
                             }
                             dd class="govuk-summary-list__value" {
                                 p class="govuk-body" { strong { (indicator.value) } }
                                 p class="govuk-body" { (indicator.explanation) }
+                                @if let Some(missing) = &indicator.missing_evidence {
+                                    p class="govuk-body app-missing" {
+                                        strong { "What to record or do: " } (missing)
+                                    }
+                                }
                                 p class="govuk-body-s app-evidence" {
                                     "Facts behind this: " (evidence_links(project_id, &indicator.evidence))
                                 }
@@ -391,6 +513,20 @@ pub async fn page(
                     dt class="govuk-summary-list__key" { "Groups it means to reach" }
                     dd class="govuk-summary-list__value" {
                         @if r.priority_groups.is_empty() { "None named" } @else { (r.priority_groups.join(", ")) }
+                    }
+                }
+                @if let Some(serves) = r.serves.as_ref().filter(|s| !s.is_empty()) {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Groups it exists for" }
+                        dd class="govuk-summary-list__value" { (serves.join(", ")) }
+                    }
+                }
+                @if let Some(declared) = r.declared_level {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Says it is" }
+                        dd class="govuk-summary-list__value" {
+                            (words::rung(declared))
+                        }
                     }
                 }
             }
@@ -479,10 +615,8 @@ pub async fn page(
                     (basis(*when, assessment))
                     " Rubric: " (assessment.rubric.id) ", version " (assessment.rubric.version) "."
                 }
-                p class="govuk-body-l" id="overall" {
-                    (assessment.overall.met) " met, " (assessment.overall.partly_met) " partly met, "
-                    (assessment.overall.not_met) " not met. "
-                }
+                (verdict(&project_id, assessment, 3))
+                p class="govuk-body-l" id="overall" { (overall_counts(assessment)) " " }
                 p class="govuk-body" { (assessment.overall.summary) }
                 div class="app-chart-wrapper" { (chart(assessment)) }
                 (scores_table(assessment))

@@ -2,8 +2,10 @@
 //! and shape as well as colour.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use coprod_domain::assessment::Rating;
+use coprod_domain::assessment::{EvidenceState, IndicatorResult, Rating};
 use coprod_domain::recorded::parse_instant;
+use coprod_domain::rubric;
+use coprod_domain::LadderRung;
 use maud::{html, Markup};
 
 use coprod_domain::assessment::SMALL_COUNT;
@@ -33,7 +35,7 @@ pub fn rating(rating: Rating) -> &'static str {
         Rating::Met => "Met",
         Rating::PartlyMet => "Partly met",
         Rating::NotMet => "Not met",
-        Rating::InsufficientEvidence => "Not enough evidence",
+        Rating::InsufficientEvidence => "Cannot be judged yet",
     }
 }
 
@@ -61,6 +63,55 @@ pub fn met_tag(met: bool) -> Markup {
             strong class="govuk-tag govuk-tag--red app-rating" { span aria-hidden="true" { "✗ " } "Not met" }
         }
     }
+}
+
+/// What the evidence says of an indicator, in words (version 2 on).
+pub fn evidence_state(state: EvidenceState) -> &'static str {
+    match state {
+        EvidenceState::Met => "Met",
+        EvidenceState::NotMet => "Not met",
+        EvidenceState::NotApplicable => "Does not apply yet",
+        EvidenceState::NotRecorded => "Not recorded",
+        EvidenceState::NotShown => "Not shown",
+    }
+}
+
+/// An indicator's result as a tag: its state from version 2 on (word, symbol and colour), met
+/// or not met under version 1.
+pub fn indicator_tag(indicator: &IndicatorResult) -> Markup {
+    let Some(state) = indicator.state else {
+        return met_tag(indicator.met);
+    };
+    let (class, symbol) = match state {
+        EvidenceState::Met => ("govuk-tag--green", "✓"),
+        EvidenceState::NotMet => ("govuk-tag--red", "✗"),
+        EvidenceState::NotApplicable => ("govuk-tag--grey", "–"),
+        EvidenceState::NotRecorded => ("govuk-tag--yellow", "?"),
+        EvidenceState::NotShown => ("govuk-tag--grey", "–"),
+    };
+    html! {
+        strong class={ "govuk-tag app-rating " (class) } {
+            span aria-hidden="true" { (symbol) " " } (evidence_state(state))
+        }
+    }
+}
+
+/// A rung of the ladder of participation as the published rubric names it ("Co-production").
+pub fn rung(rung: LadderRung) -> String {
+    rubric::latest()
+        .rubric
+        .ladder
+        .iter()
+        .flatten()
+        .find(|step| step.rung == rung)
+        .map(|step| step.title.clone())
+        .unwrap_or_else(|| {
+            let key = serde_json::to_value(rung)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            field(&key)
+        })
 }
 
 /// A rating from the views' scorecard (`"met"`, `"partly_met"`, `"not_met"`).
@@ -156,6 +207,8 @@ pub fn entry_type(key: &str) -> &str {
         "project_closed" => "Project closed",
         "assessment_sealed" => "Assessment sealed",
         "participant_erased" => "Personal data erased",
+        "people_told" => "People told of a decision",
+        "feedback_given" => "Answers given back",
         other => other,
     }
 }
@@ -193,5 +246,12 @@ mod tests {
         assert_eq!(people_count(5), "5");
         assert_eq!(field("participant_id"), "Participant id");
         assert_eq!(date_text("2025-01-06"), "6 January 2025");
+        assert_eq!(rung(LadderRung::CoProduction), "Co-production");
+        assert_eq!(rung(LadderRung::Consultation), "Consultation");
+        assert_eq!(rating(Rating::InsufficientEvidence), "Cannot be judged yet");
+        assert_eq!(
+            evidence_state(EvidenceState::NotApplicable),
+            "Does not apply yet"
+        );
     }
 }

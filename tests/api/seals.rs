@@ -170,7 +170,7 @@ async fn assurance_panel_and_admin_seal_the_exact_body_they_are_given() {
             assert_eq!(seal["stream_digest"], before["digest"], "[{role}]");
             assert_eq!(seal["purpose"], PURPOSE);
             assert_eq!(seal["rubric"]["id"], "oxfordshire-six-point");
-            assert_eq!(seal["rubric"]["version"], 1);
+            assert_eq!(seal["rubric"]["version"], 2, "the latest rubric by default");
             assert!(is_digest(&seal["digest"]), "{seal}");
             assert!(is_stored_instant(&seal["recorded_at"]), "{seal}");
             assert!(

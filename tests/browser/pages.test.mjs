@@ -138,7 +138,7 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
   const list = await page.locator('main').innerText();
   assert.match(list, /Redesigning support for unpaid carers/);
   assert.doesNotMatch(list, /Day opportunities review/, 'another organisation’s project is not listed');
-  assert.match(list, /Whole life involvement: .*(Met|Partly met|Not met)/);
+  assert.match(list, /Whole life involvement: .*(Met|Partly met|Not met|Cannot be judged yet)/);
 
   await page.getByRole('link', { name: 'Redesigning support for unpaid carers' }).click();
   await page.waitForURL(`${base}/projects/${project}`);
@@ -152,6 +152,11 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
   assert.equal(await page.locator('svg.app-chart text.app-chart__value').count(), 6);
   assert.equal(await page.locator('table.govuk-table tbody tr').count(), 6);
   const overallNow = await page.locator('#overall').innerText();
+  // Version 2's verdict first: the headline, the warning that the project is described above
+  // what the facts show, and the ladder.
+  assert.ok(await page.locator('#headline').isVisible());
+  assert.match(await page.locator('.govuk-warning-text.app-flag').first().innerText(), /Warning/);
+  assert.match(await page.locator('#ladder').innerText(), /What the project says it is\s+Co-production/);
   const whole = page.locator('section#whole_life_involvement');
   assert.match(await whole.innerText(), /Involved from the start/);
 
@@ -214,12 +219,13 @@ test('the panel report prints, and its data matches', async () => {
   await check(page, '09-report');
   const main = await page.locator('main').innerText();
   assert.match(main, /Stream digest\s+sha256:[0-9a-f]{64}/);
-  assert.match(main, /oxfordshire-six-point, version 1/);
+  assert.match(main, /oxfordshire-six-point, version 2/);
   const csv = await page.getByRole('link', { name: /Download as CSV/ }).getAttribute('href');
   const json = await page.getByRole('link', { name: /Download as JSON/ }).getAttribute('href');
   const csvBody = await (await context.request.get(`${base}${csv}`)).text();
   assert.match(csvBody.split('\n')[0], /^project_id,rubric,as_of/);
-  assert.equal(csvBody.trim().split('\n').length, 1 + 18, 'one row per indicator');
+  assert.equal(csvBody.trim().split('\n').length, 1 + 26, 'one row per indicator');
+  assert.match(csvBody.split('\n')[0], /,state,missing_evidence$/);
   const assessment = await (await context.request.get(`${base}${json}`)).json();
   assert.equal(assessment.criteria.length, 6);
 
@@ -365,6 +371,49 @@ test('everything works without JavaScript', async () => {
   await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}`);
   assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`31 January ${year}`));
   await context.close();
+});
+
+// The demo (`coprod serve --demo`), served by the test beside the seeded site: every page of every
+// demo project says it is a demo, and passes axe.
+const demo = process.env.COPROD_DEMO_BASE_URL
+  ? {
+      base: process.env.COPROD_DEMO_BASE_URL,
+      tokens: JSON.parse(env('COPROD_DEMO_TOKENS')),
+      projects: env('COPROD_DEMO_PROJECTS').split(','),
+    }
+  : null;
+
+test('the demo: every page of every demo project says it is a demo and passes axe', { skip: demo ? false : 'no demo server given' }, async () => {
+  for (const role of ['panel', 'admin']) {
+    const { context, page } = await newPage();
+    await page.goto(`${demo.base}/`);
+    assert.match(await page.locator('#demo-notice').innerText(), /Demo/, 'the sign-in page says it is a demo');
+    await page.getByLabel('Your access token').fill(demo.tokens[role]);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${demo.base}/`);
+    const paths = ['/projects', '/portfolio'];
+    for (const id of demo.projects) {
+      paths.push(
+        `/projects/${id}`,
+        `/projects/${id}?as_of=2025-06-30`,
+        `/projects/${id}/compare?from=2025-05-20&to=2025-11-30`,
+        `/projects/${id}/trail`,
+        `/projects/${id}/report`,
+      );
+    }
+    for (const path of paths) {
+      const response = await page.goto(`${demo.base}${path}`);
+      const name = `demo ${role} ${path}`;
+      assert.equal(response.status(), 200, name);
+      assert.equal(await page.locator('#demo-notice').count(), 1, `${name} says it is a demo`);
+      assert.match(await page.title(), /Coprod demo$/, `title of ${name}`);
+      assert.equal(await page.locator('h1').count(), 1, `one h1 on ${name}`);
+      assert.equal(await page.locator('script').count(), 0, `no script on ${name}`);
+      await axe(page, name);
+    }
+    await page.screenshot({ path: join(shots, `demo-${role}-last-page.png`), fullPage: true });
+    await context.close();
+  }
 });
 
 test('no page logged an error or failed to load a resource', () => {

@@ -27,10 +27,15 @@ impl Server {
 
     /// Serves `store`, recording no metrics (the benchmarks measure without them).
     pub async fn start_without_metrics(store: Store) -> std::io::Result<Server> {
+        Server::start_app(AppState::new(store)).await
+    }
+
+    /// Serves the application as given (the demo's, say), recording no metrics.
+    pub async fn start_app(state: AppState) -> std::io::Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_on(listener, AppState::new(store), async {
+        let task = tokio::spawn(serve_on(listener, state, async {
             let _ = stopped.await;
         }));
         Ok(Server {
