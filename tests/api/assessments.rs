@@ -26,9 +26,10 @@ async fn a_version_1_assessment_has_six_criteria_of_three_indicators_each() {
     each_backend(async |app| {
         let id = rich_project(app).await;
         let head = app.summary(&id).await;
+        // Every figure: a panel is not shown what the groups of the one participant decide.
         let resp = app
             .get(
-                Some(&app.tokens.panel),
+                Some(&app.tokens.assurance),
                 &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
             )
             .await
@@ -103,9 +104,10 @@ async fn a_version_1_assessment_has_six_criteria_of_three_indicators_each() {
 async fn the_default_assessment_is_version_2_with_states_a_headline_and_the_ladder() {
     each_backend(async |app| {
         let id = rich_project(app).await;
+        // Every figure: a panel is not shown what the groups of the one participant decide.
         let assessment = app
             .get(
-                Some(&app.tokens.panel),
+                Some(&app.tokens.assurance),
                 &format!("/projects/{id}/assessment"),
             )
             .await

@@ -206,7 +206,7 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         // Version 2 says the groups are no longer recorded, rather than that there are none.
         let assessment = app
             .get(
-                Some(&app.tokens.panel),
+                Some(&app.tokens.assurance),
                 &format!("/projects/{id}/assessment"),
             )
             .await

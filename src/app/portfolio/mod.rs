@@ -288,7 +288,7 @@ pub async fn portfolio_of(
         as_of,
         rubric: reference(rubric),
         engine: ENGINE.to_string(),
-        figures: Figures::of(rubric, &projects),
+        figures: Figures::of(rubric, &projects, caller.disclosure()),
     };
     Ok((portfolio, projects))
 }
@@ -354,7 +354,7 @@ pub async fn trend_of(
                 .map(format_instant)
                 .or_else(|| latest_as_of(projects)),
             complete: point.complete,
-            figures: Figures::of(rubric, projects),
+            figures: Figures::of(rubric, projects, caller.disclosure()),
         })
         .collect();
     Ok(Trend {
@@ -418,7 +418,7 @@ pub async fn comparison_of(
                 organisation: organisation.to_string(),
                 projects: count,
                 too_few_to_compare: too_few,
-                figures: (!too_few).then(|| Figures::of(rubric, &projects)),
+                figures: (!too_few).then(|| Figures::of(rubric, &projects, caller.disclosure())),
             }
         })
         .collect();
