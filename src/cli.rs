@@ -4,7 +4,9 @@
 //! exist, so that a mistyped path is never taken for an empty record.
 //!
 //! Exit codes: 0 success; 1 `verify` found a divergence (or a project it was asked for is not
-//! there); 2 an error, or nothing to verify (printed on stderr).
+//! there, or a trail that does not hold its checkpointed head), or `checkpoint` found a trail
+//! that no longer holds what was checkpointed; 2 an error, or nothing to verify (printed on
+//! stderr).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -54,6 +56,12 @@ pub struct Cli {
     #[arg(skip)]
     pub typed: Typed,
 
+    /// The checkpoint key file (used when COPROD_CHECKPOINT_KEY is not set; created, mode 0600,
+    /// by the first `coprod checkpoint`). Default: checkpoint.key beside the master key file's
+    /// default place.
+    #[arg(long, global = true, env = crate::checkpoint_key::CHECKPOINT_KEY_FILE_ENV)]
+    pub checkpoint_key_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -96,6 +104,10 @@ pub enum Command {
         /// The address to listen on.
         #[arg(long, env = LISTEN_ENV, default_value = DEFAULT_LISTEN)]
         listen: String,
+        /// How often to make a signed checkpoint when anything changed (90s, 10m, 1h, or off);
+        /// none is made without a checkpoint key.
+        #[arg(long, env = "COPROD_CHECKPOINT_EVERY", default_value = crate::checkpoint_key::DEFAULT_EVERY)]
+        checkpoint_every: String,
         /// Serve the demo: four made-up projects told over 2025, loaded on first use into a
         /// database of their own (sqlite://./data/demo.db, or the one --database names on the
         /// command line; DATABASE_URL is not used), with a sign-in token printed for each role.
@@ -121,6 +133,14 @@ pub enum Command {
         /// An NDJSON trail from `coprod export` or the API, checked with no server or database.
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// With --file: a checkpoint bundle {checkpoint, proof} (GET
+        /// /api/v1/checkpoints/N/projects/ID/proof) to check the trail against.
+        #[arg(long, requires = "file", requires = "public_key")]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The checkpoint public key (64 hexadecimal digits, or a file holding them) to check
+        /// checkpoints with; by default the checkpoint key's.
+        #[arg(long)]
+        public_key: Option<String>,
     },
     /// Print a project's audit trail as NDJSON, one entry a line (personal data stays encrypted).
     Export {
@@ -139,6 +159,28 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Make a signed checkpoint of every project's head now and print it as JSON (see
+    /// docs/checkpoints.md); the first one creates the checkpoint key file.
+    Checkpoint {
+        #[command(subcommand)]
+        command: Option<CheckpointCommand>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Print checkpoint NUMBER (the latest by default) as JSON; with --project, the bundle
+    /// {checkpoint, proof} that `coprod verify --file … --checkpoint …` takes.
+    Show {
+        number: Option<u64>,
+        #[arg(long)]
+        project: Option<Uuid>,
+        /// Check the stored checkpoints with this public key instead of the checkpoint key's.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Print the checkpoint public key (64 hexadecimal digits), to publish.
+    PublicKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +354,12 @@ async fn open_unlocked(
     Ok(store)
 }
 
+fn checkpoint_key_file(cli: &Cli) -> PathBuf {
+    cli.checkpoint_key_file
+        .clone()
+        .unwrap_or_else(|| crate::checkpoint_key::default_key_file(&cli.database))
+}
+
 async fn unlock(store: &Store, key_file: &Path) -> Result<(), CliError> {
     crate::master_key::unlock(store, key_file)
         .await
@@ -329,14 +377,18 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Serve {
             ref listen,
             demo: true,
+            ..
         } => {
             serve_demo(&cli, listen).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve {
             ref listen,
+            ref checkpoint_every,
             demo: false,
         } => {
+            let every =
+                crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
             let store = open_unlocked(&cli.database, &key_file(&cli), Opening::MayCreate).await?;
             tracing::info!(backend = store.backend(), "store ready");
             if store.token_count().await? == 0 {
@@ -350,6 +402,8 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             if let Err(error) = store.catch_up().await {
                 tracing::warn!(%error, "initial view catch-up failed");
             }
+            crate::checkpoint_key::start_checkpoints(&store, &checkpoint_key_file(&cli), every)
+                .await;
             serve(store, listen).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -397,7 +451,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {
-            file: Some(path), ..
+            file: Some(path),
+            checkpoint,
+            public_key,
+            ..
         } => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| CliError::Other(format!("cannot read {}: {e}", path.display())))?;
@@ -429,14 +486,42 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             let entries = crate::trail::stored_entries(&trail);
             let label = path.display().to_string();
             let seals = check_seals(&entries);
-            let intact = report(&mut std::io::stdout().lock(), &label, &entries, seals)?;
+            let mut out = std::io::stdout().lock();
+            let mut intact = report(&mut out, &label, &entries, seals)?;
+            if checkpoint.is_none() && public_key.is_some() {
+                return Err(CliError::Other(
+                    "--public-key with --file checks a checkpoint: give it with --checkpoint"
+                        .into(),
+                ));
+            }
+            if let (Some(checkpoint), Some(public_key)) = (checkpoint, public_key) {
+                intact &= crate::checkpoint_commands::check_file(
+                    &mut out,
+                    &label,
+                    &entries,
+                    &checkpoint,
+                    &public_key,
+                )
+                .map_err(CliError::Other)?;
+            }
             Ok(exit_for(intact))
         }
-        Command::Verify { project, .. } => {
+        Command::Verify {
+            project,
+            ref public_key,
+            ..
+        } => {
             let store = open(&cli.database, Opening::Existing).await?;
+            let checks = crate::checkpoint_commands::VerifyChecks::prepare(
+                &store,
+                &checkpoint_key_file(&cli),
+                public_key.as_deref(),
+            )
+            .await
+            .map_err(CliError::Other)?;
             let projects = match project {
                 Some(id) => vec![id],
-                None => store.project_ids().await?,
+                None => checks.with_checkpointed(store.project_ids().await?),
             };
             // Said before the key is looked for, so that an empty database gets no key either.
             if projects.is_empty() {
@@ -450,9 +535,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             let mut intact = true;
             let mut out = std::io::stdout().lock();
             for id in projects {
-                let entries = store.entries(id, 0, None).await?;
-                let seals = store.check_seals(id, &entries).await?;
-                intact &= report(&mut out, &id.to_string(), &entries, seals)?;
+                let guarded = store.guarded_entries(id).await?;
+                let seals = store.check_seals(id, &guarded.entries).await?;
+                intact &= report(&mut out, &id.to_string(), &guarded.entries, seals)?;
+                intact &= checks.report(&mut out, &id.to_string(), &guarded)?;
             }
             Ok(exit_for(intact))
         }
@@ -489,6 +575,34 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         } => {
             println!("{}", crate::master_key::generate());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Checkpoint { ref command } => {
+            use crate::checkpoint_commands::{self as checkpoints, Stopped};
+            let key_file = checkpoint_key_file(&cli);
+            let done = match command {
+                None => {
+                    checkpoints::make(&open(&cli.database, Opening::Existing).await?, &key_file)
+                        .await
+                }
+                Some(CheckpointCommand::Show {
+                    number,
+                    project,
+                    public_key,
+                }) => {
+                    let store = open(&cli.database, Opening::Existing).await?;
+                    checkpoints::show(&store, &key_file, public_key.as_deref(), *number, *project)
+                        .await
+                }
+                Some(CheckpointCommand::PublicKey) => checkpoints::print_public_key(&key_file),
+            };
+            match done {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(Stopped::Finding(why)) => {
+                    eprintln!("coprod: {why}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(Stopped::Error(why)) => Err(CliError::Other(why)),
+            }
         }
         Command::Keys {
             command: KeysCommand::Rotate,

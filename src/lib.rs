@@ -6,6 +6,8 @@
 //! command line is `cli`. See `docs/architecture.md`.
 
 pub mod app;
+pub mod checkpoint_commands;
+pub mod checkpoint_key;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod assess;
 pub mod caller;
+pub mod checkpoints;
 pub mod error;
 pub mod moment;
 pub mod portfolio;

@@ -7,6 +7,7 @@
 pub mod assessments;
 pub mod auth;
 pub mod body;
+pub mod checkpoints;
 pub mod events;
 pub mod idempotency;
 pub mod metrics;
@@ -60,7 +61,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .merge(checkpoints::routes());
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(service::healthz))
