@@ -47,7 +47,8 @@ pub fn build_app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(http::metrics::track))
         .layer(DefaultBodyLimit::max(http::body::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| http::panicked()))
-        .layer(TraceLayer::new_for_http())
+        // Inside the request id's layers: every line a request logs carries its id.
+        .layer(TraceLayer::new_for_http().make_span_with(http::request_log::request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -1202,7 +1202,7 @@ async fn bad_portfolio_choices_get_a_page_that_says_what_is_wrong() {
             .await
             .expect(400)
             .html()
-            .has("The state must be met, not_met, not_applicable or not_recorded");
+            .has("The state must be met, not_met, not_applicable, not_recorded or not_shown");
         b.get("/portfolio?organisation=harrow")
             .await
             .expect(403)

@@ -204,6 +204,11 @@ const CLOSING: &str = "\
 - Counts of people below 5 are never shown: they read as \"fewer than 5\" (\"fewer than five\"
   in version 2, which hides counts of sessions and payments below five too, since each stands
   for a person), and a share that would give such a count away is left out.
+- A panel cannot tell which groups fewer than five people belong to: for readers who may not see
+  the trail's personal data, the indicators that people's groups decide are `not_shown` (and not
+  judged) while fewer than five people whose groups are known count towards them, version 1's
+  explanations that would count one to four people are not shown, and nobody is named. See
+  [privacy.md](privacy.md#what-a-panel-reads).
 - After a participant's personal data is erased, their groups are unknown. They count towards no
   group, and the group shares are of the people whose groups are known. The assessment says how
   many participants were erased (`participants_erased`). See [privacy.md](privacy.md).

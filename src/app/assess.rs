@@ -3,7 +3,7 @@
 //! CSV. The rubric and its rules are described in `docs/rubric.md`.
 
 use chrono::{DateTime, Utc};
-use coprod_domain::assessment::{AssessError, Assessment, Cutoff};
+use coprod_domain::assessment::{AssessError, Assessment, Cutoff, Disclosure};
 use coprod_domain::rubric::{self, PublishedRubric};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -57,17 +57,19 @@ fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, AppErro
     }
 }
 
-/// The project at each of `cutoffs` under `rubric`, in order, its entries read once: the one
-/// way the API, the pages and the portfolio assess a project.
+/// The project at each of `cutoffs` under `rubric`, in order, its entries read once, as
+/// readers of `disclosure` may be given it (see [`Caller::disclosure`]): the one way the API,
+/// the pages and the portfolio assess a project.
 pub async fn assess_at(
     state: &AppState,
     project_id: Uuid,
     cutoffs: &[Cutoff],
     rubric: &PublishedRubric,
+    disclosure: Disclosure,
 ) -> Result<Vec<Result<ProjectAt, AssessError>>, AppError> {
     Ok(state
         .store
-        .assess_project_at(project_id, cutoffs, rubric)
+        .assess_project_at(project_id, cutoffs, rubric, disclosure)
         .await?)
 }
 
@@ -81,7 +83,8 @@ pub fn recorded<T>(answer: Result<T, AssessError>) -> Result<Option<T>, AppError
     }
 }
 
-/// The assessment a query asks for, of a project the caller may see.
+/// The assessment a query asks for, of a project the caller may see, as the caller may be
+/// given it.
 pub async fn assessment_of(
     state: &AppState,
     caller: &Caller,
@@ -91,7 +94,14 @@ pub async fn assessment_of(
     let head = visible_project(state, caller, id).await?;
     let rubric = find_rubric(query.rubric.as_deref())?;
     let cutoff = cutoff(query, state.now())?;
-    let mut answers = assess_at(state, head.project_id, &[cutoff], rubric).await?;
+    let mut answers = assess_at(
+        state,
+        head.project_id,
+        &[cutoff],
+        rubric,
+        caller.disclosure(),
+    )
+    .await?;
     let answer = answers
         .pop()
         .ok_or_else(|| AppError::internal("assessment", "no answer for the cut-off"))?;

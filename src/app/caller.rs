@@ -2,6 +2,7 @@
 //! their organisation's, or every organisation's for `*` tokens. How a caller is recognised is
 //! the transport's business (a bearer token for the API, a session for the pages).
 
+use coprod_domain::assessment::Disclosure;
 use uuid::Uuid;
 
 use super::{AppError, AppState};
@@ -74,6 +75,22 @@ impl Caller {
     /// Whether the caller sees every organisation.
     pub fn sees_all(&self) -> bool {
         self.0.organisation == ALL_ORGANISATIONS
+    }
+
+    /// Whether the caller may see the trail's personal data: the readers of the trail.
+    pub fn sees_personal_data(&self) -> bool {
+        TRAIL_READERS.contains(&self.0.role)
+    }
+
+    /// What assessments given to the caller may say about people: every figure for those who
+    /// may see personal data; for the others (panels), nothing that depends on the groups of
+    /// fewer than five people, no count of people below five and no participant named.
+    pub fn disclosure(&self) -> Disclosure {
+        if self.sees_personal_data() {
+            Disclosure::Full
+        } else {
+            Disclosure::Protected
+        }
     }
 
     pub fn name(&self) -> &str {

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use coprod_domain::digest::verify_chain;
 use coprod_domain::{Digest, ProjectCommand};
@@ -12,7 +12,7 @@ use super::body::{parse_facts, JsonBody};
 use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
-use super::respond::{accepts, json_response};
+use super::respond::{accepts, json_response, not_stored};
 use crate::app::caller::{TRAIL_READERS, WRITERS};
 use crate::app::trail::{check_trail, readable_trail};
 use crate::app::{visible_project, visible_project_id, AppState, Caller};
@@ -136,7 +136,11 @@ pub async fn trail_page(
     let entries = state.store.entries(head.project_id, 0, None).await?;
     if accepts(&headers, "application/x-ndjson") {
         let body = crate::trail::ndjson(&entries);
-        return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
+        // Participant ids (pseudonymous) and ciphertext: kept by no cache either.
+        return Ok(not_stored((
+            [(header::CONTENT_TYPE, "application/x-ndjson")],
+            body,
+        )));
     }
     // Trail readers may see personal data: the API shows it decrypted beside what is stored.
     let trail = readable_trail(&state, head.project_id, &entries).await?;
@@ -152,11 +156,10 @@ pub async fn trail_page(
     } else {
         None
     };
-    Ok(Json(TrailPage {
+    Ok(not_stored(Json(TrailPage {
         events: page,
         next_after,
-    })
-    .into_response())
+    })))
 }
 
 #[derive(Debug, Deserialize)]

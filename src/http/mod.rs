@@ -17,6 +17,7 @@ pub mod portfolio;
 pub mod problem;
 pub mod projects;
 pub mod query;
+pub mod request_log;
 pub mod respond;
 pub mod service;
 

@@ -16,7 +16,7 @@ use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
 use super::respond::json_response;
 use crate::app::caller::{organisation_slug, ANYONE, WRITERS};
-use crate::app::projects::visible_views;
+use crate::app::projects::{view_for, visible_views};
 use crate::app::{visible_project, AppState, Caller};
 use crate::store::ProjectHead;
 
@@ -181,7 +181,7 @@ pub async fn summary(
     caller.require(ANYONE, "read projects")?;
     let head: ProjectHead = visible_project(&state, &caller, &id).await?;
     let view = fresh_view(&state, &head).await?;
-    Ok(Json(view))
+    Ok(Json(view_for(&state, &caller, view).await?))
 }
 
 /// The project's view, brought up to the head first if the projector has not caught up yet.

@@ -129,9 +129,10 @@ impl Selector {
                     Some("not_met") => EvidenceState::NotMet,
                     Some("not_applicable") => EvidenceState::NotApplicable,
                     Some("not_recorded") => EvidenceState::NotRecorded,
+                    Some("not_shown") => EvidenceState::NotShown,
                     Some(_) => {
                         return Err(
-                            "The state must be met, not_met, not_applicable or not_recorded."
+                            "The state must be met, not_met, not_applicable, not_recorded or not_shown."
                                 .into(),
                         )
                     }
@@ -544,6 +545,12 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
         .criteria
         .first()
         .is_some_and(|c| c.insufficient_evidence.is_some());
+    // For readers who may not see personal data: what the groups of a few people decide.
+    let with_not_shown = f
+        .criteria
+        .iter()
+        .flat_map(|c| &c.indicators)
+        .any(|i| i.not_shown.is_some());
     let list = |more: &[(&str, &str)]| format!("/portfolio/projects?{}", filters.query(when, more));
     let csv = format!("/portfolio/figures.csv?{}", filters.query(when, &[]));
     html! {
@@ -608,6 +615,9 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
                             th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Does not apply yet" }
                             th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not recorded" }
                         }
+                        @if with_not_shown {
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not shown" }
+                        }
                     }
                 }
                 tbody class="govuk-table__body" {
@@ -619,7 +629,7 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
                                 td class="govuk-table__cell govuk-table__cell--numeric" {
                                     (share_link(ind.met, &list(&[("criterion", &c.key), ("indicator", &ind.key)]), &ind.title))
                                 }
-                                @for (state, share) in [(EvidenceState::NotMet, ind.not_met), (EvidenceState::NotApplicable, ind.not_applicable), (EvidenceState::NotRecorded, ind.not_recorded)] {
+                                @for (state, share) in [(EvidenceState::NotMet, ind.not_met), (EvidenceState::NotApplicable, ind.not_applicable), (EvidenceState::NotRecorded, ind.not_recorded), (EvidenceState::NotShown, ind.not_shown)] {
                                     @if let Some(share) = share {
                                         td class="govuk-table__cell govuk-table__cell--numeric" {
                                             (share_link(share, &list(&[("criterion", &c.key), ("indicator", &ind.key), ("state", state.as_str())]),

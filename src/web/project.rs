@@ -152,9 +152,15 @@ pub async fn assessments_at(
 ) -> Result<Vec<Option<Assessment>>, PageError> {
     let fail = |e: AppError| PageError::from_app(e, viewer);
     let cutoffs: Vec<Cutoff> = whens.iter().map(|when| when.cutoff()).collect();
-    let answers = assess_at(state, project.head.project_id, &cutoffs, rubric::latest())
-        .await
-        .map_err(fail)?;
+    let answers = assess_at(
+        state,
+        project.head.project_id,
+        &cutoffs,
+        rubric::latest(),
+        viewer.caller().disclosure(),
+    )
+    .await
+    .map_err(fail)?;
     answers
         .into_iter()
         .map(|answer| Ok(recorded(answer).map_err(fail)?.map(|at| at.assessment)))

@@ -10,6 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
+use coprod_domain::assessment::Disclosure;
 use coprod_domain::personal::ERASED;
 use coprod_domain::recorded::parse_instant;
 use coprod_domain::rubric;
@@ -109,7 +110,9 @@ pub async fn page(
     let evidence_of = if full {
         BTreeMap::new()
     } else {
-        evidence_of(state, head.project_id).await.map_err(fail)?
+        evidence_of(state, head.project_id, viewer.caller().disclosure())
+            .await
+            .map_err(fail)?
     };
     let title = all
         .first()
@@ -231,8 +234,16 @@ pub async fn page(
 async fn evidence_of(
     state: &AppState,
     project_id: uuid::Uuid,
+    disclosure: Disclosure,
 ) -> Result<BTreeMap<u64, Vec<String>>, AppError> {
-    let mut answers = assess_at(state, project_id, &[When::Now.cutoff()], rubric::latest()).await?;
+    let mut answers = assess_at(
+        state,
+        project_id,
+        &[When::Now.cutoff()],
+        rubric::latest(),
+        disclosure,
+    )
+    .await?;
     let mut map: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let Some(answer) = answers.pop() else {
         return Ok(map);

@@ -72,6 +72,7 @@ pub fn evidence_state(state: EvidenceState) -> &'static str {
         EvidenceState::NotMet => "Not met",
         EvidenceState::NotApplicable => "Does not apply yet",
         EvidenceState::NotRecorded => "Not recorded",
+        EvidenceState::NotShown => "Not shown",
     }
 }
 
@@ -86,6 +87,7 @@ pub fn indicator_tag(indicator: &IndicatorResult) -> Markup {
         EvidenceState::NotMet => ("govuk-tag--red", "✗"),
         EvidenceState::NotApplicable => ("govuk-tag--grey", "–"),
         EvidenceState::NotRecorded => ("govuk-tag--yellow", "?"),
+        EvidenceState::NotShown => ("govuk-tag--grey", "–"),
     };
     html! {
         strong class={ "govuk-tag app-rating " (class) } {

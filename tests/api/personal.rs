@@ -190,10 +190,11 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         assert!(explanation.contains("are unaltered"), "{explanation}");
         assert!(!explanation.contains("has been altered"), "{explanation}");
 
-        // Assessments count the erasure and treat the groups as unknown.
+        // Assessments count the erasure and treat the groups as unknown (as those who may see
+        // personal data read them: a panel is not shown the groups of fewer than five people).
         let assessment = app
             .get(
-                Some(&app.tokens.panel),
+                Some(&app.tokens.assurance),
                 &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
             )
             .await
@@ -205,7 +206,7 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         // Version 2 says the groups are no longer recorded, rather than that there are none.
         let assessment = app
             .get(
-                Some(&app.tokens.panel),
+                Some(&app.tokens.assurance),
                 &format!("/projects/{id}/assessment"),
             )
             .await

@@ -254,7 +254,12 @@ async fn assert_figures_match(
                 indicator["key"],
                 assessments[0]["criteria"][c]["indicators"][i]["key"]
             );
-            for state in states {
+            // A panel is also told where an indicator is not shown to it.
+            let mut states = states.to_vec();
+            if indicator.get("not_shown").is_some() {
+                states.push("not_shown");
+            }
+            for state in &states {
                 let expected = assessments
                     .iter()
                     .filter(|a| {
@@ -385,9 +390,10 @@ async fn the_same_question_gives_the_same_bytes_etag_and_csv_and_a_rebuild_chang
         // 2 attention rows.
         let version_1 = csv_of("/portfolio?rubric=oxfordshire-six-point@1").await;
         assert_eq!(version_1.lines().count(), 1 + 3 + 10 + 36 + 2);
-        // Version 2 (the default): four ratings per criterion, four states per indicator.
+        // Version 2 (the default): four ratings per criterion, four states per indicator, and
+        // (asked by a panel) how many projects it is not shown for.
         let version_2 = csv_of("/portfolio").await;
-        assert_eq!(version_2.lines().count(), 1 + 3 + 10 + 6 * 4 + 26 * 4 + 2);
+        assert_eq!(version_2.lines().count(), 1 + 3 + 10 + 6 * 4 + 26 * 5 + 2);
         assert!(
             version_2.contains(",criterion,shared_responsibility,,,insufficient_evidence,"),
             "{version_2}"

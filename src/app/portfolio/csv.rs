@@ -88,6 +88,7 @@ pub fn figure_rows(lead: [&str; 4], figures: &Figures) -> Vec<Vec<String>> {
                 ("not_met", i.not_met),
                 ("not_applicable", i.not_applicable),
                 ("not_recorded", i.not_recorded),
+                ("not_shown", i.not_shown),
             ];
             for (state, share) in states {
                 if let Some(share) = share {

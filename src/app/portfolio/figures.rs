@@ -12,7 +12,7 @@
 //! small counts is about people: see `docs/privacy.md`).
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use coprod_domain::assessment::{EvidenceState, IndicatorResult, Rating};
+use coprod_domain::assessment::{Disclosure, EvidenceState, IndicatorResult, Rating};
 use coprod_domain::rubric::PublishedRubric;
 use coprod_domain::Stage;
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,10 @@ pub struct IndicatorFigures {
     /// Version 2 on: projects that never recorded the facts the indicator needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_recorded: Option<Share>,
+    /// Version 2 on, for readers who may not see personal data: projects where the indicator is
+    /// not shown to them, since the groups of fewer than five people decide it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_shown: Option<Share>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -215,8 +219,12 @@ fn state_of(indicator: &IndicatorResult) -> EvidenceState {
 pub const STAGE_KEYS: [&str; 5] = ["commission", "design", "deliver", "assess", "none"];
 
 impl Figures {
-    /// The figures of `projects` (each assessed under `rubric`).
-    pub fn of(rubric: &PublishedRubric, projects: &[ProjectFigures]) -> Figures {
+    /// The figures of `projects` (each assessed under `rubric`, for readers of `disclosure`).
+    pub fn of(
+        rubric: &PublishedRubric,
+        projects: &[ProjectFigures],
+        disclosure: Disclosure,
+    ) -> Figures {
         let total = projects.len() as u64;
         let count =
             |f: &dyn Fn(&ProjectFigures) -> bool| projects.iter().filter(|p| f(p)).count() as u64;
@@ -264,6 +272,8 @@ impl Figures {
                                     .then(|| in_state(EvidenceState::NotApplicable)),
                                 not_recorded: with_states
                                     .then(|| in_state(EvidenceState::NotRecorded)),
+                                not_shown: (with_states && disclosure == Disclosure::Protected)
+                                    .then(|| in_state(EvidenceState::NotShown)),
                             }
                         })
                         .collect(),
