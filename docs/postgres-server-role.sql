@@ -19,6 +19,10 @@
 GRANT SELECT, INSERT ON events TO coprod_server;
 GRANT USAGE ON SEQUENCE events_position_seq TO coprod_server;
 
+-- Signed checkpoints and the heads each one logged: read and appended only, like the log.
+GRANT SELECT, INSERT ON checkpoints TO coprod_server;
+GRANT SELECT, INSERT ON checkpoint_heads TO coprod_server;
+
 -- Tokens: read, and the first admin token `coprod serve` makes on an empty database.
 GRANT SELECT, INSERT ON api_tokens TO coprod_server;
 

@@ -7,7 +7,8 @@ Usage:
   python3 verify_checkpoint.py --public-key KEY checkpoint.json [--proof head_proof.json]
           [--trail trail.ndjson] [--earlier checkpoint.json --consistency proof.json]
       checks a checkpoint's signature (KEY: 64 hex digits, or a file holding them); with --proof,
-      the project head it proves; with --trail as well, that the exported trail still holds that
+      the project head it proves (checkpoint.json may also be a bundle {"checkpoint", "proof"},
+      as GET /api/v1/checkpoints/{n}/projects/{id}/proof answers: then --proof is not needed); with --trail as well, that the exported trail still holds that
       head (not truncated, rewritten or rolled back); with --earlier and --consistency, that the
       checkpoint's log extends an earlier checkpoint's.
 
@@ -425,6 +426,9 @@ def check_checkpoint(args):
         key_text = open(key_text, encoding="utf-8").read()
     public_key = bytes.fromhex(key_text.strip())
     signed = json.load(open(args[0], encoding="utf-8"))
+    bundled_proof = None
+    if "proof" in signed:  # a bundle {checkpoint, proof}, as the API's proof route answers
+        signed, bundled_proof = signed["checkpoint"], signed["proof"]
     number = signed["checkpoint"]["number"]
     checks = Checks()
     if check_signature(checks, signed, public_key):
@@ -434,8 +438,8 @@ def check_checkpoint(args):
         if check_signature(checks, earlier, public_key) and check_consistency(
                 checks, json.load(open(consistency_path, encoding="utf-8")), earlier, signed):
             print(f"checkpoint {number}'s log extends checkpoint {earlier['checkpoint']['number']}'s")
-    if proof_path:
-        proof = json.load(open(proof_path, encoding="utf-8"))
+    if proof_path or bundled_proof:
+        proof = json.load(open(proof_path, encoding="utf-8")) if proof_path else bundled_proof
         if check_inclusion(checks, proof, signed, "heads"):
             head = proof["head"]
             print(f"project {head['project_id']}'s head at checkpoint {number}: entry "

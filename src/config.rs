@@ -2,6 +2,11 @@
 
 /// Where the data lives unless `--database` / `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/coprod.db";
+/// Where `coprod serve --demo` keeps the example projects unless `--database` names another
+/// database on the command line: never the database of real projects.
+pub const DEFAULT_DEMO_DATABASE_URL: &str = "sqlite://./data/demo.db";
+/// The demo's master key file, beside its database, apart from the real one's `master.key`.
+pub const DEMO_KEY_FILE_NAME: &str = "demo-master.key";
 /// Where `coprod serve` listens unless `--listen` / `COPROD_LISTEN` says otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -17,13 +22,20 @@ pub const LOG_JSON_ENV: &str = "COPROD_LOG_JSON";
 /// The log filter (tracing-subscriber `EnvFilter` syntax); `info` when unset.
 pub const LOG_FILTER_ENV: &str = "RUST_LOG";
 
+/// Set (to anything) to write logs without colours even on a terminal.
+pub const NO_COLOR_ENV: &str = "NO_COLOR";
+
 /// Sets up logging on stderr (stdout belongs to command output such as tokens and exports).
+/// Colours only on a terminal: logs sent to a file or a pipe carry no escape codes.
 pub fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env(LOG_FILTER_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var(LOG_JSON_ENV).is_ok_and(|v| v == "1");
+    let colour = std::io::stderr().is_terminal() && std::env::var_os(NO_COLOR_ENV).is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: keep the first.
     let _ = if json {

@@ -6,10 +6,13 @@
 //! command line is `cli`. See `docs/architecture.md`.
 
 pub mod app;
+pub mod checkpoint_commands;
+pub mod checkpoint_key;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod demo;
 pub mod housekeeping;
 pub mod http;
 pub mod master_key;
@@ -37,7 +40,12 @@ use crate::store::Store;
 /// request ids.
 pub fn build_app(state: AppState) -> Router {
     with_shared_layers(
-        Router::new().merge(http::router()).merge(web::router()),
+        Router::new()
+            .merge(http::router())
+            .merge(web::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                web::demo_scope,
+            ))),
         state,
     )
 }
@@ -54,7 +62,8 @@ fn with_shared_layers(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::from_fn(http::metrics::track))
         .layer(DefaultBodyLimit::max(http::body::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| http::panicked()))
-        .layer(TraceLayer::new_for_http())
+        // Inside the request id's layers: every line a request logs carries its id.
+        .layer(TraceLayer::new_for_http().make_span_with(http::request_log::request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
@@ -90,10 +99,18 @@ pub async fn serve(
     listen: SocketAddr,
     limits: ConnectionLimits,
 ) -> Result<(), ServeError> {
+    serve_state(AppState::new(store), listen, limits).await
+}
+
+/// [`serve`] with the application state given (the demo's, say).
+pub async fn serve_state(
+    state: AppState,
+    listen: SocketAddr,
+    limits: ConnectionLimits,
+) -> Result<(), ServeError> {
     http::metrics::handle();
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, ?limits, "coprod is listening");
-    let state = AppState::new(store);
     serve_on_with(listener, state, limits, shutdown_signal()).await?;
     tracing::info!("coprod stopped");
     Ok(())

@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     coprod::config::init_logging();
-    coprod::cli::run(coprod::cli::Cli::parse()).await
+    coprod::cli::run(coprod::cli::Cli::from_command_line()).await
 }

@@ -85,6 +85,13 @@ async fn postgres(test: &str) -> Option<(Cluster, String, String)> {
 fn sqlite(dir: &tempfile::TempDir) -> (String, String) {
     note_backend("sqlite");
     let database = format!("sqlite://{}", dir.path().join("data/coprod.db").display());
+    // Only `migrate` and `serve` create a database.
+    let migrated = blocking(|| server::coprod(&database, &["migrate"]));
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let token = blocking(|| create_token(&database, "recorder", "oxfordshire"));
     (database, token)
 }

@@ -286,6 +286,12 @@ async fn direction_controls_and_control_characters_are_refused_in_every_kind_of_
                     json!(["\u{2066}carers"]),
                     "/priority_groups/0",
                 ),
+                registering(
+                    "a group served with U+202B",
+                    "serves",
+                    json!(["carers\u{202B}"]),
+                    "/serves/0",
+                ),
                 posting(
                     "a participant's group with ESC",
                     kit::facts::joined("p2", "carer", &["carers\u{1b}"]),
@@ -1041,12 +1047,22 @@ mod postgres_role {
         assert_eq!(erased["residue"]["vacuumed"], true, "{erased}");
         app.store.catch_up().await.expect("the catch-up reader");
         assert_eq!(app.trail(&id).await.len() as u64, app.sequence(&id).await);
+        app.store
+            .set_checkpoint_key(coprod::checkpoint_key::generate());
+        let made = app
+            .store
+            .make_checkpoint(false)
+            .await
+            .expect("a checkpoint");
+        assert!(made.is_some(), "a checkpoint of the project");
 
         // The log cannot be changed: by permission, before the append-only trigger.
         for sql in [
             "UPDATE events SET event_type = event_type",
             "DELETE FROM events",
             "TRUNCATE events",
+            "UPDATE checkpoints SET signed = signed",
+            "DELETE FROM checkpoint_heads",
             "DROP TRIGGER events_no_update_or_delete ON events",
             "CREATE TABLE events_copy (id int)",
         ] {

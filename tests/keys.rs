@@ -178,6 +178,12 @@ async fn the_first_start_writes_a_key_file_only_its_owner_can_read() {
     let db = kit::sqlite();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("keys").join("master.key");
+    let created = coprod(&db, None, &key_file, &["migrate"]).output().unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     let first = coprod(&db, None, &key_file, &["rebuild"]).output().unwrap();
     assert!(
         first.status.success(),

@@ -973,7 +973,13 @@ fn coprod(db: &TestDb, args: &[&str]) -> std::process::Output {
 async fn cli_tokens_export_rebuild_and_verify() {
     for db in kit::backends().await {
         eprintln!("backend: {}", db.backend);
-        // `token create` on a fresh database: migrates, prints the token alone.
+        // `migrate` creates the database; `token create` prints the token alone.
+        let out = coprod(&db, &["migrate"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let out = coprod(
             &db,
             &["token", "create", "--role", "panel", "--org", "oxon"],

@@ -3,8 +3,8 @@
 //! dates, the trail, the report and its downloads, helpful error pages, and the API unchanged.
 //! The browser tests (`tests/browser/`) check the same pages in Chromium, with axe-core.
 //!
-//! Each test starts its own seeded site (`Site`) on each backend; the tests take turns, as the
-//! sites share the seed's clock.
+//! Each test starts its own seeded site (`Site`) on each backend, on a clock of its own, so the
+//! tests run in parallel.
 
 mod kit;
 #[path = "browser/seed.rs"]
@@ -607,7 +607,7 @@ async fn the_report_links_its_downloads_which_are_byte_for_byte_what_the_api_giv
         report
             .has("Panel report")
             .has("Stream digest")
-            .has("oxfordshire-six-point, version 1")
+            .has("oxfordshire-six-point, version 2")
             .has(&format!("/projects/{id}/report.csv?as_of={late}"))
             .has(&format!("/projects/{id}/report.json?as_of={late}"));
         let api = reqwest::Client::new();
@@ -661,6 +661,230 @@ async fn the_latest_report_links_to_its_exact_entries_and_a_bad_date_is_refused(
             .await
             .expect(400)
             .html();
+    })
+    .await;
+}
+
+// ---- rubric version 2 on the pages -------------------------------------------------------------
+
+/// `GET /api/v1{path}` with `token`, as JSON.
+async fn api_get(site: &Site, token: &str, path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1{path}", site.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("api")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// `POST /api/v1{path}` of `body` as the recorder; the receipt.
+async fn api_post(site: &Site, path: &str, body: &serde_json::Value) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1{path}", site.base))
+        .bearer_auth(&site.tokens.recorder)
+        .json(body)
+        .send()
+        .await
+        .expect("api");
+    assert!(
+        response.status().is_success(),
+        "POST {path}: {}",
+        response.status()
+    );
+    response.json().await.expect("json")
+}
+
+/// Text as the pages write it: maud escapes these four characters.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Where `text` first appears in the page (it must).
+#[track_caller]
+fn position(page: &Page, text: &str) -> usize {
+    page.has(text);
+    page.body.find(text).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_page_gives_the_headline_the_warning_and_the_ladder_before_the_detail() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let api = api_get(
+            site,
+            &site.tokens.assurance,
+            &format!("/projects/{id}/assessment"),
+        )
+        .await;
+        let overall = &api["overall"];
+        let headline = overall["headline"].as_str().expect("a headline");
+        let flag = overall["flags"][0]["message"].as_str().expect("a flag");
+        assert_eq!(
+            overall["flags"][0]["key"], "declared_above_evidence",
+            "{overall}"
+        );
+        let rung = overall["ladder"]["rung"].as_str().expect("a rung");
+        assert_ne!(rung, "co_production", "{overall}");
+        let rung_title = match rung {
+            "co_design" => "Co-design",
+            "engagement" => "Engagement",
+            "consultation" => "Consultation",
+            other => panic!("a rung the story does not reach: {other}"),
+        };
+        let reason = overall["ladder"]["reasons"][0].as_str().expect("a reason");
+
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let page = b.get(&format!("/projects/{id}")).await.expect(200).html();
+        page.has(r#"class="govuk-body-l app-headline" id="headline""#)
+            .has(&escaped(headline))
+            .has(r#"class="govuk-warning-text app-flag" id="flag-declared_above_evidence""#)
+            .has(r#"<span class="govuk-warning-text__icon" aria-hidden="true">!</span>"#)
+            .has(&format!(
+                r#"<span class="govuk-visually-hidden">Warning</span>{}"#,
+                escaped(flag)
+            ))
+            .has("On the ladder of participation")
+            .has("What the facts show")
+            .has(&format!("<strong>{rung_title}</strong>"))
+            .has("What the project says it is")
+            .has("<strong>Co-production</strong>")
+            .has(&escaped(reason))
+            .has("Says it is");
+        // The verdict comes first, then the counts, the chart and the six criteria.
+        let order = [
+            position(&page, r#"id="headline""#),
+            position(&page, r#"id="flag-declared_above_evidence""#),
+            position(&page, r#"id="ladder""#),
+            position(&page, r#"id="overall""#),
+            position(&page, "<svg"),
+            position(&page, r#"id="whole_life_involvement""#),
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+
+        // Each indicator's state in words, with what is missing when it is not met.
+        let states: Vec<String> = api["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["indicators"].as_array().unwrap().clone())
+            .map(|i| i["state"].as_str().unwrap().to_string())
+            .collect();
+        for (state, words) in [
+            ("met", "Met"),
+            ("not_met", "Not met"),
+            ("not_applicable", "Does not apply yet"),
+            ("not_recorded", "Not recorded"),
+        ] {
+            if states.iter().any(|s| s == state) {
+                page.has(&format!("</span>{words}</strong>"));
+            }
+        }
+        assert!(
+            states.iter().any(|s| s != "met"),
+            "the story leaves something unmet: {states:?}"
+        );
+        for indicator in api["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["indicators"].as_array().unwrap())
+        {
+            if let Some(missing) = indicator["missing_evidence"].as_str() {
+                page.has(&format!(
+                    "<strong>What to record or do: </strong>{}",
+                    escaped(missing)
+                ));
+            }
+        }
+
+        // The printable report gives the same verdict.
+        let report = b
+            .get(&format!("/projects/{id}/report"))
+            .await
+            .expect(200)
+            .html();
+        report
+            .has(&escaped(headline))
+            .has(&escaped(flag))
+            .has("What the project says it is")
+            .has("What to record or do: ");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_with_only_its_registration_cannot_be_judged_yet_and_its_words_stay_escaped() {
+    each_site(async |site| {
+        let registered = api_post(
+            site,
+            "/projects",
+            &serde_json::json!({
+                "title": "Carers <script>alert(1)</script> & friends",
+                "organisation": seed::ORGANISATION,
+                "service_area": "Carers' support",
+                "description": "A \"new\" <b>offer</b>",
+                "priority_groups": ["<i>carers</i>"],
+                "serves": ["carer_status: <carer>"],
+                "started_on": site.seeded.early,
+                "declared_level": "co_design",
+            }),
+        )
+        .await;
+        let id = registered["project_id"].as_str().unwrap();
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let page = b.get(&format!("/projects/{id}")).await.expect(200).html();
+        page.has("Carers &lt;script&gt;alert(1)&lt;/script&gt; &amp; friends")
+            .lacks("<script>alert(1)")
+            .has("A &quot;new&quot; &lt;b&gt;offer&lt;/b&gt;")
+            .lacks("<b>offer")
+            .has("&lt;i&gt;carers&lt;/i&gt;")
+            .has("Groups it exists for")
+            .has("carer_status: &lt;carer&gt;")
+            .has("Too little has been recorded to judge this project yet")
+            .has("0 met, 0 partly met, 0 not met, 6 cannot be judged yet.")
+            .has("Not on the ladder yet")
+            .has("<strong>Co-design</strong>")
+            .has("none of its 4 indicators could be judged yet.");
+        // Every criterion is rated in words, never by colour alone.
+        assert_eq!(
+            page.body
+                .matches("</span>Cannot be judged yet</strong>")
+                .count(),
+            12,
+            "six in the table and six in the criteria"
+        );
+        // In the project list too.
+        b.get("/projects")
+            .await
+            .expect(200)
+            .html()
+            .has("Cannot be judged yet");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comparing_dates_says_where_the_project_stood_on_the_ladder_and_how_each_state_changed() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let (early, late) = (&site.seeded.early, &site.seeded.late);
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let compare = b
+            .get(&format!("/projects/{id}/compare?from={early}&to={late}"))
+            .await
+            .expect(200)
+            .html();
+        compare
+            .has(r#"id="ladder-change""#)
+            .has("On the ladder of participation: ")
+            .has("class=\"govuk-warning-text app-flag\"")
+            .has("What to record or do: ");
     })
     .await;
 }
@@ -838,8 +1062,7 @@ async fn the_accessibility_statement_needs_no_sign_in() {
 
 /// Seeds the portfolio's projects on `site`; returns how many the seeded organisation has.
 async fn portfolio(site: &Site) -> u64 {
-    let t = &site.tokens;
-    seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await
+    site.seed_portfolio().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -917,6 +1140,18 @@ async fn the_projects_behind_a_portfolio_figure_are_listed() {
             .expect(200)
             .html()
             .has("Home care charter");
+        // Version 2's figures: the projects where a fact was never recorded, and where a
+        // criterion cannot be judged yet.
+        let page = b.get("/portfolio").await.expect(200).html();
+        page.has(">Cannot be judged yet</th>")
+            .has(">Does not apply yet</th>")
+            .has(">Not recorded</th>")
+            .has("state=not_recorded");
+        b.get("/portfolio/projects?criterion=reciprocal_reward&indicator=fair_rate&state=not_recorded")
+            .await
+            .expect(200)
+            .html()
+            .has("(Reciprocal reward): not recorded");
         b.get("/portfolio/projects?stage=none&status=open")
             .await
             .expect(200)
@@ -963,6 +1198,11 @@ async fn bad_portfolio_choices_get_a_page_that_says_what_is_wrong() {
             .expect(400)
             .html()
             .has("There is no such criterion");
+        b.get("/portfolio/projects?criterion=reciprocal_reward&indicator=fair_rate&state=maybe")
+            .await
+            .expect(400)
+            .html()
+            .has("The state must be met, not_met, not_applicable, not_recorded or not_shown");
         b.get("/portfolio?organisation=harrow")
             .await
             .expect(403)
@@ -1038,6 +1278,38 @@ async fn the_administrator_compares_organisations_and_one_has_too_few_projects()
             .html()
             .lacks("Organisations compared")
             .has(">3<span class=\"govuk-visually-hidden\"> projects: all");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_projects_the_pages_say_how_projects_arrive_and_the_portfolio_draws_no_charts() {
+    each_site(async |site| {
+        // An organisation with no projects on the seeded site.
+        let empty = kit::app::token(
+            &site.store,
+            coprod::store::AccessRole::Assurance,
+            "rutland",
+            "Rutland officer",
+        )
+        .await;
+        let mut b = signed_in(site, &empty).await;
+        b.get("/")
+            .await
+            .expect(200)
+            .html()
+            .has("There are no projects you can see yet.")
+            .has("POST /api/v1/projects")
+            .has("coprod serve --demo");
+        b.get("/portfolio")
+            .await
+            .expect(200)
+            .html()
+            .has("No projects to count")
+            .has("coprod serve --demo")
+            .lacks("app-chart")
+            .lacks("criteria-table")
+            .lacks("Over time");
     })
     .await;
 }

@@ -593,6 +593,13 @@ pub struct AssessmentSealed {
     pub stream_digest: crate::digest::Digest,
     pub rubric: crate::rubric::RubricReference,
     pub engine: String,
+    /// `protected` when the body was given to a reader who may not see the trail's personal
+    /// data, as such readers are given assessments (see `docs/privacy.md`); absent: every figure.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::assessment::Disclosure::is_full"
+    )]
+    pub disclosure: crate::assessment::Disclosure,
     /// SHA-256 of the assessment body as returned.
     pub assessment_digest: crate::digest::Digest,
     pub requested_by: String,

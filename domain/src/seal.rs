@@ -2,7 +2,7 @@
 //! given, and is the log it was computed from unaltered? Used by the API, `coprod verify` and
 //! the offline check of an exported trail, so that all three judge a seal the same way.
 
-use crate::assessment::{assess, Assessment, Cutoff};
+use crate::assessment::{assess_for, Assessment, Cutoff};
 use crate::digest::{verify_chain, Digest, StoredEntry};
 use crate::events::{AssessmentSealed, ProjectEvent};
 use crate::personal;
@@ -74,7 +74,9 @@ pub fn replay(events: &[RecordedEvent], seal: &AssessmentSealed) -> Result<Asses
     // seal: those recorded by then, as the store knew them when sealing), so the replay cuts there
     // and restates the sealed `as_of`; a late entry stamped before `as_of` cannot change it.
     let cutoff = Cutoff::AtSequence(seal.at_sequence);
-    let mut assessment = assess(events, published, cutoff).map_err(|e| e.to_string())?;
+    // For the kind of reader it was sealed for: a panel's seal is of the body a panel is given.
+    let mut assessment =
+        assess_for(events, published, cutoff, seal.disclosure).map_err(|e| e.to_string())?;
     assessment.as_of = seal.as_of.clone();
     assessment.engine = seal.engine.clone();
     Ok(assessment)

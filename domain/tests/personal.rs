@@ -182,6 +182,7 @@ fn a_seal_made_before_an_erasure_cannot_be_replayed_in_full_and_is_not_called_al
             stream_digest: assessment.stream_digest,
             rubric: assessment.rubric.clone(),
             engine: assessment.engine.clone(),
+            disclosure: Default::default(),
             assessment_digest: body_digest(&assessment),
             requested_by: "assurance".into(),
             purpose: "Panel".into(),

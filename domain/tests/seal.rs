@@ -117,6 +117,7 @@ fn seal_of(assessment: &Assessment, requested_as_of: Option<&str>) -> Assessment
         stream_digest: assessment.stream_digest,
         rubric: assessment.rubric.clone(),
         engine: assessment.engine.clone(),
+        disclosure: Default::default(),
         assessment_digest: body_digest(assessment),
         requested_by: "assurance".into(),
         purpose: PURPOSE.into(),

@@ -42,6 +42,7 @@ fn seal_with(purpose: &str) -> ProjectCommand {
             requested_by: "assurance".into(),
             purpose: purpose.into(),
             occurred_on: today(),
+            disclosure: Default::default(),
         },
         context: context(),
     }

@@ -3,7 +3,7 @@
 //! CSV. The rubric and its rules are described in `docs/rubric.md`.
 
 use chrono::{DateTime, Utc};
-use coprod_domain::assessment::{AssessError, Assessment, Cutoff};
+use coprod_domain::assessment::{AssessError, Assessment, Cutoff, Disclosure};
 use coprod_domain::rubric::{self, PublishedRubric};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -57,17 +57,19 @@ fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, AppErro
     }
 }
 
-/// The project at each of `cutoffs` under `rubric`, in order, its entries read once: the one
-/// way the API, the pages and the portfolio assess a project.
+/// The project at each of `cutoffs` under `rubric`, in order, its entries read once, as
+/// readers of `disclosure` may be given it (see [`Caller::disclosure`]): the one way the API,
+/// the pages and the portfolio assess a project.
 pub async fn assess_at(
     state: &AppState,
     project_id: Uuid,
     cutoffs: &[Cutoff],
     rubric: &PublishedRubric,
+    disclosure: Disclosure,
 ) -> Result<Vec<Result<ProjectAt, AssessError>>, AppError> {
     Ok(state
         .store
-        .assess_project_at(project_id, cutoffs, rubric)
+        .assess_project_at(project_id, cutoffs, rubric, disclosure)
         .await?)
 }
 
@@ -81,7 +83,8 @@ pub fn recorded<T>(answer: Result<T, AssessError>) -> Result<Option<T>, AppError
     }
 }
 
-/// The assessment a query asks for, of a project the caller may see.
+/// The assessment a query asks for, of a project the caller may see, as the caller may be
+/// given it.
 pub async fn assessment_of(
     state: &AppState,
     caller: &Caller,
@@ -91,7 +94,14 @@ pub async fn assessment_of(
     let head = visible_project(state, caller, id).await?;
     let rubric = find_rubric(query.rubric.as_deref())?;
     let cutoff = cutoff(query, state.now())?;
-    let mut answers = assess_at(state, head.project_id, &[cutoff], rubric).await?;
+    let mut answers = assess_at(
+        state,
+        head.project_id,
+        &[cutoff],
+        rubric,
+        caller.disclosure(),
+    )
+    .await?;
     let answer = answers
         .pop()
         .ok_or_else(|| AppError::internal("assessment", "no answer for the cut-off"))?;
@@ -115,14 +125,19 @@ const CSV_HEADER: [&str; 14] = [
     "evidence",
 ];
 
-/// The assessment as CSV: one row per indicator.
+/// Version 2 on, after those: what the evidence says of the indicator and what is missing.
+const CSV_HEADER_FROM_VERSION_2: [&str; 2] = ["state", "missing_evidence"];
+
+/// The assessment as CSV: one row per indicator. Version 1's columns are as they always were;
+/// from version 2 each row ends with the indicator's state and what evidence is missing.
 pub fn assessment_csv(assessment: &Assessment) -> Result<Vec<u8>, AppError> {
+    let with_states = assessment.rubric.version >= 2;
     let rubric = format!("{}@{}", assessment.rubric.id, assessment.rubric.version);
     let mut rows = Vec::new();
     for criterion in &assessment.criteria {
         for indicator in &criterion.indicators {
             let evidence: Vec<String> = indicator.evidence.iter().map(u64::to_string).collect();
-            rows.push(vec![
+            let mut row = vec![
                 assessment.project_id.to_string(),
                 rubric.clone(),
                 assessment.as_of.clone(),
@@ -137,8 +152,22 @@ pub fn assessment_csv(assessment: &Assessment) -> Result<Vec<u8>, AppError> {
                 indicator.value.clone(),
                 indicator.explanation.clone(),
                 evidence.join(" "),
-            ]);
+            ];
+            if with_states {
+                row.push(
+                    indicator
+                        .state
+                        .map(|state| state.as_str().to_string())
+                        .unwrap_or_default(),
+                );
+                row.push(indicator.missing_evidence.clone().unwrap_or_default());
+            }
+            rows.push(row);
         }
     }
-    csv_bytes(&CSV_HEADER, &rows)
+    let mut header = CSV_HEADER.to_vec();
+    if with_states {
+        header.extend(CSV_HEADER_FROM_VERSION_2);
+    }
+    csv_bytes(&header, &rows)
 }

@@ -2,6 +2,7 @@
 //! their organisation's, or every organisation's for `*` tokens. How a caller is recognised is
 //! the transport's business (a bearer token for the API, a session for the pages).
 
+use coprod_domain::assessment::Disclosure;
 use uuid::Uuid;
 
 use super::{AppError, AppState};
@@ -9,6 +10,23 @@ use crate::store::{AccessRole, Principal, ProjectHead};
 
 /// The organisation value that grants every organisation.
 pub const ALL_ORGANISATIONS: &str = "*";
+
+/// An organisation's slug as stored: trimmed and lowercased ("Oxfordshire " → "oxfordshire").
+pub fn organisation_slug(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// Whether two organisation slugs name the same organisation: case and spaces (around or
+/// inside) do not count, so "North Yorkshire" is "northyorkshire".
+pub fn same_organisation(a: &str, b: &str) -> bool {
+    let key = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    key(a) == key(b)
+}
 
 /// Every role.
 pub const ANYONE: &[AccessRole] = &[
@@ -45,12 +63,34 @@ impl Caller {
 
     /// Whether the caller may see projects of `organisation`.
     pub fn sees(&self, organisation: &str) -> bool {
-        self.0.organisation == ALL_ORGANISATIONS || self.0.organisation == organisation
+        self.0.organisation == ALL_ORGANISATIONS
+            || same_organisation(&self.0.organisation, organisation)
+    }
+
+    /// The organisation the caller's token is for (`*` for every organisation).
+    pub fn organisation(&self) -> &str {
+        &self.0.organisation
     }
 
     /// Whether the caller sees every organisation.
     pub fn sees_all(&self) -> bool {
         self.0.organisation == ALL_ORGANISATIONS
+    }
+
+    /// Whether the caller may see the trail's personal data: the readers of the trail.
+    pub fn sees_personal_data(&self) -> bool {
+        TRAIL_READERS.contains(&self.0.role)
+    }
+
+    /// What assessments given to the caller may say about people: every figure for those who
+    /// may see personal data; for the others (panels), nothing that depends on the groups of
+    /// fewer than five people, no count of people below five and no participant named.
+    pub fn disclosure(&self) -> Disclosure {
+        if self.sees_personal_data() {
+            Disclosure::Full
+        } else {
+            Disclosure::Protected
+        }
     }
 
     /// What entries this caller records say as `recorded_by` (see [`Principal::recorded_by`]).
@@ -96,4 +136,17 @@ pub async fn visible_project_id(
 /// A malformed id names no project.
 fn project_id(id: &str) -> Result<Uuid, AppError> {
     id.parse().map_err(|_| AppError::ProjectNotFound)
+}
+
+#[cfg(test)]
+mod organisation_tests {
+    use super::*;
+
+    #[test]
+    fn organisations_are_the_same_whatever_their_case_and_spaces() {
+        assert!(same_organisation("oxfordshire", " Oxfordshire "));
+        assert!(same_organisation("north yorkshire", "NorthYorkshire"));
+        assert!(!same_organisation("oxfordshire", "camden"));
+        assert_eq!(organisation_slug("  Oxfordshire "), "oxfordshire");
+    }
 }

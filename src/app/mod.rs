@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod assess;
 pub mod caller;
+pub mod checkpoints;
 pub mod error;
 pub mod moment;
 pub mod portfolio;
@@ -25,11 +26,13 @@ use crate::store::Store;
 pub use caller::{visible_project, visible_project_id, Caller};
 pub use error::AppError;
 
-/// What every request shares: the store, and the clock "now" and "today" are read from.
+/// What every request shares: the store, the clock "now" and "today" are read from, and whether
+/// this is the demo (`coprod serve --demo`), which every page then says.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub clock: Clock,
+    pub demo: bool,
 }
 
 impl AppState {
@@ -37,7 +40,17 @@ impl AppState {
     /// instant an entry is stamped with and the "now" of an answer never disagree.
     pub fn new(store: Store) -> Self {
         let clock = store.clock().clone();
-        AppState { store, clock }
+        AppState {
+            store,
+            clock,
+            demo: false,
+        }
+    }
+
+    /// The same application, serving the demo's made-up projects.
+    pub fn as_demo(mut self) -> Self {
+        self.demo = true;
+        self
     }
 
     /// The current instant, by this application's clock.

@@ -18,7 +18,7 @@ use super::body::{parse_as, parse_value, JsonBody};
 use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
-use super::respond::{json_or_csv, json_response};
+use super::respond::{json_or_csv, json_response, not_stored};
 use crate::app::assess::{assessment_csv, assessment_of, AssessmentQuery};
 use crate::app::caller::ANYONE;
 use crate::app::{visible_project, AppState, Caller};
@@ -42,11 +42,22 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     caller.require(ANYONE, "read assessments")?;
     let assessment = assessment_of(&state, &caller, &id, &query).await?;
-    json_or_csv(
+    let response = json_or_csv(
         &headers,
         || Ok(assessment.to_json_bytes()),
         || assessment_csv(&assessment),
-    )
+    )?;
+    Ok(for_caller(&caller, response))
+}
+
+/// An assessment's answer: with every figure (for readers who may see personal data) it can
+/// tell the groups of the people who took part, so no cache may keep it.
+fn for_caller(caller: &Caller, response: Response) -> Response {
+    if caller.sees_personal_data() {
+        not_stored(response)
+    } else {
+        response
+    }
 }
 
 fn rubric_body(published: &PublishedRubric) -> Value {
@@ -148,6 +159,8 @@ pub async fn seal(
             stream_digest: assessment.stream_digest,
             rubric: assessment.rubric.clone(),
             engine: assessment.engine.clone(),
+            // The body is the one this caller is given: a replay must be for the same readers.
+            disclosure: caller.disclosure(),
             assessment_digest: Digest::of_bytes(&body),
             requested_by: context.recorded_by.clone(),
             purpose: request.purpose.clone(),
@@ -176,7 +189,7 @@ pub async fn seal(
         Ok((StatusCode::CREATED, answer))
     })
     .await?;
-    Ok(json_response(status, body))
+    Ok(for_caller(&caller, json_response(status, body)))
 }
 
 /// A seal names `as_of` and `rubric` in its body, not its query: point errors at the body's

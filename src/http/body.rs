@@ -133,6 +133,60 @@ pub fn parse_as<T: DeserializeOwned>(value: Value, base: &str) -> Result<T, ApiE
     })
 }
 
+/// How dates are written in every body, and the example the errors give.
+pub const DATE_FORM: &str = "write dates as YYYY-MM-DD, e.g. 2025-01-07";
+
+/// What chrono says when a text is not a `YYYY-MM-DD` date (its `ParseError`s, as serde passes
+/// them on), and what serde says when a date is not text at all.
+fn is_date_error(message: &str) -> bool {
+    const NOT_A_DATE: [&str; 7] = [
+        "input contains invalid characters",
+        "premature end of input",
+        "trailing input",
+        "input is out of range",
+        "no possible date and time matching input",
+        "input is not enough for unique date and time",
+        "bad or unsupported format string",
+    ];
+    NOT_A_DATE.contains(&message) || message.ends_with("expected a formatted date string")
+}
+
+/// The names serde lists after "expected" in an unknown-field or unknown-variant message
+/// ("expected one of `a`, `b`", "expected `a` or `b`"); none for "there are no fields".
+fn expected_names(message: &str) -> Vec<&str> {
+    let Some((_, expected)) = message.split_once("expected") else {
+        return Vec::new();
+    };
+    expected.split('`').skip(1).step_by(2).collect()
+}
+
+/// The known name a mistyped `word` most likely meant: the nearest by edit distance (ignoring
+/// case), if it is near enough to be a slip rather than another word.
+pub fn closest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let allowed = (word.chars().count() / 3).clamp(1, 3);
+    known
+        .into_iter()
+        .map(|name| {
+            (
+                strsim::damerau_levenshtein(&word, &name.to_lowercase()),
+                name,
+            )
+        })
+        .filter(|(distance, _)| *distance <= allowed)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// " Did you mean `x`?" when `word` is close to one of `known`; otherwise the list of them.
+pub fn suggestion(word: &str, known: &[&str], what: &str) -> String {
+    match closest(word, known.iter().copied()) {
+        Some(name) => format!(" Did you mean `{name}`?"),
+        None if known.is_empty() => String::new(),
+        None => format!(" The {what} are: {}.", known.join(", ")),
+    }
+}
+
 /// Turns serde's description of a mismatch into a problem with the field's pointer.
 fn shape_error(message: String, mut path: String) -> ApiError {
     let quoted = |prefix: &str| -> Option<String> {
@@ -150,11 +204,17 @@ fn shape_error(message: String, mut path: String) -> ApiError {
     };
     if let Some(field) = quoted("unknown field") {
         let path = point_at(&field);
+        let known = expected_names(&message);
+        let hint = suggestion(&field, &known, "fields of this request");
+        let at = match closest(&field, known.iter().copied()) {
+            Some(name) => format!("unknown field; did you mean `{name}`?"),
+            None => "unknown field".to_string(),
+        };
         return ApiError::bad_request(
             "unknown_field",
-            format!("The field '{field}' is not part of this request."),
+            format!("The field '{field}' is not part of this request.{hint}"),
         )
-        .at(path, "unknown field");
+        .at(path, at);
     }
     if let Some(field) = quoted("missing field") {
         let path = point_at(&field);
@@ -174,6 +234,27 @@ fn shape_error(message: String, mut path: String) -> ApiError {
     } else {
         path
     };
+    if is_date_error(&readable) {
+        let why = if readable == "input is out of range" {
+            "names a day that does not exist"
+        } else {
+            "is not a date Coprod can read"
+        };
+        return ApiError::bad_request(
+            "validation_failed",
+            format!("The field at '{path}' {why}: {DATE_FORM}."),
+        )
+        .at(path, DATE_FORM);
+    }
+    if let Some(value) = quoted("unknown variant") {
+        let known = expected_names(&message);
+        let hint = suggestion(&value, &known, "values allowed here");
+        return ApiError::bad_request(
+            "validation_failed",
+            format!("The field at '{path}' cannot be '{value}'.{hint}"),
+        )
+        .at(path, readable);
+    }
     ApiError::bad_request(
         "validation_failed",
         format!("The field at '{path}' does not have the right form: {readable}."),
@@ -230,16 +311,40 @@ pub fn parse_fact(value: Value, base: &str) -> Result<Fact, ApiError> {
         value: Value::Object(fields),
         base: base.to_string(),
     };
-    Fact::parse_fields(&tag, parser).unwrap_or_else(|| {
-        Err(ApiError::bad_request(
-            "unknown_event_type",
+    Fact::parse_fields(&tag, parser).unwrap_or_else(|| Err(unknown_event_type(&tag, base)))
+}
+
+/// Entries only the server writes, and the request that records each.
+const SERVER_WRITTEN: [(&str, &str); 3] = [
+    ("project_registered", "POST /api/v1/projects registers a project"),
+    (
+        "assessment_sealed",
+        "POST /api/v1/projects/{id}/assessments seals an assessment",
+    ),
+    (
+        "participant_erased",
+        "POST /api/v1/projects/{id}/participants/{participant_id}/erase erases a participant's personal data",
+    ),
+];
+
+/// A `type` that is not a postable fact: says which types are, and what was probably meant.
+fn unknown_event_type(tag: &str, base: &str) -> ApiError {
+    let known = Fact::TYPES.join(", ");
+    let detail = match SERVER_WRITTEN.iter().find(|(server, _)| *server == tag) {
+        Some((_, how)) => format!(
+            "'{tag}' entries are written by the server, not posted: {how}. The event types that can be posted are: {known}."
+        ),
+        None => {
+            let guess = closest(tag, Fact::TYPES.iter().copied())
+                .map(|name| format!(" Did you mean `{name}`?"))
+                .unwrap_or_default();
             format!(
-                "'{tag}' is not an event type that can be posted. Known types: {}.",
-                Fact::TYPES.join(", ")
-            ),
-        )
-        .at(format!("{base}/type"), "unknown event type"))
-    })
+                "'{tag}' is not an event type that can be posted.{guess} The event types that can be posted are: {known}."
+            )
+        }
+    };
+    ApiError::bad_request("unknown_event_type", detail)
+        .at(format!("{base}/type"), "unknown event type")
 }
 
 /// The body of `POST /projects/{id}/events`: one fact, or `{"events": [...]}`.
@@ -256,9 +361,10 @@ pub fn parse_facts(bytes: &[u8]) -> Result<(Vec<Fact>, bool), ApiError> {
         return Ok((vec![parse_fact(Value::Object(object), "")?], false));
     }
     if let Some(other) = object.keys().find(|k| k.as_str() != "events") {
+        let hint = suggestion(other, &["events"], "fields of a batch");
         return Err(ApiError::bad_request(
             "unknown_field",
-            format!("A batch has only the field 'events'; '{other}' is not allowed."),
+            format!("A batch has only the field 'events'; '{other}' is not allowed.{hint}"),
         )
         .at(format!("/{}", escape_pointer(other)), "unknown field"));
     }
@@ -275,4 +381,169 @@ pub fn parse_facts(bytes: &[u8]) -> Result<(Vec<Fact>, bool), ApiError> {
         .map(|(i, item)| parse_fact(item, &format!("/events/{i}")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((facts, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn refusal(body: Value) -> ApiError {
+        match parse_facts(body.to_string().as_bytes()) {
+            Ok(_) => panic!("{body} was accepted"),
+            Err(error) => error,
+        }
+    }
+
+    fn joined(occurred_on: &str) -> Value {
+        json!({"type": "participant_joined", "participant_id": "p1", "kind": "carer",
+            "groups": [], "occurred_on": occurred_on})
+    }
+
+    #[test]
+    fn a_date_written_another_way_is_told_how_to_write_dates() {
+        for written in ["07/01/2025", "7 January 2025", "2025-1-7x", "2025-01"] {
+            let error = refusal(joined(written));
+            assert_eq!(
+                (error.status, error.code),
+                (StatusCode::BAD_REQUEST, "validation_failed")
+            );
+            assert!(
+                error
+                    .detail
+                    .contains("write dates as YYYY-MM-DD, e.g. 2025-01-07"),
+                "{written}: {}",
+                error.detail
+            );
+            assert!(
+                !error.detail.contains("invalid characters"),
+                "{}",
+                error.detail
+            );
+            assert_eq!(error.errors[0].path, "/occurred_on");
+            assert_eq!(error.errors[0].message, DATE_FORM);
+        }
+    }
+
+    #[test]
+    fn a_day_that_does_not_exist_and_a_date_given_as_a_number_say_how_dates_are_written() {
+        let error = refusal(joined("2025-02-30"));
+        assert!(
+            error.detail.contains("a day that does not exist"),
+            "{}",
+            error.detail
+        );
+        assert!(error.detail.contains(DATE_FORM));
+        let mut numbered = joined("2025-01-07");
+        numbered["occurred_on"] = json!(20250107);
+        let error = refusal(numbered);
+        assert!(error.detail.contains(DATE_FORM), "{}", error.detail);
+        assert_eq!(error.errors[0].path, "/occurred_on");
+    }
+
+    #[test]
+    fn an_unknown_field_close_to_a_known_one_names_it() {
+        let mut body = joined("2025-01-07");
+        let groups = body.as_object_mut().unwrap().remove("groups").unwrap();
+        body["group"] = groups;
+        let error = refusal(body);
+        assert_eq!(
+            (error.status, error.code),
+            (StatusCode::BAD_REQUEST, "unknown_field")
+        );
+        assert!(
+            error.detail.contains("did you mean `groups`?")
+                || error.detail.contains("Did you mean `groups`?"),
+            "{}",
+            error.detail
+        );
+        assert_eq!(error.errors[0].path, "/group");
+    }
+
+    #[test]
+    fn an_unknown_field_far_from_every_known_one_lists_the_fields() {
+        let mut body = joined("2025-01-07");
+        body["nickname"] = json!("Jo");
+        let error = refusal(body);
+        assert_eq!(error.code, "unknown_field");
+        assert!(!error.detail.contains("Did you mean"), "{}", error.detail);
+        assert!(
+            error
+                .detail
+                .contains("participant_id, kind, groups, occurred_on"),
+            "{}",
+            error.detail
+        );
+        assert_eq!(error.errors[0].path, "/nickname");
+    }
+
+    #[test]
+    fn an_unknown_event_type_lists_the_known_ones_and_guesses_a_slip() {
+        let error = refusal(json!({"type": "participant_join", "participant_id": "p1"}));
+        assert_eq!(
+            (error.status, error.code),
+            (StatusCode::BAD_REQUEST, "unknown_event_type")
+        );
+        assert!(
+            error.detail.contains("Did you mean `participant_joined`?"),
+            "{}",
+            error.detail
+        );
+        for known in Fact::TYPES {
+            assert!(
+                error.detail.contains(known),
+                "{known} missing: {}",
+                error.detail
+            );
+        }
+        let error = refusal(json!({"type": "tea_served"}));
+        assert!(!error.detail.contains("Did you mean"), "{}", error.detail);
+        assert!(error.detail.contains("stage_started"), "{}", error.detail);
+        assert_eq!(error.errors[0].path, "/type");
+    }
+
+    #[test]
+    fn a_server_written_type_says_which_request_records_it() {
+        let error = refusal(json!({"type": "project_registered"}));
+        assert_eq!(error.code, "unknown_event_type");
+        assert!(
+            error.detail.contains("POST /api/v1/projects"),
+            "{}",
+            error.detail
+        );
+    }
+
+    #[test]
+    fn an_unknown_enum_value_close_to_an_allowed_one_names_it() {
+        let mut body = joined("2025-01-07");
+        body["kind"] = json!("carers");
+        let error = refusal(body);
+        assert_eq!(error.code, "validation_failed");
+        assert!(
+            error.detail.contains("Did you mean `carer`?"),
+            "{}",
+            error.detail
+        );
+        assert_eq!(error.errors[0].path, "/kind");
+    }
+
+    #[test]
+    fn a_batch_with_a_mistyped_list_names_events() {
+        let error = refusal(json!({"events": [], "event": []}));
+        assert_eq!(error.code, "unknown_field");
+        assert!(
+            error.detail.contains("Did you mean `events`?"),
+            "{}",
+            error.detail
+        );
+    }
+
+    #[test]
+    fn closest_takes_only_near_slips() {
+        assert_eq!(closest("group", ["groups", "kind"]), Some("groups"));
+        assert_eq!(closest("Ocurred_on", ["occurred_on"]), Some("occurred_on"));
+        assert_eq!(closest("colour", ["groups", "kind"]), None);
+        assert_eq!(closest("x", ["kind"]), None);
+    }
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use coprod_domain::digest::verify_chain;
 use coprod_domain::{Digest, ProjectCommand};
@@ -12,7 +12,7 @@ use super::body::{parse_facts, JsonBody};
 use super::idempotency::{idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
-use super::respond::{accepts, json_response};
+use super::respond::{accepts, json_response, not_stored};
 use crate::app::caller::{TRAIL_READERS, WRITERS};
 use crate::app::trail::{check_trail, readable_trail};
 use crate::app::{visible_project, visible_project_id, AppState, Caller};
@@ -136,7 +136,11 @@ pub async fn trail_page(
     let entries = state.store.entries(head.project_id, 0, None).await?;
     if accepts(&headers, "application/x-ndjson") {
         let body = crate::trail::ndjson(&entries);
-        return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
+        // Participant ids (pseudonymous) and ciphertext: kept by no cache either.
+        return Ok(not_stored((
+            [(header::CONTENT_TYPE, "application/x-ndjson")],
+            body,
+        )));
     }
     // Trail readers may see personal data: the API shows it decrypted beside what is stored.
     let trail = readable_trail(&state, head.project_id, &entries).await?;
@@ -152,11 +156,10 @@ pub async fn trail_page(
     } else {
         None
     };
-    Ok(Json(TrailPage {
+    Ok(not_stored(Json(TrailPage {
         events: page,
         next_after,
-    })
-    .into_response())
+    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +181,11 @@ pub struct Verification {
     pub first_divergence: Option<u64>,
     /// Without a receipt: every sealed assessment, replayed and checked against the chain.
     pub seals: Vec<coprod_domain::seal::SealCheck>,
+    /// Without a receipt: the trail checked against the head the latest signed checkpoint holds
+    /// for the project (catches entries removed, rolled back or rewritten before it).
+    pub checkpoint: Option<crate::store::CheckpointCheck>,
+    /// Without a receipt: the trail compared with the head the project's view recorded.
+    pub view: Option<crate::store::ViewCheck>,
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/verify", tag = "events",
@@ -207,23 +215,30 @@ pub async fn verify(
             ))
         }
     };
-    let entries = state.store.entries(head.project_id, 0, None).await?;
     let verification = match receipt {
         None => {
+            let guarded = state.store.guarded_entries(head.project_id).await?;
+            let entries = &guarded.entries;
             let sequence = entries.len() as u64;
             let stored = entries.last().and_then(|e| e.stored_digest());
-            let (check, seals) = check_trail(&state, head.project_id, &entries).await?;
+            let (check, seals) = check_trail(&state, head.project_id, entries).await?;
             Verification {
                 // A seal that cannot be replayed in full after an erasure does not fail the check.
-                valid: check.first_divergence.is_none() && !seals.iter().any(|s| s.contradicted()),
+                valid: check.first_divergence.is_none()
+                    && !seals.iter().any(|s| s.contradicted())
+                    && guarded.checkpoint.valid != Some(false)
+                    && guarded.view.valid != Some(false),
                 sequence,
                 expected_digest: stored.map(|d| d.to_string()),
                 recomputed_digest: check.heads.last().map(|d| d.to_string()),
                 first_divergence: check.first_divergence,
                 seals,
+                checkpoint: Some(guarded.checkpoint),
+                view: Some(guarded.view),
             }
         }
         Some((sequence, digest)) => {
+            let entries = state.store.entries(head.project_id, 0, None).await?;
             let check = verify_chain(&entries);
             let recomputed = sequence
                 .checked_sub(1)
@@ -239,6 +254,8 @@ pub async fn verify(
                 recomputed_digest: recomputed.map(|d| d.to_string()),
                 first_divergence: check.first_divergence.or(missing),
                 seals: Vec::new(),
+                checkpoint: None,
+                view: None,
             }
         }
     };

@@ -7,6 +7,7 @@
 pub mod assessments;
 pub mod auth;
 pub mod body;
+pub mod checkpoints;
 pub mod events;
 pub mod idempotency;
 pub mod metrics;
@@ -16,6 +17,7 @@ pub mod portfolio;
 pub mod problem;
 pub mod projects;
 pub mod query;
+pub mod request_log;
 pub mod respond;
 pub mod service;
 
@@ -59,7 +61,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .merge(checkpoints::routes());
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(service::healthz))

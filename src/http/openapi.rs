@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assessments, events, participants, portfolio, projects, service};
+use super::{assessments, checkpoints, events, participants, portfolio, projects, service};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use super::{assessments, events, participants, portfolio, projects, service};
         assessments::get, assessments::seal, assessments::seals, assessments::verify_seal, assessments::rubrics, assessments::rubric_definition,
         portfolio::portfolio, portfolio::trend, portfolio::comparison,
         participants::erase, participants::subject_access,
+        checkpoints::list, checkpoints::latest, checkpoints::one, checkpoints::head_proof, checkpoints::consistency,
         service::healthz, service::readyz, service::metrics,
     ),
     components(schemas(

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::body::{parse_as, parse_value, JsonBody};
 use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
-use super::respond::json_response;
+use super::respond::{json_response, not_stored};
 use crate::app::{visible_project, AppState, Caller};
 use crate::store::{AccessRole, ErasureResidue};
 
@@ -122,14 +122,14 @@ pub async fn subject_access(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, participant_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(SUBJECT_ACCESS, "read a participant's personal data")?;
     let head = visible_project(&state, &caller, &id).await?;
     state
         .store
         .subject_access(head.project_id, &participant_id)
         .await?
-        .map(Json)
+        .map(|answer| not_stored(Json(answer)))
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "No entry of this project names participant '{participant_id}'."

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::Response;
 use axum::Json;
 use chrono::NaiveDate;
-use coprod_domain::{ProjectCommand, ProjectRegistered};
+use coprod_domain::{LadderRung, ProjectCommand, ProjectRegistered};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -15,8 +15,8 @@ use super::idempotency::{append_created, idempotent, IdempotencyKey};
 use super::problem::{ApiError, Problem};
 use super::query::StrictQuery;
 use super::respond::json_response;
-use crate::app::caller::{ANYONE, WRITERS};
-use crate::app::projects::visible_views;
+use crate::app::caller::{organisation_slug, ANYONE, WRITERS};
+use crate::app::projects::{view_for, visible_views};
 use crate::app::{visible_project, AppState, Caller};
 use crate::store::ProjectHead;
 
@@ -33,6 +33,12 @@ pub struct RegisterProjectRequest {
     #[serde(default)]
     pub priority_groups: Vec<String>,
     pub started_on: NaiveDate,
+    /// Where the project says it stands on the ladder of participation; the assessment flags a
+    /// level above what the facts show.
+    pub declared_level: Option<LadderRung>,
+    /// The groups the project exists for (e.g. `carer_status: carer`): set apart when judging
+    /// whether one group dominates. Same rules as `priority_groups`.
+    pub serves: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -88,9 +94,11 @@ pub async fn register(
     }
     let request: RegisterProjectRequest = parse_as(value, "")?;
     if !caller.sees(&request.organisation) {
-        return Err(ApiError::forbidden(
-            "You may register projects only for your own organisation.",
-        )
+        return Err(ApiError::forbidden(format!(
+            "You may register projects only for your own organisation: this token is for \"{}\", not \"{}\".",
+            caller.organisation(),
+            request.organisation.trim()
+        ))
         .at("/organisation", "not your organisation"));
     }
     let project_id = request.project_id.unwrap_or_else(Uuid::new_v4);
@@ -99,13 +107,13 @@ pub async fn register(
         registration: ProjectRegistered {
             project_id,
             title: request.title,
-            organisation: request.organisation,
+            organisation: organisation_slug(&request.organisation),
             service_area: request.service_area,
             description: request.description,
             priority_groups: request.priority_groups,
             started_on: request.started_on,
-            declared_level: None,
-            serves: None,
+            declared_level: request.declared_level,
+            serves: request.serves,
         },
         context,
     };
@@ -173,7 +181,7 @@ pub async fn summary(
     caller.require(ANYONE, "read projects")?;
     let head: ProjectHead = visible_project(&state, &caller, &id).await?;
     let view = fresh_view(&state, &head).await?;
-    Ok(Json(view))
+    Ok(Json(view_for(&state, &caller, view).await?))
 }
 
 /// The project's view, brought up to the head first if the projector has not caught up yet.

@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::body::closest;
 use super::problem::ApiError;
 
 pub struct StrictQuery<T>(pub T);
@@ -22,8 +23,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for StrictQuery<T>
                 } else {
                     "validation_failed"
                 };
-                ApiError::bad_request(code, format!("The query string is not right: {message}."))
-                    .at("query", message)
+                let hint = unknown_parameter_hint(&message);
+                ApiError::bad_request(
+                    code,
+                    format!("The query string is not right: {message}.{hint}"),
+                )
+                .at("query", message)
             })
+    }
+}
+
+/// " Did you mean `x`?" for an unknown parameter close to a known one (serde names both).
+fn unknown_parameter_hint(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return String::new();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return String::new();
+    };
+    let known = expected.split('`').skip(1).step_by(2);
+    closest(unknown, known)
+        .map(|name| format!(" Did you mean `{name}`?"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_parameter_close_to_a_known_one_is_named() {
+        let message = "unknown field `as_off`, expected one of `as_of`, `at_sequence`, `rubric`";
+        assert_eq!(unknown_parameter_hint(message), " Did you mean `as_of`?");
+        let far = "unknown field `colour`, expected one of `as_of`, `at_sequence`, `rubric`";
+        assert_eq!(unknown_parameter_hint(far), "");
     }
 }

@@ -18,6 +18,16 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
     (status, headers, body).into_response()
 }
 
+/// An answer that carries personal data (see `docs/privacy.md`): no cache, the browser's or a
+/// proxy's, may keep it.
+pub fn not_stored(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// Whether the request's `Accept` names `mime`.
 pub fn accepts(headers: &HeaderMap, mime: &str) -> bool {
     headers

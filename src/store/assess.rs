@@ -4,7 +4,7 @@
 //! [`Store::assess_project`]), so that whatever is done to the entries before the rubric runs
 //! applies to all of them alike.
 
-use coprod_domain::assessment::{assess, AssessError, Assessment, Cutoff};
+use coprod_domain::assessment::{assess_for, AssessError, Assessment, Cutoff, Disclosure};
 use coprod_domain::rubric::PublishedRubric;
 use coprod_domain::RecordedEvent;
 use uuid::Uuid;
@@ -32,31 +32,33 @@ pub enum AssessmentError {
 }
 
 impl Store {
-    /// The project's assessment at `cutoff` under `rubric`.
+    /// The project's assessment at `cutoff` under `rubric`, for readers of `disclosure`.
     pub async fn assess_project(
         &self,
         project_id: Uuid,
         cutoff: Cutoff,
         rubric: &PublishedRubric,
+        disclosure: Disclosure,
     ) -> Result<Assessment, AssessmentError> {
         let mut at = self
-            .assess_project_at(project_id, &[cutoff], rubric)
+            .assess_project_at(project_id, &[cutoff], rubric, disclosure)
             .await?;
         Ok(at.remove(0)?.assessment)
     }
 
-    /// The project at each of `cutoffs` (one answer per cut-off, in order), read once: the
-    /// function every assessment goes through.
+    /// The project at each of `cutoffs` (one answer per cut-off, in order), read once, as
+    /// readers of `disclosure` may be given it: the function every assessment goes through.
     pub async fn assess_project_at(
         &self,
         project_id: Uuid,
         cutoffs: &[Cutoff],
         rubric: &PublishedRubric,
+        disclosure: Disclosure,
     ) -> Result<Vec<Result<ProjectAt, AssessError>>, StoreError> {
         let events = self.recorded_events(project_id).await?;
         Ok(cutoffs
             .iter()
-            .map(|cutoff| project_at(&events, *cutoff, rubric))
+            .map(|cutoff| project_at(&events, *cutoff, rubric, disclosure))
             .collect())
     }
 }
@@ -66,8 +68,9 @@ fn project_at(
     events: &[RecordedEvent],
     cutoff: Cutoff,
     rubric: &PublishedRubric,
+    disclosure: Disclosure,
 ) -> Result<ProjectAt, AssessError> {
-    let assessment = assess(events, rubric, cutoff)?;
+    let assessment = assess_for(events, rubric, cutoff, disclosure)?;
     let known = events
         .iter()
         .position(|e| e.sequence > assessment.at_sequence)

@@ -65,6 +65,7 @@ impl Store {
                     .time_to_live(TOKEN_TTL)
                     .build(),
                 organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),
+                checkpoints: Default::default(),
             }),
         })
     }

@@ -250,18 +250,20 @@ async fn rewrite_participant_keys(pool: &PgPool) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// Waits until no other transaction of this database that began before `since` holds a
-/// snapshot or a transaction id (either may keep a deleted row alive through a rewrite); false
-/// if one still does after [`OLDER_TRANSACTIONS_WAIT`]. A session whose start time this role may
-/// not read counts as older.
+/// Waits until no other transaction that began before `since` holds a snapshot or a
+/// transaction id (either may keep a deleted row alive through a rewrite); false if one still
+/// does after [`OLDER_TRANSACTIONS_WAIT`]. Every database of the server counts, not only this
+/// one: a transaction elsewhere that was running at the deletion holds back the oldest snapshot
+/// of new transactions here too, and so what the rewrite may drop. A session whose start time
+/// this role may not read counts as older.
 async fn wait_for_older_transactions(pool: &PgPool, since: &str) -> Result<bool, StoreError> {
     let sql = "SELECT (SELECT count(*) FROM pg_stat_activity \
-                       WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                       WHERE pid <> pg_backend_pid() \
                          AND backend_type = 'client backend' \
                          AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) \
                          AND (xact_start IS NULL OR xact_start < $1::timestamptz)) \
                     + (SELECT count(*) FROM pg_prepared_xacts \
-                       WHERE database = current_database() AND prepared < $1::timestamptz)";
+                       WHERE prepared < $1::timestamptz)";
     let deadline = Instant::now() + OLDER_TRANSACTIONS_WAIT;
     loop {
         let (older,): (i64,) = sqlx::query_as(sql).bind(since).fetch_one(pool).await?;

@@ -19,11 +19,13 @@
 //! - `tokens`, `idempotency`: API tokens, and the first answer kept per idempotency key.
 //! - `db`, `projector`, `views`: the pools and entry queries, the views' SQL and their content.
 //! - `assess`, `portfolio`: assessments and the portfolio, as the application asks for them.
+//! - `checkpoints`: signed checkpoints of every project's head, and trails checked against them.
 
 mod append;
 mod assess;
 mod cache;
 mod chain;
+mod checkpoints;
 mod connect;
 mod crypto;
 pub(crate) mod db;
@@ -51,6 +53,9 @@ use crate::clock::Clock;
 pub use append::CommitReceipt;
 pub use assess::{AssessmentError, ProjectAt};
 pub use chain::ChainedRepository;
+pub use checkpoints::{
+    CheckpointCheck, CheckpointError, GuardedEntries, MadeCheckpoint, ViewCheck,
+};
 pub use crypto::{hmac_sha256, KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
@@ -100,6 +105,8 @@ struct Inner {
     tokens: moka::sync::Cache<String, Principal>,
     /// Each registered project's organisation, which its registration fixes for good.
     organisations: moka::sync::Cache<Uuid, String>,
+    /// The checkpoint key, and the signed checkpoints as this process last checked them.
+    checkpoints: checkpoints::Checkpointing,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.

@@ -27,7 +27,7 @@ impl Db {
         // PostgreSQL must be told the type of a parameter that is only compared with NULL.
         let sql = "SELECT project_id, organisation, service_area, registered_at \
                    FROM portfolio_projects \
-                   WHERE ($1::text IS NULL OR organisation = $1::text) \
+                   WHERE ($1::text IS NULL OR lower(organisation) = lower($1::text)) \
                      AND ($2::text IS NULL OR service_area = $2::text) \
                      AND ($3::text IS NULL OR registered_at <= $3::text) \
                    ORDER BY project_id";

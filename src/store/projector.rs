@@ -282,14 +282,14 @@ impl Db {
         status: Option<&str>,
     ) -> Result<Vec<Value>, StoreError> {
         let sql = "SELECT body FROM project_views \
-                   WHERE ($1 IS NULL OR organisation = $1) AND ($2 IS NULL OR status = $2) \
+                   WHERE ($1 IS NULL OR lower(organisation) = lower($1)) AND ($2 IS NULL OR status = $2) \
                    ORDER BY project_id";
         let rows: Vec<(String,)> = match self {
             // PostgreSQL must be told the type of a parameter that is only compared with NULL.
             Db::Postgres(pool) => {
                 sqlx::query_as(
                     "SELECT body FROM project_views \
-                 WHERE ($1::text IS NULL OR organisation = $1::text) \
+                 WHERE ($1::text IS NULL OR lower(organisation) = lower($1::text)) \
                    AND ($2::text IS NULL OR status = $2::text) \
                  ORDER BY project_id",
                 )

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use coprod_domain::assessment::{assess, Cutoff, Rating, SMALL_COUNT};
+use coprod_domain::assessment::{assess_for, Cutoff, Disclosure, Rating, SMALL_COUNT};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric;
 use coprod_domain::{ParticipantKind, ProjectEvent, RecordedEvent, Stage};
@@ -119,13 +119,17 @@ pub fn summarise(events: &[RecordedEvent]) -> Option<ProjectSummary> {
     })
 }
 
-/// The current scorecard under the latest rubric, `{criterion_key: rating}`; empty if the stream
-/// cannot be assessed (it is not registered).
-pub fn scorecard(events: &[RecordedEvent]) -> BTreeMap<String, Rating> {
-    assess(events, rubric::latest(), Cutoff::Latest)
+/// The current scorecard under the latest rubric, `{criterion_key: rating}`, as readers of
+/// `disclosure` are given it; empty if the stream cannot be assessed (it is not registered).
+pub fn scorecard(events: &[RecordedEvent], disclosure: Disclosure) -> BTreeMap<String, Rating> {
+    assess_for(events, rubric::latest(), Cutoff::Latest, disclosure)
         .map(|assessment| assessment.scorecard())
         .unwrap_or_default()
 }
+
+/// The member of a view that keeps the scorecard readers who may not see personal data are
+/// given; it is never served as such (see `app::projects`).
+pub const PROTECTED_SCORECARD: &str = "protected_scorecard";
 
 /// Counts of people as the API shows them: below 5, `{"count": null, "suppressed": true}`, so
 /// that nobody can be singled out (docs/architecture.md, invariant 8).
@@ -159,7 +163,8 @@ pub fn view_body(events: &[RecordedEvent]) -> Option<Value> {
         "sequence": last.sequence,
         "digest": last.digest,
         "recorded_at": format_instant(last.recorded_at),
-        "scorecard": scorecard(events),
+        "scorecard": scorecard(events, Disclosure::Full),
+        PROTECTED_SCORECARD: scorecard(events, Disclosure::Protected),
     }))
 }
 

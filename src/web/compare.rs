@@ -4,7 +4,9 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use coprod_domain::assessment::{Assessment, CriterionResult, Rating};
+use coprod_domain::assessment::{
+    Assessment, CriterionResult, EvidenceState, IndicatorResult, Rating,
+};
 use maud::{html, Markup};
 
 use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
@@ -31,6 +33,38 @@ fn rating_cell(criterion: Option<&CriterionResult>) -> Markup {
             None => "Not assessed yet",
         }
     }
+}
+
+/// What the evidence says of an indicator: its state from version 2 on, met or not met before.
+fn state_of(indicator: &IndicatorResult) -> EvidenceState {
+    match indicator.state {
+        Some(state) => state,
+        None if indicator.met => EvidenceState::Met,
+        None => EvidenceState::NotMet,
+    }
+}
+
+/// How an indicator changed, in words: "now met", "no longer met: not recorded", "not recorded
+/// before, not met now", "still not met".
+fn indicator_change(before: Option<EvidenceState>, after: EvidenceState) -> String {
+    let word = |state: EvidenceState| words::evidence_state(state).to_lowercase();
+    let met = EvidenceState::Met;
+    match before {
+        Some(was) if was == after => format!("still {}", word(after)),
+        Some(was) if was == met => format!("no longer met: {}", word(after)),
+        _ if after == met => "now met".into(),
+        Some(was) => format!("{} before, {} now", word(was), word(after)),
+        None => format!("not assessed yet before, {} now", word(after)),
+    }
+}
+
+/// The rung of the ladder an assessment places the project on, in words (version 2 on).
+fn rung_words(assessment: Option<&Assessment>) -> Option<String> {
+    let ladder = assessment?.overall.ladder.as_ref()?;
+    Some(match ladder.rung {
+        Some(rung) => words::rung(rung),
+        None => "Not on the ladder yet".into(),
+    })
 }
 
 fn change_words(before: Option<&CriterionResult>, after: Option<&CriterionResult>) -> &'static str {
@@ -165,11 +199,11 @@ pub async fn page(
                 let earlier = b
                     .as_ref()
                     .and_then(|b| b.indicators.iter().find(|i| i.key == indicator.key));
-                let was_met = earlier.map(|i| i.met);
-                if was_met != Some(indicator.met)
+                let was = earlier.map(state_of);
+                if was != Some(state_of(indicator))
                     || earlier.map(|i| &i.value) != Some(&indicator.value)
                 {
-                    lines.push((indicator.clone(), was_met, earlier.map(|i| i.value.clone())));
+                    lines.push((indicator.clone(), was, earlier.map(|i| i.value.clone())));
                 }
             }
         }
@@ -192,25 +226,46 @@ pub async fn page(
         @if !any_change {
             div class="govuk-inset-text" { "Nothing in the assessment changed between these dates." }
         }
-        table class="govuk-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria: rating and score (out of 100)" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Criterion" }
-                    th scope="col" class="govuk-table__header" { (from.words()) }
-                    th scope="col" class="govuk-table__header" { (to.words()) }
-                    th scope="col" class="govuk-table__header" { "Change" }
+        @if let Some(now) = rung_words(after.as_ref()) {
+            p class="govuk-body" id="ladder-change" {
+                "On the ladder of participation: "
+                @match rung_words(before.as_ref()) {
+                    Some(then) if then == now => { strong { (now) } " on both dates." }
+                    Some(then) => { strong { (then) } " on " (from.words()) ", " strong { (now) } " on " (to.words()) "." }
+                    None => { strong { (now) } " on " (to.words()) "." }
                 }
             }
-            tbody class="govuk-table__body" {
-                @for (i, (key, criterion_title, b, a, _)) in details.iter().enumerate() {
+        }
+        @for flag in after.iter().flat_map(|a| a.overall.flags.iter().flatten()) {
+            div class="govuk-warning-text app-flag" {
+                span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                strong class="govuk-warning-text__text" {
+                    span class="govuk-visually-hidden" { "Warning" }
+                    "On " (to.words()) ": " (flag.message)
+                }
+            }
+        }
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table comparing the two dates" {
+            table class="govuk-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "The six criteria: rating and score (out of 100)" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" {
-                            a class="govuk-link" href={ "#" (key) } { (i + 1) ". " (criterion_title) }
+                        th scope="col" class="govuk-table__header" { "Criterion" }
+                        th scope="col" class="govuk-table__header" { (from.words()) }
+                        th scope="col" class="govuk-table__header" { (to.words()) }
+                        th scope="col" class="govuk-table__header" { "Change" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (i, (key, criterion_title, b, a, _)) in details.iter().enumerate() {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" {
+                                a class="govuk-link" href={ "#" (key) } { (i + 1) ". " (criterion_title) }
+                            }
+                            td class="govuk-table__cell" { (rating_cell(b.as_ref())) }
+                            td class="govuk-table__cell" { (rating_cell(a.as_ref())) }
+                            td class="govuk-table__cell" { strong { (change_words(b.as_ref(), a.as_ref())) } }
                         }
-                        td class="govuk-table__cell" { (rating_cell(b.as_ref())) }
-                        td class="govuk-table__cell" { (rating_cell(a.as_ref())) }
-                        td class="govuk-table__cell" { strong { (change_words(b.as_ref(), a.as_ref())) } }
                     }
                 }
             }
@@ -222,16 +277,11 @@ pub async fn page(
                     p class="govuk-body" { "No indicator changed." }
                 } @else {
                     ul class="govuk-list app-changes" {
-                        @for (indicator, was_met, was_value) in lines {
+                        @for (indicator, was, was_value) in lines {
                             li {
                                 h3 class="govuk-heading-s" {
                                     (indicator_title(key, &indicator.key)) ": "
-                                    @match (was_met, indicator.met) {
-                                        (Some(false), true) | (None, true) => "now met",
-                                        (Some(true), false) => "no longer met",
-                                        (_, true) => "still met",
-                                        (_, false) => "still not met",
-                                    }
+                                    (indicator_change(*was, state_of(indicator)))
                                 }
                                 p class="govuk-body" {
                                     @if let Some(was) = was_value {
@@ -240,6 +290,9 @@ pub async fn page(
                                     "Now: " strong { (indicator.value) } "."
                                 }
                                 p class="govuk-body" { (indicator.explanation) }
+                                @if let Some(missing) = &indicator.missing_evidence {
+                                    p class="govuk-body app-missing" { strong { "What to record or do: " } (missing) }
+                                }
                                 p class="govuk-body-s" { "Facts behind this on " (to.words()) ": " (evidence_links(&project_id, &indicator.evidence)) }
                             }
                         }
@@ -255,4 +308,33 @@ pub async fn page(
         StatusCode::OK,
         layout_page(&format!("{heading}: {title}"), Some(viewer), body),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EvidenceState::*;
+
+    #[test]
+    fn each_change_of_an_indicators_state_is_said_in_words() {
+        assert_eq!(indicator_change(Some(NotRecorded), Met), "now met");
+        assert_eq!(indicator_change(None, Met), "now met");
+        assert_eq!(
+            indicator_change(Some(Met), NotMet),
+            "no longer met: not met"
+        );
+        assert_eq!(
+            indicator_change(Some(NotRecorded), NotMet),
+            "not recorded before, not met now"
+        );
+        assert_eq!(
+            indicator_change(Some(NotApplicable), NotApplicable),
+            "still does not apply yet"
+        );
+        assert_eq!(indicator_change(Some(NotMet), NotMet), "still not met");
+        assert_eq!(
+            indicator_change(None, NotMet),
+            "not assessed yet before, not met now"
+        );
+    }
 }

@@ -1,11 +1,38 @@
 //! The page template every page shares, the error pages, and the vendored stylesheets.
 
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::session::Viewer;
-use crate::app::AppError;
+use crate::app::{AppError, AppState};
+
+tokio::task_local! {
+    /// Whether the page being answered belongs to the demo (see [`demo_scope`]).
+    static DEMO: bool;
+}
+
+/// Answers a request knowing whether the application is the demo, so that every page it renders
+/// says so without each handler passing the flag down.
+pub async fn demo_scope(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    DEMO.scope(state.demo, next.run(request)).await
+}
+
+fn is_demo() -> bool {
+    DEMO.try_with(|demo| *demo).unwrap_or(false)
+}
+
+/// The notice at the top of every page of the demo (printed too).
+fn demo_notice() -> Markup {
+    html! {
+        p class="govuk-body-s" id="demo-notice" {
+            strong class="govuk-tag govuk-tag--orange" { "Demo" }
+            " These projects, people and records are made up, to show how Coprod works. Nothing here is real."
+        }
+    }
+}
 
 /// GOV.UK Frontend, compiled from its Sass with a system font stack and only the components the
 /// pages use (see `tests/browser/govuk.scss`).
@@ -46,14 +73,15 @@ fn stylesheet(css: &'static str) -> Response {
 }
 
 /// A whole page: skip link, service header, one `main` holding `body` (which brings the page's
-/// only h1), footer.
+/// only h1), footer. In the demo, the title and the top of `main` say it is a demo.
 pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    let demo = is_demo();
     html! {
         (DOCTYPE)
         html lang="en-GB" class="govuk-template" {
             head {
                 meta charset="utf-8";
-                title { (title) " – Coprod" }
+                title { (title) " – Coprod" @if demo { " demo" } }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex, nofollow";
                 link rel="icon" href="/assets/icon.svg" type="image/svg+xml";
@@ -103,6 +131,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 }
                 div class="govuk-width-container" {
                     main class="govuk-main-wrapper" id="main-content" tabindex="-1" {
+                        @if demo { (demo_notice()) }
                         (body)
                     }
                 }

@@ -25,7 +25,7 @@ mod project;
 mod report;
 mod session;
 mod trail;
-mod words;
+pub mod words;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -37,6 +37,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
 
+pub use layout::demo_scope;
 pub use session::Sessions;
 
 /// The pages' routes (joined with the API's by [`crate::build_app`]), with their own session

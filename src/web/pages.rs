@@ -89,7 +89,17 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
             "Open a project to see the facts behind each judgement, or the assessment on a past date."
         }
         @if projects.is_empty() {
-            div class="govuk-inset-text" { "There are no projects you can see yet." }
+            div class="govuk-inset-text" id="no-projects" {
+                p class="govuk-body" { "There are no projects you can see yet." }
+                p class="govuk-body" {
+                    "Projects arrive through Coprod's API: the system your organisation records co-production in registers each project "
+                    "(" code { "POST /api/v1/projects" } ") and then records what happens, as it happens. "
+                    "Each project appears here as soon as it is registered."
+                }
+                p class="govuk-body govuk-!-margin-bottom-0" {
+                    "To see an example first, start Coprod with its demo projects: " code { "coprod serve --demo" } "."
+                }
+            }
         }
         @for view in &projects {
             @let id = text(view, "project_id");
@@ -109,7 +119,7 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
                         div class="govuk-summary-list__row" {
                             dt class="govuk-summary-list__key" { "Stage" }
                             dd class="govuk-summary-list__value" {
-                                @if stage.is_empty() { "No stage under way" } @else { (words::stage(&stage)) }
+                                @if stage.is_empty() && text(view, "status") == "closed" { "Ended (closed)" } @else if stage.is_empty() { "No stage under way" } @else { (words::stage(&stage)) }
                             }
                         }
                         div class="govuk-summary-list__row" {

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use coprod_domain::assessment::Rating;
+use coprod_domain::assessment::{EvidenceState, Rating};
 use coprod_domain::rubric;
 use maud::{html, Markup};
 
@@ -82,12 +82,25 @@ impl Filters {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Selector {
     All,
-    Rated { criterion: usize, rating: Rating },
-    Indicator { criterion: usize, indicator: usize },
+    Rated {
+        criterion: usize,
+        rating: Rating,
+    },
+    /// Projects where the indicator is in this state (met, unless a version 2 state is asked).
+    Indicator {
+        criterion: usize,
+        indicator: usize,
+        state: EvidenceState,
+    },
     StartedLate,
     RewardsMissing,
-    Stage { stage: String, closed: Option<bool> },
-    Status { closed: bool },
+    Stage {
+        stage: String,
+        closed: Option<bool>,
+    },
+    Status {
+        closed: bool,
+    },
 }
 
 impl Selector {
@@ -111,14 +124,28 @@ impl Selector {
                     .iter()
                     .position(|i| i.key == indicator)
                     .ok_or("There is no such indicator.")?;
+                let state = match get("state") {
+                    None | Some("met") => EvidenceState::Met,
+                    Some("not_met") => EvidenceState::NotMet,
+                    Some("not_applicable") => EvidenceState::NotApplicable,
+                    Some("not_recorded") => EvidenceState::NotRecorded,
+                    Some("not_shown") => EvidenceState::NotShown,
+                    Some(_) => {
+                        return Err(
+                            "The state must be met, not_met, not_applicable, not_recorded or not_shown."
+                                .into(),
+                        )
+                    }
+                };
                 return Ok(Selector::Indicator {
                     criterion: c,
                     indicator: i,
+                    state,
                 });
             }
             let rating = get("rating")
                 .and_then(words::rating_from_key)
-                .ok_or("The rating must be met, partly_met or not_met.")?;
+                .ok_or("The rating must be met, partly_met, not_met or insufficient_evidence.")?;
             return Ok(Selector::Rated {
                 criterion: c,
                 rating,
@@ -149,7 +176,8 @@ impl Selector {
             Selector::Indicator {
                 criterion,
                 indicator,
-            } => p.indicators.get(*criterion).and_then(|m| m.get(*indicator)) == Some(&true),
+                state,
+            } => p.state_of(*criterion, *indicator) == Some(*state),
             Selector::StartedLate => p.started_late,
             Selector::RewardsMissing => p.rewards_missing,
             Selector::Stage { stage, closed } => {
@@ -171,9 +199,20 @@ impl Selector {
             Selector::Indicator {
                 criterion,
                 indicator,
+                state: EvidenceState::Met,
             } => format!(
                 "Meeting “{}” ({})",
                 criteria[*criterion].indicators[*indicator].title, criteria[*criterion].title
+            ),
+            Selector::Indicator {
+                criterion,
+                indicator,
+                state,
+            } => format!(
+                "“{}” ({}): {}",
+                criteria[*criterion].indicators[*indicator].title,
+                criteria[*criterion].title,
+                words::evidence_state(*state).to_lowercase()
             ),
             Selector::StartedLate => "Involvement started late".into(),
             Selector::RewardsMissing => "Rewards missing".into(),
@@ -249,40 +288,54 @@ fn count_link(count: u64, href: &str, what: &str) -> Markup {
 }
 
 /// The chart of one criterion over time: a column per period, as tall as the per cent of
-/// projects meeting the criterion, labelled with that per cent.
+/// projects meeting the criterion, labelled with that per cent. Each period has a fixed width, so
+/// the chart grows with the periods (its wrapper scrolls sideways) rather than its text shrinking;
+/// under the columns, only as many periods are named as fit side by side without touching.
 fn trend_chart(trend: &Trend, c: usize, key: &str, title: &str) -> Markup {
     const HEIGHT: usize = 160;
-    const TOP: usize = 24;
+    const TOP: usize = 32;
+    const LEFT: usize = 64;
+    // Wide enough for "100%" at the body's size (19px) with a gap.
+    const SLOT: usize = 64;
+    // A generous width per character at 19px, so the estimate never falls short.
+    const CHARACTER: usize = 12;
     let n = trend.periods.len().max(1);
-    let slot = 600 / n;
-    let bar = (slot * 3 / 5).max(4);
-    // At most 12 labels under the columns: every k-th period.
-    let every = n.div_ceil(12);
+    let width = LEFT + n * SLOT + 24;
+    let bar = SLOT * 3 / 5;
+    let longest = trend
+        .periods
+        .iter()
+        .map(|p| p.period.chars().count())
+        .max()
+        .unwrap_or(0);
+    let every = (longest * CHARACTER + 16).div_ceil(SLOT).max(1);
+    let height = TOP + HEIGHT + 40;
     html! {
-        svg class="app-chart app-chart--trend" xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 640 " (TOP + HEIGHT + 40) }
+        svg class="app-chart app-chart--trend" xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) }
             role="img" aria-labelledby={ "trend-" (key) "-title trend-" (key) "-desc" } focusable="false" {
             title id={ "trend-" (key) "-title" } { (title) ": per cent of projects meeting it, by period" }
-            desc id={ "trend-" (key) "-desc" } { "The same figures are in the table after the charts." }
-            line x1="30" y1=(TOP + HEIGHT) x2="640" y2=(TOP + HEIGHT) stroke="#0b0c0c" stroke-width="2" {}
-            line x1="30" y1=(TOP) x2="640" y2=(TOP) stroke="#b1b4b6" stroke-width="1" stroke-dasharray="4 4" {}
-            text class="app-chart__axis" x="0" y=(TOP + 5) { "100%" }
+            desc id={ "trend-" (key) "-desc" } { "The same figures are in the table after the chart." }
+            line x1=(LEFT - 8) y1=(TOP + HEIGHT) x2=(width) y2=(TOP + HEIGHT) stroke="#0b0c0c" stroke-width="2" {}
+            line x1=(LEFT - 8) y1=(TOP) x2=(width) y2=(TOP) stroke="#b1b4b6" stroke-width="1" stroke-dasharray="4 4" {}
+            text class="app-chart__axis" x="0" y=(TOP + 6) { "100%" }
             text class="app-chart__axis" x="0" y=(TOP + HEIGHT) { "0%" }
             @for (i, period) in trend.periods.iter().enumerate() {
                 @let share = period.figures.criteria.get(c).map(|f| f.met).unwrap_or(Share::of(0, 0));
                 @let per_cent = share.per_cent.unwrap_or(0) as usize;
                 @let h = per_cent * HEIGHT / 100;
-                @let x = 40 + i * slot;
+                @let x = LEFT + i * SLOT;
                 g {
                     @if h > 0 {
                         rect x=(x) y=(TOP + HEIGHT - h) width=(bar) height=(h)
                             fill=(if period.complete { "#1d70b8" } else { "url(#app-hatch)" })
                             stroke="#0b0c0c" stroke-width="1" {}
                     }
-                    text class="app-chart__small" x=(x) y=(TOP + HEIGHT - h - 4) {
+                    text class="app-chart__small" x=(x) y=(TOP + HEIGHT - h - 6) {
                         @match share.per_cent { Some(p) => { (p) "%" } None => "–" }
                     }
                     @if i % every == 0 {
-                        text class="app-chart__small" x=(x) y=(TOP + HEIGHT + 18) { (period.period) }
+                        text class="app-chart__small" x=(x) y=(TOP + HEIGHT + 26) { (period.period) }
                     }
                 }
             }
@@ -422,6 +475,10 @@ pub async fn page(
         }
         @match &figures {
             None => { p class="govuk-body" { "Correct the choices above to see the portfolio." } }
+            // Nothing to count: no figures or charts, just what to do next.
+            Some((shown_when, portfolio, _, _)) if portfolio.figures.projects.total == 0 => {
+                (nothing_to_count(&filters, *shown_when != When::Now))
+            }
             Some((when, portfolio, trend, comparison)) => {
                 (current(&filters, *when, portfolio))
                 (over_time(&filters, *when, trend))
@@ -457,8 +514,43 @@ fn csv_link(href: &str, what: &str) -> Markup {
     }
 }
 
+/// What an empty portfolio says: where projects come from, or which choice to change.
+fn nothing_to_count(filters: &Filters, past: bool) -> Markup {
+    let filtered = filters.organisation.is_some() || filters.service_area.is_some() || past;
+    html! {
+        h2 class="govuk-heading-l" id="now" { "No projects to count" }
+        @if filtered {
+            p class="govuk-body" {
+                "No project you can see matches these choices. Choose another organisation, service area or day, "
+                a class="govuk-link" href="/portfolio" { "or see every project now" } "."
+            }
+        } @else {
+            p class="govuk-body" { "There are no projects you can see yet, so there is nothing to count or chart." }
+            p class="govuk-body" {
+                "Projects arrive through Coprod's API: the system your organisation records co-production in registers each project "
+                "(" code { "POST /api/v1/projects" } ") and then records what happens, as it happens. "
+                "The figures, charts and tables appear here once there is a project."
+            }
+            p class="govuk-body" {
+                "To see an example first, start Coprod with its demo projects: " code { "coprod serve --demo" } "."
+            }
+        }
+    }
+}
+
 fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
     let f = &portfolio.figures;
+    // Version 2 on, the figures also count what could not be judged.
+    let with_states = f
+        .criteria
+        .first()
+        .is_some_and(|c| c.insufficient_evidence.is_some());
+    // For readers who may not see personal data: what the groups of a few people decide.
+    let with_not_shown = f
+        .criteria
+        .iter()
+        .flat_map(|c| &c.indicators)
+        .any(|i| i.not_shown.is_some());
     let list = |more: &[(&str, &str)]| format!("/portfolio/projects?{}", filters.query(when, more));
     let csv = format!("/portfolio/figures.csv?{}", filters.query(when, &[]));
     html! {
@@ -474,55 +566,35 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
             ". Rubric: " (portfolio.rubric.id) ", version " (portfolio.rubric.version) "."
         }
         p class="govuk-body-l" id="project-count" {
-            (count_link(f.projects.total, &list(&[]), "all")) " projects: "
+            (count_link(f.projects.total, &list(&[]), "all")) " " (words::noun(f.projects.total as usize, "project", "projects")) ": "
             (count_link(f.projects.open, &list(&[("status", "open")]), "open")) " open, "
             (count_link(f.projects.closed, &list(&[("status", "closed")]), "closed")) " closed."
         }
-        @if f.projects.total == 0 {
-            div class="govuk-inset-text" { "There were no projects to count." }
-        }
-        table class="govuk-table" id="criteria-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "Projects meeting each point of the test" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Criterion" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Met" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Partly met" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not met" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for (i, c) in f.criteria.iter().enumerate() {
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of the six points" {
+            table class="govuk-table" id="criteria-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "Projects meeting each point of the test" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" { (i + 1) ". " (c.title) }
-                        @for (rating, share) in [("met", c.met), ("partly_met", c.partly_met), ("not_met", c.not_met)] {
-                            td class="govuk-table__cell govuk-table__cell--numeric" {
-                                (share_link(share, &list(&[("criterion", &c.key), ("rating", rating)]),
-                                    &format!("{}, {}", c.title, rating.replace('_', " "))))
-                            }
+                        th scope="col" class="govuk-table__header" { "Criterion" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Met" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Partly met" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not met" }
+                        @if with_states {
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Cannot be judged yet" }
                         }
                     }
                 }
-            }
-        }
-        (csv_link(&csv, "every figure of this section"))
-        table class="govuk-table" id="indicators-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "Projects meeting each indicator" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Criterion" }
-                    th scope="col" class="govuk-table__header" { "Indicator" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects meeting it" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for (i, c) in f.criteria.iter().enumerate() {
-                    @for ind in &c.indicators {
+                tbody class="govuk-table__body" {
+                    @for (i, c) in f.criteria.iter().enumerate() {
                         tr class="govuk-table__row" {
-                            td class="govuk-table__cell" { (i + 1) ". " (c.title) }
-                            th scope="row" class="govuk-table__header" { (ind.title) }
-                            td class="govuk-table__cell govuk-table__cell--numeric" {
-                                (share_link(ind.met, &list(&[("criterion", &c.key), ("indicator", &ind.key)]), &ind.title))
+                            th scope="row" class="govuk-table__header" { (i + 1) ". " (c.title) }
+                            @for (rating, share) in [(Rating::Met, Some(c.met)), (Rating::PartlyMet, Some(c.partly_met)), (Rating::NotMet, Some(c.not_met)), (Rating::InsufficientEvidence, c.insufficient_evidence)] {
+                                @if let Some(share) = share {
+                                    td class="govuk-table__cell govuk-table__cell--numeric" {
+                                        (share_link(share, &list(&[("criterion", &c.key), ("rating", rating.as_str())]),
+                                            &format!("{}, {}", c.title, words::rating(rating).to_lowercase())))
+                                    }
+                                }
                             }
                         }
                     }
@@ -530,55 +602,101 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
             }
         }
         (csv_link(&csv, "every figure of this section"))
-        table class="govuk-table" id="attention-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "Where to look first" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "What" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects" }
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of the indicators" {
+            table class="govuk-table" id="indicators-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "Projects meeting each indicator" }
+                thead class="govuk-table__head" {
+                    tr class="govuk-table__row" {
+                        th scope="col" class="govuk-table__header" { "Criterion" }
+                        th scope="col" class="govuk-table__header" { "Indicator" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects meeting it" }
+                        @if with_states {
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not met" }
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Does not apply yet" }
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not recorded" }
+                        }
+                        @if with_not_shown {
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Not shown" }
+                        }
+                    }
                 }
-            }
-            tbody class="govuk-table__body" {
-                tr class="govuk-table__row" {
-                    th scope="row" class="govuk-table__header" {
-                        "Involvement started late"
-                        span class="govuk-body-s app-block" { "Past commissioning, with nobody with lived experience taking part in it." }
-                    }
-                    td class="govuk-table__cell govuk-table__cell--numeric" {
-                        (share_link(f.attention.involvement_started_late, &list(&[("attention", "involvement_started_late")]), "involvement started late"))
-                    }
-                }
-                tr class="govuk-table__row" {
-                    th scope="row" class="govuk-table__header" {
-                        "Rewards missing"
-                        span class="govuk-body-s app-block" { "People with lived experience took part in activities, but too few were rewarded beyond expenses." }
-                    }
-                    td class="govuk-table__cell govuk-table__cell--numeric" {
-                        (share_link(f.attention.rewards_missing, &list(&[("attention", "rewards_missing")]), "rewards missing"))
+                tbody class="govuk-table__body" {
+                    @for (i, c) in f.criteria.iter().enumerate() {
+                        @for ind in &c.indicators {
+                            tr class="govuk-table__row" {
+                                td class="govuk-table__cell" { (i + 1) ". " (c.title) }
+                                th scope="row" class="govuk-table__header" { (ind.title) }
+                                td class="govuk-table__cell govuk-table__cell--numeric" {
+                                    (share_link(ind.met, &list(&[("criterion", &c.key), ("indicator", &ind.key)]), &ind.title))
+                                }
+                                @for (state, share) in [(EvidenceState::NotMet, ind.not_met), (EvidenceState::NotApplicable, ind.not_applicable), (EvidenceState::NotRecorded, ind.not_recorded), (EvidenceState::NotShown, ind.not_shown)] {
+                                    @if let Some(share) = share {
+                                        td class="govuk-table__cell govuk-table__cell--numeric" {
+                                            (share_link(share, &list(&[("criterion", &c.key), ("indicator", &ind.key), ("state", state.as_str())]),
+                                                &format!("{}, {}", ind.title, words::evidence_state(state).to_lowercase())))
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
         (csv_link(&csv, "every figure of this section"))
-        table class="govuk-table" id="stages-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "Open and closed projects by the latest stage reached" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Stage" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Open" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Closed" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for s in &f.projects.by_stage {
-                    @let name = if s.stage == "none" { "No stage started" } else { words::stage(&s.stage) };
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of what needs attention" {
+            table class="govuk-table" id="attention-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "Where to look first" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" { (name) }
-                        td class="govuk-table__cell govuk-table__cell--numeric" {
-                            (count_link(s.open, &list(&[("stage", &s.stage), ("status", "open")]), &format!("{name}, open")))
+                        th scope="col" class="govuk-table__header" { "What" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    tr class="govuk-table__row" {
+                        th scope="row" class="govuk-table__header" {
+                            "Involvement started late"
+                            span class="govuk-body-s app-block" { "Past commissioning, with nobody with lived experience taking part in it." }
                         }
                         td class="govuk-table__cell govuk-table__cell--numeric" {
-                            (count_link(s.closed, &list(&[("stage", &s.stage), ("status", "closed")]), &format!("{name}, closed")))
+                            (share_link(f.attention.involvement_started_late, &list(&[("attention", "involvement_started_late")]), "involvement started late"))
+                        }
+                    }
+                    tr class="govuk-table__row" {
+                        th scope="row" class="govuk-table__header" {
+                            "Rewards missing"
+                            span class="govuk-body-s app-block" { "People with lived experience took part in activities, but too few were rewarded beyond expenses." }
+                        }
+                        td class="govuk-table__cell govuk-table__cell--numeric" {
+                            (share_link(f.attention.rewards_missing, &list(&[("attention", "rewards_missing")]), "rewards missing"))
+                        }
+                    }
+                }
+            }
+        }
+        (csv_link(&csv, "every figure of this section"))
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of projects by stage" {
+            table class="govuk-table" id="stages-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "Open and closed projects by the latest stage reached" }
+                thead class="govuk-table__head" {
+                    tr class="govuk-table__row" {
+                        th scope="col" class="govuk-table__header" { "Stage" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Open" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Closed" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for s in &f.projects.by_stage {
+                        @let name = if s.stage == "none" { "No stage started" } else { words::stage(&s.stage) };
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" { (name) }
+                            td class="govuk-table__cell govuk-table__cell--numeric" {
+                                (count_link(s.open, &list(&[("stage", &s.stage), ("status", "open")]), &format!("{name}, open")))
+                            }
+                            td class="govuk-table__cell govuk-table__cell--numeric" {
+                                (count_link(s.closed, &list(&[("stage", &s.stage), ("status", "closed")]), &format!("{name}, closed")))
+                            }
                         }
                     }
                 }
@@ -604,31 +722,33 @@ fn over_time(filters: &Filters, when: When, trend: &Trend) -> Markup {
         (hatch())
         @for (c, criterion) in rubric::latest().rubric.criteria.iter().enumerate() {
             h3 class="govuk-heading-m" id={ "trend-" (criterion.key) } { (c + 1) ". " (criterion.title) }
-            div class="app-chart-wrapper" { (trend_chart(trend, c, &criterion.key, &criterion.title)) }
-            table class="govuk-table app-trend-table" {
-                caption class="govuk-table__caption govuk-table__caption--s" { (criterion.title) ": projects meeting it, by " (periods) }
-                thead class="govuk-table__head" {
-                    tr class="govuk-table__row" {
-                        th scope="col" class="govuk-table__header" { (words::field(periods)) }
-                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Met" }
-                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects" }
-                    }
-                }
-                tbody class="govuk-table__body" {
-                    @for period in &trend.periods {
-                        @let day = period.as_of.as_deref().and_then(|t| t.get(..10)).filter(|_| period.complete);
-                        @let at = day.and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map_or(When::Now, When::EndOf);
-                        @let met = period.figures.criteria.get(c).map(|f| f.met).unwrap_or(Share::of(0, 0));
+            div class="app-chart-wrapper" tabindex="0" role="group" aria-label={ (criterion.title) " over time, as a chart" } { (trend_chart(trend, c, &criterion.key, &criterion.title)) }
+            div class="app-table-wrapper" tabindex="0" role="group" aria-label={ (criterion.title) " over time, as a table" } {
+                table class="govuk-table app-trend-table" {
+                    caption class="govuk-table__caption govuk-table__caption--s" { (criterion.title) ": projects meeting it, by " (periods) }
+                    thead class="govuk-table__head" {
                         tr class="govuk-table__row" {
-                            th scope="row" class="govuk-table__header" {
-                                (period.period)
-                                @if !period.complete { span class="govuk-body-s app-block" { "under way" } }
+                            th scope="col" class="govuk-table__header" { (words::field(periods)) }
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Met" }
+                            th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects" }
+                        }
+                    }
+                    tbody class="govuk-table__body" {
+                        @for period in &trend.periods {
+                            @let day = period.as_of.as_deref().and_then(|t| t.get(..10)).filter(|_| period.complete);
+                            @let at = day.and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map_or(When::Now, When::EndOf);
+                            @let met = period.figures.criteria.get(c).map(|f| f.met).unwrap_or(Share::of(0, 0));
+                            tr class="govuk-table__row" {
+                                th scope="row" class="govuk-table__header" {
+                                    (period.period)
+                                    @if !period.complete { span class="govuk-body-s app-block" { "under way" } }
+                                }
+                                td class="govuk-table__cell govuk-table__cell--numeric" {
+                                    (share_link(met, &format!("/portfolio/projects?{}", filters.query(at, &[("criterion", &criterion.key), ("rating", "met")])),
+                                        &format!("{} met, {}", criterion.title, period.period)))
+                                }
+                                td class="govuk-table__cell govuk-table__cell--numeric" { (period.figures.projects.total) }
                             }
-                            td class="govuk-table__cell govuk-table__cell--numeric" {
-                                (share_link(met, &format!("/portfolio/projects?{}", filters.query(at, &[("criterion", &criterion.key), ("rating", "met")])),
-                                    &format!("{} met, {}", criterion.title, period.period)))
-                            }
-                            td class="govuk-table__cell govuk-table__cell--numeric" { (period.figures.projects.total) }
                         }
                     }
                 }
@@ -644,37 +764,39 @@ fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -
         h2 class="govuk-heading-l" id="organisations" { "Organisations compared" }
         p class="govuk-body" {
             "The share of each organisation's projects meeting each point of the test. Organisations with fewer than "
-            (comparison.minimum_projects) " projects are too few to compare."
+            (words::count(comparison.minimum_projects as usize, "project", "projects")) " are too few to compare."
         }
-        table class="govuk-table" id="comparison-table" {
-            caption class="govuk-table__caption govuk-table__caption--m" { "Projects meeting each point of the test, by organisation" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Organisation" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects" }
-                    th scope="col" class="govuk-table__header" { "Projects meeting each point" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for row in &comparison.organisations {
-                    @let scoped = Filters { organisation: Some(row.organisation.clone()), ..filters.clone() };
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table comparing organisations" {
+            table class="govuk-table" id="comparison-table" {
+                caption class="govuk-table__caption govuk-table__caption--m" { "Projects meeting each point of the test, by organisation" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" {
-                            a class="govuk-link" href={ "/portfolio?" (scoped.query(when, &[])) } { (row.organisation) }
-                        }
-                        td class="govuk-table__cell govuk-table__cell--numeric" {
-                            (count_link(row.projects, &format!("/portfolio/projects?{}", scoped.query(when, &[])), &row.organisation))
-                        }
-                        td class="govuk-table__cell" {
-                            @match &row.figures {
-                                None => { "Too few to compare" }
-                                Some(figures) => {
-                                    ul class="govuk-list app-compact-list" {
-                                        @for (i, c) in figures.criteria.iter().enumerate() {
-                                            li {
-                                                (i + 1) ". " (c.title) ": "
-                                                (share_link(c.met, &format!("/portfolio/projects?{}", scoped.query(when, &[("criterion", &c.key), ("rating", "met")])),
-                                                    &format!("{}, {} met", row.organisation, c.title)))
+                        th scope="col" class="govuk-table__header" { "Organisation" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Projects" }
+                        th scope="col" class="govuk-table__header" { "Projects meeting each point" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for row in &comparison.organisations {
+                        @let scoped = Filters { organisation: Some(row.organisation.clone()), ..filters.clone() };
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" {
+                                a class="govuk-link" href={ "/portfolio?" (scoped.query(when, &[])) } { (row.organisation) }
+                            }
+                            td class="govuk-table__cell govuk-table__cell--numeric" {
+                                (count_link(row.projects, &format!("/portfolio/projects?{}", scoped.query(when, &[])), &row.organisation))
+                            }
+                            td class="govuk-table__cell" {
+                                @match &row.figures {
+                                    None => { "Too few to compare" }
+                                    Some(figures) => {
+                                        ul class="govuk-list app-compact-list" {
+                                            @for (i, c) in figures.criteria.iter().enumerate() {
+                                                li {
+                                                    (i + 1) ". " (c.title) ": "
+                                                    (share_link(c.met, &format!("/portfolio/projects?{}", scoped.query(when, &[("criterion", &c.key), ("rating", "met")])),
+                                                        &format!("{}, {} met", row.organisation, c.title)))
+                                                }
                                             }
                                         }
                                     }
@@ -741,7 +863,7 @@ pub async fn projects(
         span class="govuk-caption-l" { "Portfolio" }
         h1 class="govuk-heading-l" { (selector.words()) }
         p class="govuk-body" {
-            (chosen.len()) " of " (portfolio.figures.projects.total) " projects"
+            (chosen.len()) " of " (words::count(portfolio.figures.projects.total as usize, "project", "projects"))
             @if let Some(o) = &filters.organisation { " of " (o) }
             @if let Some(s) = &filters.service_area { " in " (s) }
             ", " @match when { When::Now => "as recorded now", When::EndOf(day) => { "as recorded by the end of " (words::date(day)) } } "."
@@ -750,32 +872,34 @@ pub async fn projects(
         @if chosen.is_empty() {
             div class="govuk-inset-text" { "No project." }
         } @else {
-            table class="govuk-table" id="projects-table" {
-                caption class="govuk-table__caption govuk-table__caption--m" { "Projects" }
-                thead class="govuk-table__head" {
-                    tr class="govuk-table__row" {
-                        th scope="col" class="govuk-table__header" { "Project" }
-                        th scope="col" class="govuk-table__header" { "Organisation" }
-                        th scope="col" class="govuk-table__header" { "Service area" }
-                        th scope="col" class="govuk-table__header" { "Status" }
-                        th scope="col" class="govuk-table__header" { "Latest stage" }
-                        th scope="col" class="govuk-table__header" { "Met" }
-                    }
-                }
-                tbody class="govuk-table__body" {
-                    @for p in &chosen {
+            div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of the projects" {
+                table class="govuk-table" id="projects-table" {
+                    caption class="govuk-table__caption govuk-table__caption--m" { "Projects" }
+                    thead class="govuk-table__head" {
                         tr class="govuk-table__row" {
-                            th scope="row" class="govuk-table__header" {
-                                a class="govuk-link" href={ "/projects/" (p.project_id) (as_of_link) } { (p.title) }
-                            }
-                            td class="govuk-table__cell" { (p.organisation) }
-                            td class="govuk-table__cell" { (p.service_area) }
-                            td class="govuk-table__cell" { (words::status(p.status())) }
-                            td class="govuk-table__cell" { @if p.stage.is_none() { "None" } @else { (words::stage(p.stage_key())) } }
-                            td class="govuk-table__cell" {
-                                @let met: Vec<&str> = criteria.iter().zip(&p.ratings)
-                                    .filter(|(_, r)| **r == Rating::Met).map(|(c, _)| c.title.as_str()).collect();
-                                @if met.is_empty() { "None of the six" } @else { (met.join(", ")) }
+                            th scope="col" class="govuk-table__header" { "Project" }
+                            th scope="col" class="govuk-table__header" { "Organisation" }
+                            th scope="col" class="govuk-table__header" { "Service area" }
+                            th scope="col" class="govuk-table__header" { "Status" }
+                            th scope="col" class="govuk-table__header" { "Latest stage" }
+                            th scope="col" class="govuk-table__header" { "Met" }
+                        }
+                    }
+                    tbody class="govuk-table__body" {
+                        @for p in &chosen {
+                            tr class="govuk-table__row" {
+                                th scope="row" class="govuk-table__header" {
+                                    a class="govuk-link" href={ "/projects/" (p.project_id) (as_of_link) } { (p.title) }
+                                }
+                                td class="govuk-table__cell" { (p.organisation) }
+                                td class="govuk-table__cell" { (p.service_area) }
+                                td class="govuk-table__cell" { (words::status(p.status())) }
+                                td class="govuk-table__cell" { @if p.stage.is_none() { "None" } @else { (words::stage(p.stage_key())) } }
+                                td class="govuk-table__cell" {
+                                    @let met: Vec<&str> = criteria.iter().zip(&p.ratings)
+                                        .filter(|(_, r)| **r == Rating::Met).map(|(c, _)| c.title.as_str()).collect();
+                                    @if met.is_empty() { "None of the six" } @else { (met.join(", ")) }
+                                }
                             }
                         }
                     }

@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
-use coprod_domain::assessment::{Assessment, Cutoff, Rating};
+use coprod_domain::assessment::{Assessment, CriterionResult, Cutoff, Rating};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, CriterionDefinition};
 use coprod_domain::{ProjectEvent, ProjectRegistered, RecordedEvent};
@@ -152,9 +152,15 @@ pub async fn assessments_at(
 ) -> Result<Vec<Option<Assessment>>, PageError> {
     let fail = |e: AppError| PageError::from_app(e, viewer);
     let cutoffs: Vec<Cutoff> = whens.iter().map(|when| when.cutoff()).collect();
-    let answers = assess_at(state, project.head.project_id, &cutoffs, rubric::latest())
-        .await
-        .map_err(fail)?;
+    let answers = assess_at(
+        state,
+        project.head.project_id,
+        &cutoffs,
+        rubric::latest(),
+        viewer.caller().disclosure(),
+    )
+    .await
+    .map_err(fail)?;
     answers
         .into_iter()
         .map(|answer| Ok(recorded(answer).map_err(fail)?.map(|at| at.assessment)))
@@ -184,8 +190,8 @@ pub fn basis(when: When, assessment: &Assessment) -> Markup {
             }
         }
         @if assessment.participants_erased > 0 {
-            " The personal data of " (assessment.participants_erased)
-            @if assessment.participants_erased == 1 { " participant was" } @else { " participants were" }
+            " The personal data of " (words::count(assessment.participants_erased as usize, "participant", "participants"))
+            @if assessment.participants_erased == 1 { " was" } @else { " were" }
             " erased: their groups are not known, and are not counted."
         }
     }
@@ -223,13 +229,103 @@ pub fn indicator_title(criterion: &str, indicator: &str) -> String {
         .unwrap_or_else(|| words::field(indicator))
 }
 
+/// "2 met, 1 partly met, 1 not met", and from version 2 how many cannot be judged yet.
+pub fn overall_counts(assessment: &Assessment) -> Markup {
+    let overall = &assessment.overall;
+    html! {
+        (overall.met) " met, " (overall.partly_met) " partly met, " (overall.not_met) " not met"
+        @if let Some(unjudged) = overall.insufficient_evidence {
+            ", " (unjudged) " cannot be judged yet"
+        }
+        "."
+    }
+}
+
+/// Version 2's verdict, before the detail: the headline, what a panel must see first (flags, as
+/// GOV.UK warning text, with the facts behind them), and where the evidence places the project
+/// on the ladder of participation beside where it says it stands. Nothing under version 1.
+pub fn verdict(project_id: &str, assessment: &Assessment, heading: u8) -> Markup {
+    let overall = &assessment.overall;
+    let ladder_title = "On the ladder of participation";
+    html! {
+        @if let Some(headline) = &overall.headline {
+            p class="govuk-body-l app-headline" id="headline" { strong { (headline) } }
+        }
+        @for flag in overall.flags.iter().flatten() {
+            div class="govuk-warning-text app-flag" id={ "flag-" (flag.key) } {
+                span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                strong class="govuk-warning-text__text" {
+                    span class="govuk-visually-hidden" { "Warning" }
+                    (flag.message)
+                }
+                p class="govuk-body-s app-evidence" {
+                    "Facts behind this: " (evidence_links(project_id, &flag.evidence))
+                }
+            }
+        }
+        @if let Some(ladder) = &overall.ladder {
+            section class="app-ladder" id="ladder" aria-labelledby="ladder-title" {
+                @if heading == 2 {
+                    h2 class="govuk-heading-m" id="ladder-title" { (ladder_title) }
+                } @else {
+                    h3 class="govuk-heading-m" id="ladder-title" { (ladder_title) }
+                }
+                dl class="govuk-summary-list" {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "What the facts show" }
+                        dd class="govuk-summary-list__value" id="ladder-rung" {
+                            @match ladder.rung {
+                                Some(rung) => {
+                                    strong { (words::rung(rung)) }
+                                    @if let Some(meaning) = rung_meaning(rung) { ": " (meaning) }
+                                }
+                                None => "Not on the ladder yet: nobody with lived experience has taken part.",
+                            }
+                        }
+                    }
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "What the project says it is" }
+                        dd class="govuk-summary-list__value" id="declared-level" {
+                            @match overall.declared_level {
+                                Some(declared) => strong { (words::rung(declared)) },
+                                None => "Not said when it was registered",
+                            }
+                        }
+                    }
+                }
+                @if !ladder.reasons.is_empty() {
+                    p class="govuk-body" { "Why:" }
+                    ul class="govuk-list govuk-list--bullet app-ladder-reasons" {
+                        @for reason in &ladder.reasons { li { (reason) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a rung means, as the published rubric says.
+fn rung_meaning(rung: coprod_domain::LadderRung) -> Option<&'static str> {
+    rubric::latest()
+        .rubric
+        .ladder
+        .iter()
+        .flatten()
+        .find(|step| step.rung == rung)
+        .map(|step| step.meaning.as_str())
+}
+
 /// The six scores as a bar chart (SVG), each bar labelled with its score and rating in words.
+/// Drawn at its natural size (never scaled down, so its text stays as large as the body's) inside
+/// a wrapper that scrolls sideways on a narrow screen.
 pub fn chart(assessment: &Assessment) -> Markup {
-    const ROW: usize = 56;
-    const TRACK: usize = 400;
+    const ROW: usize = 64;
+    const TRACK: usize = 360;
+    const WIDTH: usize = 720;
     let height = assessment.criteria.len() * ROW + 8;
     html! {
-        svg class="app-chart" xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 640 " (height) }
+        svg class="app-chart" xmlns="http://www.w3.org/2000/svg" width=(WIDTH) height=(height)
+            viewBox={ "0 0 " (WIDTH) " " (height) }
             role="img" aria-labelledby="chart-title chart-desc" focusable="false" {
             title id="chart-title" { "Bar chart of the six scores, out of 100" }
             desc id="chart-desc" { "The same scores are in the table that follows the chart." }
@@ -243,14 +339,14 @@ pub fn chart(assessment: &Assessment) -> Markup {
                 @let y = i * ROW;
                 @let width = criterion.score as usize * TRACK / 100;
                 g {
-                    text class="app-chart__label" x="0" y=(y + 18) { (i + 1) ". " (criterion.title) }
-                    rect class="app-chart__track" x="1" y=(y + 26) width=(TRACK) height="22" fill="#ffffff" stroke="#505a5f" stroke-width="2" {}
+                    text class="app-chart__label" x="0" y=(y + 20) { (i + 1) ". " (criterion.title) }
+                    rect class="app-chart__track" x="1" y=(y + 30) width=(TRACK) height="24" fill="#ffffff" stroke="#505a5f" stroke-width="2" {}
                     @if width > 0 {
-                        rect x="1" y=(y + 26) width=(width) height="22"
+                        rect x="1" y=(y + 30) width=(width) height="24"
                             fill=(if criterion.rating == Rating::Met { "#1d70b8" } else { "url(#app-hatch)" })
                             stroke="#0b0c0c" stroke-width="2" {}
                     }
-                    text class="app-chart__value" x=(TRACK + 12) y=(y + 43) {
+                    text class="app-chart__value" x=(TRACK + 12) y=(y + 49) {
                         (criterion.score) " – " (words::rating(criterion.rating))
                     }
                 }
@@ -262,23 +358,25 @@ pub fn chart(assessment: &Assessment) -> Markup {
 /// The six scores as a table (the chart's data).
 pub fn scores_table(assessment: &Assessment) -> Markup {
     html! {
-        table class="govuk-table" {
-            caption class="govuk-table__caption govuk-table__caption--s" { "The six scores" }
-            thead class="govuk-table__head" {
-                tr class="govuk-table__row" {
-                    th scope="col" class="govuk-table__header" { "Criterion" }
-                    th scope="col" class="govuk-table__header" { "Rating" }
-                    th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score (out of 100)" }
-                }
-            }
-            tbody class="govuk-table__body" {
-                @for (i, criterion) in assessment.criteria.iter().enumerate() {
+        div class="app-table-wrapper" tabindex="0" role="group" aria-label="Table of the six scores" {
+            table class="govuk-table" {
+                caption class="govuk-table__caption govuk-table__caption--s" { "The six scores" }
+                thead class="govuk-table__head" {
                     tr class="govuk-table__row" {
-                        th scope="row" class="govuk-table__header" {
-                            a class="govuk-link" href={ "#" (criterion.key) } { (i + 1) ". " (criterion.title) }
+                        th scope="col" class="govuk-table__header" { "Criterion" }
+                        th scope="col" class="govuk-table__header" { "Rating" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "Score (out of 100)" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (i, criterion) in assessment.criteria.iter().enumerate() {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" {
+                                a class="govuk-link" href={ "#" (criterion.key) } { (i + 1) ". " (criterion.title) }
+                            }
+                            td class="govuk-table__cell" { (words::rating_tag(criterion.rating)) }
+                            td class="govuk-table__cell govuk-table__cell--numeric" { (criterion.score) }
                         }
-                        td class="govuk-table__cell" { (words::rating_tag(criterion.rating)) }
-                        td class="govuk-table__cell govuk-table__cell--numeric" { (criterion.score) }
                     }
                 }
             }
@@ -286,8 +384,30 @@ pub fn scores_table(assessment: &Assessment) -> Markup {
     }
 }
 
+/// "2 of 3 indicators met.", or from version 2 counting only the indicators that could be judged.
+fn indicator_counts(criterion: &CriterionResult) -> String {
+    let total = criterion.indicators.len();
+    let met = criterion.indicators.iter().filter(|i| i.met).count();
+    if criterion.indicators.iter().all(|i| i.state.is_none()) {
+        return format!("{met} of {total} indicators met.");
+    }
+    let judged = criterion
+        .indicators
+        .iter()
+        .filter(|i| i.state.is_some_and(|s| s.is_judged()))
+        .count();
+    let unjudged = total - judged;
+    match (judged, unjudged) {
+        (0, _) => format!("none of its {total} indicators could be judged yet."),
+        (_, 0) => format!("{met} of {total} indicators met."),
+        _ => format!(
+            "{met} of the {judged} indicators that could be judged met; {unjudged} could not be judged yet."
+        ),
+    }
+}
+
 /// The six criteria in full: rating, summary, and each indicator's value, explanation and
-/// evidence.
+/// evidence (from version 2: each indicator's state in words, and what evidence is missing).
 pub fn criteria(project_id: &str, assessment: &Assessment, heading: u8) -> Markup {
     html! {
         @for (i, criterion) in assessment.criteria.iter().enumerate() {
@@ -301,23 +421,37 @@ pub fn criteria(project_id: &str, assessment: &Assessment, heading: u8) -> Marku
                 p class="govuk-body" {
                     (words::rating_tag(criterion.rating))
                     " Score " (criterion.score) " out of 100: "
-                    (criterion.indicators.iter().filter(|i| i.met).count()) " of " (criterion.indicators.len()) " indicators met."
+                    (indicator_counts(criterion))
                 }
                 @if let Some(definition) = criterion_definition(&criterion.key) {
                     p class="govuk-body app-aim" { "The aim: " (definition.aim) }
                 }
                 p class="govuk-body" { (criterion.summary) }
+                @if let Some(cap) = &criterion.cap {
+                    div class="govuk-warning-text app-cap" {
+                        span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                        strong class="govuk-warning-text__text" {
+                            span class="govuk-visually-hidden" { "Warning" }
+                            (cap)
+                        }
+                    }
+                }
                 dl class="govuk-summary-list app-indicators" {
                     @for indicator in &criterion.indicators {
                         div class="govuk-summary-list__row" {
                             dt class="govuk-summary-list__key" {
                                 (indicator_title(&criterion.key, &indicator.key))
                                 br;
-                                (words::met_tag(indicator.met))
+                                (words::indicator_tag(indicator))
                             }
                             dd class="govuk-summary-list__value" {
                                 p class="govuk-body" { strong { (indicator.value) } }
                                 p class="govuk-body" { (indicator.explanation) }
+                                @if let Some(missing) = &indicator.missing_evidence {
+                                    p class="govuk-body app-missing" {
+                                        strong { "What to record or do: " } (missing)
+                                    }
+                                }
                                 p class="govuk-body-s app-evidence" {
                                     "Facts behind this: " (evidence_links(project_id, &indicator.evidence))
                                 }
@@ -387,6 +521,20 @@ pub async fn page(
                         @if r.priority_groups.is_empty() { "None named" } @else { (r.priority_groups.join(", ")) }
                     }
                 }
+                @if let Some(serves) = r.serves.as_ref().filter(|s| !s.is_empty()) {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Groups it exists for" }
+                        dd class="govuk-summary-list__value" { (serves.join(", ")) }
+                    }
+                }
+                @if let Some(declared) = r.declared_level {
+                    div class="govuk-summary-list__row" {
+                        dt class="govuk-summary-list__key" { "Says it is" }
+                        dd class="govuk-summary-list__value" {
+                            (words::rung(declared))
+                        }
+                    }
+                }
             }
             @if let Some(summary) = &summary {
                 div class="govuk-summary-list__row" {
@@ -405,6 +553,8 @@ pub async fn page(
                                         (words::stage(span.stage.as_str())) ": started " (words::date(span.started_on))
                                         @match span.completed_on {
                                             Some(done) => { ", completed " (words::date(done)) }
+                                            // A closed project has no stage under way any more.
+                                            None if summary.status == "closed" => { ", ended when the project closed" }
                                             None => { ", under way" }
                                         }
                                     }
@@ -435,7 +585,7 @@ pub async fn page(
             div class="govuk-summary-list__row" {
                 dt class="govuk-summary-list__key" { "Entries recorded" }
                 dd class="govuk-summary-list__value" {
-                    a class="govuk-link" href={ "/projects/" (project_id) "/trail" } { (project.head.sequence) " entries" }
+                    a class="govuk-link" href={ "/projects/" (project_id) "/trail" } { (words::count(project.head.sequence as usize, "entry", "entries")) }
                     ", the last recorded " (words::instant(&project.head.recorded_at))
                 }
             }
@@ -473,12 +623,10 @@ pub async fn page(
                     (basis(*when, assessment))
                     " Rubric: " (assessment.rubric.id) ", version " (assessment.rubric.version) "."
                 }
-                p class="govuk-body-l" id="overall" {
-                    (assessment.overall.met) " met, " (assessment.overall.partly_met) " partly met, "
-                    (assessment.overall.not_met) " not met. "
-                }
+                (verdict(&project_id, assessment, 3))
+                p class="govuk-body-l" id="overall" { (overall_counts(assessment)) " " }
                 p class="govuk-body" { (assessment.overall.summary) }
-                div class="app-chart-wrapper" { (chart(assessment)) }
+                div class="app-chart-wrapper" tabindex="0" role="group" aria-label="Bar chart of the six scores" { (chart(assessment)) }
                 (scores_table(assessment))
                 (criteria(&project_id, assessment, 3))
             }

@@ -10,7 +10,8 @@ use maud::html;
 
 use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
 use super::project::{
-    assessment_at, basis, chart, criteria, load, parse_when, query_map, scores_table, When,
+    assessment_at, basis, chart, criteria, load, overall_counts, parse_when, query_map,
+    scores_table, verdict, When,
 };
 use super::session::{SignedIn, Viewer};
 use super::words;
@@ -90,9 +91,9 @@ pub async fn page(
                     }
                 }
                 h2 class="govuk-heading-m" { "Overall" }
-                p class="govuk-body" {
-                    strong { (assessment.overall.met) " met, " (assessment.overall.partly_met) " partly met, "
-                    (assessment.overall.not_met) " not met." }
+                (verdict(&project_id, assessment, 2))
+                p class="govuk-body" id="overall" {
+                    strong { (overall_counts(assessment)) }
                     " " (assessment.overall.summary)
                 }
                 div class="app-chart-wrapper" { (chart(assessment)) }

@@ -9,15 +9,21 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::NaiveDate;
+use coprod_domain::assessment::Disclosure;
 use coprod_domain::personal::ERASED;
+use coprod_domain::recorded::parse_instant;
+use coprod_domain::rubric;
 use coprod_domain::seal::SealOutcome;
 use maud::{html, Markup};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use super::layout::{html_response, page as layout_page, PageError};
-use super::project::query_map;
+use super::project::{indicator_title, query_map, When};
 use super::session::SignedIn;
 use super::words;
+use crate::app::assess::{assess_at, recorded};
 use crate::app::caller::TRAIL_READERS;
 use crate::app::trail::{check_trail, readable_trail};
 use crate::app::{visible_project, AppError, AppState};
@@ -61,7 +67,7 @@ pub async fn page(
                     "Page not found",
                     html! {
                         p class="govuk-body" {
-                            "This audit trail has " (pages) " " (if pages == 1 { "page" } else { "pages" })
+                            "This audit trail has " (words::count(pages as usize, "page", "pages"))
                             "; there is no page " (n) "."
                         }
                         p class="govuk-body" {
@@ -99,6 +105,15 @@ pub async fn page(
     } else {
         (trail(&entries), None)
     };
+    // Panel readers do not see what an entry says, so each entry says what it is evidence of
+    // in today's assessment (the rubric's own sentences).
+    let evidence_of = if full {
+        BTreeMap::new()
+    } else {
+        evidence_of(state, head.project_id, viewer.caller().disclosure())
+            .await
+            .map_err(fail)?
+    };
     let title = all
         .first()
         .and_then(|e| e.data.get("title"))
@@ -133,14 +148,18 @@ pub async fn page(
                         div class="govuk-notification-banner__content" {
                             p class="govuk-notification-banner__heading" {
                                 span aria-hidden="true" { "✓ " }
-                                "Verified: all " (entries.len()) " entries match their digests."
+                                @if entries.len() == 1 {
+                                    "Verified: its one entry matches its digest."
+                                } @else {
+                                    "Verified: all " (entries.len()) " entries match their digests."
+                                }
                             }
                             p class="govuk-body" {
                                 "The digests were worked out again from the entries just now. "
                                 @if seals.is_empty() {
                                     "No assessment of this project has been sealed."
                                 } @else {
-                                    "Every sealed assessment (" (seals.len()) ") still gives exactly the same result"
+                                    @if seals.len() == 1 { "The sealed assessment still gives" } @else { "Every sealed assessment (" (seals.len()) ") still gives" } " exactly the same result"
                                     @if seals.iter().any(|s| s.outcome == SealOutcome::CannotReplay) { ", or cannot be replayed in full because a participant's personal data was erased since" }
                                     "."
                                 }
@@ -195,7 +214,7 @@ pub async fn page(
             "Entries " (first + 1) " to " (first + shown.len() as u64) " of " (entries.len()) "."
         }
         @for entry in &shown {
-            (entry_markup(&project_id, entry, full))
+            (entry_markup(&project_id, entry, full, evidence_of.get(&entry.sequence).map(Vec::as_slice).unwrap_or_default()))
         }
         (pagination(&project_id, page_number, pages))
     };
@@ -210,89 +229,194 @@ pub async fn page(
     ))
 }
 
-fn entry_markup(project_id: &str, entry: &TrailEntry, full: bool) -> Markup {
+/// For each entry, the indicators of today's assessment it is evidence of ("Criterion: the
+/// indicator's sentence").
+async fn evidence_of(
+    state: &AppState,
+    project_id: uuid::Uuid,
+    disclosure: Disclosure,
+) -> Result<BTreeMap<u64, Vec<String>>, AppError> {
+    let mut answers = assess_at(
+        state,
+        project_id,
+        &[When::Now.cutoff()],
+        rubric::latest(),
+        disclosure,
+    )
+    .await?;
+    let mut map: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let Some(answer) = answers.pop() else {
+        return Ok(map);
+    };
+    if let Some(at) = recorded(answer)? {
+        for criterion in &at.assessment.criteria {
+            for indicator in &criterion.indicators {
+                for sequence in &indicator.evidence {
+                    map.entry(*sequence).or_default().push(format!(
+                        "{}: {}",
+                        criterion.title,
+                        indicator_title(&criterion.key, &indicator.key)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// One entry: a line saying what and when, and the rest in a `details` element (no script).
+fn entry_markup(
+    project_id: &str,
+    entry: &TrailEntry,
+    full: bool,
+    evidence_of: &[String],
+) -> Markup {
     let corrects = entry
         .data
         .get("corrects_sequence")
         .and_then(Value::as_u64)
         .filter(|_| entry.event_type == "correction_recorded");
+    let day = entry
+        .occurred_on
+        .as_deref()
+        .map(words::date_text)
+        .or_else(|| parse_instant(&entry.recorded_at).map(|i| words::date(i.date_naive())));
     html! {
         article class={ "app-entry" @if entry.withdrawn_by.is_some() { " app-entry--withdrawn" } }
             id={ "entry-" (entry.sequence) } aria-labelledby={ "entry-" (entry.sequence) "-title" } {
             h2 class="govuk-heading-s app-entry__title" id={ "entry-" (entry.sequence) "-title" } {
                 "Entry " (entry.sequence) ": " (words::entry_type(&entry.event_type))
+                @if let Some(day) = &day { span class="app-entry__day" { ", " (day) } }
+                @if entry.withdrawn_by.is_some() { " " strong class="govuk-tag govuk-tag--grey app-entry__tag" { "Withdrawn" } }
+                @if corrects.is_some() { " " strong class="govuk-tag govuk-tag--orange app-entry__tag" { "Correction" } }
             }
-            @if let Some(by) = entry.withdrawn_by {
-                p class="govuk-body-s app-entry__mark" {
-                    strong class="govuk-tag govuk-tag--grey" { "Withdrawn" }
-                    " Withdrawn by the correction in "
-                    a class="govuk-link" href=(entry_href(project_id, by)) { "entry " (by) }
-                    ". It no longer counts in assessments made after that correction was recorded."
+            @if !evidence_of.is_empty() {
+                p class="govuk-body-s app-entry__evidence" {
+                    "Evidence for " (evidence_of.join("; ")) "."
                 }
             }
-            @if let Some(target) = corrects {
-                p class="govuk-body-s app-entry__mark" {
-                    strong class="govuk-tag govuk-tag--orange" { "Correction" }
-                    " Withdraws "
-                    a class="govuk-link" href=(entry_href(project_id, target)) { "entry " (target) }
-                    "."
+            details class="govuk-details app-entry__details" {
+                summary class="govuk-details__summary" {
+                    span class="govuk-details__summary-text" { "Details" span class="govuk-visually-hidden" { " of entry " (entry.sequence) } }
                 }
-            }
-            dl class="govuk-summary-list govuk-summary-list--no-border app-entry__facts" {
-                @if let Some(day) = &entry.occurred_on {
-                    div class="govuk-summary-list__row" {
-                        dt class="govuk-summary-list__key" { "Happened on" }
-                        dd class="govuk-summary-list__value" { (words::date_text(day)) }
+                div class="govuk-details__text" {
+                    @if let Some(by) = entry.withdrawn_by {
+                        p class="govuk-body-s app-entry__mark" {
+                            "Withdrawn by the correction in "
+                            a class="govuk-link" href=(entry_href(project_id, by)) { "entry " (by) }
+                            ". It no longer counts in assessments made after that correction was recorded."
+                        }
                     }
-                }
-                div class="govuk-summary-list__row" {
-                    dt class="govuk-summary-list__key" { "Recorded" }
-                    dd class="govuk-summary-list__value" { (words::instant(&entry.recorded_at)) " by " (entry.recorded_by) }
-                }
-                @if full {
-                    @if let Value::Object(fields) = &entry.data {
-                        @for (key, value) in fields.iter().filter(|(k, _)| !matches!(k.as_str(), "occurred_on" | "corrects_sequence")) {
-                            // A personal field is stored encrypted: show what the reader may see.
-                            @let personal = entry.personal_data.as_ref().and_then(|p| p.get(key));
+                    @if let Some(target) = corrects {
+                        p class="govuk-body-s app-entry__mark" {
+                            "Withdraws "
+                            a class="govuk-link" href=(entry_href(project_id, target)) { "entry " (target) }
+                            "."
+                        }
+                    }
+                    dl class="govuk-summary-list govuk-summary-list--no-border app-entry__facts" {
+                        @if let Some(day) = &entry.occurred_on {
                             div class="govuk-summary-list__row" {
-                                dt class="govuk-summary-list__key" { (words::field(key)) }
-                                dd class="govuk-summary-list__value" {
-                                    @match personal {
-                                        Some(Value::String(s)) if s == ERASED => { strong class="govuk-tag govuk-tag--grey" { "Erased" } " The participant's personal data was erased." }
-                                        Some(shown) => (value_markup(shown)),
-                                        None => (value_markup(value)),
+                                dt class="govuk-summary-list__key" { "Happened on" }
+                                dd class="govuk-summary-list__value" { (words::date_text(day)) }
+                            }
+                        }
+                        div class="govuk-summary-list__row" {
+                            dt class="govuk-summary-list__key" { "Recorded" }
+                            dd class="govuk-summary-list__value" { (words::instant(&entry.recorded_at)) " by " (entry.recorded_by) }
+                        }
+                        @if full {
+                            @if let Value::Object(fields) = &entry.data {
+                                @for (key, value) in fields.iter().filter(|(k, _)| !matches!(k.as_str(), "occurred_on" | "corrects_sequence")) {
+                                    // A personal field is stored encrypted: show what the reader may see.
+                                    @let personal = entry.personal_data.as_ref().and_then(|p| p.get(key));
+                                    div class="govuk-summary-list__row" {
+                                        dt class="govuk-summary-list__key" { (field_name(key)) }
+                                        dd class="govuk-summary-list__value" {
+                                            @match personal {
+                                                Some(Value::String(s)) if s == ERASED => { strong class="govuk-tag govuk-tag--grey" { "Erased" } " The participant's personal data was erased." }
+                                                Some(shown) => (value_markup(key, shown)),
+                                                None => (value_markup(key, value)),
+                                            }
+                                        }
                                     }
                                 }
                             }
                         }
+                        div class="govuk-summary-list__row" {
+                            dt class="govuk-summary-list__key" { "Digest" }
+                            dd class="govuk-summary-list__value" { code class="app-digest" { (entry.digest) } }
+                        }
                     }
-                }
-                div class="govuk-summary-list__row" {
-                    dt class="govuk-summary-list__key" { "Digest" }
-                    dd class="govuk-summary-list__value" { code class="app-digest" { (entry.digest) } }
                 }
             }
         }
     }
 }
 
-fn value_markup(value: &Value) -> Markup {
+/// A stored field's name in words; an amount in pence is shown as money, so named plainly.
+fn field_name(key: &str) -> String {
+    words::field(key.strip_suffix("_pence").unwrap_or(key))
+}
+
+/// The fields whose values are stored keys (`lived_experience`, `payment`), not words someone
+/// wrote (the events' enumerations).
+const KEYED_FIELDS: &[&str] = &[
+    "kind",
+    "stage",
+    "status",
+    "method",
+    "declared_level",
+    "reason_code",
+    "mode",
+    "declined",
+    "support",
+    "role",
+    "response",
+    "importance",
+    "effect",
+    "level",
+    "rung",
+    "state",
+    "rating",
+];
+
+/// Is this text a stored key rather than words someone wrote?
+fn is_stored_key(key: &str, text: &str) -> bool {
+    let shaped = !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    shaped && (KEYED_FIELDS.contains(&key) || text.contains('_'))
+}
+
+/// A stored value in words: money as money, dates and instants in the one date style, stored
+/// keys as words; identifiers (`…_id`) as they are, since they are what people search for.
+fn value_markup(key: &str, value: &Value) -> Markup {
+    let identifier = key.ends_with("_id") || key.ends_with("_ids") || key == "id";
     html! {
         @match value {
+            Value::Number(number) if key.ends_with("_pence") => {
+                @match number.as_i64() { Some(pence) => (words::money(pence)), None => (number) }
+            }
+            Value::String(text) if identifier => (text),
+            Value::String(text) if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() => (words::date_text(text)),
+            Value::String(text) if parse_instant(text).is_some() => (words::instant(text)),
+            Value::String(text) if is_stored_key(key, text) => (words::stored_key(key, text)),
             Value::String(text) => (text),
             Value::Number(number) => (number),
-            Value::Bool(true) => "yes",
-            Value::Bool(false) => "no",
-            Value::Null => "none",
-            Value::Array(items) if items.is_empty() => "none",
+            Value::Bool(true) => "Yes",
+            Value::Bool(false) => "No",
+            Value::Null => "None",
+            Value::Array(items) if items.is_empty() => "None",
             Value::Array(items) if items.iter().all(|i| i.is_string() || i.is_number()) => {
-                (items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(", "))
+                @for (i, item) in items.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (value_markup(key, item))
+                }
             }
             Value::Object(fields) => {
                 dl class="app-nested" {
-                    @for (key, inner) in fields {
-                        dt { (words::field(key)) }
-                        dd { (value_markup(inner)) }
+                    @for (inner_key, inner) in fields {
+                        dt { (field_name(inner_key)) }
+                        dd { (value_markup(inner_key, inner)) }
                     }
                 }
             }
@@ -349,5 +473,24 @@ mod tests {
         assert_eq!(entry_href("p", 1), "/projects/p/trail?page=1#entry-1");
         assert_eq!(entry_href("p", 50), "/projects/p/trail?page=1#entry-50");
         assert_eq!(entry_href("p", 51), "/projects/p/trail?page=2#entry-51");
+    }
+
+    #[test]
+    fn stored_values_are_shown_in_words() {
+        let shown = |key: &str, value: Value| value_markup(key, &value).into_string();
+        assert_eq!(shown("amount_pence", Value::from(3000)), "£30.00");
+        assert_eq!(field_name("amount_pence"), "Amount");
+        assert_eq!(
+            shown("kind", Value::from("lived_experience")),
+            "People with lived experience"
+        );
+        assert_eq!(shown("kind", Value::from("payment")), "Payment");
+        assert_eq!(shown("groups", Value::from("carers")), "carers");
+        assert_eq!(
+            shown("started_on", Value::from("2025-01-06")),
+            "6 January 2025"
+        );
+        assert_eq!(shown("participant_id", Value::from("le_1")), "le_1");
+        assert_eq!(shown("paid", Value::from(true)), "Yes");
     }
 }

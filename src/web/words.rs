@@ -2,8 +2,10 @@
 //! and shape as well as colour.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use coprod_domain::assessment::Rating;
+use coprod_domain::assessment::{EvidenceState, IndicatorResult, Rating};
 use coprod_domain::recorded::parse_instant;
+use coprod_domain::rubric;
+use coprod_domain::LadderRung;
 use maud::{html, Markup};
 
 use coprod_domain::assessment::SMALL_COUNT;
@@ -33,7 +35,7 @@ pub fn rating(rating: Rating) -> &'static str {
         Rating::Met => "Met",
         Rating::PartlyMet => "Partly met",
         Rating::NotMet => "Not met",
-        Rating::InsufficientEvidence => "Not enough evidence",
+        Rating::InsufficientEvidence => "Cannot be judged yet",
     }
 }
 
@@ -61,6 +63,55 @@ pub fn met_tag(met: bool) -> Markup {
             strong class="govuk-tag govuk-tag--red app-rating" { span aria-hidden="true" { "✗ " } "Not met" }
         }
     }
+}
+
+/// What the evidence says of an indicator, in words (version 2 on).
+pub fn evidence_state(state: EvidenceState) -> &'static str {
+    match state {
+        EvidenceState::Met => "Met",
+        EvidenceState::NotMet => "Not met",
+        EvidenceState::NotApplicable => "Does not apply yet",
+        EvidenceState::NotRecorded => "Not recorded",
+        EvidenceState::NotShown => "Not shown",
+    }
+}
+
+/// An indicator's result as a tag: its state from version 2 on (word, symbol and colour), met
+/// or not met under version 1.
+pub fn indicator_tag(indicator: &IndicatorResult) -> Markup {
+    let Some(state) = indicator.state else {
+        return met_tag(indicator.met);
+    };
+    let (class, symbol) = match state {
+        EvidenceState::Met => ("govuk-tag--green", "✓"),
+        EvidenceState::NotMet => ("govuk-tag--red", "✗"),
+        EvidenceState::NotApplicable => ("govuk-tag--grey", "–"),
+        EvidenceState::NotRecorded => ("govuk-tag--yellow", "?"),
+        EvidenceState::NotShown => ("govuk-tag--grey", "–"),
+    };
+    html! {
+        strong class={ "govuk-tag app-rating " (class) } {
+            span aria-hidden="true" { (symbol) " " } (evidence_state(state))
+        }
+    }
+}
+
+/// A rung of the ladder of participation as the published rubric names it ("Co-production").
+pub fn rung(rung: LadderRung) -> String {
+    rubric::latest()
+        .rubric
+        .ladder
+        .iter()
+        .flatten()
+        .find(|step| step.rung == rung)
+        .map(|step| step.title.clone())
+        .unwrap_or_else(|| {
+            let key = serde_json::to_value(rung)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            field(&key)
+        })
 }
 
 /// A rating from the views' scorecard (`"met"`, `"partly_met"`, `"not_met"`).
@@ -128,6 +179,49 @@ pub fn participant_kind(key: &str) -> &str {
     }
 }
 
+/// The noun for `n` things: `noun(1, "entry", "entries")` is "entry". The one plural helper of
+/// the pages and the command line.
+pub fn noun<'a>(n: usize, singular: &'a str, plural: &'a str) -> &'a str {
+    if n == 1 {
+        singular
+    } else {
+        plural
+    }
+}
+
+/// `n` things: "1 entry", "3 entries", "0 entries".
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", noun(n, singular, plural))
+}
+
+/// An amount in pence as money: `£30.00`, `£2,500.00`.
+pub fn money(pence: i64) -> String {
+    let sign = if pence < 0 { "-" } else { "" };
+    let pence = pence.unsigned_abs();
+    let pounds = (pence / 100).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in pounds.chars().enumerate() {
+        if i > 0 && (pounds.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}£{grouped}.{:02}", pence % 100)
+}
+
+/// A stored key (`lived_experience`) in words, using the words this module has for its field.
+pub fn stored_key(field_key: &str, value: &str) -> String {
+    match field_key {
+        "kind" | "group" | "groups" | "participant_kind" if participant_kind(value) != value => {
+            participant_kind(value).to_string()
+        }
+        "stage" => stage(value).to_string(),
+        "status" => status(value).to_string(),
+        _ if participant_kind(value) != value => participant_kind(value).to_string(),
+        _ => field(value),
+    }
+}
+
 /// A count of people as shown to people: counts below [`SMALL_COUNT`] are never shown (see
 /// `docs/privacy.md`).
 pub fn people_count(count: u64) -> String {
@@ -156,6 +250,8 @@ pub fn entry_type(key: &str) -> &str {
         "project_closed" => "Project closed",
         "assessment_sealed" => "Assessment sealed",
         "participant_erased" => "Personal data erased",
+        "people_told" => "People told of a decision",
+        "feedback_given" => "Answers given back",
         other => other,
     }
 }
@@ -170,13 +266,9 @@ pub fn field(key: &str) -> String {
     }
 }
 
-/// "entry 3", "entries 3 and 7", "entries 3, 7 and 9".
-pub fn entries_phrase(count: usize) -> &'static str {
-    if count == 1 {
-        "Entry"
-    } else {
-        "Entries"
-    }
+/// "Entry" or "Entries", before a list of entry numbers.
+pub fn entries_phrase(n: usize) -> &'static str {
+    noun(n, "Entry", "Entries")
 }
 
 #[cfg(test)]
@@ -190,8 +282,21 @@ mod tests {
             "1 March 2025"
         );
         assert_eq!(people_count(4), "fewer than 5");
+        assert_eq!(money(3000), "£30.00");
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+        assert_eq!(count(0, "entry", "entries"), "0 entries");
+        assert_eq!(count(2, "group", "groups"), "2 groups");
+        assert_eq!(money(250_000), "£2,500.00");
+        assert_eq!(money(5), "£0.05");
         assert_eq!(people_count(5), "5");
         assert_eq!(field("participant_id"), "Participant id");
         assert_eq!(date_text("2025-01-06"), "6 January 2025");
+        assert_eq!(rung(LadderRung::CoProduction), "Co-production");
+        assert_eq!(rung(LadderRung::Consultation), "Consultation");
+        assert_eq!(rating(Rating::InsufficientEvidence), "Cannot be judged yet");
+        assert_eq!(
+            evidence_state(EvidenceState::NotApplicable),
+            "Does not apply yet"
+        );
     }
 }

@@ -15,15 +15,22 @@ const CRITERIA: [&str; 6] = [
     "shared_responsibility",
 ];
 
+/// The CSV columns of an assessment under version 1.
+const VERSION_1_CSV_HEADER: &str = "project_id,rubric,as_of,at_sequence,stream_digest,criterion,criterion_title,rating,score,indicator,met,value,explanation,evidence";
+
+/// How many indicators each criterion has under version 2, in rubric order.
+const VERSION_2_INDICATORS: [usize; 6] = [4, 3, 7, 5, 3, 4];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_assessment_has_six_criteria_of_three_indicators_each() {
+async fn a_version_1_assessment_has_six_criteria_of_three_indicators_each() {
     each_backend(async |app| {
         let id = rich_project(app).await;
         let head = app.summary(&id).await;
+        // Every figure: a panel is not shown what the groups of the one participant decide.
         let resp = app
             .get(
-                Some(&app.tokens.panel),
-                &format!("/projects/{id}/assessment"),
+                Some(&app.tokens.assurance),
+                &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
             )
             .await
             .expect(200);
@@ -78,6 +85,80 @@ async fn an_assessment_has_six_criteria_of_three_indicators_each() {
         let from_the_start = &criteria[0]["indicators"][0];
         assert_eq!(from_the_start["key"], "from_the_start");
         assert_eq!(from_the_start["met"], true, "{from_the_start}");
+        // Version 1 answers carry none of version 2's fields.
+        let body = resp.text();
+        for field in [
+            "\"state\"",
+            "missing_evidence",
+            "headline",
+            "\"ladder\"",
+            "\"flags\"",
+        ] {
+            assert!(!body.contains(field), "{field} in a version 1 body");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_assessment_is_version_2_with_states_a_headline_and_the_ladder() {
+    each_backend(async |app| {
+        let id = rich_project(app).await;
+        // Every figure: a panel is not shown what the groups of the one participant decide.
+        let assessment = app
+            .get(
+                Some(&app.tokens.assurance),
+                &format!("/projects/{id}/assessment"),
+            )
+            .await
+            .json_with(200);
+        assert_eq!(assessment["rubric"]["id"], "oxfordshire-six-point");
+        assert_eq!(assessment["rubric"]["version"], 2);
+        assert!(is_digest(&assessment["rubric"]["digest"]));
+        assert_eq!(assessment["at_sequence"], 11);
+        let criteria = assessment["criteria"].as_array().expect("criteria");
+        let keys: Vec<&str> = criteria
+            .iter()
+            .map(|c| c["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, CRITERIA);
+        let mut ratings =
+            json!({"met": 0, "partly_met": 0, "not_met": 0, "insufficient_evidence": 0});
+        for (criterion, count) in criteria.iter().zip(VERSION_2_INDICATORS) {
+            let rating = criterion["rating"].as_str().unwrap();
+            ratings[rating] = json!(ratings[rating].as_u64().unwrap() + 1);
+            let indicators = criterion["indicators"].as_array().expect("indicators");
+            assert_eq!(indicators.len(), count, "{criterion}");
+            for indicator in indicators {
+                let state = indicator["state"].as_str().expect("a state");
+                assert!(
+                    ["met", "not_met", "not_applicable", "not_recorded"].contains(&state),
+                    "{indicator}"
+                );
+                assert_eq!(indicator["met"], state == "met", "{indicator}");
+                assert_eq!(
+                    indicator["missing_evidence"].is_string(),
+                    state != "met",
+                    "what is missing is said unless met: {indicator}"
+                );
+            }
+        }
+        let overall = &assessment["overall"];
+        for rating in ["met", "partly_met", "not_met", "insufficient_evidence"] {
+            assert_eq!(overall[rating], ratings[rating], "{rating}: {overall}");
+        }
+        assert!(
+            overall["headline"].as_str().is_some_and(|h| !h.is_empty()),
+            "{overall}"
+        );
+        assert!(overall["ladder"]["reasons"].is_array(), "{overall}");
+        assert!(overall["flags"].is_array(), "{overall}");
+        // p1 (lived experience) ran a workshop and had a say in a decision: engagement or above.
+        assert!(overall["ladder"]["rung"].is_string(), "{overall}");
+        assert!(
+            overall.get("declared_level").is_none(),
+            "none declared: {overall}"
+        );
     })
     .await;
 }
@@ -99,12 +180,14 @@ async fn the_same_question_gives_byte_identical_bodies_and_etags_and_304_when_ma
             format!("\"{sha}\""),
             "the ETag is the SHA-256 of the body"
         );
-        // Another role asks the same question: the same answer.
+        // Another role of the same kind asks the same question: the same answer (readers who
+        // may see personal data are given every figure, panels not: see tests/privacy.rs).
         let assurance = app
             .get(Some(&app.tokens.assurance), &path)
             .await
             .expect(200);
-        assert_eq!(assurance.body, first.body);
+        let admin = app.get(Some(&app.tokens.admin), &path).await.expect(200);
+        assert_eq!(assurance.body, admin.body);
 
         let cached = app
             .send(
@@ -190,14 +273,26 @@ async fn a_named_rubric_gives_the_same_assessment_as_the_default() {
             .get(panel, &format!("/projects/{id}/assessment"))
             .await
             .expect(200);
-        let named = app
+        for name in ["oxfordshire-six-point@2", "oxfordshire-six-point"] {
+            let named = app
+                .get(panel, &format!("/projects/{id}/assessment?rubric={name}"))
+                .await
+                .expect(200);
+            assert_eq!(named.body, default.body, "{name}");
+        }
+        // Version 1 is still given when named, and is another answer.
+        let version_1 = app
             .get(
                 panel,
                 &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
             )
             .await
-            .expect(200);
-        assert_eq!(named.body, default.body);
+            .json_with(200);
+        assert_eq!(version_1["rubric"]["version"], 1);
+        assert_ne!(
+            version_1["rubric"]["digest"],
+            default.json()["rubric"]["digest"]
+        );
     })
     .await;
 }
@@ -206,7 +301,7 @@ async fn a_named_rubric_gives_the_same_assessment_as_the_default() {
 async fn the_csv_assessment_has_a_header_and_one_row_per_indicator() {
     each_backend(async |app| {
         let id = rich_project(app).await;
-        let path = format!("/projects/{id}/assessment");
+        let path = format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1");
         let csv_request = || {
             app.request(Method::GET, &path, Some(&app.tokens.panel))
                 .header("accept", "text/csv")
@@ -233,6 +328,11 @@ async fn the_csv_assessment_has_a_header_and_one_row_per_indicator() {
         for column in ["criterion", "indicator", "met", "evidence"] {
             assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
         }
+        assert_eq!(
+            header.join(","),
+            VERSION_1_CSV_HEADER,
+            "version 1's columns are as they were"
+        );
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
         assert_eq!(rows.len(), 18);
         let assessment = json.json();
@@ -254,6 +354,57 @@ async fn the_csv_assessment_has_a_header_and_one_row_per_indicator() {
                 i += 1;
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_version_2_csv_adds_each_indicators_state_and_missing_evidence_at_the_end() {
+    each_backend(async |app| {
+        let id = rich_project(app).await;
+        let path = format!("/projects/{id}/assessment");
+        let resp = app
+            .send(
+                app.request(Method::GET, &path, Some(&app.tokens.panel))
+                    .header("accept", "text/csv"),
+            )
+            .await
+            .expect(200);
+        let json = app.get(Some(&app.tokens.panel), &path).await.json_with(200);
+        let mut reader = csv::Reader::from_reader(resp.body.as_slice());
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            header.join(","),
+            format!("{VERSION_1_CSV_HEADER},state,missing_evidence")
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        let indicators: Vec<&serde_json::Value> = json["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["indicators"].as_array().unwrap())
+            .collect();
+        assert_eq!(rows.len(), VERSION_2_INDICATORS.iter().sum::<usize>());
+        assert_eq!(rows.len(), indicators.len());
+        for (row, indicator) in rows.iter().zip(indicators) {
+            assert_eq!(row[1].to_string(), "oxfordshire-six-point@2");
+            assert_eq!(row[9].to_string(), indicator["key"].as_str().unwrap());
+            assert_eq!(row[14].to_string(), indicator["state"].as_str().unwrap());
+            assert_eq!(
+                row[15].to_string(),
+                indicator["missing_evidence"].as_str().unwrap_or(""),
+                "{indicator}"
+            );
+        }
+        assert!(
+            rows.iter().any(|r| &r[14] != "met" && !r[15].is_empty()),
+            "some indicator is not met and says what is missing"
+        );
     })
     .await;
 }

@@ -522,6 +522,141 @@ async fn well_formed_facts_breaking_field_rules_are_422_validation_failed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_2_fields_and_facts_breaking_their_rules_are_422_naming_the_field() {
+    each_backend(async |app| {
+        let id = project_in_commission(app).await;
+        app.record(
+            &id,
+            batch(&[
+                decision("d1", "commission", &["p1", "p2"], &[]),
+                contribution("c1", "p1", "commission"),
+            ]),
+        )
+        .await;
+        let refused_with = |name: &str, body: Value, code: &'static str, path: &str| {
+            refused(name, fact(&id, &body), 422, code).at(path)
+        };
+        let mut ratifies_nothing = decision("d2", "commission", &["p2"], &[]);
+        ratifies_nothing["method"] = json!("professional_only");
+        ratifies_nothing["ratifies"] = json!("nope");
+        let mut routine_pause = decision("d2", "commission", &["p1", "p2"], &[]);
+        routine_pause["importance"] = json!("routine");
+        routine_pause["effect"] = json!("pause");
+        let mut negative_rate = reward("p1", None);
+        negative_rate["rate_pence_per_hour"] = json!(-1);
+        let told_of_nothing = json!({"type": "people_told", "decision_id": "d404",
+                                     "method": "letter", "occurred_on": DAY});
+        let feedback_on_nothing = json!({"type": "feedback_given", "contribution_ids": ["c404"],
+                                         "method": "in_person", "occurred_on": DAY});
+        assert_all_refused(
+            app,
+            Some(&id),
+            vec![
+                refused_with(
+                    "a decision ratifying no decision",
+                    ratifies_nothing,
+                    "unknown_decision",
+                    "/ratifies",
+                ),
+                refused_with(
+                    "a routine decision that pauses the project",
+                    routine_pause,
+                    "validation_failed",
+                    "/effect",
+                ),
+                refused_with(
+                    "a reward at a rate below zero",
+                    negative_rate,
+                    "validation_failed",
+                    "/rate_pence_per_hour",
+                ),
+                refused_with(
+                    "people told of an unknown decision",
+                    told_of_nothing,
+                    "unknown_decision",
+                    "/decision_id",
+                ),
+                refused_with(
+                    "feedback on an unknown contribution",
+                    feedback_on_nothing,
+                    "unknown_contribution",
+                    "/contribution_ids/0",
+                ),
+            ],
+        )
+        .await;
+        // The same facts naming what exists are recorded.
+        app.record(
+            &id,
+            json!({"type": "people_told", "decision_id": "d1", "method": "letter",
+                   "occurred_on": DAY}),
+        )
+        .await;
+        app.record(
+            &id,
+            json!({"type": "feedback_given", "contribution_ids": ["c1"], "method": "in_person",
+                   "occurred_on": DAY}),
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_declaring_an_unknown_level_or_bad_groups_served_are_refused() {
+    each_backend(async |app| {
+        let with = |field: &str, value: Value| {
+            let mut body = registration("Respite redesign", "oxfordshire");
+            body[field] = value;
+            body
+        };
+        let bad = |name: &str, body: Value, status: u16, code: &'static str, path: &str| {
+            refused(name, registering(&body), status, code).at(path)
+        };
+        assert_all_refused(
+            app,
+            None,
+            vec![
+                bad(
+                    "a level that is not a rung of the ladder",
+                    with("declared_level", json!("partnership")),
+                    400,
+                    "validation_failed",
+                    "/declared_level",
+                ),
+                bad(
+                    "a level given as a number",
+                    with("declared_level", json!(7)),
+                    400,
+                    "validation_failed",
+                    "/declared_level",
+                ),
+                bad(
+                    "groups served alike but for case",
+                    with(
+                        "serves",
+                        json!(["carer_status: carer", "Carer_status: carer "]),
+                    ),
+                    422,
+                    "validation_failed",
+                    "/serves/1",
+                ),
+                bad(
+                    "a group served of 61 characters",
+                    with("serves", json!(["g".repeat(61)])),
+                    422,
+                    "validation_failed",
+                    "/serves/0",
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(app.project_count().await, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_already_used_are_409_duplicate_id() {
     each_backend(async |app| {
         let id = project_in_commission(app).await;
@@ -1081,7 +1216,8 @@ async fn bad_assessment_queries_are_refused() {
         ]);
         for rubric in [
             "no-such-rubric@1",
-            "oxfordshire-six-point@2",
+            "oxfordshire-six-point@99",
+            "oxfordshire-six-point@3",
             "oxfordshire-six-point@x",
             "@",
         ] {

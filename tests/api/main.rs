@@ -17,4 +17,5 @@ mod personal;
 mod portfolio;
 mod projects;
 mod seals;
+mod stories;
 mod views;

@@ -190,11 +190,12 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         assert!(explanation.contains("are unaltered"), "{explanation}");
         assert!(!explanation.contains("has been altered"), "{explanation}");
 
-        // Assessments count the erasure and treat the groups as unknown.
+        // Assessments count the erasure and treat the groups as unknown (as those who may see
+        // personal data read them: a panel is not shown the groups of fewer than five people).
         let assessment = app
             .get(
-                Some(&app.tokens.panel),
-                &format!("/projects/{id}/assessment"),
+                Some(&app.tokens.assurance),
+                &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
             )
             .await
             .json_with(200);
@@ -202,6 +203,19 @@ async fn erasure_destroys_the_data_keeps_the_chain_and_explains_old_seals() {
         let breadth = assessment["criteria"][3]["indicators"][1].clone();
         assert_eq!(breadth["key"], "breadth");
         assert_eq!(breadth["value"], "0 groups", "{breadth}");
+        // Version 2 says the groups are no longer recorded, rather than that there are none.
+        let assessment = app
+            .get(
+                Some(&app.tokens.assurance),
+                &format!("/projects/{id}/assessment"),
+            )
+            .await
+            .json_with(200);
+        assert_eq!(assessment["rubric"]["version"], 2);
+        assert_eq!(assessment["participants_erased"], 1);
+        let breadth = assessment["criteria"][3]["indicators"][1].clone();
+        assert_eq!(breadth["key"], "breadth");
+        assert_eq!(breadth["state"], "not_recorded", "{breadth}");
 
         // Exports made before and after the erasure both verify offline, with no keys.
         let after = export(app, &id).await;

@@ -112,12 +112,31 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
         assert_eq!(figures["organisation"], "oxfordshire");
         assert_eq!(figures["service_area"], Value::Null);
         assert_eq!(figures["rubric"]["id"], "oxfordshire-six-point");
+        assert_eq!(
+            figures["rubric"]["version"], 2,
+            "the latest rubric by default"
+        );
         assert_eq!(figures["projects"]["total"], 5, "{figures}");
         assert_eq!(figures["projects"]["open"], 2);
         assert_eq!(figures["projects"]["closed"], 3);
 
-        // Every figure equals the count of the per-project assessments that say so.
+        // Every figure equals the count of the per-project assessments that say so, under
+        // version 1 as under version 2.
+        let version_1 = portfolio(app, &panel, "?rubric=oxfordshire-six-point@1").await;
+        assert_eq!(version_1["rubric"]["version"], 1);
+        assert_figures_match(app, &panel, &version_1, &ids).await;
         let assessments = assert_figures_match(app, &panel, &figures, &ids).await;
+        // The project with nothing but its registration cannot be judged on any point, and
+        // no indicator of it counts as met.
+        for key in CRITERIA {
+            assert!(
+                criterion(&figures, key)["insufficient_evidence"]["count"]
+                    .as_u64()
+                    .unwrap()
+                    >= 1,
+                "{key}: {figures}"
+            );
+        }
         let latest = assessments
             .iter()
             .map(|a| a["as_of"].as_str().unwrap().to_string())
@@ -173,8 +192,9 @@ async fn the_portfolio_counts_what_each_projects_assessment_says() {
 }
 
 /// Asserts that every criterion and indicator figure of `figures` is the count of the projects
-/// `ids` whose own assessment (`GET /projects/{id}/assessment`, with the figures' `as_of`) says
-/// so; returns those assessments.
+/// `ids` whose own assessment (`GET /projects/{id}/assessment`, under the figures' rubric) says
+/// so; returns those assessments. Under version 2 every rating and every state is counted;
+/// under version 1 there are no such figures.
 async fn assert_figures_match(
     app: &TestApp,
     token: &str,
@@ -183,20 +203,33 @@ async fn assert_figures_match(
 ) -> Vec<Value> {
     let total = ids.len() as u64;
     assert_eq!(figures["projects"]["total"], total, "{figures}");
+    let version = figures["rubric"]["version"].as_u64().expect("a version");
     let mut assessments = Vec::new();
     for id in ids {
         let assessment = app
-            .get(Some(token), &format!("/projects/{id}/assessment"))
+            .get(
+                Some(token),
+                &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@{version}"),
+            )
             .await
             .json_with(200);
+        assert_eq!(assessment["rubric"], figures["rubric"]);
         assessments.push(assessment);
     }
+    let (ratings, states): (&[&str], &[&str]) = if version >= 2 {
+        (
+            &["met", "partly_met", "not_met", "insufficient_evidence"],
+            &["met", "not_met", "not_applicable", "not_recorded"],
+        )
+    } else {
+        (&["met", "partly_met", "not_met"], &["met"])
+    };
     for (c, key) in CRITERIA.iter().enumerate() {
         let row = criterion(figures, key);
-        for rating in ["met", "partly_met", "not_met"] {
+        for rating in ratings {
             let expected = assessments
                 .iter()
-                .filter(|a| a["criteria"][c]["rating"] == rating)
+                .filter(|a| a["criteria"][c]["rating"] == *rating)
                 .count() as u64;
             assert_eq!(row[rating]["count"], expected, "{key} {rating}: {row}");
             assert_eq!(
@@ -205,19 +238,55 @@ async fn assert_figures_match(
                 "{key} {rating}"
             );
         }
+        if version < 2 {
+            assert!(row.get("insufficient_evidence").is_none(), "{row}");
+        }
         let indicators = row["indicators"].as_array().unwrap();
-        assert_eq!(indicators.len(), 3);
+        assert_eq!(
+            indicators.len(),
+            assessments[0]["criteria"][c]["indicators"]
+                .as_array()
+                .unwrap()
+                .len()
+        );
         for (i, indicator) in indicators.iter().enumerate() {
-            let expected = assessments
-                .iter()
-                .filter(|a| a["criteria"][c]["indicators"][i]["met"] == true)
-                .count() as u64;
             assert_eq!(
                 indicator["key"],
                 assessments[0]["criteria"][c]["indicators"][i]["key"]
             );
-            assert_eq!(indicator["met"]["count"], expected, "{key}: {indicator}");
-            assert_eq!(indicator["met"]["per_cent"], expected * 100 / total);
+            // A panel is also told where an indicator is not shown to it.
+            let mut states = states.to_vec();
+            if indicator.get("not_shown").is_some() {
+                states.push("not_shown");
+            }
+            for state in &states {
+                let expected = assessments
+                    .iter()
+                    .filter(|a| {
+                        let said = &a["criteria"][c]["indicators"][i];
+                        if version >= 2 {
+                            said["state"] == *state
+                        } else {
+                            said["met"] == true
+                        }
+                    })
+                    .count() as u64;
+                assert_eq!(
+                    indicator[state]["count"], expected,
+                    "{key} {state}: {indicator}"
+                );
+                assert_eq!(indicator[state]["per_cent"], expected * 100 / total);
+            }
+            // What cannot be judged is never counted as met.
+            if version >= 2 {
+                let counted: u64 = states
+                    .iter()
+                    .map(|state| indicator[state]["count"].as_u64().unwrap())
+                    .sum();
+                assert_eq!(counted, total, "every project is in one state: {indicator}");
+            } else {
+                assert!(indicator.get("not_recorded").is_none(), "{indicator}");
+            }
         }
     }
     assessments
@@ -242,6 +311,8 @@ async fn after_an_erasure_the_portfolio_still_counts_what_each_assessment_says()
         let panel = app.tokens.panel.clone();
         let before = portfolio(app, &panel, "").await;
         assert_figures_match(app, &panel, &before, &[&a, &b]).await;
+        let before_1 = portfolio(app, &panel, "?rubric=oxfordshire-six-point@1").await;
+        assert_figures_match(app, &panel, &before_1, &[&a, &b]).await;
         let erasure = json!({"reason": "The participant asked for their data to be erased.",
                              "legal_basis": "UK GDPR Article 17(1)(b)"});
         app.post(
@@ -253,6 +324,8 @@ async fn after_an_erasure_the_portfolio_still_counts_what_each_assessment_says()
         .expect(201);
         let after = portfolio(app, &panel, "").await;
         assert_figures_match(app, &panel, &after, &[&a, &b]).await;
+        let after_1 = portfolio(app, &panel, "?rubric=oxfordshire-six-point@1").await;
+        assert_figures_match(app, &panel, &after_1, &[&a, &b]).await;
     })
     .await;
 }
@@ -287,27 +360,48 @@ async fn the_same_question_gives_the_same_bytes_etag_and_csv_and_a_rebuild_chang
             let rebuilt = app.get(panel, path).await.expect(200);
             assert_eq!(rebuilt.body, first.body, "{path}: after a rebuild");
         }
-        let csv = app
-            .send(
-                app.request(Method::GET, "/portfolio", panel)
-                    .header("accept", "text/csv"),
-            )
-            .await
-            .expect(200);
-        assert!(csv.content_type().starts_with("text/csv"));
-        let text = csv.text();
-        let mut lines = text.lines();
-        assert_eq!(
-            lines.next(),
-            Some("organisation,service_area,period,as_of,figure,criterion,key,status,rating,count,per_cent,of_projects")
-        );
-        assert!(text.contains(",projects,,total,,,2,,2"), "{text}");
+        let csv_of = |path: &'static str| async move {
+            let csv = app
+                .send(
+                    app.request(Method::GET, path, panel)
+                        .header("accept", "text/csv"),
+                )
+                .await
+                .expect(200);
+            assert!(csv.content_type().starts_with("text/csv"));
+            csv.text()
+        };
+        for text in [
+            csv_of("/portfolio").await,
+            csv_of("/portfolio?rubric=oxfordshire-six-point@1").await,
+        ] {
+            let mut lines = text.lines();
+            assert_eq!(
+                lines.next(),
+                Some("organisation,service_area,period,as_of,figure,criterion,key,status,rating,count,per_cent,of_projects")
+            );
+            assert!(text.contains(",projects,,total,,,2,,2"), "{text}");
+            assert!(
+                text.contains(",attention,,involvement_started_late,,,1,50,2"),
+                "{text}"
+            );
+        }
+        // Version 1: 3 project rows, 10 stage rows, 6 × (3 + 3) criterion and indicator rows,
+        // 2 attention rows.
+        let version_1 = csv_of("/portfolio?rubric=oxfordshire-six-point@1").await;
+        assert_eq!(version_1.lines().count(), 1 + 3 + 10 + 36 + 2);
+        // Version 2 (the default): four ratings per criterion, four states per indicator, and
+        // (asked by a panel) how many projects it is not shown for.
+        let version_2 = csv_of("/portfolio").await;
+        assert_eq!(version_2.lines().count(), 1 + 3 + 10 + 6 * 4 + 26 * 5 + 2);
         assert!(
-            text.contains(",attention,,involvement_started_late,,,1,50,2"),
-            "{text}"
+            version_2.contains(",criterion,shared_responsibility,,,insufficient_evidence,"),
+            "{version_2}"
         );
-        // 3 project rows, 10 stage rows, 6 × (3 + 3) criterion and indicator rows, 2 attention rows.
-        assert_eq!(lines.count(), 3 + 10 + 36 + 2);
+        assert!(
+            version_2.contains(",indicator,reciprocal_reward,fair_rate,,not_recorded,"),
+            "{version_2}"
+        );
     })
     .await;
 }

@@ -150,7 +150,8 @@ async fn the_project_list_filters_by_organisation_and_status() {
             assert_eq!(scorecard.len(), 6, "{project}");
             for rating in scorecard.values() {
                 assert!(
-                    ["met", "partly_met", "not_met"].contains(&rating.as_str().unwrap()),
+                    ["met", "partly_met", "not_met", "insufficient_evidence"]
+                        .contains(&rating.as_str().unwrap()),
                     "{project}"
                 );
             }
@@ -163,6 +164,16 @@ async fn the_project_list_filters_by_organisation_and_status() {
             .unwrap();
         assert_eq!(closing_view["status"], "closed");
         assert_eq!(closing_view["sequence"], 2);
+        // Nothing but a registration and a closure (version 2): closed without a review of its
+        // outcomes is not met; nothing else can be judged.
+        for (criterion, rating) in closing_view["scorecard"].as_object().unwrap() {
+            let expected = if criterion == "shared_responsibility" {
+                "not_met"
+            } else {
+                "insufficient_evidence"
+            };
+            assert_eq!(rating, expected, "{criterion}: {closing_view}");
+        }
     })
     .await;
 }
@@ -325,15 +336,41 @@ async fn rubrics_are_published_with_their_digest() {
             assert!(text.contains(key), "{key} missing from {text}");
         }
 
-        // The assessment names the same rubric digest.
+        // Version 2 is published beside it, with every indicator's states and the ladder.
+        let two = app
+            .get(panel, "/rubrics/oxfordshire-six-point@2")
+            .await
+            .json_with(200);
+        assert!(rubrics.contains(&two), "@2 is listed: {all}");
+        assert_eq!(rubrics.len(), 2, "{all}");
+        assert!(is_digest(&two["digest"]), "{two}");
+        assert_ne!(two["digest"], one["digest"]);
+        assert_eq!(two["ladder"].as_array().map(Vec::len), Some(7), "{two}");
+        for criterion in two["criteria"].as_array().unwrap() {
+            for indicator in criterion["indicators"].as_array().unwrap() {
+                assert!(indicator["states"]["met"].is_string(), "{indicator}");
+                assert!(indicator["missing_evidence"].is_object(), "{indicator}");
+            }
+        }
+
+        // An assessment names the digest of the rubric it was computed under: the latest
+        // (version 2) by default, version 1 when asked for.
         let id = app.new_project().await;
         let assessment = app
             .get(panel, &format!("/projects/{id}/assessment"))
             .await
             .json_with(200);
+        assert_eq!(assessment["rubric"]["digest"], two["digest"]);
+        let assessment = app
+            .get(
+                panel,
+                &format!("/projects/{id}/assessment?rubric=oxfordshire-six-point@1"),
+            )
+            .await
+            .json_with(200);
         assert_eq!(assessment["rubric"]["digest"], one["digest"]);
 
-        app.get(panel, "/rubrics/oxfordshire-six-point@9")
+        app.get(panel, "/rubrics/oxfordshire-six-point@99")
             .await
             .problem(404, "not_found");
         app.get(panel, "/rubrics/no-such-rubric@1")
@@ -342,6 +379,151 @@ async fn rubrics_are_published_with_their_digest() {
         app.get(panel, "/rubrics/oxfordshire-six-point")
             .await
             .problem(404, "not_found");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_version_2s_fields_and_facts() {
+    let app = TestApp::spawn(crate::kit::sqlite().into()).await;
+    let doc = app.get(None, "/openapi.json").await.json_with(200);
+    let schemas = &doc["components"]["schemas"];
+    let properties = |schema: &str| -> Vec<String> {
+        schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no properties of {schema}: {}", schemas[schema]))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let has = |schema: &str, fields: &[&str]| {
+        let known = properties(schema);
+        for field in fields {
+            assert!(
+                known.iter().any(|k| k == field),
+                "{schema}.{field} missing from {known:?}"
+            );
+        }
+    };
+    has("RegisterProjectRequest", &["declared_level", "serves"]);
+    has("ProjectRegistered", &["declared_level", "serves"]);
+    has("ParticipantJoined", &["lived_experience"]);
+    has("ParticipantLeft", &["reason_code"]);
+    has(
+        "ActivityHeld",
+        &[
+            "mode",
+            "locality",
+            "duration_minutes",
+            "adjustments_requested",
+            "adjustments_provided",
+        ],
+    );
+    has(
+        "RewardGiven",
+        &[
+            "rate_pence_per_hour",
+            "amount_unknown",
+            "declined",
+            "support",
+            "as_preferred",
+        ],
+    );
+    has(
+        "DecisionMade",
+        &[
+            "importance",
+            "effect",
+            "ratifies",
+            "departs_from",
+            "departure_reason",
+        ],
+    );
+    has("PeopleTold", &["decision_id", "method", "occurred_on"]);
+    has(
+        "FeedbackGiven",
+        &["contribution_ids", "method", "occurred_on"],
+    );
+    has("IndicatorResult", &["state", "missing_evidence"]);
+    has("CriterionResult", &["cap"]);
+    has(
+        "Overall",
+        &[
+            "insufficient_evidence",
+            "headline",
+            "ladder",
+            "declared_level",
+            "flags",
+        ],
+    );
+    has("Ladder", &["rung", "reasons"]);
+    has("Flag", &["key", "message", "evidence"]);
+    // The two new facts are among those a client may post, by their `type`.
+    let fact = schemas["Fact"].to_string();
+    for tag in ["people_told", "feedback_given"] {
+        assert!(
+            fact.contains(&format!("\"{tag}\"")),
+            "{tag} not in Fact: {fact}"
+        );
+    }
+    let rungs = schemas["LadderRung"].to_string();
+    for rung in ["consultation", "co_design", "co_production"] {
+        assert!(rungs.contains(rung), "{rung} not in {rungs}");
+    }
+    let ratings = schemas["Rating"].to_string();
+    assert!(ratings.contains("insufficient_evidence"), "{ratings}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_is_the_same_whatever_its_case_and_spaces_and_is_stored_as_its_slug() {
+    each_backend(async |app| {
+        let receipt = app
+            .register_as(
+                &app.tokens.recorder,
+                &registration("Carers' strategy refresh", "  Oxfordshire "),
+            )
+            .await
+            .expect(201)
+            .json();
+        let id = receipt["project_id"].as_str().expect("project_id");
+        assert_eq!(app.summary(id).await["organisation"], "oxfordshire");
+        let listed = app
+            .get(
+                Some(&app.tokens.recorder),
+                "/projects?organisation=OXFORDSHIRE",
+            )
+            .await
+            .expect(200)
+            .json();
+        assert!(
+            listed["projects"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["project_id"] == id)),
+            "{listed}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_for_another_organisation_is_refused_naming_the_tokens_own() {
+    each_backend(async |app| {
+        use crate::kit::refusals::{assert_all_refused, refused, Request, Who};
+        let body = registration("Carers' strategy refresh", "Bucks");
+        let rows = vec![refused(
+            "another organisation",
+            Request::post("/projects", &body).by(Who::Recorder),
+            403,
+            "forbidden",
+        )
+        .at("/organisation")
+        .and("names the token's own organisation", |problem| {
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("\"oxfordshire\"") && d.contains("\"Bucks\""))
+        })];
+        assert_all_refused(app, None, rows).await;
     })
     .await;
 }

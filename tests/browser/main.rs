@@ -2,7 +2,8 @@
 //! playwright-core from npm, with axe-core checking every page (`pages.test.mjs`).
 //!
 //! This test starts a server over a fresh SQLite database, seeds a realistic project through the
-//! HTTP API (`seed.rs`), then runs `node --test pages.test.mjs` against it. Screenshots (and a PDF
+//! HTTP API (`seed.rs`), and a second server with the demo (`coprod serve --demo`'s four
+//! projects), then runs `node --test pages.test.mjs` against them. Screenshots (and a PDF
 //! of the printed report) are written to `target/browser-screenshots/`.
 //!
 //! It needs Chromium, Node.js and `npm ci` in `tests/browser`, so it is ignored by a plain
@@ -18,8 +19,37 @@ mod site;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use coprod::clock::Clock;
+use coprod::demo;
+use coprod::store::AccessRole;
+use coprod::AppState;
+use serde_json::json;
 use site::Site;
+
+/// The demo, loaded into a database of its own on its stories' days and served as
+/// `coprod serve --demo` serves it; with a token per role (as JSON) and its projects' ids.
+async fn demo_server(db: &kit::TestDb) -> (kit::Server, String, String) {
+    let loading = db.store_with_clock(Clock::fixed(chrono::Utc::now())).await;
+    demo::prepare(&loading).await.expect("the demo loads");
+    let store = db.connect().await;
+    let sign_ins = demo::sign_in_tokens(&store).await.expect("sign-in tokens");
+    let token = |role: AccessRole| {
+        let found = sign_ins.iter().find(|s| s.role == role);
+        found.expect("a token per role").token.clone()
+    };
+    let tokens = json!({"panel": token(AccessRole::Panel), "admin": token(AccessRole::Admin)});
+    let projects: Vec<String> = demo::stories()
+        .expect("the stories")
+        .iter()
+        .map(|story| story.project_id.to_string())
+        .collect();
+    let server = kit::Server::start_app(AppState::new(store).as_demo())
+        .await
+        .expect("serve the demo");
+    (server, tokens.to_string(), projects.join(","))
+}
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -65,8 +95,9 @@ async fn pages_in_chromium() {
         }
     };
     let site = Site::start(kit::sqlite().into()).await;
-    let t = &site.tokens;
-    seed::seed_portfolio(&site.base, &t.recorder, &t.other_recorder, &t.admin).await;
+    site.seed_portfolio().await;
+    let demo_db = kit::sqlite();
+    let (demo, demo_tokens, demo_projects) = demo_server(&demo_db).await;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
@@ -83,6 +114,9 @@ async fn pages_in_chromium() {
         .env("COPROD_EARLY_DATE", &site.seeded.early)
         .env("COPROD_LATE_DATE", &site.seeded.late)
         .env("COPROD_SCREENSHOTS", &screenshots)
+        .env("COPROD_DEMO_BASE_URL", demo.base())
+        .env("COPROD_DEMO_TOKENS", &demo_tokens)
+        .env("COPROD_DEMO_PROJECTS", &demo_projects)
         .env("CHROMIUM", &chromium);
     if std::env::var("COPROD_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/project-page.png");
@@ -95,6 +129,9 @@ async fn pages_in_chromium() {
         .expect("node task")
         .expect("run node");
     site.stop().await;
+    if let Err(why) = demo.stop(Duration::from_secs(10)).await {
+        eprintln!("the demo server: {why}");
+    }
     println!("screenshots: {}", screenshots.display());
     assert!(
         status.success(),

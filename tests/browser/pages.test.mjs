@@ -92,6 +92,57 @@ async function check(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
+/** Every chart's text on the page: no two text boxes overlap, and each is drawn at least as
+ *  large as the body's text. Returns how many charts were measured. */
+async function chartsReadable(page, name) {
+  const { charts, problems } = await page.evaluate(() => {
+    const problems = [];
+    const body = parseFloat(getComputedStyle(document.querySelector('.govuk-body') || document.body).fontSize);
+    const charts = [...document.querySelectorAll('svg.app-chart')];
+    for (const [c, svg] of charts.entries()) {
+      const texts = [...svg.querySelectorAll('text')].map((t) => ({
+        text: t.textContent,
+        box: t.getBoundingClientRect(),
+        size: parseFloat(getComputedStyle(t).fontSize) * (t.getScreenCTM()?.a ?? 1),
+      }));
+      for (const t of texts) {
+        if (t.size + 0.01 < body) problems.push(`chart ${c}: "${t.text}" drawn at ${t.size.toFixed(1)}px, the body at ${body}px`);
+      }
+      for (let i = 0; i < texts.length; i++) {
+        for (let j = i + 1; j < texts.length; j++) {
+          const [a, b] = [texts[i].box, texts[j].box];
+          const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+          if (overlap) problems.push(`chart ${c}: "${texts[i].text}" overlaps "${texts[j].text}"`);
+        }
+      }
+    }
+    return { charts: charts.length, problems };
+  });
+  assert.deepEqual(problems.slice(0, 10), [], `charts on ${name}`);
+  return charts;
+}
+
+/** Words broken across lines inside table cells (a break after a hyphen is a normal break). */
+async function brokenWordsInCells(page) {
+  return page.evaluate(() => {
+    const broken = [];
+    for (const cell of document.querySelectorAll('main td, main th')) {
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent;
+        for (const match of text.matchAll(/[^\s-]+-?/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+          if (lines.size > 1) broken.push(`"${match[0]}" in "${cell.innerText.trim().slice(0, 60)}"`);
+        }
+      }
+    }
+    return broken;
+  });
+}
+
 async function signIn(page, token) {
   await page.goto(`${base}/`);
   await page.getByLabel('Your access token').fill(token);
@@ -138,7 +189,7 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
   const list = await page.locator('main').innerText();
   assert.match(list, /Redesigning support for unpaid carers/);
   assert.doesNotMatch(list, /Day opportunities review/, 'another organisation’s project is not listed');
-  assert.match(list, /Whole life involvement: .*(Met|Partly met|Not met)/);
+  assert.match(list, /Whole life involvement: .*(Met|Partly met|Not met|Cannot be judged yet)/);
 
   await page.getByRole('link', { name: 'Redesigning support for unpaid carers' }).click();
   await page.waitForURL(`${base}/projects/${project}`);
@@ -152,6 +203,11 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
   assert.equal(await page.locator('svg.app-chart text.app-chart__value').count(), 6);
   assert.equal(await page.locator('table.govuk-table tbody tr').count(), 6);
   const overallNow = await page.locator('#overall').innerText();
+  // Version 2's verdict first: the headline, the warning that the project is described above
+  // what the facts show, and the ladder.
+  assert.ok(await page.locator('#headline').isVisible());
+  assert.match(await page.locator('.govuk-warning-text.app-flag').first().innerText(), /Warning/);
+  assert.match(await page.locator('#ladder').innerText(), /What the project says it is\s+Co-production/);
   const whole = page.locator('section#whole_life_involvement');
   assert.match(await whole.innerText(), /Involved from the start/);
 
@@ -169,11 +225,14 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
     return r.top >= 0 && r.top < window.innerHeight;
   });
   assert.ok(inView, `${entry} is scrolled into view`);
+  // One line per entry; the rest opens with its details (no script).
+  await target.locator('summary').click();
   assert.match(await target.innerText(), /Recorded\s+\d+ \w+ \d{4} at/);
   assert.match(await target.innerText(), /sha256:[0-9a-f]{64}/);
   await check(page, '05-trail');
   assert.match(await page.locator('#verify').innerText(), /Verified: all \d+ entries match their digests/);
   const withdrawnEntry = page.locator(`#entry-${withdrawn}`);
+  await withdrawnEntry.locator('summary').click();
   assert.match(await withdrawnEntry.innerText(), /Withdrawn by the correction in entry \d+/);
 
   // Back to the project, and the assessment as it stood at the end of January.
@@ -214,12 +273,13 @@ test('the panel report prints, and its data matches', async () => {
   await check(page, '09-report');
   const main = await page.locator('main').innerText();
   assert.match(main, /Stream digest\s+sha256:[0-9a-f]{64}/);
-  assert.match(main, /oxfordshire-six-point, version 1/);
+  assert.match(main, /oxfordshire-six-point, version 2/);
   const csv = await page.getByRole('link', { name: /Download as CSV/ }).getAttribute('href');
   const json = await page.getByRole('link', { name: /Download as JSON/ }).getAttribute('href');
   const csvBody = await (await context.request.get(`${base}${csv}`)).text();
   assert.match(csvBody.split('\n')[0], /^project_id,rubric,as_of/);
-  assert.equal(csvBody.trim().split('\n').length, 1 + 18, 'one row per indicator');
+  assert.equal(csvBody.trim().split('\n').length, 1 + 26, 'one row per indicator');
+  assert.match(csvBody.split('\n')[0], /,state,missing_evidence$/);
   const assessment = await (await context.request.get(`${base}${json}`)).json();
   assert.equal(assessment.criteria.length, 6);
 
@@ -234,6 +294,25 @@ test('the panel report prints, and its data matches', async () => {
   await context.close();
 });
 
+test('the trail is compact: one line or so per entry until its details are opened, money and dates in words', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, tokens.assurance);
+  await page.goto(`${base}/projects/${project}/trail`);
+  const { height, count } = await page.evaluate(() => {
+    const entries = [...document.querySelectorAll('article.app-entry')];
+    const top = entries[0].getBoundingClientRect().top;
+    const bottom = entries[entries.length - 1].getBoundingClientRect().bottom;
+    return { height: bottom - top, count: entries.length };
+  });
+  assert.ok(count > 5, 'entries on the trail');
+  assert.ok(height / count < 80, `${(height / count).toFixed(0)}px per entry`);
+  for (const summary of await page.locator('article.app-entry summary').all()) await summary.click();
+  const main = await page.locator('main').innerText();
+  assert.match(main, /£\d+\.\d\d/, 'money as money');
+  assert.doesNotMatch(main, /Amount pence|lived_experience|\b\d{4}-\d\d-\d\d\b/, 'no stored names, keys or dates');
+  await context.close();
+});
+
 test('a panel member sees the trail without entries’ contents', async () => {
   const { context, page } = await newPage();
   await signIn(page, tokens.panel);
@@ -242,6 +321,8 @@ test('a panel member sees the trail without entries’ contents', async () => {
   assert.match(main, /As a member of a scrutiny panel/);
   assert.doesNotMatch(main, /Participant id|carer-01/);
   assert.match(main, /Withdrawn/);
+  // The entries' contents are hidden, so each says what it was evidence of.
+  assert.match(main, /Evidence for [^\n]+: /);
   await check(page, '11-trail-panel');
   await context.close();
 });
@@ -331,6 +412,20 @@ test('the portfolio: figures, a chart per criterion over time with its table, th
   await admin.context.close();
 });
 
+test('charts: no two labels overlap at 1280 or 320 pixels, and their text is as large as the body’s', async () => {
+  for (const width of [1280, 320]) {
+    const { context, page } = await newPage({ viewport: { width, height: 900 } });
+    await signIn(page, tokens.assurance);
+    let measured = 0;
+    for (const path of [`/projects/${project}`, '/portfolio', '/portfolio?every=month']) {
+      await page.goto(`${base}${path}`);
+      measured += await chartsReadable(page, `${path} at ${width}px`);
+    }
+    assert.equal(measured, 13, `the project's chart and twice six over time at ${width}px`);
+    await context.close();
+  }
+});
+
 test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling', async () => {
   const { context, page } = await newPage({ viewport: { width: 320, height: 640 } });
   await signIn(page, tokens.assurance);
@@ -351,6 +446,7 @@ test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling',
         .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`),
     );
     assert.ok(overflow <= 0, `${path}: ${overflow}px wider than the window: ${wide.join(', ')}`);
+    assert.deepEqual((await brokenWordsInCells(page)).slice(0, 10), [], `${path}: words broken inside table cells`);
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   }
   await context.close();
@@ -365,6 +461,49 @@ test('everything works without JavaScript', async () => {
   await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}`);
   assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`31 January ${year}`));
   await context.close();
+});
+
+// The demo (`coprod serve --demo`), served by the test beside the seeded site: every page of every
+// demo project says it is a demo, and passes axe.
+const demo = process.env.COPROD_DEMO_BASE_URL
+  ? {
+      base: process.env.COPROD_DEMO_BASE_URL,
+      tokens: JSON.parse(env('COPROD_DEMO_TOKENS')),
+      projects: env('COPROD_DEMO_PROJECTS').split(','),
+    }
+  : null;
+
+test('the demo: every page of every demo project says it is a demo and passes axe', { skip: demo ? false : 'no demo server given' }, async () => {
+  for (const role of ['panel', 'admin']) {
+    const { context, page } = await newPage();
+    await page.goto(`${demo.base}/`);
+    assert.match(await page.locator('#demo-notice').innerText(), /Demo/, 'the sign-in page says it is a demo');
+    await page.getByLabel('Your access token').fill(demo.tokens[role]);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${demo.base}/`);
+    const paths = ['/projects', '/portfolio'];
+    for (const id of demo.projects) {
+      paths.push(
+        `/projects/${id}`,
+        `/projects/${id}?as_of=2025-06-30`,
+        `/projects/${id}/compare?from=2025-05-20&to=2025-11-30`,
+        `/projects/${id}/trail`,
+        `/projects/${id}/report`,
+      );
+    }
+    for (const path of paths) {
+      const response = await page.goto(`${demo.base}${path}`);
+      const name = `demo ${role} ${path}`;
+      assert.equal(response.status(), 200, name);
+      assert.equal(await page.locator('#demo-notice').count(), 1, `${name} says it is a demo`);
+      assert.match(await page.title(), /Coprod demo$/, `title of ${name}`);
+      assert.equal(await page.locator('h1').count(), 1, `one h1 on ${name}`);
+      assert.equal(await page.locator('script').count(), 0, `no script on ${name}`);
+      await axe(page, name);
+    }
+    await page.screenshot({ path: join(shots, `demo-${role}-last-page.png`), fullPage: true });
+    await context.close();
+  }
 });
 
 test('no page logged an error or failed to load a resource', () => {

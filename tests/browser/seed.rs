@@ -6,7 +6,8 @@
 //! February and March they co-design the new offer, lead training for staff and share decisions;
 //! one payment is recorded wrongly and corrected; in April the new offer starts and its first
 //! results are reviewed together. So the assessment at the end of January differs from the one
-//! at the end of April.
+//! at the end of April. The council registered it as co-production; officers took the first
+//! (scoping) decision alone, so the facts place it lower on the ladder, and the assessment says so.
 //!
 //! The story is written for 2025 and told in the year after the current one: the store never
 //! stamps an entry earlier than the real time (it takes the later of the server's clock and its
@@ -16,56 +17,27 @@
 
 #![allow(dead_code)]
 
-use std::sync::LazyLock;
-
 use coprod::clock::Clock;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::kit::facts::{joined_on, minimal_registration, stage_started_on, workshop_on};
 
-static CLOCK: LazyLock<Clock> = LazyLock::new(|| Clock::fixed(Utc::now()));
-
-/// The clock to give the site's store (and so its server), moved as the story is told.
-pub fn clock() -> Clock {
-    CLOCK.clone()
+/// A clock for one site's store and server, at the start of the story; the seed moves it as it
+/// tells the story, so every entry is stamped on its day (and sites never share a clock).
+pub fn story_clock() -> Clock {
+    Clock::fixed(instant("2025-01-07T09:00:00Z"))
 }
 
-/// The year the story is told in: the one after the current year, so that it is ahead of the
-/// real clock.
-pub fn story_year() -> i32 {
-    Utc::now().year() + 1
-}
-
-/// `2025-…` in the story's year.
-fn in_story_year(text: &str) -> String {
-    match text.strip_prefix("2025-") {
-        Some(rest) => format!("{}-{rest}", story_year()),
-        None => text.to_string(),
-    }
-}
-
-/// Every `2025-…` string of a JSON value moved to the story's year.
-fn retell(value: Value) -> Value {
-    match value {
-        Value::String(text) => Value::String(in_story_year(&text)),
-        Value::Array(items) => Value::Array(items.into_iter().map(retell).collect()),
-        Value::Object(fields) => Value::Object(
-            fields
-                .into_iter()
-                .map(|(key, value)| (key, retell(value)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-fn set_clock(instant: &str) {
-    let instant = DateTime::parse_from_rfc3339(&in_story_year(instant))
+fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
         .expect("seed instant")
-        .with_timezone(&Utc);
-    CLOCK.set(instant);
+        .with_timezone(&Utc)
+}
+
+fn set_clock(clock: &Clock, text: &str) {
+    assert!(clock.set(instant(text)), "the site's clock is fixed");
 }
 
 /// The organisation of the seeded project.
@@ -93,7 +65,6 @@ pub struct Seeded {
 }
 
 async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
-    let body = &retell(body.clone());
     let response = client
         .post(url)
         .bearer_auth(token)
@@ -112,11 +83,11 @@ async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) ->
 
 /// Posts the story through the API at `base` (e.g. `http://127.0.0.1:1234`), as a recorder of
 /// [`ORGANISATION`] (`recorder`) and of another organisation (`other_recorder`).
-pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
+pub async fn seed(base: &str, clock: &Clock, recorder: &str, other_recorder: &str) -> Seeded {
     let client = reqwest::Client::new();
     let api = format!("{base}/api/v1");
 
-    set_clock("2025-01-07T09:15:00Z");
+    set_clock(clock, "2025-01-07T09:15:00Z");
     let registered = post(
         &client,
         &format!("{api}/projects"),
@@ -127,7 +98,8 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
             "service_area": "Carers' support",
             "description": "Unpaid carers and council staff redesign the support the council offers carers: short breaks, advice, and the carer's assessment.",
             "priority_groups": ["carers", "young carers", "Somali community"],
-            "started_on": "2025-01-06"
+            "started_on": "2025-01-06",
+            "declared_level": "co_production"
         }),
     )
     .await;
@@ -254,7 +226,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     ];
 
     for (recorded_at, events_batch) in january {
-        set_clock(recorded_at);
+        set_clock(clock, recorded_at);
         post(
             &client,
             &events,
@@ -264,7 +236,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
         .await;
     }
     for (recorded_at, events_batch) in february_to_april {
-        set_clock(recorded_at);
+        set_clock(clock, recorded_at);
         post(
             &client,
             &events,
@@ -275,7 +247,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     }
 
     // A payment recorded with the wrong amount, then corrected and recorded again.
-    set_clock("2025-02-14T10:00:00Z");
+    set_clock(clock, "2025-02-14T10:00:00Z");
     let wrong = post(
         &client,
         &events,
@@ -285,7 +257,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     )
     .await;
     let withdrawn = wrong["last_sequence"].as_u64().expect("sequence");
-    set_clock("2025-02-17T08:45:00Z");
+    set_clock(clock, "2025-02-17T08:45:00Z");
     let corrected = post(
         &client,
         &events,
@@ -372,7 +344,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     ];
     let mut last = 0;
     for (recorded_at, events_batch) in later {
-        set_clock(recorded_at);
+        set_clock(clock, recorded_at);
         let receipt = post(
             &client,
             &events,
@@ -384,7 +356,7 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
     }
 
     // Another organisation's project, recorded on the same days.
-    set_clock("2025-01-10T12:00:00Z");
+    set_clock(clock, "2025-01-10T12:00:00Z");
     let other = post(
         &client,
         &format!("{api}/projects"),
@@ -398,8 +370,8 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
         }),
     )
     .await;
-    set_clock("2025-05-02T09:00:00Z");
-    let day = |text: &str| in_story_year(text);
+    set_clock(clock, "2025-05-02T09:00:00Z");
+    let day = |text: &str| text.to_string();
     Seeded {
         project_id,
         other_project_id: other["project_id"].as_str().expect("project_id").into(),
@@ -417,7 +389,13 @@ pub async fn seed(base: &str, recorder: &str, other_recorder: &str) -> Seeded {
 /// at [`Seeded::today`] again): four more of [`ORGANISATION`] in three service areas, two more
 /// of `harrow` (so that it has three: enough to compare) and one of `camden` (too few),
 /// registered by the administrator `admin`. Returns how many projects [`ORGANISATION`] has.
-pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, admin: &str) -> u64 {
+pub async fn seed_portfolio(
+    base: &str,
+    clock: &Clock,
+    recorder: &str,
+    other_recorder: &str,
+    admin: &str,
+) -> u64 {
     let client = reqwest::Client::new();
     let api = format!("{base}/api/v1");
     let activity = |id: &str, stage: &str, facilitators: &[&str], attendees: &[&str], on: &str| {
@@ -576,14 +554,14 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
             "other" => other_recorder,
             _ => admin,
         };
-        set_clock(registered_at);
+        set_clock(clock, registered_at);
         let receipt = post(&client, &format!("{api}/projects"), token, &registration).await;
         let id = receipt["project_id"]
             .as_str()
             .expect("project_id")
             .to_string();
         for (recorded_at, events) in batches {
-            set_clock(recorded_at);
+            set_clock(clock, recorded_at);
             post(
                 &client,
                 &format!("{api}/projects/{id}/events"),
@@ -593,6 +571,6 @@ pub async fn seed_portfolio(base: &str, recorder: &str, other_recorder: &str, ad
             .await;
         }
     }
-    set_clock("2025-05-02T09:00:00Z");
+    set_clock(clock, "2025-05-02T09:00:00Z");
     5
 }

@@ -34,9 +34,6 @@ impl Tokens {
     }
 }
 
-/// One site at a time in a test process: they share the seed's clock.
-static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 pub struct Site {
     pub base: String,
     pub store: Store,
@@ -45,14 +42,26 @@ pub struct Site {
     /// The database, dropped once the site is gone.
     pub db: Arc<TestDb>,
     server: Server,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Site {
+    /// Seeds the portfolio's projects (see [`seed::seed_portfolio`]) on this site's clock;
+    /// returns how many the seeded organisation has.
+    pub async fn seed_portfolio(&self) -> u64 {
+        let t = &self.tokens;
+        seed::seed_portfolio(
+            &self.base,
+            self.store.clock(),
+            &t.recorder,
+            &t.other_recorder,
+            &t.admin,
+        )
+        .await
+    }
+
     /// Serves `db` (migrated) on 127.0.0.1 with the seed's clock, and seeds it.
     pub async fn start(db: Arc<TestDb>) -> Site {
-        let turn = TURN.lock().await;
-        let store = db.store_with_clock(seed::clock()).await;
+        let store = db.store_with_clock(seed::story_clock()).await;
         let tokens = Tokens {
             admin: token(&store, AccessRole::Admin, "*", "Coprod administrator").await,
             recorder: token(
@@ -81,7 +90,13 @@ impl Site {
         };
         let server = Server::start(store.clone()).await.expect("start a server");
         let base = server.base();
-        let seeded = seed::seed(&base, &tokens.recorder, &tokens.other_recorder).await;
+        let seeded = seed::seed(
+            &base,
+            store.clock(),
+            &tokens.recorder,
+            &tokens.other_recorder,
+        )
+        .await;
         Site {
             base,
             store,
@@ -89,7 +104,6 @@ impl Site {
             seeded,
             db,
             server,
-            _turn: turn,
         }
     }
 

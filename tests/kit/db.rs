@@ -174,7 +174,7 @@ pub fn sqlite() -> TestDb {
 /// A fresh PostgreSQL database, or `None` (after saying so loudly) if no server is available.
 pub async fn postgres() -> Option<TestDb> {
     let Some(server_url) = postgres_server() else {
-        let why = "PostgreSQL tests SKIPPED: set DATABASE_URL=postgres://… or put initdb and \
+        let why = "PostgreSQL tests: skipped (SQLite only): set DATABASE_URL=postgres://… or put initdb and \
                    pg_ctl on PATH";
         if std::env::var("COPROD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
             panic!("{why} (COPROD_REQUIRE_POSTGRES=1)");
@@ -187,6 +187,16 @@ pub async fn postgres() -> Option<TestDb> {
         });
         return None;
     };
+    // Said once per test binary, so that `cargo test`'s output shows what the tests ran against.
+    static RUNNING: std::sync::Once = std::sync::Once::new();
+    RUNNING.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "PostgreSQL tests: running against {}",
+            without_password(&server_url)
+        );
+    });
     note_backend(Backend::Postgres);
     let name = format!("coprod_test_{}", random_hex(8));
     let mut conn = sqlx::PgConnection::connect(&server_url)
@@ -202,6 +212,24 @@ pub async fn postgres() -> Option<TestDb> {
         url: with_database(&server_url, &name),
         cleanup: Cleanup::Postgres { server_url, name },
     })
+}
+
+/// `url` with any password replaced by `***`, fit to print.
+fn without_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let host_start = rest.find('@');
+    match host_start.and_then(|at| rest[..at].find(':').map(|colon| (colon, at))) {
+        Some((colon, at)) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
 }
 
 fn random_hex(bytes: usize) -> String {

@@ -27,7 +27,7 @@ impl Server {
 
     /// Serves `store`, recording no metrics (the benchmarks measure without them).
     pub async fn start_without_metrics(store: Store) -> std::io::Result<Server> {
-        Server::start_with_limits(store, ConnectionLimits::default()).await
+        Server::start_app(AppState::new(store)).await
     }
 
     /// Serves `store` under `limits` (the tests of the limits make them short and small).
@@ -35,10 +35,22 @@ impl Server {
         store: Store,
         limits: ConnectionLimits,
     ) -> std::io::Result<Server> {
+        Server::start_app_with_limits(AppState::new(store), limits).await
+    }
+
+    /// Serves the application as given (the demo's, say), recording no metrics.
+    pub async fn start_app(state: AppState) -> std::io::Result<Server> {
+        Server::start_app_with_limits(state, ConnectionLimits::default()).await
+    }
+
+    /// [`Server::start_app`] under `limits`.
+    pub async fn start_app_with_limits(
+        state: AppState,
+        limits: ConnectionLimits,
+    ) -> std::io::Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(store);
         let task = tokio::spawn(serve_on_with(listener, state, limits, async {
             let _ = stopped.await;
         }));

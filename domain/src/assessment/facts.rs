@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::Disclosure;
 use crate::events::*;
 use crate::recorded::RecordedEvent;
 
@@ -50,6 +51,8 @@ pub(super) struct Contribution<'a> {
 /// The active entries (recorded by the cut-off, not withdrawn by a correction recorded by then),
 /// indexed for the indicators.
 pub(super) struct ActiveFacts<'a> {
+    /// Who the assessment is for: what it may say about people.
+    pub(super) disclosure: Disclosure,
     pub(super) registration: &'a ProjectRegistered,
     pub(super) registered_at: u64,
     /// Everyone mentioned, by dense index (in order of first mention).
@@ -96,6 +99,7 @@ impl<'a> ActiveFacts<'a> {
         registration: &'a ProjectRegistered,
         registered_at: u64,
         known: &[&'a RecordedEvent],
+        disclosure: Disclosure,
     ) -> Self {
         let mut withdrawn: BTreeSet<u64> = BTreeSet::new();
         let mut made = 0;
@@ -261,6 +265,7 @@ impl<'a> ActiveFacts<'a> {
         ple_took_part.sort_unstable_by_key(|w| participants[*w as usize].id);
 
         ActiveFacts {
+            disclosure,
             registration,
             registered_at,
             participants,

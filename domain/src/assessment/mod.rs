@@ -11,12 +11,17 @@
 //! the results are explained in).
 
 mod criteria;
+mod disclosure;
 mod facts;
 mod types;
 mod v2;
 mod wording;
 
 pub use crate::rubric::RubricReference;
+pub use disclosure::{
+    Disclosure, COUNT_NOT_SHOWN, COUNT_NOT_SHOWN_VALUE, GROUPS_NOT_SHOWN, GROUPS_NOT_SHOWN_VALUE,
+    GROUP_INDICATORS,
+};
 pub use types::{
     AssessError, Assessment, CriterionResult, Cutoff, EvidenceState, Flag, IndicatorResult, Ladder,
     Overall, Rating,
@@ -32,11 +37,23 @@ use facts::ActiveFacts;
 /// The engine's name and version, as every assessment states it.
 pub const ENGINE: &str = concat!("coprod ", env!("CARGO_PKG_VERSION"));
 
-/// Replays `entries` (in any order) up to `cutoff` into an assessment under `rubric`.
+/// Replays `entries` (in any order) up to `cutoff` into an assessment under `rubric`, with every
+/// figure (for readers who may see the trail's personal data).
 pub fn assess(
     entries: &[RecordedEvent],
     rubric: &PublishedRubric,
     cutoff: Cutoff,
+) -> Result<Assessment, AssessError> {
+    assess_for(entries, rubric, cutoff, Disclosure::Full)
+}
+
+/// Replays `entries` (in any order) up to `cutoff` into an assessment under `rubric`, as it may
+/// be given to readers of `disclosure`.
+pub fn assess_for(
+    entries: &[RecordedEvent],
+    rubric: &PublishedRubric,
+    cutoff: Cutoff,
+    disclosure: Disclosure,
 ) -> Result<Assessment, AssessError> {
     let mut ordered: Vec<&RecordedEvent> = entries.iter().collect();
     ordered.sort_by_key(|e| e.sequence);
@@ -72,9 +89,9 @@ pub fn assess(
     };
 
     let (criteria, overall, participants_erased) = if rubric.rubric.version >= 2 {
-        v2::assess(registration, first.sequence, &known, rubric)?
+        v2::assess(registration, first.sequence, &known, rubric, disclosure)?
     } else {
-        version_1(registration, first.sequence, &known, rubric)?
+        version_1(registration, first.sequence, &known, rubric, disclosure)?
     };
     Ok(Assessment {
         project_id: registration.project_id,
@@ -99,8 +116,9 @@ fn version_1(
     registered_at: u64,
     known: &[&RecordedEvent],
     rubric: &PublishedRubric,
+    disclosure: Disclosure,
 ) -> Result<(Vec<CriterionResult>, Overall, u32), AssessError> {
-    let facts = ActiveFacts::gather(registration, registered_at, known);
+    let facts = ActiveFacts::gather(registration, registered_at, known, disclosure);
     let p = &rubric.rubric.parameters;
     let mut criteria = Vec::new();
     for criterion in &rubric.rubric.criteria {
@@ -116,15 +134,36 @@ fn version_1(
 }
 
 fn rate(key: &str, title: &str, indicators: Vec<IndicatorResult>) -> CriterionResult {
-    let total = indicators.len() as u32;
-    let met = indicators.iter().filter(|i| i.met).count() as u32;
+    // Indicators withheld from the reader are not judged (only ever for readers who may not see
+    // personal data: every other answer is as version 1 always gave it).
+    let shown = |i: &&IndicatorResult| i.state != Some(EvidenceState::NotShown);
+    let total = indicators.iter().filter(shown).count() as u32;
+    let met = indicators.iter().filter(shown).filter(|i| i.met).count() as u32;
+    let all_withheld = total == 0 && !indicators.is_empty();
     let rating = match met {
+        _ if all_withheld => Rating::InsufficientEvidence,
         0 => Rating::NotMet,
         m if m == total => Rating::Met,
         _ => Rating::PartlyMet,
     };
     let score = (100 * met).checked_div(total).unwrap_or(0);
-    let summary = wording::criterion_summary(rating, met, total, &indicators);
+    let mut summary = if all_withheld {
+        "Not shown: none of its indicators can be shown to this reader.".to_string()
+    } else {
+        let judged: Vec<IndicatorResult> = indicators.iter().filter(shown).cloned().collect();
+        wording::criterion_summary(rating, met, total, &judged)
+    };
+    let not_shown: Vec<String> = indicators
+        .iter()
+        .filter(|i| i.state == Some(EvidenceState::NotShown))
+        .map(|i| i.key.replace('_', " "))
+        .collect();
+    if !not_shown.is_empty() {
+        summary.push_str(&format!(
+            " Not shown, to protect the privacy of fewer than five people: {}.",
+            not_shown.join(", ")
+        ));
+    }
     CriterionResult {
         key: key.to_string(),
         title: title.to_string(),
@@ -150,19 +189,27 @@ fn overall(criteria: &[CriterionResult]) -> Overall {
             .map(|c| c.title.clone())
             .collect()
     };
-    let summary = wording::overall_summary(
+    let mut summary = wording::overall_summary(
         met,
         partly_met,
         not_met,
         criteria.len(),
         &titles(Rating::NotMet),
     );
+    // Only where every indicator of a point is withheld from the reader.
+    let unjudged = count(Rating::InsufficientEvidence);
+    if unjudged > 0 {
+        summary.push_str(&format!(
+            " Not shown, to protect the privacy of fewer than five people: {}.",
+            titles(Rating::InsufficientEvidence).join(", ")
+        ));
+    }
     Overall {
         met,
         partly_met,
         not_met,
         summary,
-        insufficient_evidence: None,
+        insufficient_evidence: (unjudged > 0).then_some(unjudged),
         headline: None,
         ladder: None,
         declared_level: None,

@@ -67,6 +67,9 @@ pub enum EvidenceState {
     NotApplicable,
     /// The facts needed were never recorded.
     NotRecorded,
+    /// Withheld from this reader: it would tell something about the groups of fewer than five
+    /// people (see [`super::Disclosure`]).
+    NotShown,
 }
 
 impl EvidenceState {
@@ -76,6 +79,7 @@ impl EvidenceState {
             EvidenceState::NotMet => "not_met",
             EvidenceState::NotApplicable => "not_applicable",
             EvidenceState::NotRecorded => "not_recorded",
+            EvidenceState::NotShown => "not_shown",
         }
     }
 
@@ -112,7 +116,8 @@ pub struct IndicatorResult {
     pub value: String,
     pub explanation: String,
     pub evidence: Vec<u64>,
-    /// Version 2 on: met, not met, not applicable or not recorded.
+    /// Version 2 on: met, not met, not applicable or not recorded; in any version, `not_shown`
+    /// when withheld from a reader who may not see personal data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<EvidenceState>,
     /// Version 2 on, unless met: what to record or do.

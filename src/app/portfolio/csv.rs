@@ -62,31 +62,47 @@ pub fn figure_rows(lead: [&str; 4], figures: &Figures) -> Vec<Vec<String>> {
         ));
     }
     for c in &figures.criteria {
-        for (rating, share) in [
-            ("met", c.met),
-            ("partly_met", c.partly_met),
-            ("not_met", c.not_met),
-        ] {
-            rows.push(row(
-                "criterion",
-                &c.key,
-                "",
-                "",
-                rating,
-                share.count,
-                share.per_cent,
-            ));
+        // Version 2's figures (absent under version 1) follow version 1's.
+        let ratings = [
+            ("met", Some(c.met)),
+            ("partly_met", Some(c.partly_met)),
+            ("not_met", Some(c.not_met)),
+            ("insufficient_evidence", c.insufficient_evidence),
+        ];
+        for (rating, share) in ratings {
+            if let Some(share) = share {
+                rows.push(row(
+                    "criterion",
+                    &c.key,
+                    "",
+                    "",
+                    rating,
+                    share.count,
+                    share.per_cent,
+                ));
+            }
         }
         for i in &c.indicators {
-            rows.push(row(
-                "indicator",
-                &c.key,
-                &i.key,
-                "",
-                "met",
-                i.met.count,
-                i.met.per_cent,
-            ));
+            let states = [
+                ("met", Some(i.met)),
+                ("not_met", i.not_met),
+                ("not_applicable", i.not_applicable),
+                ("not_recorded", i.not_recorded),
+                ("not_shown", i.not_shown),
+            ];
+            for (state, share) in states {
+                if let Some(share) = share {
+                    rows.push(row(
+                        "indicator",
+                        &c.key,
+                        &i.key,
+                        "",
+                        state,
+                        share.count,
+                        share.per_cent,
+                    ));
+                }
+            }
         }
     }
     let a = &figures.attention;

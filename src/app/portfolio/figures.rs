@@ -12,7 +12,7 @@
 //! small counts is about people: see `docs/privacy.md`).
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use coprod_domain::assessment::Rating;
+use coprod_domain::assessment::{Disclosure, EvidenceState, IndicatorResult, Rating};
 use coprod_domain::rubric::PublishedRubric;
 use coprod_domain::Stage;
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,19 @@ pub struct IndicatorFigures {
     pub title: String,
     /// Projects meeting the indicator.
     pub met: Share,
+    /// Version 2 on: projects where the indicator was judged and not met.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_met: Option<Share>,
+    /// Version 2 on: projects with nothing to judge yet (no failure reviewed, no reward due).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<Share>,
+    /// Version 2 on: projects that never recorded the facts the indicator needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_recorded: Option<Share>,
+    /// Version 2 on, for readers who may not see personal data: projects where the indicator is
+    /// not shown to them, since the groups of fewer than five people decide it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_shown: Option<Share>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -79,6 +92,9 @@ pub struct CriterionFigures {
     pub met: Share,
     pub partly_met: Share,
     pub not_met: Share,
+    /// Version 2 on: projects none of whose indicators of this criterion could be judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insufficient_evidence: Option<Share>,
     pub indicators: Vec<IndicatorFigures>,
 }
 
@@ -86,7 +102,8 @@ pub struct CriterionFigures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Attention {
     /// Projects past the commissioning stage in which no person with lived experience took part
-    /// in commissioning (`from_the_start` not met).
+    /// in commissioning (`from_the_start` not met; under version 2, judged and not met: a
+    /// commission stage never recorded is not counted).
     pub involvement_started_late: Share,
     /// Projects where people with lived experience took part in activities but too few of them
     /// were rewarded beyond expenses (`rewarded_beyond_expenses` not met).
@@ -114,8 +131,9 @@ pub struct ProjectFigures {
     pub stage: Option<Stage>,
     /// Per criterion, in rubric order.
     pub ratings: Vec<Rating>,
-    /// Per criterion, per indicator, in rubric order: met or not.
-    pub indicators: Vec<Vec<bool>>,
+    /// Per criterion, per indicator, in rubric order: what the evidence says (under version 1,
+    /// met or not met).
+    pub indicators: Vec<Vec<EvidenceState>>,
     pub started_late: bool,
     pub rewards_missing: bool,
     /// The assessment's `as_of`.
@@ -136,11 +154,16 @@ impl ProjectFigures {
         let stage = summary.stages.last().map(|span| span.stage);
         let past_commission = stage.is_some_and(|s| s != Stage::Commission);
         let started_late = past_commission
-            && indicator("whole_life_involvement", "from_the_start").is_some_and(|i| !i.met);
-        // The indicator's evidence is the activities people with lived experience took part in:
-        // none means there was nobody to reward yet.
+            && indicator("whole_life_involvement", "from_the_start")
+                .is_some_and(|i| state_of(i) == EvidenceState::NotMet);
+        // Under version 1 the indicator's evidence is the activities people with lived
+        // experience took part in: none means there was nobody to reward yet. Version 2 says so
+        // itself (not applicable).
         let rewards_missing = indicator("reciprocal_reward", "rewarded_beyond_expenses")
-            .is_some_and(|i| !i.met && !i.evidence.is_empty());
+            .is_some_and(|i| match i.state {
+                Some(state) => state == EvidenceState::NotMet,
+                None => !i.met && !i.evidence.is_empty(),
+            });
         ProjectFigures {
             project_id: assessment.project_id,
             title: summary.title.clone(),
@@ -152,12 +175,20 @@ impl ProjectFigures {
             indicators: assessment
                 .criteria
                 .iter()
-                .map(|c| c.indicators.iter().map(|i| i.met).collect())
+                .map(|c| c.indicators.iter().map(state_of).collect())
                 .collect(),
             started_late,
             rewards_missing,
             as_of: assessment.as_of.clone(),
         }
+    }
+
+    /// What the evidence says of indicator `indicator` of criterion `criterion` (rubric order).
+    pub fn state_of(&self, criterion: usize, indicator: usize) -> Option<EvidenceState> {
+        self.indicators
+            .get(criterion)
+            .and_then(|states| states.get(indicator))
+            .copied()
     }
 
     /// `commission` … `assess`, or `none`.
@@ -174,12 +205,26 @@ impl ProjectFigures {
     }
 }
 
+/// What the evidence says of an indicator: its state from version 2 on; under version 1, met
+/// or not met.
+fn state_of(indicator: &IndicatorResult) -> EvidenceState {
+    match indicator.state {
+        Some(state) => state,
+        None if indicator.met => EvidenceState::Met,
+        None => EvidenceState::NotMet,
+    }
+}
+
 /// The stage keys in the order figures list them.
 pub const STAGE_KEYS: [&str; 5] = ["commission", "design", "deliver", "assess", "none"];
 
 impl Figures {
-    /// The figures of `projects` (each assessed under `rubric`).
-    pub fn of(rubric: &PublishedRubric, projects: &[ProjectFigures]) -> Figures {
+    /// The figures of `projects` (each assessed under `rubric`, for readers of `disclosure`).
+    pub fn of(
+        rubric: &PublishedRubric,
+        projects: &[ProjectFigures],
+        disclosure: Disclosure,
+    ) -> Figures {
         let total = projects.len() as u64;
         let count =
             |f: &dyn Fn(&ProjectFigures) -> bool| projects.iter().filter(|p| f(p)).count() as u64;
@@ -192,6 +237,8 @@ impl Figures {
                 closed: count(&|p| p.stage_key() == *key && p.closed),
             })
             .collect();
+        // Version 1's figures are as they always were; version 2 adds what it can say.
+        let with_states = rubric.rubric.version >= 2;
         let criteria = rubric
             .rubric
             .criteria
@@ -207,19 +254,27 @@ impl Figures {
                     met: rated(Rating::Met),
                     partly_met: rated(Rating::PartlyMet),
                     not_met: rated(Rating::NotMet),
+                    insufficient_evidence: with_states.then(|| rated(Rating::InsufficientEvidence)),
                     indicators: criterion
                         .indicators
                         .iter()
                         .enumerate()
-                        .map(|(i, indicator)| IndicatorFigures {
-                            key: indicator.key.clone(),
-                            title: indicator.title.clone(),
-                            met: Share::of(
-                                count(&|p| {
-                                    p.indicators.get(c).and_then(|m| m.get(i)) == Some(&true)
-                                }),
-                                total,
-                            ),
+                        .map(|(i, indicator)| {
+                            let in_state = |state: EvidenceState| {
+                                Share::of(count(&|p| p.state_of(c, i) == Some(state)), total)
+                            };
+                            IndicatorFigures {
+                                key: indicator.key.clone(),
+                                title: indicator.title.clone(),
+                                met: in_state(EvidenceState::Met),
+                                not_met: with_states.then(|| in_state(EvidenceState::NotMet)),
+                                not_applicable: with_states
+                                    .then(|| in_state(EvidenceState::NotApplicable)),
+                                not_recorded: with_states
+                                    .then(|| in_state(EvidenceState::NotRecorded)),
+                                not_shown: (with_states && disclosure == Disclosure::Protected)
+                                    .then(|| in_state(EvidenceState::NotShown)),
+                            }
                         })
                         .collect(),
                 }

@@ -13,7 +13,7 @@ pub mod figures;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use coprod_domain::assessment::{Cutoff, RubricReference, ENGINE};
+use coprod_domain::assessment::{Cutoff, Disclosure, RubricReference, ENGINE};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::PublishedRubric;
 use serde::{Deserialize, Serialize};
@@ -158,9 +158,9 @@ impl Scope {
             None => Some(own.to_string()),
             Some(asked) if caller.sees(asked) => Some(asked.to_string()),
             Some(_) => {
-                return Err(AppError::forbidden(
-                    "You may see the portfolio of your own organisation only.",
-                )
+                return Err(AppError::forbidden(format!(
+                    "You may see the portfolio of your own organisation only: this token is for \"{own}\"."
+                ))
                 .at("organisation", "not your organisation"))
             }
         };
@@ -195,12 +195,14 @@ fn reference(rubric: &PublishedRubric) -> RubricReference {
     }
 }
 
-/// The projects of `scope` at each cut-off (those registered by then), by project id.
+/// The projects of `scope` at each cut-off (those registered by then), by project id, assessed
+/// as readers of `disclosure` may be given them.
 pub async fn facts_at(
     state: &AppState,
     scope: &Scope,
     cutoffs: &[Cutoff],
     rubric: &'static PublishedRubric,
+    disclosure: Disclosure,
 ) -> Result<Vec<Vec<ProjectFigures>>, AppError> {
     let registered_by = if cutoffs.contains(&Cutoff::Latest) {
         None
@@ -231,7 +233,7 @@ pub async fn facts_at(
             let (state, cutoffs, id) = (state.clone(), shared.clone(), projects[next].project_id);
             let index = next;
             tasks.spawn(async move {
-                let answers = assess_at(&state, id, &cutoffs, rubric).await;
+                let answers = assess_at(&state, id, &cutoffs, rubric, disclosure).await;
                 (index, answers)
             });
             next += 1;
@@ -272,7 +274,7 @@ pub async fn portfolio_of(
         Some(text) => Cutoff::AsOf(past_instant("as_of", text, state.now())?),
         None => Cutoff::Latest,
     };
-    let projects = facts_at(state, &scope, &[cutoff], rubric)
+    let projects = facts_at(state, &scope, &[cutoff], rubric, caller.disclosure())
         .await?
         .pop()
         .unwrap_or_default();
@@ -286,7 +288,7 @@ pub async fn portfolio_of(
         as_of,
         rubric: reference(rubric),
         engine: ENGINE.to_string(),
-        figures: Figures::of(rubric, &projects),
+        figures: Figures::of(rubric, &projects, caller.disclosure()),
     };
     Ok((portfolio, projects))
 }
@@ -339,7 +341,7 @@ pub async fn trend_of(
         .iter()
         .map(|p| p.at.map_or(Cutoff::Latest, Cutoff::AsOf))
         .collect();
-    let facts = facts_at(state, &scope, &cutoffs, rubric).await?;
+    let facts = facts_at(state, &scope, &cutoffs, rubric, caller.disclosure()).await?;
     let periods = points
         .iter()
         .zip(&facts)
@@ -352,7 +354,7 @@ pub async fn trend_of(
                 .map(format_instant)
                 .or_else(|| latest_as_of(projects)),
             complete: point.complete,
-            figures: Figures::of(rubric, projects),
+            figures: Figures::of(rubric, projects, caller.disclosure()),
         })
         .collect();
     Ok(Trend {
@@ -392,7 +394,7 @@ pub async fn comparison_of(
         Some(text) => Cutoff::AsOf(past_instant("as_of", text, state.now())?),
         None => Cutoff::Latest,
     };
-    let projects = facts_at(state, &scope, &[cutoff], rubric)
+    let projects = facts_at(state, &scope, &[cutoff], rubric, caller.disclosure())
         .await?
         .pop()
         .unwrap_or_default();
@@ -416,7 +418,7 @@ pub async fn comparison_of(
                 organisation: organisation.to_string(),
                 projects: count,
                 too_few_to_compare: too_few,
-                figures: (!too_few).then(|| Figures::of(rubric, &projects)),
+                figures: (!too_few).then(|| Figures::of(rubric, &projects, caller.disclosure())),
             }
         })
         .collect();

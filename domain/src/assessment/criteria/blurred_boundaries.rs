@@ -37,6 +37,7 @@ impl<'a> ActiveFacts<'a> {
         } else {
             "No person with lived experience has taken a role usually held by professionals, such as co-chair, co-facilitator, co-trainer, co-researcher, quality assurer or member of a recruitment panel.".to_string()
         };
+        let (value, explanation) = self.people_shown(&[who.len()], value, explanation);
         indicator(
             "lived_experience_in_professional_roles",
             met,
@@ -110,6 +111,7 @@ impl<'a> ActiveFacts<'a> {
         } else {
             "No professional has been recorded learning from people with lived experience: none took the 'learner' role or attended training facilitated by a person with lived experience.".to_string()
         };
+        let (value, explanation) = self.people_shown(&[learners.len()], value, explanation);
         indicator("learning_both_ways", met, value, explanation, evidence)
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::indicator;
+use super::{groups_not_shown, indicator};
 use crate::assessment::facts::{ActiveFacts, Person};
 use crate::assessment::types::IndicatorResult;
 use crate::assessment::wording::{people_count, percent, SMALL_COUNT};
@@ -25,7 +25,36 @@ impl<'a> ActiveFacts<'a> {
             .collect()
     }
 
+    /// The people whose groups count towards the priority groups: people with lived experience
+    /// and community organisations who took part, whose groups are known.
+    fn priority_group_people(&self) -> usize {
+        self.participants
+            .iter()
+            .filter(|p| p.took_part)
+            .filter_map(|p| p.person.as_ref())
+            .filter(|person| {
+                person.kind.is_lived_experience()
+                    || person.kind == ParticipantKind::CommunityOrganisation
+            })
+            .filter(|person| person.groups.is_some())
+            .count()
+    }
+
+    /// The people with lived experience who took part whose groups are known.
+    fn ple_with_known_groups(&self) -> usize {
+        self.ple_who_took_part()
+            .iter()
+            .filter(|(_, person)| person.groups.is_some())
+            .count()
+    }
+
     pub(super) fn priority_groups_reached(&self) -> IndicatorResult {
+        if self
+            .disclosure
+            .withholds_groups_of(self.priority_group_people())
+        {
+            return groups_not_shown("priority_groups_reached");
+        }
         let priorities: BTreeMap<String, &str> = self
             .registration
             .priority_groups
@@ -73,6 +102,12 @@ impl<'a> ActiveFacts<'a> {
     }
 
     pub(super) fn breadth(&self, p: &Parameters) -> IndicatorResult {
+        if self
+            .disclosure
+            .withholds_groups_of(self.ple_with_known_groups())
+        {
+            return groups_not_shown("breadth");
+        }
         let ple = self.ple_who_took_part();
         let groups: BTreeSet<String> = ple
             .iter()
@@ -95,6 +130,12 @@ impl<'a> ActiveFacts<'a> {
     }
 
     pub(super) fn no_single_group_dominates(&self, p: &Parameters) -> IndicatorResult {
+        if self
+            .disclosure
+            .withholds_groups_of(self.ple_with_known_groups())
+        {
+            return groups_not_shown("no_single_group_dominates");
+        }
         let ple = self.ple_who_took_part();
         // Shares are of the people whose groups are known: an erased participant's group is
         // unknown, not "unspecified".

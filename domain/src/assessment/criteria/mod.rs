@@ -8,8 +8,11 @@ mod reciprocal_reward;
 mod shared_responsibility;
 mod whole_life_involvement;
 
+use crate::assessment::disclosure::{
+    COUNT_NOT_SHOWN, COUNT_NOT_SHOWN_VALUE, GROUPS_NOT_SHOWN, GROUPS_NOT_SHOWN_VALUE,
+};
 use crate::assessment::facts::ActiveFacts;
-use crate::assessment::types::{AssessError, IndicatorResult};
+use crate::assessment::types::{AssessError, EvidenceState, IndicatorResult};
 use crate::rubric::Parameters;
 
 impl<'a> ActiveFacts<'a> {
@@ -86,6 +89,40 @@ pub(in crate::assessment) fn ascending_once(mut evidence: Vec<u64>) -> Vec<u64> 
     evidence.sort_unstable();
     evidence.dedup();
     evidence
+}
+
+impl ActiveFacts<'_> {
+    /// `value` and `explanation` as the reader may see them: withheld when they state a count
+    /// of people from one to four and the reader may not see personal data.
+    fn people_shown(
+        &self,
+        counts: &[usize],
+        value: String,
+        explanation: String,
+    ) -> (String, String) {
+        if self.disclosure.withholds_counts(counts) {
+            (
+                COUNT_NOT_SHOWN_VALUE.to_string(),
+                COUNT_NOT_SHOWN.to_string(),
+            )
+        } else {
+            (value, explanation)
+        }
+    }
+}
+
+/// An indicator withheld because it would tell something about the groups of fewer than five
+/// people: the same whatever their groups are, with no entries (which would count them).
+fn groups_not_shown(key: &str) -> IndicatorResult {
+    IndicatorResult {
+        state: Some(EvidenceState::NotShown),
+        missing_evidence: None,
+        key: key.to_string(),
+        met: false,
+        value: GROUPS_NOT_SHOWN_VALUE.to_string(),
+        explanation: GROUPS_NOT_SHOWN.to_string(),
+        evidence: Vec::new(),
+    }
 }
 
 /// "a of b is at least p %", compared in integers.

@@ -63,13 +63,20 @@ impl<'a> ActiveFacts<'a> {
                 "{k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%).",
                 percent(k, n)
             )
-        } else {
+        } else if self.disclosure.is_full() {
             format!(
                 "Only {k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%); at least {share}% is needed. Not rewarded beyond expenses: {}.",
                 percent(k, n),
                 name_some(not_rewarded())
             )
+        } else {
+            // Who was not rewarded is not told to readers who may not see personal data.
+            format!(
+                "Only {k} of the {n} people with lived experience who took part in activities received a reward beyond expenses ({}%); at least {share}% is needed.",
+                percent(k, n)
+            )
         };
+        let (value, explanation) = self.people_shown(&[k, n, n - k], value, explanation);
         indicator(
             "rewarded_beyond_expenses",
             met,
@@ -99,6 +106,7 @@ impl<'a> ActiveFacts<'a> {
             "No person with lived experience has received a 'learning' or 'opportunity' reward."
                 .to_string()
         };
+        let (value, explanation) = self.people_shown(&[who.len()], value, explanation);
         indicator("development", met, value, explanation, evidence)
     }
 

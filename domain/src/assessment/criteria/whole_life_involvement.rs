@@ -37,6 +37,7 @@ impl<'a> ActiveFacts<'a> {
         } else {
             "Nobody with lived experience took part in the 'commission' stage, where the project decides what is needed.".to_string()
         };
+        let (value, explanation) = self.people_shown(&[who.len()], value, explanation);
         indicator("from_the_start", met, value, explanation, evidence)
     }
 
@@ -115,6 +116,8 @@ impl<'a> ActiveFacts<'a> {
                 percent(sustained, total)
             )
         };
+        let (value, explanation) =
+            self.people_shown(&[sustained, total, total - sustained], value, explanation);
         indicator("sustained", met, value, explanation, evidence)
     }
 }

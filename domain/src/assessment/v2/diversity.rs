@@ -37,6 +37,31 @@ pub fn dimension_of(label: &str) -> Option<(&'static str, &str)> {
         .map(|(_, name)| (*name, value))
 }
 
+/// Whether a person's groups count towards the priority groups: people with lived experience
+/// and community organisations.
+fn counts_for_priorities(p: &Person) -> bool {
+    p.ple || p.kind() == Some(ParticipantKind::CommunityOrganisation)
+}
+
+/// How many people's known groups decide the indicator `key`, if people's groups decide it:
+/// those of the priority groups' people who talked things through or gave views, or of the
+/// people who talked things through.
+pub fn group_people(f: &Facts, key: &str) -> Option<usize> {
+    let known = |p: &&Person| p.groups().is_some();
+    match key {
+        "priority_groups_reached" => Some(
+            f.people
+                .iter()
+                .filter(|p| counts_for_priorities(p))
+                .filter(|p| p.has_deliberated() || p.has_been_consulted())
+                .filter(known)
+                .count(),
+        ),
+        "breadth" | "no_single_group_dominates" => Some(f.deliberators().filter(known).count()),
+        _ => None,
+    }
+}
+
 pub fn priority_groups_reached(f: &Facts) -> Judged {
     let priorities: BTreeMap<String, &str> = f
         .registration
@@ -56,10 +81,9 @@ pub fn priority_groups_reached(f: &Facts) -> Judged {
     if !f.anyone_took_part() {
         return Judged::nobody_yet();
     }
-    let counts = |p: &Person| p.ple || p.kind() == Some(ParticipantKind::CommunityOrganisation);
     let mut reached = BTreeSet::new();
     let mut consulted = BTreeSet::new();
-    for person in f.people.iter().filter(|p| counts(p)) {
+    for person in f.people.iter().filter(|p| counts_for_priorities(p)) {
         let deliberated = person.has_deliberated();
         if !deliberated && !person.has_been_consulted() {
             continue;

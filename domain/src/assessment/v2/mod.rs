@@ -17,7 +17,8 @@ mod valuation;
 mod words;
 
 use crate::assessment::{
-    AssessError, CriterionResult, EvidenceState, IndicatorResult, Overall, Rating,
+    AssessError, CriterionResult, Disclosure, EvidenceState, IndicatorResult, Overall, Rating,
+    GROUPS_NOT_SHOWN, GROUPS_NOT_SHOWN_VALUE,
 };
 use crate::events::ProjectRegistered;
 use crate::recorded::RecordedEvent;
@@ -49,6 +50,18 @@ impl Judged {
             explanation: explanation.into(),
             evidence: evidence.into_iter().collect(),
         }
+    }
+
+    /// Withheld from a reader who may not see personal data: the groups of fewer than five
+    /// people decide it. The same whatever their groups are, with no entries (which would count
+    /// them).
+    fn groups_not_shown() -> Judged {
+        Judged::new(
+            EvidenceState::NotShown,
+            GROUPS_NOT_SHOWN_VALUE,
+            GROUPS_NOT_SHOWN,
+            [],
+        )
     }
 
     /// Nothing to judge: nobody with lived experience has taken part in any way yet.
@@ -130,7 +143,7 @@ fn result(
     judged: Judged,
 ) -> Result<IndicatorResult, AssessError> {
     let missing_evidence = match judged.state {
-        EvidenceState::Met => None,
+        EvidenceState::Met | EvidenceState::NotShown => None,
         state => Some(
             definition
                 .missing_evidence
@@ -162,6 +175,7 @@ pub fn assess(
     registered_at: u64,
     known: &[&RecordedEvent],
     rubric: &PublishedRubric,
+    disclosure: Disclosure,
 ) -> Result<(Vec<CriterionResult>, Overall, u32), AssessError> {
     let p = &rubric.rubric.parameters;
     let facts = Facts::gather(registration, registered_at, known, p);
@@ -169,7 +183,14 @@ pub fn assess(
     for criterion in &rubric.rubric.criteria {
         let mut indicators = Vec::new();
         for definition in &criterion.indicators {
-            indicators.push(result(definition, judge(&definition.key, &facts, p)?)?);
+            let withheld = diversity::group_people(&facts, &definition.key)
+                .is_some_and(|people| disclosure.withholds_groups_of(people));
+            let judged = if withheld {
+                Judged::groups_not_shown()
+            } else {
+                judge(&definition.key, &facts, p)?
+            };
+            indicators.push(result(definition, judged)?);
         }
         criteria.push(rate(
             &criterion.key,
@@ -221,9 +242,17 @@ fn rate(
         with(EvidenceState::NotRecorded),
         with(EvidenceState::NotApplicable),
     );
+    let not_shown = with(EvidenceState::NotShown);
     let total = indicators.len();
     let judged = met.len() + not_met.len();
     let mut summary = Vec::new();
+    if !not_shown.is_empty() {
+        summary.push(format!(
+            "{} not shown, to protect the privacy of fewer than five people: {}.",
+            capitalised(&checks(not_shown.len(), total)),
+            titles(definitions, &not_shown)
+        ));
+    }
     if !not_recorded.is_empty() {
         summary.push(format!(
             "{} could not be made, because the facts were not recorded: {}.",
