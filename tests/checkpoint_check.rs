@@ -3,6 +3,8 @@
 //! names what fails in a tampered copy; and, given a checkpoint, a head proof and an exported
 //! trail, it finds the trail intact, or truncated, rewritten or rolled back, as Coprod does.
 
+mod kit;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -22,23 +24,6 @@ const VECTORS: &str = concat!(
 /// RFC 8032's TEST 1 key, the one the vectors are signed with: public, so plainly not a secret.
 const TEST_SECRET_KEY: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const OTHER_SECRET_KEY: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
-
-fn python() -> Option<&'static str> {
-    let found = ["python3", "python"].into_iter().find(|program| {
-        Command::new(program)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "python3 is needed to check docs/verify_checkpoint.py in CI"
-        );
-        eprintln!("\n!!!!!!!! docs/verify_checkpoint.py check SKIPPED: no python3 !!!!!!!!\n");
-    }
-    found
-}
 
 /// Runs the checker: whether it exited 0, and what it said.
 fn run(python: &str, args: &[&Path]) -> (bool, String) {
@@ -63,7 +48,9 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_python_checker_finds_every_root_proof_and_signature_of_the_vectors_sound() {
-    let Some(python) = python() else { return };
+    let Some(python) = kit::python("docs/verify_checkpoint.py") else {
+        return;
+    };
     let (ok, said) = run(python, &[Path::new("--vectors"), Path::new(VECTORS)]);
     assert!(ok, "{said}");
     assert!(
@@ -82,7 +69,9 @@ fn flip_last_hex_digit(value: &mut Value) {
 
 #[test]
 fn given_a_tampered_copy_of_the_vectors_when_checked_then_the_python_checker_fails_and_says_what() {
-    let Some(python) = python() else { return };
+    let Some(python) = kit::python("docs/verify_checkpoint.py") else {
+        return;
+    };
     let original: Value = serde_json::from_str(&std::fs::read_to_string(VECTORS).unwrap()).unwrap();
     type Tampering = fn(&mut Value);
     let tamperings: Vec<(&str, Tampering, &str)> = vec![
@@ -218,7 +207,9 @@ fn head_of(entries: &[StoredEntry]) -> Head {
 #[test]
 fn given_a_checkpointed_trail_when_checked_offline_then_truncation_rewriting_and_rollback_are_found_as_coprod_finds_them(
 ) {
-    let Some(python) = python() else { return };
+    let Some(python) = kit::python("docs/verify_checkpoint.py") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let key = CheckpointSigningKey::from_hex(TEST_SECRET_KEY).unwrap();
     let public_key = write(

@@ -275,23 +275,6 @@ fn export(db: &TestDb, id: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn python() -> Option<&'static str> {
-    let found = ["python3", "python"].into_iter().find(|program| {
-        Command::new(program)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "python3 is needed to check docs/verify_checkpoint.py in CI"
-        );
-        eprintln!("\n!!!!!!!! docs/verify_checkpoint.py check SKIPPED: no python3 !!!!!!!!\n");
-    }
-    found
-}
-
 /// Runs docs/verify_checkpoint.py: whether it exited 0, and what it said.
 fn python_check(python: &str, args: &[&Path]) -> (bool, String) {
     let out = Command::new(python)
@@ -438,7 +421,7 @@ async fn given_checkpoints_when_served_then_their_signatures_and_proofs_hold_for
         assert_eq!(checkpoint["problem"], Value::Null, "{verified}");
 
         // The Python checker agrees, from what the API served and an export.
-        if let Some(python) = python() {
+        if let Some(python) = kit::python("docs/verify_checkpoint.py") {
             let dir = tempfile::tempdir().unwrap();
             let key = write(dir.path(), "checkpoint.pub", &public_key().to_string());
             let bundle_path = write(dir.path(), "bundle.json", &bundle.to_string());

@@ -19,15 +19,6 @@ fn context() -> CommandContext {
     }
 }
 
-fn python() -> Option<&'static str> {
-    ["python3", "python"].into_iter().find(|program| {
-        Command::new(program)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 fn run_checker(python: &str, trail: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("trail.ndjson");
@@ -46,12 +37,7 @@ fn run_checker(python: &str, trail: &str) -> (bool, String) {
 
 #[tokio::test]
 async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail() {
-    let Some(python) = python() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "python3 is needed to check docs/verify_trail.py in CI"
-        );
-        eprintln!("\n!!!!!!!! docs/verify_trail.py check SKIPPED: no python3 !!!!!!!!\n");
+    let Some(python) = kit::python("docs/verify_trail.py") else {
         return;
     };
     let db = kit::sqlite();
