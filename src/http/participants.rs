@@ -81,6 +81,13 @@ pub async fn erase(
     // repeated erasure that finds the entry already there, and at every start for an erasure
     // whose process stopped in between), so that a clean-up left half-done is finished.
     let (status, body) = match answered {
+        // The participant is named by the address, so one who never joined is not found (as
+        // for subject access), not a rule broken by a body.
+        Err(refused) if refused.code == "unknown_participant" => {
+            return Err(ApiError::not_found(format!(
+                "No participant '{participant_id}' has joined this project. Nothing was recorded."
+            )));
+        }
         Err(refused) if refused.code == "already_erased" => {
             state
                 .store

@@ -272,7 +272,7 @@ async fn erasure_is_for_admins_of_a_known_participant_with_a_reason_and_a_legal_
             .problem(404, "not_found");
         erase(app, &t.admin, &id, "nobody", ERASURE)
             .await
-            .problem(422, "unknown_participant");
+            .problem(404, "not_found");
         for (body, status, code) in [
             ("{\"reason\": \"Asked.\"}", 400, "validation_failed"),
             ("{\"legal_basis\": \"Art. 17\"}", 400, "validation_failed"),
