@@ -403,12 +403,23 @@ async fn the_project_list_shows_the_organisations_projects_only_with_six_ratings
             .lacks("Day opportunities review")
             .has("Whole life involvement: ")
             .has("Shared responsibility: ")
-            .has("Joe (assurance)");
+            .has("Joe (assurance)")
+            .has("The co-production projects of London Borough of Haringey (haringey)");
         b.get("/projects")
             .await
             .expect(200)
             .html()
             .has(&format!("/projects/{id}"));
+        b.get(&format!("/projects/{id}"))
+            .await
+            .expect(200)
+            .html()
+            .has(">London Borough of Haringey (haringey)</span>");
+        b.get("/portfolio")
+            .await
+            .expect(200)
+            .html()
+            .has(">London Borough of Haringey (haringey)");
     })
     .await;
 }
@@ -827,6 +838,7 @@ async fn a_project_with_only_its_registration_cannot_be_judged_yet_and_its_words
             &serde_json::json!({
                 "title": "Carers <script>alert(1)</script> & friends",
                 "organisation": seed::ORGANISATION,
+                "organisation_name": "Haringey <script>alert(2)</script>",
                 "service_area": "Carers' support",
                 "description": "A \"new\" <b>offer</b>",
                 "priority_groups": ["<i>carers</i>"],
@@ -850,7 +862,9 @@ async fn a_project_with_only_its_registration_cannot_be_judged_yet_and_its_words
             .has("0 met, 0 partly met, 0 not met, 6 cannot be judged yet.")
             .has("Not on the ladder yet")
             .has("<strong>Co-design</strong>")
-            .has("none of its 4 indicators could be judged yet.");
+            .has("none of its 4 indicators could be judged yet.")
+            .has("Haringey &lt;script&gt;alert(2)&lt;/script&gt; (haringey)")
+            .lacks("<script>alert(2)");
         // Every criterion is rated in words, never by colour alone.
         assert_eq!(
             page.body

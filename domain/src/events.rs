@@ -344,6 +344,10 @@ pub struct ProjectRegistered {
     pub project_id: Uuid,
     pub title: String,
     pub organisation: String,
+    /// How people know the organisation ("Oxfordshire County Council"), shown beside its slug.
+    /// The latest registration that gives one names the organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_name: Option<String>,
     pub service_area: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

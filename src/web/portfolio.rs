@@ -8,7 +8,7 @@
 //! The figures are the application's (`crate::app::portfolio`), the same the API gives, computed
 //! with the viewer's rights.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -28,6 +28,7 @@ use crate::app::portfolio::{
     comparison_of, may_compare, portfolio_of, trend_of, Comparison, ComparisonQuery, Portfolio,
     PortfolioQuery, Trend, TrendQuery,
 };
+use crate::app::projects::organisation_names;
 use crate::app::{AppError, AppState};
 
 /// What the filters ask for.
@@ -442,10 +443,11 @@ pub async fn page(
         }
         _ => None,
     };
+    let names = organisation_names(state).await.map_err(fail)?;
     let scope_words = match (&filters.organisation, sees_all) {
-        (Some(o), _) => o.clone(),
+        (Some(o), _) => words::organisation_named(o, &names),
         (None, true) => "every organisation".to_string(),
-        (None, false) => viewer.principal.organisation.clone(),
+        (None, false) => words::organisation_named(&viewer.principal.organisation, &names),
     };
     let body = html! {
         (error_summary(&errors))
@@ -483,7 +485,7 @@ pub async fn page(
                 (current(&filters, *when, portfolio))
                 (over_time(&filters, *when, trend))
                 @if let Some(comparison) = comparison {
-                    (organisations_table(&filters, *when, comparison))
+                    (organisations_table(&filters, *when, comparison, &names))
                 }
             }
         }
@@ -758,7 +760,12 @@ fn over_time(filters: &Filters, when: When, trend: &Trend) -> Markup {
     }
 }
 
-fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -> Markup {
+fn organisations_table(
+    filters: &Filters,
+    when: When,
+    comparison: &Comparison,
+    names: &BTreeMap<String, String>,
+) -> Markup {
     let csv = format!("/portfolio/comparison.csv?{}", filters.query(when, &[]));
     html! {
         h2 class="govuk-heading-l" id="organisations" { "Organisations compared" }
@@ -781,7 +788,7 @@ fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -
                         @let scoped = Filters { organisation: Some(row.organisation.clone()), ..filters.clone() };
                         tr class="govuk-table__row" {
                             th scope="row" class="govuk-table__header" {
-                                a class="govuk-link" href={ "/portfolio?" (scoped.query(when, &[])) } { (row.organisation) }
+                                a class="govuk-link" href={ "/portfolio?" (scoped.query(when, &[])) } { (words::organisation_named(&row.organisation, names)) }
                             }
                             td class="govuk-table__cell govuk-table__cell--numeric" {
                                 (count_link(row.projects, &format!("/portfolio/projects?{}", scoped.query(when, &[])), &row.organisation))

@@ -20,6 +20,7 @@ use super::trail::entry_href;
 use super::words;
 use crate::app::assess::{assess_at, recorded};
 use crate::app::moment::end_of_day;
+use crate::app::projects::organisation_names;
 use crate::app::{visible_project, AppError, AppState};
 use crate::store::views::summarise;
 use crate::store::ProjectHead;
@@ -191,7 +192,7 @@ pub fn basis(when: When, assessment: &Assessment) -> Markup {
         }
         @if assessment.participants_erased > 0 {
             " The personal data of " (words::count(assessment.participants_erased as usize, "participant", "participants"))
-            @if assessment.participants_erased == 1 { " was" } @else { " were" }
+            " " (coprod_domain::words::agrees(assessment.participants_erased as usize, "was", "were"))
             " erased: their groups are not known, and are not counted."
         }
     }
@@ -486,9 +487,15 @@ pub async fn page(
     let summary = summarise(&project.events);
     let errors: Vec<(&str, String)> = error.iter().map(|e| ("as_of", e.clone())).collect();
     let title = project.title();
+    let names = organisation_names(state)
+        .await
+        .map_err(|e| PageError::from_app(e, viewer))?;
+    let organisation = registration
+        .map(|r| words::organisation_named(&r.organisation, &names))
+        .unwrap_or_default();
     let body = html! {
         (error_summary(&errors))
-        span class="govuk-caption-l" { (registration.map(|r| r.organisation.as_str()).unwrap_or_default()) }
+        span class="govuk-caption-l" { (organisation) }
         h1 class="govuk-heading-l" { (title) }
         @if let Some(description) = registration.and_then(|r| r.description.as_deref()) {
             p class="govuk-body-l" { (description) }
