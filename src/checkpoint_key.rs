@@ -256,6 +256,25 @@ pub async fn start_checkpoints(store: &Store, key_file: &Path, every: Option<Dur
     });
 }
 
+/// "1 checkpoint", "2 checkpoints".
+fn count_of_checkpoints(count: impl TryInto<usize>) -> String {
+    coprod_domain::words::count(
+        count.try_into().unwrap_or(usize::MAX),
+        "checkpoint",
+        "checkpoints",
+    )
+}
+
+/// "1 checkpoint is", "2 checkpoints are".
+fn checkpoints_are(count: impl TryInto<usize> + Copy) -> String {
+    let n = count.try_into().unwrap_or(usize::MAX);
+    format!(
+        "{} {}",
+        count_of_checkpoints(n),
+        coprod_domain::words::agrees(n, "is", "are")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,23 +302,4 @@ mod tests {
             PathBuf::from("./data/checkpoint.key")
         );
     }
-}
-
-/// "1 checkpoint", "2 checkpoints".
-fn count_of_checkpoints(count: impl TryInto<usize>) -> String {
-    coprod_domain::words::count(
-        count.try_into().unwrap_or(usize::MAX),
-        "checkpoint",
-        "checkpoints",
-    )
-}
-
-/// "1 checkpoint is", "2 checkpoints are".
-fn checkpoints_are(count: impl TryInto<usize> + Copy) -> String {
-    let n = count.try_into().unwrap_or(usize::MAX);
-    format!(
-        "{} {}",
-        count_of_checkpoints(n),
-        coprod_domain::words::agrees(n, "is", "are")
-    )
 }
