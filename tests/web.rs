@@ -509,6 +509,59 @@ async fn the_project_page_at_a_past_date_shows_what_was_recorded_by_then_and_ref
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_say_whether_they_count_what_was_recorded_or_what_had_happened_by_a_day() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let early = &site.seeded.early;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let recorded = b
+            .get(&format!("/projects/{id}?as_of={early}"))
+            .await
+            .expect(200)
+            .html();
+        recorded
+            .has("counting only what had been recorded by then")
+            .lacks("What had happened by the end of")
+            .has(r#"id="count-recorded" name="count" type="radio" value="recorded" checked"#);
+        // The form's choice and the link's parameter ask the same question.
+        for path in [
+            format!("/projects/{id}?as_of={early}&count=happened"),
+            format!("/projects/{id}?happened_by={early}"),
+        ] {
+            b.get(&path)
+                .await
+                .expect(200)
+                .html()
+                .has("What had happened by the end of")
+                .has("by the dates the facts give")
+                .has(r#"id="count-happened" name="count" type="radio" value="happened" checked"#);
+        }
+        b.get(&format!("/projects/{id}?happened_by=2024-12-31"))
+            .await
+            .expect(200)
+            .html()
+            .has("The project had not started by the end of 31 December 2024");
+        b.get(&format!("/projects/{id}?happened_by=2099-01-01"))
+            .await
+            .expect(400)
+            .html()
+            .has("The date must be today");
+        b.get(&format!("/portfolio?happened_by={early}"))
+            .await
+            .expect(200)
+            .html()
+            .has("Counting what had happened by then, by the dates the facts give");
+        b.get(&format!("/projects/{id}/report?happened_by={early}"))
+            .await
+            .expect(200)
+            .html()
+            .has("What had happened by the end of")
+            .has(&format!("happened_by={early}"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comparing_two_dates_says_what_changed_and_refuses_dates_out_of_order_or_missing() {
     each_site(async |site| {
         let id = &site.seeded.project_id;
