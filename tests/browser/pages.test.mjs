@@ -239,11 +239,18 @@ test('an assurance officer opens a project, follows evidence to the trail, and c
   await page.goto(`${base}/projects/${project}`);
   await page.getByLabel('See the assessment as it stood at the end of a day').fill(earlyDate);
   await page.getByRole('button', { name: 'Show assessment' }).click();
-  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}`);
+  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}&count=recorded`);
   const overallThen = await page.locator('#overall').innerText();
   assert.notEqual(overallThen, overallNow, 'the assessment changes with the date');
   assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`end of 31 January ${year}`));
   await check(page, '06-project-as-of-january');
+
+  // The same day, counting what had happened by then rather than what had been recorded.
+  await page.getByLabel('What had happened by that day, including history recorded later').check();
+  await page.getByRole('button', { name: 'Show assessment' }).click();
+  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}&count=happened`);
+  assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`What had happened by the end of 31 January ${year}`));
+  await check(page, '06-project-happened-by-january');
 
   // Compare two dates.
   await page.getByLabel('First date').fill(earlyDate);
@@ -468,7 +475,7 @@ test('everything works without JavaScript', async () => {
   await page.goto(`${base}/projects/${project}`);
   await page.getByLabel('See the assessment as it stood at the end of a day').fill(earlyDate);
   await page.getByRole('button', { name: 'Show assessment' }).click();
-  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}`);
+  await page.waitForURL(`${base}/projects/${project}?as_of=${earlyDate}&count=recorded`);
   assert.match(await page.locator('#assessment-basis').innerText(), new RegExp(`31 January ${year}`));
   await context.close();
 });
