@@ -239,6 +239,19 @@ impl Project {
         self.state.closed
     }
 
+    /// Checks `fact` as recording it now would, and on success applies it, so that the next fact
+    /// is checked against a project that holds it: how a planned batch is tried fact by fact,
+    /// every refusal found rather than the first (an import's dry run). Recording still goes
+    /// through [`ProjectCommand::Record`].
+    pub fn try_fact(&mut self, fact: Fact, today: NaiveDate) -> Result<(), ProjectError> {
+        if !self.is_registered() {
+            return Err(ProjectError::ProjectNotFound);
+        }
+        self.check_fact(&fact, today)?;
+        self.apply(fact.into());
+        Ok(())
+    }
+
     fn check_register(
         &self,
         registration: &ProjectRegistered,

@@ -36,43 +36,71 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "Send the body as JSON, with the header 'Content-Type: application/json'.",
             ));
         }
-        let declared = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|length| length > DRAIN_BYTES) {
-            return Err(payload_too_large());
-        }
-        // Read to the end even past the limit (up to DRAIN_BYTES), so that a client still
-        // sending gets the 413 rather than a connection closed under it.
-        let mut body = request.into_body();
-        let mut bytes = Vec::new();
-        let mut received = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| {
-                if crate::connections::is_body_timeout(&error) {
-                    body_too_slow()
-                } else {
-                    ApiError::bad_request("invalid_json", "The request body could not be read.")
-                }
-            })?;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            received += data.len();
-            if received <= MAX_BODY_BYTES {
-                bytes.extend_from_slice(&data);
-            } else if received > DRAIN_BYTES {
-                break;
-            }
-        }
-        if received > MAX_BODY_BYTES {
-            return Err(payload_too_large());
-        }
-        let bytes = Bytes::from(bytes);
-        Ok(JsonBody(bytes))
+        Ok(JsonBody(read_body(request).await?))
     }
+}
+
+/// The raw bytes of a CSV request body (`Content-Type: text/csv`), size-checked.
+pub struct CsvBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("text/csv") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the file as CSV, with the header 'Content-Type: text/csv'.",
+            ));
+        }
+        Ok(CsvBody(read_body(request).await?))
+    }
+}
+
+/// A request's body, read to its end (up to [`MAX_BODY_BYTES`]; larger is 413).
+async fn read_body(request: Request) -> Result<Bytes, ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > DRAIN_BYTES) {
+        return Err(payload_too_large());
+    }
+    // Read to the end even past the limit (up to DRAIN_BYTES), so that a client still
+    // sending gets the 413 rather than a connection closed under it.
+    let mut body = request.into_body();
+    let mut bytes = Vec::new();
+    let mut received = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            if crate::connections::is_body_timeout(&error) {
+                body_too_slow()
+            } else {
+                ApiError::bad_request("invalid_json", "The request body could not be read.")
+            }
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received += data.len();
+        if received <= MAX_BODY_BYTES {
+            bytes.extend_from_slice(&data);
+        } else if received > DRAIN_BYTES {
+            break;
+        }
+    }
+    if received > MAX_BODY_BYTES {
+        return Err(payload_too_large());
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// The body did not arrive in full within the server's body timeout.

@@ -10,6 +10,7 @@ pub mod body;
 pub mod checkpoints;
 pub mod events;
 pub mod idempotency;
+pub mod imports;
 pub mod metrics;
 pub mod openapi;
 pub mod participants;
@@ -39,6 +40,8 @@ pub fn router() -> Router<AppState> {
             post(events::post).get(events::trail_page),
         )
         .route("/projects/{id}/verify", get(events::verify))
+        .route("/projects/{id}/imports", post(imports::import))
+        .route("/imports/templates/{file}", get(imports::template))
         .route("/projects/{id}/assessment", get(assessments::get))
         .route(
             "/projects/{id}/assessments",

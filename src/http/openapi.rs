@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assessments, checkpoints, events, participants, portfolio, projects, service};
+use super::{
+    assessments, checkpoints, events, imports, participants, portfolio, projects, service,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,6 +14,7 @@ use super::{assessments, checkpoints, events, participants, portfolio, projects,
     paths(
         projects::register, projects::list, projects::summary,
         events::post, events::trail_page, events::verify,
+        imports::import, imports::template,
         assessments::get, assessments::seal, assessments::seals, assessments::verify_seal, assessments::rubrics, assessments::rubric_definition,
         portfolio::portfolio, portfolio::trend, portfolio::comparison,
         participants::erase, participants::subject_access,

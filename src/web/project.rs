@@ -128,7 +128,7 @@ impl When {
     pub fn words(self) -> String {
         match self {
             When::Now => "now".into(),
-            When::EndOf(day) => format!("as recorded by {}", words::date(day)),
+            When::EndOf(day) => words::date(day),
             When::HappenedBy(day) => format!("what had happened by {}", words::date(day)),
         }
     }

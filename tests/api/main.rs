@@ -14,6 +14,7 @@ mod concurrency;
 mod errors;
 mod events;
 mod happened_by;
+mod imports;
 mod personal;
 mod portfolio;
 mod projects;
