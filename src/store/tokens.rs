@@ -566,33 +566,29 @@ impl Store {
         Ok(db.token_by_id(id, now).await?.map(|(_, record)| record))
     }
 
-    /// Reads the revocation count every [`REVISION_POLL`], for as long as the returned task
-    /// runs (the server aborts it when it stops); a failed read is logged and tried again.
-    pub fn follow_revocations(&self) -> tokio::task::JoinHandle<()> {
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(REVISION_POLL);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut failing = false;
-            loop {
-                every.tick().await;
-                match store.inner.db.token_revision().await {
-                    Ok(revision) => {
-                        store
-                            .inner
-                            .tokens
-                            .revision
-                            .fetch_max(revision, Ordering::AcqRel);
-                        failing = false;
-                    }
-                    Err(error) if !failing => {
-                        tracing::warn!(%error, "cannot read the token revocations; will retry");
-                        failing = true;
-                    }
-                    Err(_) => {}
+    /// Reads the revocation count every [`REVISION_POLL`], for ever (a server runs it beside
+    /// its requests); a failed read is logged once and tried again.
+    pub async fn follow_revocations(&self) {
+        let mut every = tokio::time::interval(REVISION_POLL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            every.tick().await;
+            match self.inner.db.token_revision().await {
+                Ok(revision) => {
+                    self.inner
+                        .tokens
+                        .revision
+                        .fetch_max(revision, Ordering::AcqRel);
+                    failing = false;
                 }
+                Err(error) if !failing => {
+                    tracing::warn!(%error, "cannot read the token revocations; will retry");
+                    failing = true;
+                }
+                Err(_) => {}
             }
-        })
+        }
     }
 
     pub async fn token_count(&self) -> Result<u64, StoreError> {
