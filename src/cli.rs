@@ -36,6 +36,7 @@ use coprod_domain::seal::{check_seals, SealCheck, SealOutcome};
 use coprod_domain::StoredEntry;
 
 use crate::store::{AccessRole, Store, StoreError};
+pub use crate::token_commands::TokenCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -231,23 +232,6 @@ pub enum KeysCommand {
     Rotate,
     /// Print a new random master key (64 hexadecimal digits) on stdout.
     Generate,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token and print it alone on stdout (it is stored hashed: keep it now).
-    Create {
-        /// recorder, assurance, panel or admin.
-        #[arg(long, env = "COPROD_TOKEN_ROLE")]
-        role: AccessRole,
-        /// The organisation whose projects it may touch (`*` for all).
-        #[arg(long, env = "COPROD_TOKEN_ORG")]
-        org: String,
-        /// A name for the token, recorded beside its id on what it records
-        /// (`recorded_by`: `token:<id> (<label>)`).
-        #[arg(long, env = "COPROD_TOKEN_LABEL", default_value = "")]
-        label: String,
-    },
 }
 
 /// Runs one command line; returns the process exit code.
@@ -456,35 +440,18 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             eprintln!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token {
-            command: TokenCommand::Create { role, org, label },
-        } => {
-            if org != ALL_ORGANISATIONS {
-                let mut checker = coprod_domain::validate::Checker::default();
-                checker.id("--org", &org);
-                if let Some(error) = checker.errors.first() {
-                    return Err(CliError::Other(format!(
-                        "--org '{org}' {} (or '*' for every organisation)",
-                        error.message
-                    )));
-                }
-            }
-            if !label.is_empty() {
-                // The label is shown beside the token's id in `recorded_by`: the text rule holds.
-                let mut checker = coprod_domain::validate::Checker::default();
-                checker.line("--label", &label, coprod_domain::validate::MAX_TITLE_CHARS);
-                if let Some(error) = checker.errors.first() {
-                    return Err(CliError::Other(format!("--label {}", error.message)));
-                }
-            }
+        Command::Token { ref command } => {
+            use crate::token_commands::TokenCommandError;
+            let refused = |error: TokenCommandError| match error {
+                TokenCommandError::Store(error) => CliError::Store(error),
+                other => CliError::Other(other.to_string()),
+            };
+            crate::token_commands::check(command).map_err(refused)?;
             let store = open(&cli.database, Opening::Existing).await?;
-            let token = store.create_token(role, &org, &label).await?;
-            let id = crate::store::token_id(&token);
-            eprintln!(
-                "token id {id}: what it records says `recorded_by` {}",
-                crate::store::recorded_by_for(&id, &label)
-            );
-            println!("{token}");
+            let (mut out, mut notes) = (std::io::stdout().lock(), std::io::stderr().lock());
+            crate::token_commands::run(&store, command, &mut out, &mut notes)
+                .await
+                .map_err(refused)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild => {

@@ -17,6 +17,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod master_key;
 pub mod store;
+pub mod token_commands;
 pub mod trail;
 pub mod web;
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod moment;
 pub mod portfolio;
 pub mod projects;
+pub mod tokens;
 pub mod trail;
 
 use chrono::{DateTime, NaiveDate, Utc};
