@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{assessments, checkpoints, events, participants, portfolio, projects, service};
+use super::{assessments, checkpoints, events, participants, portfolio, projects, service, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ use super::{assessments, checkpoints, events, participants, portfolio, projects,
         portfolio::portfolio, portfolio::trend, portfolio::comparison,
         participants::erase, participants::subject_access,
         checkpoints::list, checkpoints::latest, checkpoints::one, checkpoints::head_proof, checkpoints::consistency,
+        tokens::list, tokens::create, tokens::one, tokens::revoke,
         service::healthz, service::readyz, service::metrics,
     ),
     components(schemas(
