@@ -120,6 +120,8 @@ pub enum Command {
         demo: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        rate_limits: crate::rate_limits::RateLimitArgs,
     },
     /// Apply the database migrations.
     Migrate,
@@ -404,9 +406,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             ref listen,
             demo: true,
             ref limits,
+            ref rate_limits,
             ..
         } => {
-            serve_demo(&cli, listen, limits.limits()).await?;
+            serve_demo(&cli, listen, limits.limits(), rate_limits.rate_limits()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve {
@@ -414,6 +417,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             ref checkpoint_every,
             demo: false,
             ref limits,
+            ref rate_limits,
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
@@ -432,7 +436,8 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             }
             crate::checkpoint_key::start_checkpoints(&store, &checkpoint_key_file(&cli), every)
                 .await;
-            serve(store, listen, limits.limits()).await?;
+            let state = AppState::new(store).with_rate_limits(rate_limits.rate_limits());
+            serve(state, listen, limits.limits()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -649,9 +654,10 @@ fn listen_address(listen: &str) -> Result<std::net::SocketAddr, CliError> {
     })
 }
 
-async fn serve(store: Store, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
+async fn serve(state: AppState, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
     let address = listen_address(listen)?;
-    crate::serve(store, address, limits)
+    tracing::info!(rate_limits = ?state.rate_limits, "rate limits");
+    crate::serve_state(state, address, limits)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
 }
@@ -660,7 +666,12 @@ async fn serve(store: Store, listen: &str, limits: ConnectionLimits) -> Result<(
 /// the default, so that DATABASE_URL, which names the real one, is never used), its stories loaded
 /// on first use on a clock moved through their days, then served on the system clock, every
 /// page saying it is a demo, with a new sign-in token for each role.
-async fn serve_demo(cli: &Cli, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
+async fn serve_demo(
+    cli: &Cli,
+    listen: &str,
+    limits: ConnectionLimits,
+    rate_limits: crate::rate_limits::RateLimits,
+) -> Result<(), CliError> {
     let address = listen_address(listen)?;
     let database = if cli.typed.database {
         cli.database.clone()
@@ -710,7 +721,9 @@ async fn serve_demo(cli: &Cli, listen: &str, limits: ConnectionLimits) -> Result
     if let Err(error) = store.catch_up().await {
         tracing::warn!(%error, "initial view catch-up failed");
     }
-    let state = AppState::new(store.clone()).as_demo();
+    let state = AppState::new(store.clone())
+        .as_demo()
+        .with_rate_limits(rate_limits);
     crate::serve_state(state, address, limits)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
