@@ -204,8 +204,7 @@ pub fn client_address(request: &Request, trust_proxy: bool) -> Option<IpAddr> {
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
             .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .last()
+            .rfind(|item| !item.is_empty())
             .and_then(|item| item.parse::<IpAddr>().ok());
         if forwarded.is_some() {
             return forwarded;

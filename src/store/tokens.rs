@@ -381,7 +381,7 @@ impl Db {
                     .await?;
             });
         }
-        let principal = (record.status != TokenStatus::Revoked).then(|| Principal {
+        let principal = (record.status != TokenStatus::Revoked).then_some(Principal {
             token_id: record.id,
             label: record.label,
             role: record.role,
@@ -418,22 +418,18 @@ impl Db {
         .transpose()
     }
 
-    /// Marks the token revoked (keeping the first revocation's time), ends its sessions and
-    /// counts the revocation, in one transaction.
+    /// Marks the token revoked (keeping the first revocation's time) and counts the
+    /// revocation, in one transaction. Its sessions are left to end when next met (the page
+    /// then says that the token is no longer accepted, rather than that the session ran out).
     async fn revoke_token(&self, hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let revoke = "UPDATE api_tokens SET revoked_at = $1 \
                       WHERE token_hash = $2 AND revoked_at IS NULL";
-        let end_sessions = "DELETE FROM web_sessions WHERE token_hash = $1";
         let count = "UPDATE token_revisions SET revision = revision + 1";
         let now = format_instant(now);
         on_db!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(revoke)
                 .bind(&now)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(end_sessions)
                 .bind(hash)
                 .execute(&mut *tx)
                 .await?;
