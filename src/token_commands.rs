@@ -7,7 +7,8 @@ use clap::Subcommand;
 
 use crate::app::tokens::new_token_errors;
 use crate::store::{
-    parse_lifetime, recorded_by_for, token_id, AccessRole, Store, StoreError, TokenRecord,
+    is_token_id, parse_lifetime, recorded_by_for, token_id, AccessRole, Store, StoreError,
+    TokenRecord,
 };
 
 #[derive(Debug, Subcommand)]
@@ -193,8 +194,14 @@ fn row(record: &TokenRecord) -> [String; 8] {
 
 async fn revoke(store: &Store, id: &str, notes: &mut impl Write) -> Result<(), TokenCommandError> {
     let Some(record) = store.revoke_token(id).await? else {
+        // What is not an id is not repeated: it may be a token pasted by mistake.
+        let which = if is_token_id(id) {
+            format!("the id '{id}'")
+        } else {
+            "that id".to_string()
+        };
         return Err(TokenCommandError::Refused(format!(
-            "no token has the id '{id}': an id is 16 hexadecimal digits, as `coprod token list` \
+            "no token has {which}: an id is 16 hexadecimal digits, as `coprod token list` \
              shows them. Nothing was revoked."
         )));
     };

@@ -12,7 +12,7 @@ use super::problem::{ApiError, Problem};
 use super::respond::not_stored;
 use crate::app::tokens::{manages, may_create_for, new_token_errors, require_token_manager};
 use crate::app::{AppState, Caller};
-use crate::store::{parse_lifetime, AccessRole, TokenRecord, LIFETIME_FORMS};
+use crate::store::{is_token_id, parse_lifetime, AccessRole, TokenRecord, LIFETIME_FORMS};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,10 +122,15 @@ async fn managed(state: &AppState, caller: &Caller, id: &str) -> Result<TokenRec
 }
 
 fn no_such_token(id: &str) -> ApiError {
+    // What is not an id is not repeated: it may be a token pasted by mistake.
+    let which = if is_token_id(id) {
+        format!("the id '{id}'")
+    } else {
+        "that id".to_string()
+    };
     ApiError::not_found(format!(
-        "There is no token with the id '{}' that you manage. A token's id is 16 hexadecimal \
-         digits, as GET /api/v1/tokens lists them.",
-        id.chars().take(64).collect::<String>()
+        "There is no token with {which} that you manage. A token's id is 16 hexadecimal \
+         digits, as GET /api/v1/tokens lists them."
     ))
 }
 

@@ -18,4 +18,5 @@ mod portfolio;
 mod projects;
 mod seals;
 mod stories;
+mod tokens;
 mod views;
