@@ -121,19 +121,24 @@ struct Limiters {
     sign_in: Option<DefaultKeyedRateLimiter<String>>,
     api: Option<DefaultKeyedRateLimiter<String>>,
     trust_proxy: bool,
+    /// The rates, as given (for the log).
+    rates: (Option<Rate>, Option<Rate>),
 }
 
 impl fmt::Debug for RateLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             None => f.write_str("RateLimits(none)"),
-            Some(limiters) => write!(
-                f,
-                "RateLimits(sign-in {}, api {}, trust proxy {})",
-                limiters.sign_in.is_some(),
-                limiters.api.is_some(),
-                limiters.trust_proxy
-            ),
+            Some(limiters) => {
+                let rate = |rate: Option<Rate>| rate.map_or("off".to_string(), |r| r.to_string());
+                write!(
+                    f,
+                    "RateLimits(sign-in {} per address, api {} per token, trust proxy {})",
+                    rate(limiters.rates.0),
+                    rate(limiters.rates.1),
+                    limiters.trust_proxy
+                )
+            }
         }
     }
 }
@@ -148,6 +153,7 @@ impl RateLimits {
             sign_in: limiter(sign_in),
             api: limiter(api),
             trust_proxy,
+            rates: (sign_in, api),
         })))
     }
 }
