@@ -80,6 +80,7 @@ async fn record_project(store: &Store, i: usize) {
         project_id: id,
         title: format!("Project {i}"),
         organisation: "oxfordshire".into(),
+        organisation_name: None,
         service_area: ["carers", "day services", "home care"][i % 3].into(),
         description: None,
         priority_groups: vec!["carers".into(), "young carers".into()],

@@ -3,6 +3,7 @@
 //! against the latest checkpoint and its view's head, or, offline, an exported trail checked
 //! against a checkpoint bundle with a public key.
 
+use coprod_domain::words::count;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -44,9 +45,12 @@ pub async fn make(store: &Store, key_file: &Path) -> Result<(), Stopped> {
     let body = &made.checkpoint.checkpoint;
     println!("{}", to_json(&made.checkpoint)?);
     eprintln!(
-        "checkpoint {} made: {} project(s), {} head(s) newly logged; public key {public_key} \
+        "checkpoint {} made: {}, {} newly logged; public key {public_key} \
          (from {}): publish it, and the checkpoint, where the database cannot reach",
-        body.number, body.heads.size, made.logged, found.source
+        body.number,
+        count(body.heads.size as usize, "project", "projects"),
+        count(made.logged as usize, "head", "heads"),
+        found.source
     );
     Ok(())
 }

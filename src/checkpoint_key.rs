@@ -79,8 +79,9 @@ async fn other_key(store: &Store, key: &CheckpointPublicKey, source: &str) -> Re
         .map_err(|e| e.to_string())?;
     match key_id {
         Some(signed_with) if signed_with != key.key_id().to_string() => Err(format!(
-            "this database's {count} checkpoint(s) are signed with key {signed_with}, but the \
+            "this database's {} signed with key {signed_with}, but the \
              checkpoint key from {source} is {}: give the key they were made with",
+            checkpoints_are(count),
             key.key_id()
         )),
         _ => Ok(()),
@@ -100,9 +101,10 @@ pub async fn find_or_create(store: &Store, key_file: &Path) -> Result<FoundKey, 
         .map_err(|e| e.to_string())?;
     if count > 0 {
         return Err(format!(
-            "this database holds {count} checkpoint(s) signed with key {}, but \
+            "this database holds {} signed with key {}, but \
              {CHECKPOINT_KEY_ENV} is not set and the key file {} does not exist: give the key \
              (no checkpoint was made)",
+            count_of_checkpoints(count),
             key_id.unwrap_or_default(),
             key_file.display()
         ));
@@ -252,6 +254,25 @@ pub async fn start_checkpoints(store: &Store, key_file: &Path, every: Option<Dur
             }
         }
     });
+}
+
+/// "1 checkpoint", "2 checkpoints".
+fn count_of_checkpoints(count: impl TryInto<usize>) -> String {
+    coprod_domain::words::count(
+        count.try_into().unwrap_or(usize::MAX),
+        "checkpoint",
+        "checkpoints",
+    )
+}
+
+/// "1 checkpoint is", "2 checkpoints are".
+fn checkpoints_are(count: impl TryInto<usize> + Copy) -> String {
+    let n = count.try_into().unwrap_or(usize::MAX);
+    format!(
+        "{} {}",
+        count_of_checkpoints(n),
+        coprod_domain::words::agrees(n, "is", "are")
+    )
 }
 
 #[cfg(test)]

@@ -476,7 +476,11 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             let applied = store.rebuild_views(&progress).await?;
             bar.finish_and_clear();
             let views = store.list_views(None, None).await?.len();
-            eprintln!("rebuilt {views} project view(s) from {applied} event(s)");
+            eprintln!(
+                "rebuilt {} from {}",
+                count(views, "project view", "project views"),
+                count(applied as usize, "event", "events")
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {

@@ -157,7 +157,8 @@ pub async fn rotate(store: &Store, key_file: &Path) -> Result<String, String> {
             .await
             .map_err(|e| e.to_string())?;
         return Ok(format!(
-            "re-wrapped {count} data key(s) under master key {}; set {MASTER_KEY_ENV} to the new key before the next start",
+            "re-wrapped {} under master key {}; set {MASTER_KEY_ENV} to the new key before the next start",
+            count_of_keys(count),
             new.id()
         ));
     }
@@ -175,7 +176,8 @@ pub async fn rotate(store: &Store, key_file: &Path) -> Result<String, String> {
     std::fs::rename(&pending, key_file)
         .map_err(|e| format!("cannot move {} into place: {e}", pending.display()))?;
     Ok(format!(
-        "re-wrapped {count} data key(s) under master key {}; {} now holds it",
+        "re-wrapped {} under master key {}; {} now holds it",
+        count_of_keys(count),
         new.id(),
         key_file.display()
     ))
@@ -184,4 +186,13 @@ pub async fn rotate(store: &Store, key_file: &Path) -> Result<String, String> {
 /// A new master key, for `COPROD_MASTER_KEY` / `COPROD_NEW_MASTER_KEY`.
 pub fn generate() -> String {
     MasterKey::generate().to_hex()
+}
+
+/// "1 data key", "3 data keys".
+fn count_of_keys(count: impl TryInto<usize>) -> String {
+    coprod_domain::words::count(
+        count.try_into().unwrap_or(usize::MAX),
+        "data key",
+        "data keys",
+    )
 }

@@ -37,6 +37,7 @@ fn register(project_id: Uuid) -> ProjectCommand {
             project_id,
             title: "Carers' strategy refresh".into(),
             organisation: "oxfordshire".into(),
+            organisation_name: None,
             service_area: "carers".into(),
             description: None,
             priority_groups: vec!["carers".into()],

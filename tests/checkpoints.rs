@@ -1039,7 +1039,7 @@ async fn coprod_checkpoint_creates_a_private_key_on_first_use_only_and_never_sig
         let out = with_file(&["checkpoint"]);
         assert_eq!(out.status.code(), Some(2), "[{backend}] {}", said(&out));
         assert!(
-            said(&out).contains("holds 2 checkpoint(s) signed with key"),
+            said(&out).contains("holds 2 checkpoints signed with key"),
             "{}",
             said(&out)
         );

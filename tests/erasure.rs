@@ -43,6 +43,7 @@ async fn project_with_keys(store: &Store) -> Uuid {
         project_id,
         title: "Erasure".into(),
         organisation: "oxfordshire".into(),
+        organisation_name: None,
         service_area: "carers".into(),
         description: None,
         priority_groups: vec![],

@@ -48,6 +48,7 @@ async fn the_documented_python_checker_agrees_with_coprod_on_an_exported_trail()
         project_id,
         title: "Short breaks redesign — Café group".into(),
         organisation: "oxfordshire".into(),
+        organisation_name: None,
         service_area: "carers".into(),
         description: Some("Line one\nline two\t\"quoted\"".into()),
         priority_groups: vec!["Somali community".into(), "young carers".into()],

@@ -66,6 +66,7 @@ async fn project_with_groups(store: &Store, groups: &[&str]) -> Uuid {
         project_id,
         title: "Keys".into(),
         organisation: "oxfordshire".into(),
+        organisation_name: None,
         service_area: "carers".into(),
         description: None,
         priority_groups: vec![],
@@ -234,7 +235,7 @@ async fn rotating_the_master_key_rewraps_data_keys_without_touching_events() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&rotated.stderr);
         assert!(rotated.status.success(), "[{}] {stderr}", db.backend);
-        assert!(stderr.contains("re-wrapped 1 data key(s)"), "{stderr}");
+        assert!(stderr.contains("re-wrapped 1 data key "), "{stderr}");
         let new_key = std::fs::read_to_string(&key_file).unwrap();
         assert_ne!(new_key.trim(), TEST_MASTER_KEY);
 

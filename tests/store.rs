@@ -39,6 +39,7 @@ fn register(project_id: Uuid, organisation: &str) -> ProjectCommand {
             project_id,
             title: "Carers' strategy refresh".into(),
             organisation: organisation.into(),
+            organisation_name: None,
             service_area: "carers".into(),
             description: None,
             priority_groups: vec!["carers".into()],

@@ -403,12 +403,23 @@ async fn the_project_list_shows_the_organisations_projects_only_with_six_ratings
             .lacks("Day opportunities review")
             .has("Whole life involvement: ")
             .has("Shared responsibility: ")
-            .has("Joe (assurance)");
+            .has("Joe (assurance)")
+            .has("The co-production projects of London Borough of Haringey (haringey)");
         b.get("/projects")
             .await
             .expect(200)
             .html()
             .has(&format!("/projects/{id}"));
+        b.get(&format!("/projects/{id}"))
+            .await
+            .expect(200)
+            .html()
+            .has(">London Borough of Haringey (haringey)</span>");
+        b.get("/portfolio")
+            .await
+            .expect(200)
+            .html()
+            .has(">London Borough of Haringey (haringey)");
     })
     .await;
 }
@@ -493,6 +504,59 @@ async fn the_project_page_at_a_past_date_shows_what_was_recorded_by_then_and_ref
             .expect(400)
             .html()
             .has("or in the past");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_say_whether_they_count_what_was_recorded_or_what_had_happened_by_a_day() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let early = &site.seeded.early;
+        let mut b = signed_in(site, &site.tokens.assurance).await;
+        let recorded = b
+            .get(&format!("/projects/{id}?as_of={early}"))
+            .await
+            .expect(200)
+            .html();
+        recorded
+            .has("counting only what had been recorded by then")
+            .lacks("What had happened by the end of")
+            .has(r#"id="count-recorded" name="count" type="radio" value="recorded" checked"#);
+        // The form's choice and the link's parameter ask the same question.
+        for path in [
+            format!("/projects/{id}?as_of={early}&count=happened"),
+            format!("/projects/{id}?happened_by={early}"),
+        ] {
+            b.get(&path)
+                .await
+                .expect(200)
+                .html()
+                .has("What had happened by the end of")
+                .has("by the dates the facts give")
+                .has(r#"id="count-happened" name="count" type="radio" value="happened" checked"#);
+        }
+        b.get(&format!("/projects/{id}?happened_by=2024-12-31"))
+            .await
+            .expect(200)
+            .html()
+            .has("The project had not started by the end of 31 December 2024");
+        b.get(&format!("/projects/{id}?happened_by=2099-01-01"))
+            .await
+            .expect(400)
+            .html()
+            .has("The date must be today");
+        b.get(&format!("/portfolio?happened_by={early}"))
+            .await
+            .expect(200)
+            .html()
+            .has("Counting what had happened by then, by the dates the facts give");
+        b.get(&format!("/projects/{id}/report?happened_by={early}"))
+            .await
+            .expect(200)
+            .html()
+            .has("What had happened by the end of")
+            .has(&format!("happened_by={early}"));
     })
     .await;
 }
@@ -827,6 +891,7 @@ async fn a_project_with_only_its_registration_cannot_be_judged_yet_and_its_words
             &serde_json::json!({
                 "title": "Carers <script>alert(1)</script> & friends",
                 "organisation": seed::ORGANISATION,
+                "organisation_name": "Haringey <script>alert(2)</script>",
                 "service_area": "Carers' support",
                 "description": "A \"new\" <b>offer</b>",
                 "priority_groups": ["<i>carers</i>"],
@@ -850,7 +915,9 @@ async fn a_project_with_only_its_registration_cannot_be_judged_yet_and_its_words
             .has("0 met, 0 partly met, 0 not met, 6 cannot be judged yet.")
             .has("Not on the ladder yet")
             .has("<strong>Co-design</strong>")
-            .has("none of its 4 indicators could be judged yet.");
+            .has("none of its 4 indicators could be judged yet.")
+            .has("Haringey &lt;script&gt;alert(2)&lt;/script&gt; (haringey)")
+            .lacks("<script>alert(2)");
         // Every criterion is rated in words, never by colour alone.
         assert_eq!(
             page.body

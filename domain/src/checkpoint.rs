@@ -1067,8 +1067,9 @@ pub enum CheckpointRefusal {
     #[error("project {0} is given twice")]
     DuplicateProject(Uuid),
     #[error(
-        "{count} project(s) no longer hold what checkpoint {since} recorded, the first: {first}",
-        count = .regressions.len(),
+        "{count} no longer {hold} what checkpoint {since} recorded, the first: {first}",
+        count = crate::words::count(.regressions.len(), "project", "projects"),
+        hold = crate::words::agrees(.regressions.len(), "holds", "hold"),
         first = .regressions.first().map(ToString::to_string).unwrap_or_default()
     )]
     Regressed {

@@ -344,6 +344,10 @@ pub struct ProjectRegistered {
     pub project_id: Uuid,
     pub title: String,
     pub organisation: String,
+    /// How people know the organisation ("Oxfordshire County Council"), shown beside its slug.
+    /// The latest registration that gives one names the organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_name: Option<String>,
     pub service_area: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -589,6 +593,10 @@ pub struct AssessmentSealed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_as_of: Option<String>,
     pub as_of: String,
+    /// The day the request asked about by when things happened, if it asked so: the sealed
+    /// assessment counts the facts dated by then among entries 1 to `at_sequence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub happened_by: Option<NaiveDate>,
     pub at_sequence: u64,
     pub stream_digest: crate::digest::Digest,
     pub rubric: crate::rubric::RubricReference,

@@ -20,6 +20,7 @@ pub mod seal;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod validate;
+pub mod words;
 
 pub use aggregate::Project;
 pub use commands::{CommandContext, ProjectCommand};

@@ -73,10 +73,26 @@ pub fn replay(events: &[RecordedEvent], seal: &AssessmentSealed) -> Result<Asses
     // Entries 1 to at_sequence are exactly what the assessment was computed from (for an `as_of`
     // seal: those recorded by then, as the store knew them when sealing), so the replay cuts there
     // and restates the sealed `as_of`; a late entry stamped before `as_of` cannot change it.
-    let cutoff = Cutoff::AtSequence(seal.at_sequence);
     // For the kind of reader it was sealed for: a panel's seal is of the body a panel is given.
-    let mut assessment =
-        assess_for(events, published, cutoff, seal.disclosure).map_err(|e| e.to_string())?;
+    let mut assessment = match seal.happened_by {
+        None => assess_for(
+            events,
+            published,
+            Cutoff::AtSequence(seal.at_sequence),
+            seal.disclosure,
+        ),
+        // Asked by when things happened: the same question over the same known entries.
+        Some(by) => {
+            let known: Vec<RecordedEvent> = events
+                .iter()
+                .filter(|e| e.sequence <= seal.at_sequence)
+                .cloned()
+                .collect();
+            let cutoff = Cutoff::HappenedBy { by, known_at: None };
+            assess_for(&known, published, cutoff, seal.disclosure)
+        }
+    }
+    .map_err(|e| e.to_string())?;
     assessment.as_of = seal.as_of.clone();
     assessment.engine = seal.engine.clone();
     Ok(assessment)

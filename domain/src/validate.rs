@@ -188,6 +188,9 @@ pub fn check_registration(r: &ProjectRegistered, today: NaiveDate) -> Vec<FieldE
     let mut c = Checker::default();
     c.line("/title", &r.title, MAX_TITLE_CHARS);
     c.id("/organisation", &r.organisation);
+    if let Some(name) = &r.organisation_name {
+        c.line("/organisation_name", name, MAX_TITLE_CHARS);
+    }
     c.line("/service_area", &r.service_area, MAX_TITLE_CHARS);
     if let Some(description) = &r.description {
         c.text("/description", description, MAX_LONG_TEXT_CHARS);

@@ -1004,7 +1004,10 @@ fn given_a_checkpoint_when_a_project_went_backwards_vanished_or_changed_in_place
             ]
         }
     );
-    assert!(refused.to_string().starts_with("3 project(s)"), "{refused}");
+    assert!(
+        refused.to_string().starts_with("3 projects no longer hold"),
+        "{refused}"
+    );
     assert_eq!(log.checkpoints().len(), 3, "nothing was appended");
     assert_eq!(log.logged().len(), 8);
 }

@@ -178,6 +178,7 @@ fn a_seal_made_before_an_erasure_cannot_be_replayed_in_full_and_is_not_called_al
         AssessmentSealed {
             requested_as_of: None,
             as_of: assessment.as_of.clone(),
+            happened_by: None,
             at_sequence: assessment.at_sequence,
             stream_digest: assessment.stream_digest,
             rubric: assessment.rubric.clone(),

@@ -21,6 +21,7 @@ fn project(declared: Option<LadderRung>, serves: &[&str]) -> Stream {
         project_id: project_id(),
         title: "Respite services redesign".into(),
         organisation: "oxfordshire".into(),
+        organisation_name: None,
         service_area: "carers".into(),
         description: None,
         priority_groups: strings(&["carers"]),

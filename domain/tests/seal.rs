@@ -113,6 +113,7 @@ fn seal_of(assessment: &Assessment, requested_as_of: Option<&str>) -> Assessment
     AssessmentSealed {
         requested_as_of: requested_as_of.map(str::to_string),
         as_of: assessment.as_of.clone(),
+        happened_by: assessment.happened_by,
         at_sequence: assessment.at_sequence,
         stream_digest: assessment.stream_digest,
         rubric: assessment.rubric.clone(),

@@ -30,6 +30,7 @@ fn seal_with(purpose: &str) -> ProjectCommand {
         seal: AssessmentSealed {
             requested_as_of: None,
             as_of: "2025-03-01T10:00:00.000000Z".into(),
+            happened_by: None,
             at_sequence: 1,
             stream_digest: Digest::of_bytes(b"stream"),
             rubric: RubricReference {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::answer::csv_bytes;
 use super::caller::{visible_project, Caller};
-use super::moment::past_instant;
+use super::moment::{past_day, past_instant};
 use super::{AppError, AppState};
 use crate::store::ProjectAt;
 
@@ -21,6 +21,9 @@ use crate::store::ProjectAt;
 pub struct AssessmentQuery {
     pub as_of: Option<String>,
     pub at_sequence: Option<u64>,
+    /// A day: count the facts that had happened by its end, by their own dates (with `as_of`,
+    /// among the entries recorded by then).
+    pub happened_by: Option<String>,
     pub rubric: Option<String>,
 }
 
@@ -41,6 +44,16 @@ pub fn find_rubric(reference: Option<&str>) -> Result<&'static PublishedRubric, 
 /// The cut-off a query asks for; instants later than now are refused, since their answer could
 /// still change.
 fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, AppError> {
+    if let Some(text) = &query.happened_by {
+        if query.at_sequence.is_some() {
+            return Err(AppError::malformed(
+                "validation_failed",
+                "Ask for 'happened_by' alone or with 'as_of', not with 'at_sequence'.",
+            )
+            .at("happened_by", "not with at_sequence"));
+        }
+        return happened_by(text, query.as_of.as_deref(), now);
+    }
     match (&query.as_of, query.at_sequence) {
         (Some(_), Some(_)) => Err(AppError::malformed(
             "validation_failed",
@@ -55,6 +68,19 @@ fn cutoff(query: &AssessmentQuery, now: DateTime<Utc>) -> Result<Cutoff, AppErro
         (None, Some(n)) => Ok(Cutoff::AtSequence(n)),
         (Some(text), None) => Ok(Cutoff::AsOf(past_instant("as_of", text, now)?)),
     }
+}
+
+/// What had happened by the end of the day `text`, as known now or at `as_of`.
+pub fn happened_by(
+    text: &str,
+    as_of: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Cutoff, AppError> {
+    let by = past_day("happened_by", text, now.date_naive())?;
+    let known_at = as_of
+        .map(|text| past_instant("as_of", text, now))
+        .transpose()?;
+    Ok(Cutoff::HappenedBy { by, known_at })
 }
 
 /// The project at each of `cutoffs` under `rubric`, in order, its entries read once, as

@@ -107,6 +107,11 @@ impl From<AssessError> for AppError {
                 format!("The project has {last} entries; there is no entry {requested}."),
             )
             .at("at_sequence", "beyond the last entry"),
+            AssessError::NotStartedBy { by, started_on } => AppError::unanswerable(
+                "nothing_recorded",
+                format!("The project started on {started_on}, after {by}: nothing about it had happened by then. Ask about a day on or after {started_on}."),
+            )
+            .at("happened_by", "before the project started"),
             other => AppError::internal("rubric cannot be replayed", other),
         }
     }

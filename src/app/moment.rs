@@ -49,6 +49,26 @@ pub fn past_instant(name: &str, text: &str, now: DateTime<Utc>) -> Result<DateTi
     Ok(instant)
 }
 
+/// A query parameter `name` that names a day by which things had happened: a date
+/// (`YYYY-MM-DD`) not after `today`, since what happens later could still change the answer.
+pub fn past_day(name: &str, text: &str, today: NaiveDate) -> Result<NaiveDate, AppError> {
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        AppError::malformed(
+            "validation_failed",
+            format!("{name} must be a date like 2025-03-01 (write dates as YYYY-MM-DD)."),
+        )
+        .at(name, "does not parse")
+    })?;
+    if day > today {
+        return Err(AppError::unanswerable(
+            "validation_failed",
+            format!("{name} is in the future; an assessment can only say what had happened by a day that has passed."),
+        )
+        .at(name, "in the future"));
+    }
+    Ok(day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

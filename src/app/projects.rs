@@ -1,6 +1,8 @@
 //! The list of projects a caller may see, as the store's views give them, and each view as the
 //! caller may read it.
 
+use std::collections::BTreeMap;
+
 use coprod_domain::assessment::{Cutoff, Disclosure};
 use coprod_domain::rubric;
 use serde_json::Value;
@@ -35,6 +37,11 @@ pub async fn visible_views(
         shown.push(view_for(state, caller, view).await?);
     }
     Ok(shown)
+}
+
+/// How people know each organisation, by its lower-case slug (see [`organisation_slug`]).
+pub async fn organisation_names(state: &AppState) -> Result<BTreeMap<String, String>, AppError> {
+    Ok(state.store.organisation_names().await?)
 }
 
 /// A project's view as `caller` may read it: its scorecard is the one the caller's assessments

@@ -19,6 +19,7 @@
 mod load;
 pub mod story;
 
+use coprod_domain::words::{agrees, count as count_of};
 use uuid::Uuid;
 
 use crate::app::caller::ALL_ORGANISATIONS;
@@ -53,9 +54,11 @@ pub enum Contents {
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error(
-        "this database holds {count} project(s) that are not the demo's, so the demo will not \
+        "this database holds {} that {} not the demo's, so the demo will not \
          write into it. Run `coprod serve --demo` without --database: it keeps the demo in \
-         sqlite://./data/demo.db. Or name an empty database of its own."
+         sqlite://./data/demo.db. Or name an empty database of its own.",
+        count_of(*.count, "project", "projects"),
+        agrees(*.count, "is", "are")
     )]
     RealProjects { count: usize },
     #[error(

@@ -28,6 +28,7 @@ use crate::store::AccessRole;
     params(("id" = uuid::Uuid, Path),
         ("as_of" = Option<String>, Query, description = "RFC 3339 instant, or a date (end of that day, UTC): as recorded by then"),
         ("at_sequence" = Option<u64>, Query),
+        ("happened_by" = Option<String>, Query, description = "A date: what had happened by the end of that day, by the facts' own dates, as known now (or as recorded by as_of, when both are given). Not with at_sequence"),
         ("rubric" = Option<String>, Query, description = "id@version; default the latest")),
     responses((status = 200, body = Assessment, description = "Byte-identical for the same question; 'Accept: text/csv' gives one row per indicator"),
         (status = 304, description = "If-None-Match matched the ETag"),
@@ -102,6 +103,9 @@ pub async fn rubric_definition(
 pub struct SealRequest {
     /// RFC 3339 instant or date; default: everything recorded so far.
     pub as_of: Option<String>,
+    /// A date: seal what had happened by the end of that day, by the facts' own dates (with
+    /// `as_of`, as recorded by then).
+    pub happened_by: Option<String>,
     /// id@version; default the latest.
     pub rubric: Option<String>,
     /// What the assessment is for, e.g. "Adults scrutiny panel 2025-03-04".
@@ -141,6 +145,7 @@ pub async fn seal(
     let request: SealRequest = parse_as(parse_value(&bytes)?, "")?;
     let query = AssessmentQuery {
         as_of: request.as_of.clone(),
+        happened_by: request.happened_by.clone(),
         at_sequence: None,
         rubric: request.rubric.clone(),
     };
@@ -155,6 +160,7 @@ pub async fn seal(
         let seal = AssessmentSealed {
             requested_as_of: query.as_of.as_ref().map(|_| assessment.as_of.clone()),
             as_of: assessment.as_of.clone(),
+            happened_by: assessment.happened_by,
             at_sequence: assessment.at_sequence,
             stream_digest: assessment.stream_digest,
             rubric: assessment.rubric.clone(),
@@ -196,7 +202,7 @@ pub async fn seal(
 /// fields (`/as_of`, `/rubric`), as every other body error is.
 fn in_body(mut error: ApiError) -> ApiError {
     for field in &mut error.errors {
-        if matches!(field.path.as_str(), "as_of" | "rubric") {
+        if matches!(field.path.as_str(), "as_of" | "happened_by" | "rubric") {
             field.path.insert(0, '/');
         }
     }

@@ -22,6 +22,7 @@ use crate::app::{AppState, Caller};
         ("organisation" = Option<String>, Query, description = "default: your own; `*` (or another organisation) only with a token for every organisation"),
         ("service_area" = Option<String>, Query, description = "only the projects of this service area"),
         ("as_of" = Option<String>, Query, description = "RFC 3339 instant, or a date (end of that day, UTC): as recorded by then"),
+        ("happened_by" = Option<String>, Query, description = "A date: what had happened by the end of that day, by the facts' own dates, as known now (or as recorded by as_of, when both are given)"),
         ("rubric" = Option<String>, Query, description = "id@version; default the latest")),
     responses((status = 200, body = Portfolio, description = "How many projects meet each criterion and indicator; byte-identical for the same question; 'Accept: text/csv' gives one figure per row"),
         (status = 304, description = "If-None-Match matched the ETag"),
@@ -44,6 +45,7 @@ pub async fn portfolio(
         ("from" = Option<String>, Query, description = "RFC 3339 instant or date; default: the start of the 12th period back"),
         ("to" = Option<String>, Query, description = "RFC 3339 instant or date (end of that day, UTC); default: everything recorded so far"),
         ("every" = Option<Every>, Query, description = "quarter (default) or month: calendar periods, UTC"),
+        ("happened_by" = Option<String>, Query, description = "A date, instead of to: periods up to the end of that day, each counting what had happened by the period's end, by the facts' own dates, as known now"),
         ("rubric" = Option<String>, Query, description = "id@version; default the latest")),
     responses((status = 200, body = Trend, description = "The portfolio at the end of each period, each replayed as recorded by then (at most 120 periods)"),
         (status = 304, description = "If-None-Match matched the ETag"),
@@ -63,6 +65,7 @@ pub async fn trend(
     params(
         ("service_area" = Option<String>, Query),
         ("as_of" = Option<String>, Query, description = "RFC 3339 instant, or a date (end of that day, UTC)"),
+        ("happened_by" = Option<String>, Query, description = "A date: what had happened by the end of that day, by the facts' own dates (with as_of, as recorded by then)"),
         ("rubric" = Option<String>, Query, description = "id@version; default the latest")),
     responses((status = 200, body = Comparison, description = "One row per organisation; fewer than 3 projects: too few to compare"),
         (status = 304, description = "If-None-Match matched the ETag"),

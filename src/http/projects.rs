@@ -27,6 +27,9 @@ pub struct RegisterProjectRequest {
     pub project_id: Option<Uuid>,
     pub title: String,
     pub organisation: String,
+    /// How people know the organisation ("Oxfordshire County Council"): the pages show it
+    /// beside the slug. The latest registration that gives one names the organisation.
+    pub organisation_name: Option<String>,
     pub service_area: String,
     pub description: Option<String>,
     /// Groups the project means to reach (may be empty).
@@ -108,6 +111,7 @@ pub async fn register(
             project_id,
             title: request.title,
             organisation: organisation_slug(&request.organisation),
+            organisation_name: request.organisation_name,
             service_area: request.service_area,
             description: request.description,
             priority_groups: request.priority_groups,

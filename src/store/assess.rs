@@ -4,7 +4,7 @@
 //! [`Store::assess_project`]), so that whatever is done to the entries before the rubric runs
 //! applies to all of them alike.
 
-use coprod_domain::assessment::{assess_for, AssessError, Assessment, Cutoff, Disclosure};
+use coprod_domain::assessment::{assess_for, counted, AssessError, Assessment, Cutoff, Disclosure};
 use coprod_domain::rubric::PublishedRubric;
 use coprod_domain::RecordedEvent;
 use uuid::Uuid;
@@ -71,11 +71,25 @@ fn project_at(
     disclosure: Disclosure,
 ) -> Result<ProjectAt, AssessError> {
     let assessment = assess_for(events, rubric, cutoff, disclosure)?;
-    let known = events
-        .iter()
-        .position(|e| e.sequence > assessment.at_sequence)
-        .unwrap_or(events.len());
-    let summary = summarise(&events[..known]).ok_or(AssessError::NothingRecorded)?;
+    let summary = match cutoff {
+        // The project as it stood by that day: only the facts that had happened by then.
+        Cutoff::HappenedBy { .. } => {
+            let counted: Vec<RecordedEvent> = counted(events, cutoff)?
+                .entries
+                .into_iter()
+                .cloned()
+                .collect();
+            summarise(&counted)
+        }
+        _ => {
+            let known = events
+                .iter()
+                .position(|e| e.sequence > assessment.at_sequence)
+                .unwrap_or(events.len());
+            summarise(&events[..known])
+        }
+    }
+    .ok_or(AssessError::NothingRecorded)?;
     Ok(ProjectAt {
         assessment,
         summary,

@@ -13,6 +13,7 @@
 //! the log and the view first, the entries after them, so the entries always hold at least
 //! what the checkpoint and the view had seen.
 
+use coprod_domain::words::{agrees, count};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex, RwLock};
 
@@ -67,13 +68,16 @@ pub enum CheckpointError {
     #[error("stored checkpoint {number} cannot be read: {why}")]
     Unreadable { number: i64, why: String },
     #[error(
-        "this process has seen checkpoint {seen}, but only {stored} checkpoint(s) are stored: \
-         checkpoints were removed from the database"
+        "this process has seen checkpoint {seen}, but only {} stored: \
+         checkpoints were removed from the database", stored_words(*.stored)
     )]
     Removed { seen: u64, stored: u64 },
     #[error(
-        "checkpoint {number} was not made: {count} project(s) no longer hold what the \
-         checkpoints recorded: {}", .problems.join("; "), count = .problems.len()
+        "checkpoint {number} was not made: {} no longer {} what the \
+         checkpoints recorded: {}",
+        count(.problems.len(), "project", "projects"),
+        agrees(.problems.len(), "holds", "hold"),
+        .problems.join("; ")
     )]
     Refused { number: u64, problems: Vec<String> },
     #[error("checkpoint {number} was not made: {why}")]
@@ -590,4 +594,14 @@ impl Db {
         });
         Ok(())
     }
+}
+
+/// "1 checkpoint is", "3 checkpoints are".
+fn stored_words(stored: u64) -> String {
+    let n = usize::try_from(stored).unwrap_or(usize::MAX);
+    format!(
+        "{} {}",
+        count(n, "checkpoint", "checkpoints"),
+        agrees(n, "is", "are")
+    )
 }

@@ -2,6 +2,8 @@
 //! service area) and since when, so that a portfolio as of a moment reads only the projects
 //! registered by then. Written with `project_views` (see `projector.rs`) and rebuilt with it.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use super::db::{on_db, Db};
@@ -54,7 +56,31 @@ impl Db {
     }
 }
 
+impl Db {
+    async fn organisation_names(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = "SELECT organisation, organisation_name FROM portfolio_projects \
+                   WHERE organisation_name IS NOT NULL ORDER BY registered_at, project_id";
+        Ok(on_db!(self, |pool| sqlx::query_as(sql)
+            .fetch_all(pool)
+            .await?))
+    }
+}
+
 impl Store {
+    /// How people know each organisation, by its slug in lower case: the name its latest
+    /// registration that gives one gives.
+    pub async fn organisation_names(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        self.catch_up().await?;
+        Ok(self
+            .inner
+            .db
+            .organisation_names()
+            .await?
+            .into_iter()
+            .map(|(slug, name)| (slug.to_lowercase(), name))
+            .collect())
+    }
+
     /// Every (organisation, service area) that has a project, in order (for filters).
     pub async fn portfolio_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
         self.catch_up().await?;

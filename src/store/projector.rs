@@ -29,8 +29,8 @@ const UPSERT_VIEW: &str = " ON CONFLICT (project_id) DO UPDATE SET \
     sequence = excluded.sequence, updated_at = excluded.updated_at \
     WHERE project_views.sequence <= excluded.sequence";
 const UPSERT_PORTFOLIO: &str = " ON CONFLICT (project_id) DO UPDATE SET \
-    organisation = excluded.organisation, service_area = excluded.service_area, \
-    registered_at = excluded.registered_at";
+    organisation = excluded.organisation, organisation_name = excluded.organisation_name, \
+    service_area = excluded.service_area, registered_at = excluded.registered_at";
 
 /// The catch-up reader's query on PostgreSQL (see the module's documentation). The number is
 /// named apart from `xid`, or `ORDER BY xid` would sort by it (an output column's name wins)
@@ -65,21 +65,26 @@ pub(crate) struct ViewRow {
     pub status: String,
     pub body: String,
     pub sequence: i64,
-    /// For `portfolio_projects`: the registration's service area and when it was recorded.
+    /// For `portfolio_projects`: the registration's service area, the organisation's name if it
+    /// gives one, and when it was recorded.
     pub service_area: String,
+    pub organisation_name: Option<String>,
     pub registered_at: String,
 }
 
 impl ViewRow {
     pub(crate) fn from_events(project_id: &str, events: &[RecordedEvent]) -> Option<ViewRow> {
         let body = view_body(events)?;
-        let service_area = events.iter().find_map(|e| match &e.event {
-            ProjectEvent::ProjectRegistered(r) => Some(r.service_area.clone()),
+        let registration = events.iter().find_map(|e| match &e.event {
+            ProjectEvent::ProjectRegistered(r) => Some(r),
             _ => None,
         })?;
+        let service_area = registration.service_area.clone();
+        let organisation_name = registration.organisation_name.clone();
         let registered_at = format_instant(events.first()?.recorded_at);
         Some(ViewRow {
             service_area,
+            organisation_name,
             registered_at,
             project_id: project_id.to_string(),
             organisation: body["organisation"]
@@ -231,11 +236,12 @@ impl Db {
                     upsert.build().execute(&mut *$tx).await?;
                     let mut upsert = sqlx::QueryBuilder::new(
                         "INSERT INTO portfolio_projects \
-                         (project_id, organisation, service_area, registered_at) ",
+                         (project_id, organisation, organisation_name, service_area, registered_at) ",
                     );
                     upsert.push_values(chunk, |mut row, view| {
                         row.push_bind(&view.project_id)
                             .push_bind(&view.organisation)
+                            .push_bind(&view.organisation_name)
                             .push_bind(&view.service_area)
                             .push_bind(&view.registered_at);
                     });

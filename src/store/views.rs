@@ -28,6 +28,8 @@ pub struct ProjectSummary {
     pub project_id: Uuid,
     pub title: String,
     pub organisation: String,
+    /// How people know the organisation, as the registration gives it.
+    pub organisation_name: Option<String>,
     pub service_area: String,
     /// `open` or `closed`.
     pub status: &'static str,
@@ -111,6 +113,7 @@ pub fn summarise(events: &[RecordedEvent]) -> Option<ProjectSummary> {
         project_id: registration.project_id,
         title: registration.title.clone(),
         organisation: registration.organisation.clone(),
+        organisation_name: registration.organisation_name.clone(),
         service_area: registration.service_area.clone(),
         status: if closed { "closed" } else { "open" },
         stage,
@@ -156,6 +159,7 @@ pub fn view_body(events: &[RecordedEvent]) -> Option<Value> {
         "project_id": summary.project_id,
         "title": summary.title,
         "organisation": summary.organisation,
+        "organisation_name": summary.organisation_name,
         "status": summary.status,
         "stage": summary.stage,
         "stages": summary.stages,
@@ -200,6 +204,7 @@ mod tests {
             project_id: Uuid::nil(),
             title: "Carers' strategy".into(),
             organisation: "oxfordshire".into(),
+            organisation_name: None,
             service_area: "carers".into(),
             description: None,
             priority_groups: vec![],

@@ -110,7 +110,7 @@ pub async fn page(
     let to = read("to", &to_text, "second");
     if let (Some(from), Some(to)) = (from, to) {
         let order = |w: When| match w {
-            When::EndOf(day) => day,
+            When::EndOf(day) | When::HappenedBy(day) => day,
             When::Now => today,
         };
         if order(from) > order(to) {

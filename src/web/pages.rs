@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::layout::{html_response, log_fault, page, PageError};
 use super::session::{lookup, sign_in_page, Lookup, Notice, SignedIn, Viewer};
 use super::words;
-use crate::app::projects::visible_views;
+use crate::app::projects::{organisation_names, visible_views};
 use crate::app::AppState;
 
 /// `GET /`: the sign-in form without a session, the project list with one.
@@ -74,12 +74,15 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
             .to_string()
     };
     projects.sort_by_key(|view| (text(view, "title").to_lowercase(), text(view, "project_id")));
+    let names = organisation_names(state)
+        .await
+        .map_err(|e| PageError::from_app(e, viewer))?;
     let criteria = &rubric::latest().rubric.criteria;
     let body = html! {
         h1 class="govuk-heading-l" { "Projects" }
         p class="govuk-body" {
             @if !caller.sees_all() {
-                "The co-production projects of " (words::organisation(&viewer.principal.organisation)) ", "
+                "The co-production projects of " (words::organisation_named(&viewer.principal.organisation, &names)) ", "
             } @else {
                 "The co-production projects of every organisation, "
             }
@@ -112,7 +115,7 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
                     dl class="govuk-summary-list" {
                         div class="govuk-summary-list__row" {
                             dt class="govuk-summary-list__key" { "Organisation" }
-                            dd class="govuk-summary-list__value" { (text(view, "organisation")) }
+                            dd class="govuk-summary-list__value" { (words::organisation_named(&text(view, "organisation"), &names)) }
                         }
                         div class="govuk-summary-list__row" {
                             dt class="govuk-summary-list__key" { "Stage" }

@@ -8,7 +8,7 @@
 //! The figures are the application's (`crate::app::portfolio`), the same the API gives, computed
 //! with the viewer's rights.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -18,7 +18,7 @@ use coprod_domain::rubric;
 use maud::{html, Markup};
 
 use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
-use super::project::{parse_when, query_map, When};
+use super::project::{count_choice, query_map, when_of, When};
 use super::session::{SignedIn, Viewer};
 use super::words;
 use crate::app::answer::csv_bytes;
@@ -28,6 +28,7 @@ use crate::app::portfolio::{
     comparison_of, may_compare, portfolio_of, trend_of, Comparison, ComparisonQuery, Portfolio,
     PortfolioQuery, Trend, TrendQuery,
 };
+use crate::app::projects::organisation_names;
 use crate::app::{AppError, AppState};
 
 /// What the filters ask for.
@@ -67,8 +68,11 @@ impl Filters {
         if let Some(s) = &self.service_area {
             pairs.push(("service_area", s.clone()));
         }
-        if let Some(day) = when.query() {
+        if let Some(day) = when.as_of() {
             pairs.push(("as_of", day));
+        }
+        if let Some(day) = when.happened_by() {
+            pairs.push(("happened_by", day));
         }
         if self.every == Every::Month {
             pairs.push(("every", "month".into()));
@@ -235,7 +239,8 @@ fn portfolio_query(filters: &Filters, when: When) -> PortfolioQuery {
     PortfolioQuery {
         organisation: filters.organisation.clone(),
         service_area: filters.service_area.clone(),
-        as_of: when.query(),
+        as_of: when.as_of(),
+        happened_by: when.happened_by(),
         rubric: None,
     }
 }
@@ -245,8 +250,9 @@ fn trend_query(filters: &Filters, when: When) -> TrendQuery {
         organisation: filters.organisation.clone(),
         service_area: filters.service_area.clone(),
         from: None,
-        to: when.query(),
+        to: when.as_of(),
         every: Some(filters.every),
+        happened_by: when.happened_by(),
         rubric: None,
     }
 }
@@ -254,7 +260,8 @@ fn trend_query(filters: &Filters, when: When) -> TrendQuery {
 fn comparison_query(filters: &Filters, when: When) -> ComparisonQuery {
     ComparisonQuery {
         service_area: filters.service_area.clone(),
-        as_of: when.query(),
+        as_of: when.as_of(),
+        happened_by: when.happened_by(),
         rubric: None,
     }
 }
@@ -405,7 +412,7 @@ pub async fn page(
     let query = query_map(query);
     let today = state.today();
     let filters = Filters::read(&query);
-    let when = parse_when(query.get("as_of").map(String::as_str), today);
+    let when = when_of(&query, today);
     let mut errors: Vec<(&str, String)> = Vec::new();
     if let Err(message) = &when {
         errors.push(("as_of", message.clone()));
@@ -442,10 +449,11 @@ pub async fn page(
         }
         _ => None,
     };
+    let names = organisation_names(state).await.map_err(fail)?;
     let scope_words = match (&filters.organisation, sees_all) {
-        (Some(o), _) => o.clone(),
+        (Some(o), _) => words::organisation_named(o, &names),
         (None, true) => "every organisation".to_string(),
-        (None, false) => viewer.principal.organisation.clone(),
+        (None, false) => words::organisation_named(&viewer.principal.organisation, &names),
     };
     let body = html! {
         (error_summary(&errors))
@@ -462,8 +470,9 @@ pub async fn page(
             }
             (select("service_area", "Service area", "All service areas", &areas, filters.service_area.as_deref()))
             (date_field("as_of", "as_of", "As it stood at the end of a day (leave empty for now)",
-                query.get("as_of").map(String::as_str).filter(|t| !t.trim().is_empty()),
+                query.get("happened_by").or_else(|| query.get("as_of")).map(String::as_str).filter(|t| !t.trim().is_empty()),
                 when.as_ref().err().map(String::as_str)))
+            (count_choice(when.as_ref().ok().copied()))
             div class={ "govuk-form-group" @if errors.iter().any(|(f, _)| *f == "every") { " govuk-form-group--error" } } {
                 label class="govuk-label" for="every" { "Periods of the chart over time" }
                 select class="govuk-select" id="every" name="every" {
@@ -483,7 +492,7 @@ pub async fn page(
                 (current(&filters, *when, portfolio))
                 (over_time(&filters, *when, trend))
                 @if let Some(comparison) = comparison {
-                    (organisations_table(&filters, *when, comparison))
+                    (organisations_table(&filters, *when, comparison, &names))
                 }
             }
         }
@@ -496,6 +505,9 @@ pub async fn page(
     let title = match (&errors.is_empty(), &when) {
         (false, _) => "Error: Portfolio".to_string(),
         (true, Ok(When::EndOf(day))) => format!("Portfolio, as it stood on {}", words::date(*day)),
+        (true, Ok(When::HappenedBy(day))) => {
+            format!("Portfolio, what had happened by {}", words::date(*day))
+        }
         _ => "Portfolio".to_string(),
     };
     Ok(html_response(
@@ -555,12 +567,17 @@ fn current(filters: &Filters, when: When, portfolio: &Portfolio) -> Markup {
     let csv = format!("/portfolio/figures.csv?{}", filters.query(when, &[]));
     html! {
         h2 class="govuk-heading-l" id="now" {
-            @match when { When::Now => "The projects now", When::EndOf(day) => { "The projects at the end of " (words::date(day)) } }
+            @match when {
+                When::Now => "The projects now",
+                When::EndOf(day) => { "The projects at the end of " (words::date(day)) }
+                When::HappenedBy(day) => { "The projects by what had happened by the end of " (words::date(day)) }
+            }
         }
         div class="govuk-inset-text" {
             @match when {
                 When::Now => "Everything recorded so far",
                 When::EndOf(_) => "Counting only what had been recorded by then",
+                When::HappenedBy(_) => "Counting what had happened by then, by the dates the facts give, as recorded now: history recorded later counts on the day it happened",
             }
             @if let Some(as_of) = &portfolio.as_of { " (to " (words::instant(as_of)) ")" }
             ". Rubric: " (portfolio.rubric.id) ", version " (portfolio.rubric.version) "."
@@ -736,7 +753,9 @@ fn over_time(filters: &Filters, when: When, trend: &Trend) -> Markup {
                     tbody class="govuk-table__body" {
                         @for period in &trend.periods {
                             @let day = period.as_of.as_deref().and_then(|t| t.get(..10)).filter(|_| period.complete);
-                            @let at = day.and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map_or(When::Now, When::EndOf);
+                            @let day = period.happened_by.map(|d| d.to_string()).or(day.map(str::to_string)).filter(|_| period.complete);
+                            @let day = day.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+                            @let at = match (day, period.happened_by) { (Some(d), Some(_)) => When::HappenedBy(d), (Some(d), None) => When::EndOf(d), (None, _) => When::Now };
                             @let met = period.figures.criteria.get(c).map(|f| f.met).unwrap_or(Share::of(0, 0));
                             tr class="govuk-table__row" {
                                 th scope="row" class="govuk-table__header" {
@@ -758,7 +777,12 @@ fn over_time(filters: &Filters, when: When, trend: &Trend) -> Markup {
     }
 }
 
-fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -> Markup {
+fn organisations_table(
+    filters: &Filters,
+    when: When,
+    comparison: &Comparison,
+    names: &BTreeMap<String, String>,
+) -> Markup {
     let csv = format!("/portfolio/comparison.csv?{}", filters.query(when, &[]));
     html! {
         h2 class="govuk-heading-l" id="organisations" { "Organisations compared" }
@@ -781,7 +805,7 @@ fn organisations_table(filters: &Filters, when: When, comparison: &Comparison) -
                         @let scoped = Filters { organisation: Some(row.organisation.clone()), ..filters.clone() };
                         tr class="govuk-table__row" {
                             th scope="row" class="govuk-table__header" {
-                                a class="govuk-link" href={ "/portfolio?" (scoped.query(when, &[])) } { (row.organisation) }
+                                a class="govuk-link" href={ "/portfolio?" (scoped.query(when, &[])) } { (words::organisation_named(&row.organisation, names)) }
                             }
                             td class="govuk-table__cell govuk-table__cell--numeric" {
                                 (count_link(row.projects, &format!("/portfolio/projects?{}", scoped.query(when, &[])), &row.organisation))
@@ -824,8 +848,7 @@ fn read_request(
     let today = state.today();
     let bad = |message: String| PageError::bad_address(&message, Some(BACK), viewer);
     let filters = Filters::read(&query).map_err(bad)?;
-    let when = parse_when(query.get("as_of").map(String::as_str), today)
-        .map_err(|message| bad(format!("{message}.")))?;
+    let when = when_of(&query, today).map_err(|message| bad(format!("{message}.")))?;
     Ok((query, filters, when))
 }
 
@@ -850,8 +873,8 @@ pub async fn projects(
     });
     let criteria = &rubric::latest().rubric.criteria;
     let as_of_link = when
-        .query()
-        .map(|d| format!("?as_of={d}"))
+        .link_query()
+        .map(|q| format!("?{q}"))
         .unwrap_or_default();
     let csv = format!("/portfolio/projects.csv?{}", {
         let mut pairs: Vec<(String, String)> =
@@ -866,7 +889,7 @@ pub async fn projects(
             (chosen.len()) " of " (words::count(portfolio.figures.projects.total as usize, "project", "projects"))
             @if let Some(o) = &filters.organisation { " of " (o) }
             @if let Some(s) = &filters.service_area { " in " (s) }
-            ", " @match when { When::Now => "as recorded now", When::EndOf(day) => { "as recorded by the end of " (words::date(day)) } } "."
+            ", " @match when { When::Now => "as recorded now", When::EndOf(day) => { "as recorded by the end of " (words::date(day)) }, When::HappenedBy(day) => { "by what had happened by the end of " (words::date(day)) } } "."
         }
         p class="govuk-body" { a class="govuk-link" href={ "/portfolio?" (filters.query(when, &[])) } { "Back to the portfolio" } }
         @if chosen.is_empty() {

@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
-use coprod_domain::assessment::{Assessment, CriterionResult, Cutoff, Rating};
+use coprod_domain::assessment::{AssessError, Assessment, CriterionResult, Cutoff, Rating};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::{self, CriterionDefinition};
 use coprod_domain::{ProjectEvent, ProjectRegistered, RecordedEvent};
@@ -20,6 +20,7 @@ use super::trail::entry_href;
 use super::words;
 use crate::app::assess::{assess_at, recorded};
 use crate::app::moment::end_of_day;
+use crate::app::projects::organisation_names;
 use crate::app::{visible_project, AppError, AppState};
 use crate::store::views::summarise;
 use crate::store::ProjectHead;
@@ -79,6 +80,9 @@ pub enum When {
     Now,
     /// As recorded by the end of this day (UTC).
     EndOf(NaiveDate),
+    /// What had happened by the end of this day, by the dates the facts give, as recorded now:
+    /// history entered late counts on the day it happened.
+    HappenedBy(NaiveDate),
 }
 
 impl When {
@@ -86,22 +90,70 @@ impl When {
         match self {
             When::Now => Cutoff::Latest,
             When::EndOf(day) => Cutoff::AsOf(end_of_day(day)),
+            When::HappenedBy(by) => Cutoff::HappenedBy { by, known_at: None },
         }
     }
 
-    /// `as_of=…` for links, if any.
+    /// The day asked about, as a query gives it, if any.
     pub fn query(self) -> Option<String> {
         match self {
             When::Now => None,
-            When::EndOf(day) => Some(day.format("%Y-%m-%d").to_string()),
+            When::EndOf(day) | When::HappenedBy(day) => Some(day.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    /// The `as_of` this asks for, if any.
+    pub fn as_of(self) -> Option<String> {
+        matches!(self, When::EndOf(_))
+            .then(|| self.query())
+            .flatten()
+    }
+
+    /// The `happened_by` this asks for, if any.
+    pub fn happened_by(self) -> Option<String> {
+        matches!(self, When::HappenedBy(_))
+            .then(|| self.query())
+            .flatten()
+    }
+
+    /// `as_of=…` or `happened_by=…` for links, if any.
+    pub fn link_query(self) -> Option<String> {
+        match self {
+            When::Now => None,
+            When::EndOf(_) => self.query().map(|day| format!("as_of={day}")),
+            When::HappenedBy(_) => self.query().map(|day| format!("happened_by={day}")),
         }
     }
 
     pub fn words(self) -> String {
         match self {
             When::Now => "now".into(),
-            When::EndOf(day) => words::date(day),
+            When::EndOf(day) => format!("as recorded by {}", words::date(day)),
+            When::HappenedBy(day) => format!("what had happened by {}", words::date(day)),
         }
+    }
+}
+
+/// The moment a page's query asks about: `happened_by=DATE`, or `as_of=DATE` read as what had
+/// happened by then when the form's `count` says so, or as recorded by then.
+pub fn when_of(query: &HashMap<String, String>, today: NaiveDate) -> Result<When, String> {
+    let happened_text = query
+        .get("happened_by")
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty());
+    let counting_happened = query.get("count").is_some_and(|c| c == "happened");
+    let as_of = query.get("as_of").map(String::as_str);
+    match happened_text {
+        Some(text) => match parse_when(Some(text), today)? {
+            When::EndOf(day) | When::HappenedBy(day) => Ok(When::HappenedBy(day)),
+            When::Now => Ok(When::HappenedBy(today)),
+        },
+        None if counting_happened => match parse_when(as_of, today)? {
+            When::EndOf(day) => Ok(When::HappenedBy(day)),
+            // No day, or today: what had happened by today is everything recorded.
+            other => Ok(other),
+        },
+        None => parse_when(as_of, today),
     }
 }
 
@@ -163,7 +215,14 @@ pub async fn assessments_at(
     .map_err(fail)?;
     answers
         .into_iter()
-        .map(|answer| Ok(recorded(answer).map_err(fail)?.map(|at| at.assessment)))
+        .map(|answer| {
+            // A project that had not started by the day asked about has nothing to assess then.
+            let answer = match answer {
+                Err(AssessError::NotStartedBy { .. }) => Err(AssessError::NothingRecorded),
+                other => other,
+            };
+            Ok(recorded(answer).map_err(fail)?.map(|at| at.assessment))
+        })
         .collect()
 }
 
@@ -178,6 +237,29 @@ pub async fn assessment_at(
     Ok(answers.pop().flatten())
 }
 
+/// The choice beside a date: count what had been recorded by that day, or what had happened by
+/// it (history entered later included).
+pub fn count_choice(when: Option<When>) -> Markup {
+    let happened = matches!(when, Some(When::HappenedBy(_)));
+    html! {
+        div class="govuk-form-group" {
+            fieldset class="govuk-fieldset" {
+                legend class="govuk-fieldset__legend govuk-fieldset__legend--s" { "Count" }
+                div class="govuk-radios govuk-radios--small" data-module="govuk-radios" {
+                    div class="govuk-radios__item" {
+                        input class="govuk-radios__input" id="count-recorded" name="count" type="radio" value="recorded" checked[!happened];
+                        label class="govuk-label govuk-radios__label" for="count-recorded" { "What had been recorded by that day" }
+                    }
+                    div class="govuk-radios__item" {
+                        input class="govuk-radios__input" id="count-happened" name="count" type="radio" value="happened" checked[happened];
+                        label class="govuk-label govuk-radios__label" for="count-happened" { "What had happened by that day, including history recorded later" }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// "As recorded by the end of 1 March 2025 (UTC): entries 1 to 23."
 pub fn basis(when: When, assessment: &Assessment) -> Markup {
     html! {
@@ -188,10 +270,14 @@ pub fn basis(when: When, assessment: &Assessment) -> Markup {
             When::EndOf(day) => {
                 "As it stood at the end of " (words::date(day)) " (UTC), counting only what had been recorded by then: entries 1 to " (assessment.at_sequence) "."
             }
+            When::HappenedBy(day) => {
+                "What had happened by the end of " (words::date(day)) ", by the dates the facts give, as recorded now (entries 1 to " (assessment.at_sequence) "): "
+                "history recorded later counts on the day it happened."
+            }
         }
         @if assessment.participants_erased > 0 {
             " The personal data of " (words::count(assessment.participants_erased as usize, "participant", "participants"))
-            @if assessment.participants_erased == 1 { " was" } @else { " were" }
+            " " (coprod_domain::words::agrees(assessment.participants_erased as usize, "was", "were"))
             " erased: their groups are not known, and are not counted."
         }
     }
@@ -474,8 +560,11 @@ pub async fn page(
     let (state, viewer, id) = (&state, &viewer, id.as_str());
     let project = load(state, viewer, id).await?;
     let query = query_map(query);
-    let as_of_text = query.get("as_of").map(String::as_str);
-    let when = parse_when(as_of_text, state.today());
+    let as_of_text = query
+        .get("happened_by")
+        .or_else(|| query.get("as_of"))
+        .map(String::as_str);
+    let when = when_of(&query, state.today());
     let assessment = match &when {
         Ok(when) => Some(assessment_at(state, &project, *when, viewer).await?),
         Err(_) => None,
@@ -486,9 +575,15 @@ pub async fn page(
     let summary = summarise(&project.events);
     let errors: Vec<(&str, String)> = error.iter().map(|e| ("as_of", e.clone())).collect();
     let title = project.title();
+    let names = organisation_names(state)
+        .await
+        .map_err(|e| PageError::from_app(e, viewer))?;
+    let organisation = registration
+        .map(|r| words::organisation_named(&r.organisation, &names))
+        .unwrap_or_default();
     let body = html! {
         (error_summary(&errors))
-        span class="govuk-caption-l" { (registration.map(|r| r.organisation.as_str()).unwrap_or_default()) }
+        span class="govuk-caption-l" { (organisation) }
         h1 class="govuk-heading-l" { (title) }
         @if let Some(description) = registration.and_then(|r| r.description.as_deref()) {
             p class="govuk-body-l" { (description) }
@@ -599,9 +694,10 @@ pub async fn page(
         form method="get" action={ "/projects/" (project_id) } class="app-date-form" {
             (date_field("as_of", "as_of", "See the assessment as it stood at the end of a day",
                 as_of_text.filter(|t| !t.trim().is_empty()), error.as_deref()))
+            (count_choice(when.as_ref().ok().copied()))
             div class="govuk-button-group" {
                 button type="submit" class="govuk-button govuk-button--secondary" { "Show assessment" }
-                @if matches!(when, Ok(When::EndOf(_))) || error.is_some() {
+                @if matches!(when, Ok(When::EndOf(_) | When::HappenedBy(_))) || error.is_some() {
                     a class="govuk-link" href={ "/projects/" (project_id) } { "Show the assessment now" }
                 }
             }
@@ -612,7 +708,14 @@ pub async fn page(
             }
             (Ok(when), Some(None)) => {
                 div class="govuk-inset-text" {
-                    "Nothing had been recorded for this project by the end of " (when.words()) ", so there was nothing to assess then. "
+                    @match when {
+                        When::HappenedBy(day) => {
+                            "The project had not started by the end of " (words::date(*day)) ", so nothing about it had happened then. "
+                        }
+                        _ => {
+                            "Nothing had been recorded for this project by the end of " (words::date(when.query().and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()).unwrap_or_default())) ", so there was nothing to assess then. "
+                        }
+                    }
                     @if let Some(first) = project.events.first() {
                         "Its first entry was recorded " (words::instant(&format_instant(first.recorded_at))) "."
                     }

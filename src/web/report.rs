@@ -10,8 +10,8 @@ use maud::html;
 
 use super::layout::{date_field, error_summary, html_response, page as layout_page, PageError};
 use super::project::{
-    assessment_at, basis, chart, criteria, load, overall_counts, parse_when, query_map,
-    scores_table, verdict, When,
+    assessment_at, basis, chart, count_choice, criteria, load, overall_counts, query_map,
+    scores_table, verdict, when_of, When,
 };
 use super::session::{SignedIn, Viewer};
 use super::words;
@@ -30,8 +30,7 @@ pub async fn page(
     let project_id = project.id();
     let query = query_map(query);
     let now = state.now();
-    let as_of_text = query.get("as_of").map(String::as_str);
-    let when = parse_when(as_of_text, now.date_naive());
+    let when = when_of(&query, now.date_naive());
     let error = when.as_ref().err().cloned();
     let assessment = match &when {
         Ok(when) => assessment_at(state, &project, *when, viewer).await?,
@@ -50,7 +49,7 @@ pub async fn page(
         @match (&when, &assessment) {
             (Ok(when), Some(assessment)) => {
                 @let download_query = match when {
-                    When::EndOf(day) => format!("as_of={}", day.format("%Y-%m-%d")),
+                    When::EndOf(_) | When::HappenedBy(_) => when.link_query().unwrap_or_default(),
                     When::Now => format!("at_sequence={}", assessment.at_sequence),
                 };
                 p class="govuk-body-l" {
@@ -134,7 +133,8 @@ pub async fn page(
             h2 class="govuk-heading-m" { "Another date" }
             form method="get" action={ "/projects/" (project_id) "/report" } {
                 (date_field("as_of", "as_of", "Report the assessment as it stood at the end of a day",
-                    as_of_text.filter(|t| !t.trim().is_empty()), error.as_deref()))
+                    query.get("happened_by").or_else(|| query.get("as_of")).map(String::as_str).filter(|t| !t.trim().is_empty()), error.as_deref()))
+                (count_choice(when.as_ref().ok().copied()))
                 button type="submit" class="govuk-button govuk-button--secondary" { "Show report" }
             }
             p class="govuk-body" {
@@ -154,6 +154,10 @@ pub async fn page(
     let page_title = match (&error, &when) {
         (Some(_), _) => format!("Error: Panel report: {title}"),
         (None, Ok(When::EndOf(day))) => format!("Panel report: {title}, {}", words::date(*day)),
+        (None, Ok(When::HappenedBy(day))) => format!(
+            "Panel report: {title}, what had happened by {}",
+            words::date(*day)
+        ),
         _ => format!("Panel report: {title}"),
     };
     Ok(html_response(
@@ -226,14 +230,23 @@ async fn download(
             _ => return bad("at_sequence must be a whole number from 1."),
         }
     } else {
-        match parse_when(query.get("as_of").map(String::as_str), today) {
-            Ok(when) => question.as_of = when.query(),
+        match when_of(&query, today) {
+            Ok(when) => {
+                question.as_of = when.as_of();
+                question.happened_by = when.happened_by();
+            }
             Err(message) => return bad(&format!("{message}.")),
         }
     }
     let label = question
         .as_of
         .clone()
+        .or_else(|| {
+            question
+                .happened_by
+                .as_ref()
+                .map(|d| format!("happened-by-{d}"))
+        })
         .or_else(|| question.at_sequence.map(|n| format!("entry-{n}")))
         .unwrap_or_else(|| "latest".into());
     let answer = assessment_of(&state, &viewer.caller(), &id, &question)

@@ -1,6 +1,8 @@
 //! Plain-English words for the values the pages show, and the marks that say a rating in words
 //! and shape as well as colour.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use coprod_domain::assessment::{EvidenceState, IndicatorResult, Rating};
 use coprod_domain::recorded::parse_instant;
@@ -10,7 +12,7 @@ use maud::{html, Markup};
 
 use coprod_domain::assessment::SMALL_COUNT;
 
-use crate::app::caller::ALL_ORGANISATIONS;
+use crate::app::caller::{organisation_slug, ALL_ORGANISATIONS};
 use crate::store::AccessRole;
 
 pub fn role(role: AccessRole) -> &'static str {
@@ -27,6 +29,15 @@ pub fn organisation(organisation: &str) -> String {
         "all organisations".into()
     } else {
         organisation.to_string()
+    }
+}
+
+/// An organisation as people know it, beside its slug: "Oxfordshire County Council
+/// (oxfordshire)", or the slug alone when no registration names it.
+pub fn organisation_named(organisation: &str, names: &BTreeMap<String, String>) -> String {
+    match names.get(&organisation_slug(organisation)) {
+        Some(name) if organisation != ALL_ORGANISATIONS => format!("{name} ({organisation})"),
+        _ => self::organisation(organisation),
     }
 }
 
@@ -179,20 +190,7 @@ pub fn participant_kind(key: &str) -> &str {
     }
 }
 
-/// The noun for `n` things: `noun(1, "entry", "entries")` is "entry". The one plural helper of
-/// the pages and the command line.
-pub fn noun<'a>(n: usize, singular: &'a str, plural: &'a str) -> &'a str {
-    if n == 1 {
-        singular
-    } else {
-        plural
-    }
-}
-
-/// `n` things: "1 entry", "3 entries", "0 entries".
-pub fn count(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", noun(n, singular, plural))
-}
+pub use coprod_domain::words::{count, noun};
 
 /// An amount in pence as money: `£30.00`, `£2,500.00`.
 pub fn money(pence: i64) -> String {

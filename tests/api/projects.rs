@@ -527,3 +527,78 @@ async fn registering_for_another_organisation_is_refused_naming_the_tokens_own()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_names_its_organisation_and_the_latest_name_given_is_kept() {
+    each_backend(async |app| {
+        let mut named = registration("Carers' strategy refresh", "oxfordshire");
+        named["organisation_name"] = json!("Oxfordshire County Council");
+        let first = app
+            .register_as(&app.tokens.recorder, &named)
+            .await
+            .expect(201)
+            .json();
+        let first = first["project_id"]
+            .as_str()
+            .expect("project_id")
+            .to_string();
+        let summary = app.summary(&first).await;
+        assert_eq!(summary["organisation"], "oxfordshire");
+        assert_eq!(summary["organisation_name"], "Oxfordshire County Council");
+        // A registration without a name leaves the project without one, and names nothing.
+        let plain = registration("Day opportunities review", "oxfordshire");
+        let second = app
+            .register_as(&app.tokens.recorder, &plain)
+            .await
+            .expect(201)
+            .json();
+        let second = second["project_id"].as_str().expect("project_id");
+        assert!(app.summary(second).await["organisation_name"].is_null());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_name_that_is_blank_too_long_or_holds_controls_is_refused() {
+    each_backend(async |app| {
+        use crate::kit::refusals::{assert_all_refused, refused, Request, Who};
+        let with_name = |name: Value| {
+            let mut body = registration("Carers' strategy refresh", "oxfordshire");
+            body["organisation_name"] = name;
+            body
+        };
+        let rows = vec![
+            refused(
+                "a blank name",
+                Request::post("/projects", &with_name(json!("   "))).by(Who::Recorder),
+                422,
+                "validation_failed",
+            )
+            .at("/organisation_name"),
+            refused(
+                "a name of 201 characters",
+                Request::post("/projects", &with_name(json!("x".repeat(201)))).by(Who::Recorder),
+                422,
+                "validation_failed",
+            )
+            .at("/organisation_name"),
+            refused(
+                "a name that turns text around",
+                Request::post("/projects", &with_name(json!("Oxford\u{202e}shire")))
+                    .by(Who::Recorder),
+                422,
+                "validation_failed",
+            )
+            .at("/organisation_name"),
+            refused(
+                "a name that is not text",
+                Request::post("/projects", &with_name(json!(12))).by(Who::Recorder),
+                400,
+                "validation_failed",
+            )
+            .at("/organisation_name"),
+        ];
+        assert_all_refused(app, None, rows).await;
+    })
+    .await;
+}

@@ -10,7 +10,8 @@
 //! `cargo test`; run it with `cargo test --test browser -- --ignored` (as `.ci/run` does). Without
 //! those tools it says loudly that it was skipped — unless `CI=true`, where that is a failure.
 //! `COPROD_UPDATE_SCREENSHOT=1` also copies the project page's screenshot to
-//! `docs/project-page.png`, and the portfolio page's to `docs/portfolio-page.png`, for the README.
+//! `docs/project-page.png`, and the portfolio page's to `docs/portfolio-page.png`, for the README,
+//! and every page at 1280 and 320 pixels to `docs/screenshots/`, shown by `docs/pages.md`.
 
 #[path = "../kit/mod.rs"]
 mod kit;
@@ -138,4 +139,63 @@ async fn pages_in_chromium() {
         "the browser tests failed ({status}); screenshots in {}",
         screenshots.display()
     );
+    if std::env::var("COPROD_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
+        write_gallery(&screenshots);
+    }
+}
+
+/// Every page of the service, with the screenshots the tests took of it at 1280 and at 320
+/// pixels wide (400% zoom).
+const GALLERY: [(&str, &str, &str); 10] = [
+    ("Sign in", "01-sign-in", "32-zoom-sign-in"),
+    ("Projects", "03-projects", "19-zoom-projects"),
+    ("A project", "04-project", "20-zoom-project"),
+    ("A project's trail", "05-trail", "21-zoom-trail"),
+    ("A project's report", "09-report", "22-zoom-report"),
+    ("Comparing two dates", "07-compare", "23-zoom-compare"),
+    ("Portfolio", "24-portfolio", "28-zoom-portfolio"),
+    (
+        "The projects behind a portfolio figure",
+        "25-portfolio-projects",
+        "29-zoom-portfolio-projects",
+    ),
+    (
+        "Accessibility statement",
+        "16-accessibility-statement",
+        "30-zoom-accessibility-statement",
+    ),
+    (
+        "A project that is not there",
+        "13-unknown-project",
+        "31-zoom-unknown-project",
+    ),
+];
+
+/// Copies the gallery's screenshots to `docs/screenshots/` and writes `docs/pages.md`, which
+/// shows them (`COPROD_UPDATE_SCREENSHOT=1`).
+fn write_gallery(screenshots: &Path) {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let gallery = docs.join("screenshots");
+    std::fs::create_dir_all(&gallery).expect("docs/screenshots");
+    let mut page = String::from(
+        "# The pages\n\n\
+         Every page of Coprod's web service as the browser tests last saw it, at 1280 pixels wide \
+         and at 320 pixels wide (what a reader at 400% zoom sees). The tests write these with \
+         `COPROD_UPDATE_SCREENSHOT=1 cargo test --test browser -- --ignored`; the pages show a \
+         made-up project of a made-up council.\n",
+    );
+    for (title, wide, narrow) in GALLERY {
+        for name in [wide, narrow] {
+            let file = format!("{name}.png");
+            std::fs::copy(screenshots.join(&file), gallery.join(&file))
+                .unwrap_or_else(|e| panic!("copy the screenshot {file}: {e}"));
+        }
+        page.push_str(&format!(
+            "\n## {title}\n\n\
+             [At 1280 pixels](screenshots/{wide}.png) · [at 320 pixels](screenshots/{narrow}.png)\n\n\
+             <img src=\"screenshots/{wide}.png\" alt=\"{title}, 1280 pixels wide\" width=\"640\"> \
+             <img src=\"screenshots/{narrow}.png\" alt=\"{title}, 320 pixels wide\" width=\"160\">\n"
+        ));
+    }
+    std::fs::write(docs.join("pages.md"), page).expect("docs/pages.md");
 }

@@ -436,6 +436,9 @@ test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling',
     [`/projects/${project}/report`, '22-zoom-report'],
     [`/projects/${project}/compare?from=${earlyDate}&to=${lateDate}`, '23-zoom-compare'],
     ['/portfolio', '28-zoom-portfolio'],
+    ['/portfolio/projects?attention=involvement_started_late', '29-zoom-portfolio-projects'],
+    ['/accessibility', '30-zoom-accessibility-statement'],
+    ['/projects/not-a-project', '31-zoom-unknown-project'],
   ]) {
     await page.goto(`${base}${path}`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -450,6 +453,13 @@ test('usable at 400% zoom: a 320 pixel wide window needs no sideways scrolling',
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   }
   await context.close();
+  // The sign-in page, before any session.
+  const fresh = await newPage({ viewport: { width: 320, height: 640 } });
+  await fresh.page.goto(`${base}/`);
+  const overflow = await fresh.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the sign-in page: ${overflow}px wider than the window`);
+  await fresh.page.screenshot({ path: join(shots, '32-zoom-sign-in.png'), fullPage: true });
+  await fresh.context.close();
 });
 
 test('everything works without JavaScript', async () => {

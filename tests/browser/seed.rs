@@ -42,6 +42,8 @@ fn set_clock(clock: &Clock, text: &str) {
 
 /// The organisation of the seeded project.
 pub const ORGANISATION: &str = "haringey";
+/// How people know it: the registration names it.
+pub const ORGANISATION_NAME: &str = "London Borough of Haringey";
 
 /// What was seeded.
 #[derive(Debug, Clone)]
@@ -95,6 +97,7 @@ pub async fn seed(base: &str, clock: &Clock, recorder: &str, other_recorder: &st
         &json!({
             "title": "Redesigning support for unpaid carers",
             "organisation": ORGANISATION,
+            "organisation_name": ORGANISATION_NAME,
             "service_area": "Carers' support",
             "description": "Unpaid carers and council staff redesign the support the council offers carers: short breaks, advice, and the carer's assessment.",
             "priority_groups": ["carers", "young carers", "Somali community"],

@@ -55,11 +55,69 @@ pub fn assess_for(
     cutoff: Cutoff,
     disclosure: Disclosure,
 ) -> Result<Assessment, AssessError> {
+    let counted = counted(entries, cutoff)?;
+    let first = counted.entries[0];
+    let last = counted.last_known;
+    let ProjectEvent::ProjectRegistered(registration) = &first.event else {
+        return Err(AssessError::NothingRecorded);
+    };
+    let as_of = match cutoff {
+        Cutoff::AsOf(instant)
+        | Cutoff::HappenedBy {
+            known_at: Some(instant),
+            ..
+        } => format_instant(instant),
+        _ => format_instant(last.recorded_at),
+    };
+    let known = counted.entries;
+
+    let (criteria, overall, participants_erased) = if rubric.rubric.version >= 2 {
+        v2::assess(registration, first.sequence, &known, rubric, disclosure)?
+    } else {
+        version_1(registration, first.sequence, &known, rubric, disclosure)?
+    };
+    Ok(Assessment {
+        project_id: registration.project_id,
+        rubric: RubricReference {
+            id: rubric.rubric.id.clone(),
+            version: rubric.rubric.version,
+            digest: rubric.digest,
+        },
+        as_of,
+        happened_by: counted.happened_by,
+        at_sequence: last.sequence,
+        stream_digest: last.digest,
+        engine: ENGINE.to_string(),
+        participants_erased,
+        criteria,
+        overall,
+    })
+}
+
+/// The entries an answer at a cut-off counts, in sequence order, starting with the registration.
+#[derive(Debug, Clone)]
+pub struct Counted<'a> {
+    pub entries: Vec<&'a RecordedEvent>,
+    /// The last entry known at the cut-off, whose sequence and digest the answer names (for a
+    /// question by when things happened, it may itself not count).
+    pub last_known: &'a RecordedEvent,
+    pub happened_by: Option<chrono::NaiveDate>,
+}
+
+/// Which of `entries` (in any order) an answer at `cutoff` counts: those known by then, and of
+/// them, for [`Cutoff::HappenedBy`], the facts dated by its day and every entry about the record.
+pub fn counted(entries: &[RecordedEvent], cutoff: Cutoff) -> Result<Counted<'_>, AssessError> {
     let mut ordered: Vec<&RecordedEvent> = entries.iter().collect();
     ordered.sort_by_key(|e| e.sequence);
     let last_sequence = ordered.last().map_or(0, |e| e.sequence);
-    let known: Vec<&RecordedEvent> = match cutoff {
-        Cutoff::Latest => ordered,
+    let (known_by, happened_by) = match cutoff {
+        Cutoff::HappenedBy { by, known_at } => {
+            (known_at.map_or(Cutoff::Latest, Cutoff::AsOf), Some(by))
+        }
+        other => (other, None),
+    };
+    let known: Vec<&RecordedEvent> = match known_by {
+        Cutoff::Latest | Cutoff::HappenedBy { .. } => ordered,
         Cutoff::AtSequence(n) => {
             if n > last_sequence {
                 return Err(AssessError::SequenceBeyondEnd {
@@ -77,37 +135,41 @@ pub fn assess_for(
             .take_while(|e| e.recorded_at <= instant)
             .collect(),
     };
-    let (Some(first), Some(last)) = (known.first(), known.last()) else {
+    let (Some(first), Some(&last_known)) = (known.first(), known.last()) else {
         return Err(AssessError::NothingRecorded);
     };
     let ProjectEvent::ProjectRegistered(registration) = &first.event else {
         return Err(AssessError::NothingRecorded);
     };
-    let as_of = match cutoff {
-        Cutoff::AsOf(instant) => format_instant(instant),
-        Cutoff::Latest | Cutoff::AtSequence(_) => format_instant(last.recorded_at),
+    let entries = match happened_by {
+        None => known,
+        Some(by) if registration.started_on > by => {
+            return Err(AssessError::NotStartedBy {
+                by,
+                started_on: registration.started_on,
+            })
+        }
+        Some(by) => known
+            .into_iter()
+            .filter(|e| about_the_record(&e.event) || e.event.occurred_on() <= by)
+            .collect(),
     };
-
-    let (criteria, overall, participants_erased) = if rubric.rubric.version >= 2 {
-        v2::assess(registration, first.sequence, &known, rubric, disclosure)?
-    } else {
-        version_1(registration, first.sequence, &known, rubric, disclosure)?
-    };
-    Ok(Assessment {
-        project_id: registration.project_id,
-        rubric: RubricReference {
-            id: rubric.rubric.id.clone(),
-            version: rubric.rubric.version,
-            digest: rubric.digest,
-        },
-        as_of,
-        at_sequence: last.sequence,
-        stream_digest: last.digest,
-        engine: ENGINE.to_string(),
-        participants_erased,
-        criteria,
-        overall,
+    Ok(Counted {
+        entries,
+        last_known,
+        happened_by,
     })
+}
+
+/// Entries about the record rather than the project: they count in every answer by when things
+/// happened, whatever their own date.
+fn about_the_record(event: &ProjectEvent) -> bool {
+    matches!(
+        event,
+        ProjectEvent::CorrectionRecorded(_)
+            | ProjectEvent::ParticipantErased(_)
+            | ProjectEvent::AssessmentSealed(_)
+    )
 }
 
 /// Version 1's criteria, overall rating and erased participants for the active entries.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -20,6 +20,15 @@ pub enum Cutoff {
     AtSequence(u64),
     /// Entries recorded at or before this instant: what was known then.
     AsOf(DateTime<Utc>),
+    /// What had happened by the end of the day `by`, by the dates the facts themselves give
+    /// (`occurred_on`, a registration's `started_on`), as known at `known_at` (the entries
+    /// recorded by then) or, without it, as known now. History entered late counts on the day
+    /// it happened. Corrections, erasures and seals are about the record, not the project: every
+    /// one known counts, whatever its date, so a correction made today moves what it withdraws.
+    HappenedBy {
+        by: NaiveDate,
+        known_at: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +37,11 @@ pub enum AssessError {
     NothingRecorded,
     #[error("the project has {last} entries; there is no entry {requested}")]
     SequenceBeyondEnd { requested: u64, last: u64 },
+    #[error("the project started on {started_on}, after {by}: nothing had happened by then")]
+    NotStartedBy {
+        by: NaiveDate,
+        started_on: NaiveDate,
+    },
     #[error("the rubric names an indicator this engine does not know: {0}")]
     UnknownIndicator(String),
     #[error("the rubric has no words for what is missing when '{indicator}' is {state}")]
@@ -167,6 +181,10 @@ pub struct Assessment {
     pub project_id: Uuid,
     pub rubric: RubricReference,
     pub as_of: String,
+    /// Asked by when things happened: the day, by the facts' own dates (see
+    /// [`Cutoff::HappenedBy`]); absent when the answer counts every fact recorded by `as_of`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub happened_by: Option<NaiveDate>,
     pub at_sequence: u64,
     pub stream_digest: Digest,
     pub engine: String,

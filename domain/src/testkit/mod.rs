@@ -45,6 +45,7 @@ pub fn carers_project(
         project_id,
         title: "Carers' strategy refresh".into(),
         organisation: "oxfordshire".into(),
+        organisation_name: None,
         service_area: "carers".into(),
         description: description.map(Into::into),
         priority_groups: strings(priority_groups),

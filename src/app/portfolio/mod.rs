@@ -13,7 +13,8 @@ pub mod figures;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use coprod_domain::assessment::{Cutoff, Disclosure, RubricReference, ENGINE};
+use chrono::NaiveDate;
+use coprod_domain::assessment::{AssessError, Cutoff, Disclosure, RubricReference, ENGINE};
 use coprod_domain::recorded::format_instant;
 use coprod_domain::rubric::PublishedRubric;
 use serde::{Deserialize, Serialize};
@@ -22,9 +23,9 @@ use self::figures::{
     latest_as_of, period_ends, Every, Figures, PeriodError, ProjectFigures, DEFAULT_PERIODS,
     MAX_PERIODS, MIN_PROJECTS_TO_COMPARE,
 };
-use super::assess::{assess_at, find_rubric, recorded};
+use super::assess::{self, assess_at, find_rubric, recorded};
 use super::caller::{Caller, ALL_ORGANISATIONS, ANYONE};
-use super::moment::{past_instant, start_of_day};
+use super::moment::{end_of_day, past_day, past_instant, start_of_day};
 use super::{AppError, AppState};
 use crate::store::AccessRole;
 
@@ -34,6 +35,8 @@ pub struct PortfolioQuery {
     pub organisation: Option<String>,
     pub service_area: Option<String>,
     pub as_of: Option<String>,
+    /// A day: count what had happened by its end, by the facts' own dates.
+    pub happened_by: Option<String>,
     pub rubric: Option<String>,
 }
 
@@ -45,6 +48,9 @@ pub struct TrendQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub every: Option<Every>,
+    /// A day: periods up to its end, each counting what had happened by the period's end, by
+    /// the facts' own dates, as known now (not with `to`).
+    pub happened_by: Option<String>,
     pub rubric: Option<String>,
 }
 
@@ -53,6 +59,8 @@ pub struct TrendQuery {
 pub struct ComparisonQuery {
     pub service_area: Option<String>,
     pub as_of: Option<String>,
+    /// A day: count what had happened by its end, by the facts' own dates.
+    pub happened_by: Option<String>,
     pub rubric: Option<String>,
 }
 
@@ -65,6 +73,9 @@ pub struct Portfolio {
     /// As recorded by this instant; without `as_of`, the latest entry of the projects counted
     /// (`null` when there are none).
     pub as_of: Option<String>,
+    /// Asked by when things happened: the day by whose end the facts counted had happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub happened_by: Option<NaiveDate>,
     pub rubric: RubricReference,
     pub engine: String,
     #[serde(flatten)]
@@ -82,6 +93,9 @@ pub struct TrendPeriod {
     /// trend's `to` when it falls inside the period; for the period under way when no `to` was
     /// given, the latest entry counted.
     pub as_of: Option<String>,
+    /// In a trend by when things happened: the day by whose end the facts counted had happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub happened_by: Option<NaiveDate>,
     /// Whether the period had ended by `as_of`.
     pub complete: bool,
     #[serde(flatten)]
@@ -98,6 +112,9 @@ pub struct Trend {
     pub from: String,
     /// The `to` asked for (as an instant), or `null`: up to everything recorded so far.
     pub to: Option<String>,
+    /// Asked by when things happened: the last day counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub happened_by: Option<NaiveDate>,
     pub rubric: RubricReference,
     pub engine: String,
     pub periods: Vec<TrendPeriod>,
@@ -119,6 +136,9 @@ pub struct OrganisationFigures {
 pub struct Comparison {
     pub service_area: Option<String>,
     pub as_of: Option<String>,
+    /// Asked by when things happened: the day by whose end the facts counted had happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub happened_by: Option<NaiveDate>,
     pub rubric: RubricReference,
     pub engine: String,
     pub minimum_projects: u64,
@@ -204,17 +224,20 @@ pub async fn facts_at(
     rubric: &'static PublishedRubric,
     disclosure: Disclosure,
 ) -> Result<Vec<Vec<ProjectFigures>>, AppError> {
-    let registered_by = if cutoffs.contains(&Cutoff::Latest) {
-        None
-    } else {
-        cutoffs
-            .iter()
-            .filter_map(|c| match c {
-                Cutoff::AsOf(instant) => Some(format_instant(*instant)),
-                _ => None,
-            })
-            .max()
-    };
+    // Projects registered by the latest moment asked about; every project when any cut-off is
+    // as known now.
+    let registered_by = cutoffs
+        .iter()
+        .map(|c| match c {
+            Cutoff::AsOf(instant)
+            | Cutoff::HappenedBy {
+                known_at: Some(instant),
+                ..
+            } => Some(format_instant(*instant)),
+            _ => None,
+        })
+        .collect::<Option<Vec<String>>>()
+        .and_then(|moments| moments.into_iter().max());
     let projects = state
         .store
         .portfolio_projects(
@@ -244,6 +267,11 @@ pub async fn facts_at(
         let (index, at) = joined.map_err(|e| AppError::internal("portfolio: a task failed", e))?;
         let mut facts = Vec::with_capacity(cutoffs.len());
         for answer in at? {
+            // A project that had not started by the day asked about is not yet in the portfolio.
+            let answer = match answer {
+                Err(AssessError::NotStartedBy { .. }) => Err(AssessError::NothingRecorded),
+                other => other,
+            };
             facts.push(recorded(answer)?.map(|at| ProjectFigures::of(&at)));
         }
         answers[index] = Some(facts);
@@ -270,22 +298,17 @@ pub async fn portfolio_of(
         query.service_area.as_deref(),
     )?;
     let rubric = find_rubric(query.rubric.as_deref())?;
-    let cutoff = match &query.as_of {
-        Some(text) => Cutoff::AsOf(past_instant("as_of", text, state.now())?),
-        None => Cutoff::Latest,
-    };
+    let cutoff = moment(state, query.as_of.as_deref(), query.happened_by.as_deref())?;
     let projects = facts_at(state, &scope, &[cutoff], rubric, caller.disclosure())
         .await?
         .pop()
         .unwrap_or_default();
-    let as_of = match cutoff {
-        Cutoff::AsOf(instant) => Some(format_instant(instant)),
-        _ => latest_as_of(&projects),
-    };
+    let (as_of, happened_by) = answered_at(cutoff, &projects);
     let portfolio = Portfolio {
         organisation: scope.organisation_name(),
         service_area: scope.service_area.clone(),
         as_of,
+        happened_by,
         rubric: reference(rubric),
         engine: ENGINE.to_string(),
         figures: Figures::of(rubric, &projects, caller.disclosure()),
@@ -308,11 +331,25 @@ pub async fn trend_of(
     let rubric = find_rubric(query.rubric.as_deref())?;
     let now = state.now();
     let every = query.every.unwrap_or_default();
-    let to = query
-        .to
-        .as_deref()
-        .map(|text| past_instant("to", text, now))
-        .transpose()?;
+    let happened_by = match (&query.happened_by, &query.to) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::malformed(
+                "validation_failed",
+                "Ask for 'happened_by' or 'to', not both: happened_by is the last day counted.",
+            )
+            .at("happened_by", "not with to"))
+        }
+        (Some(text), None) => Some(past_day("happened_by", text, now.date_naive())?),
+        (None, _) => None,
+    };
+    let to = match happened_by {
+        Some(day) => Some(end_of_day(day)),
+        None => query
+            .to
+            .as_deref()
+            .map(|text| past_instant("to", text, now))
+            .transpose()?,
+    };
     let from = match &query.from {
         Some(text) => past_instant("from", text, now)?,
         None => {
@@ -339,7 +376,13 @@ pub async fn trend_of(
     })?;
     let cutoffs: Vec<Cutoff> = points
         .iter()
-        .map(|p| p.at.map_or(Cutoff::Latest, Cutoff::AsOf))
+        .map(|p| match (happened_by, p.at) {
+            (Some(_), Some(at)) => Cutoff::HappenedBy {
+                by: at.date_naive(),
+                known_at: None,
+            },
+            (_, at) => at.map_or(Cutoff::Latest, Cutoff::AsOf),
+        })
         .collect();
     let facts = facts_at(state, &scope, &cutoffs, rubric, caller.disclosure()).await?;
     let periods = points
@@ -349,10 +392,12 @@ pub async fn trend_of(
             period: point.label.clone(),
             start: point.start.to_string(),
             end: point.end.to_string(),
-            as_of: point
-                .at
-                .map(format_instant)
-                .or_else(|| latest_as_of(projects)),
+            as_of: match happened_by {
+                Some(_) => latest_as_of(projects),
+                None => point.at.map(format_instant),
+            }
+            .or_else(|| latest_as_of(projects)),
+            happened_by: happened_by.and(point.at.map(|at| at.date_naive())),
             complete: point.complete,
             figures: Figures::of(rubric, projects, caller.disclosure()),
         })
@@ -366,6 +411,7 @@ pub async fn trend_of(
             .map(|p| p.start.to_string())
             .unwrap_or_default(),
         to: to.map(format_instant),
+        happened_by,
         rubric: reference(rubric),
         engine: ENGINE.to_string(),
         periods,
@@ -390,18 +436,12 @@ pub async fn comparison_of(
     }
     let scope = Scope::of(caller, None, query.service_area.as_deref())?;
     let rubric = find_rubric(query.rubric.as_deref())?;
-    let cutoff = match &query.as_of {
-        Some(text) => Cutoff::AsOf(past_instant("as_of", text, state.now())?),
-        None => Cutoff::Latest,
-    };
+    let cutoff = moment(state, query.as_of.as_deref(), query.happened_by.as_deref())?;
     let projects = facts_at(state, &scope, &[cutoff], rubric, caller.disclosure())
         .await?
         .pop()
         .unwrap_or_default();
-    let as_of = match cutoff {
-        Cutoff::AsOf(instant) => Some(format_instant(instant)),
-        _ => latest_as_of(&projects),
-    };
+    let (as_of, happened_by) = answered_at(cutoff, &projects);
     let mut by_organisation: BTreeMap<&str, Vec<ProjectFigures>> = BTreeMap::new();
     for project in &projects {
         by_organisation
@@ -425,9 +465,38 @@ pub async fn comparison_of(
     Ok(Comparison {
         service_area: scope.service_area.clone(),
         as_of,
+        happened_by,
         rubric: reference(rubric),
         engine: ENGINE.to_string(),
         minimum_projects: MIN_PROJECTS_TO_COMPARE,
         organisations,
     })
+}
+
+/// The cut-off a portfolio or comparison query names: as recorded by `as_of`, what had happened
+/// by `happened_by` (as known at `as_of` when both are given), or everything recorded so far.
+fn moment(
+    state: &AppState,
+    as_of: Option<&str>,
+    happened_by: Option<&str>,
+) -> Result<Cutoff, AppError> {
+    match (as_of, happened_by) {
+        (as_of, Some(day)) => assess::happened_by(day, as_of, state.now()),
+        (Some(text), None) => Ok(Cutoff::AsOf(past_instant("as_of", text, state.now())?)),
+        (None, None) => Ok(Cutoff::Latest),
+    }
+}
+
+/// What an answer at `cutoff` says it is as of (the moment, or the latest entry counted) and,
+/// asked by when things happened, the day.
+fn answered_at(cutoff: Cutoff, projects: &[ProjectFigures]) -> (Option<String>, Option<NaiveDate>) {
+    match cutoff {
+        Cutoff::AsOf(instant) => (Some(format_instant(instant)), None),
+        Cutoff::HappenedBy {
+            by,
+            known_at: Some(instant),
+        } => (Some(format_instant(instant)), Some(by)),
+        Cutoff::HappenedBy { by, known_at: None } => (latest_as_of(projects), Some(by)),
+        _ => (latest_as_of(projects), None),
+    }
 }

@@ -2,6 +2,7 @@
 //! who talked things through, dominance within one dimension at a time (the groups the project
 //! exists for set apart), and access: adjustments made and more than one way to take part.
 
+use crate::words::noun;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::facts::{Facts, Person};
@@ -101,7 +102,7 @@ pub fn priority_groups_reached(f: &Facts) -> Judged {
         }
     }
     let (k, n) = (reached.len(), priorities.len());
-    let value = value_of(k, n, if n == 1 { "group" } else { "groups" });
+    let value = value_of(k, n, noun(n, "group", "groups"));
     if k == n {
         let text = if n == 1 {
             "The one priority group named at registration took part in talking things through."

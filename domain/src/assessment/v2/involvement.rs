@@ -7,6 +7,7 @@ use super::Judged;
 use crate::assessment::EvidenceState::*;
 use crate::events::{LeavingReason, Stage};
 use crate::rubric::Parameters;
+use crate::words::noun;
 
 pub fn from_the_start(f: &Facts) -> Judged {
     let commission = Stage::Commission.index();
@@ -103,7 +104,7 @@ pub fn every_stage(f: &Facts) -> Judged {
         }
     }
     let (k, n) = (involved.len(), reached.len());
-    let value = value_of(k, n, if n == 1 { "stage" } else { "stages" });
+    let value = value_of(k, n, noun(n, "stage", "stages"));
     if k == n {
         let explanation = if n == 1 {
             "People with lived experience talked things through in the one stage reached so far."

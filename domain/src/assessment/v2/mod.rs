@@ -23,6 +23,7 @@ use crate::assessment::{
 use crate::events::ProjectRegistered;
 use crate::recorded::RecordedEvent;
 use crate::rubric::{IndicatorDefinition, Parameters, PublishedRubric};
+use crate::words::agrees;
 
 use facts::Facts;
 use words::*;
@@ -352,7 +353,7 @@ fn overall(criteria: &[CriterionResult]) -> Overall {
         count(Rating::NotMet),
         count(Rating::InsufficientEvidence),
     );
-    let is_are = |n: usize| if n == 1 { "is" } else { "are" };
+    let is_are = |n: usize| agrees(n, "is", "are");
     let mut parts = Vec::new();
     if met > 0 {
         parts.push(format!("{} {} met", number(met), is_are(met)));

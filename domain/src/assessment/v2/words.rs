@@ -3,6 +3,7 @@
 
 use crate::assessment::SMALL_COUNT;
 use crate::events::{ActivityMode, DecisionEffect, LadderRung, Stage};
+use crate::words::noun;
 
 /// A number as a reader says it: one to ten in words, larger numbers in figures.
 pub fn number(n: usize) -> String {
@@ -25,7 +26,7 @@ pub fn capitalised(text: &str) -> String {
 
 /// "one stage", "three stages".
 pub fn count_of(n: usize, singular: &str, plural: &str) -> String {
-    format!("{} {}", number(n), if n == 1 { singular } else { plural })
+    format!("{} {}", number(n), noun(n, singular, plural))
 }
 
 /// "none of the four", "all three", "two of the four" (for things, not people).
