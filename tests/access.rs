@@ -138,15 +138,30 @@ async fn postgres_a_session_made_on_one_server_is_valid_on_the_other_and_sign_ou
 async fn postgres_a_token_revoked_on_one_server_is_refused_by_the_other_within_a_second() {
     let _serial = SERIAL.lock().await;
     let Some(db) = postgres().await else { return };
+    revoked_on_one_server_refused_by_the_other_within_a_second(&db.url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_token_revoked_by_one_process_is_refused_by_another_within_a_second() {
+    let _serial = SERIAL.lock().await;
+    let db = kit::sqlite();
+    assert!(coprod(&db.url, &["migrate"]).status.success());
+    revoked_on_one_server_refused_by_the_other_within_a_second(&db.url).await;
+}
+
+/// Two servers over `database`: a token B has found (and keeps), and a session on B opened
+/// with it, revoked through A's API, then with `coprod token revoke`: B refuses the token with
+/// 401 `token_revoked` within a second, and the session's next page says so.
+async fn revoked_on_one_server_refused_by_the_other_within_a_second(database: &str) {
     let logs = logs();
-    let a = Server::spawn("A", &db.url, free_port(), &logs.path().join("a.log")).await;
-    let b = Server::spawn("B", &db.url, free_port(), &logs.path().join("b.log")).await;
-    let admin = create_token(&db.url, "admin", "*");
+    let a = Server::spawn("A", database, free_port(), &logs.path().join("a.log")).await;
+    let b = Server::spawn("B", database, free_port(), &logs.path().join("b.log")).await;
+    let admin = create_token(database, "admin", "*");
     let client = reqwest::Client::new();
     let get = reqwest::Method::GET;
 
     for how in ["the API on A", "coprod token revoke"] {
-        let token = create_token(&db.url, "recorder", "oxfordshire");
+        let token = create_token(database, "recorder", "oxfordshire");
         // B has found the token (and keeps it), and a session on B was opened with it.
         let projects = format!("{}/api/v1/projects", b.base);
         let (status, _, _) = api(&client, get.clone(), projects.clone(), &token, None).await;
@@ -164,7 +179,7 @@ async fn postgres_a_token_revoked_on_one_server_is_refused_by_the_other_within_a
                 assert_eq!(record["status"], "revoked");
             }
             _ => {
-                let out = coprod(&db.url, &["token", "revoke", &id_of(&token)]);
+                let out = coprod(database, &["token", "revoke", &id_of(&token)]);
                 assert!(
                     out.status.success(),
                     "{}",
