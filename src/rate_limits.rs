@@ -1,7 +1,9 @@
 //! Rate limits: sign-in attempts per client address, and API requests per token (per client
 //! address for requests without one), each a `governor` bucket that fills at the rate given and
-//! holds that many at most (so `10/min` allows 10 at once, then one every 6 seconds). Past the
-//! limit the answer is `429 rate_limited` (problem+json) with `Retry-After`.
+//! holds that many at most (so `10/min` allows 10 at once, then one every 6 seconds). An API
+//! request with a token that is not accepted (unknown, revoked, expired) also counts as a
+//! sign-in attempt of its address, so that tokens cannot be guessed at the API any faster than at
+//! the form. Past a limit the answer is `429 rate_limited` (problem+json) with `Retry-After`.
 //!
 //! The client's address is the connection's, or, with `--trust-proxy`, the last one in
 //! `X-Forwarded-For`: the address the proxy in front saw (the ones before it are whatever the
@@ -24,7 +26,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::app::AppState;
 use crate::http::problem::ApiError;
-use crate::store::token_hash;
+use crate::store::{token_hash, TokenCheck};
 
 /// How a rate is written, for the errors that name it.
 pub const RATE_FORMS: &str = "a whole number per s, min or h (e.g. 10/min, 5/s, 1000/h), or off";
@@ -92,7 +94,8 @@ impl FromStr for RateSetting {
 /// `coprod serve`'s rate-limit flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RateLimitArgs {
-    /// Sign-in attempts each client address may make (N/s, N/min or N/h, or off).
+    /// Sign-in attempts each client address may make (N/s, N/min or N/h, or off); API requests
+    /// with a token that is not accepted count as attempts too.
     #[arg(long, env = "COPROD_SIGN_IN_LIMIT", value_name = "RATE", default_value = "10/min",
           value_parser = clap::value_parser!(RateSetting))]
     pub sign_in_limit: RateSetting,
@@ -234,13 +237,50 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         limiter.retain_recent();
         limiter.shrink_to_fit();
     }
-    match limiter.check_key(&key) {
-        Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(limiter.clock().now());
-            too_many(which, wait)
+    if let Err(not_until) = limiter.check_key(&key) {
+        return too_many(which, not_until.wait_time_from(limiter.clock().now()));
+    }
+    if let Some(guess) = guess(limiters, &request) {
+        if let Some(refused) = refuse_guess(&state, limiters, guess).await {
+            return refused;
         }
     }
+    next.run(request).await
+}
+
+/// An API request with a token the store does not accept counts as a sign-in attempt of the
+/// client's address: a per-token limit alone would let anyone guess tokens as fast as they
+/// like, each guess being a token of its own. The token and the address key, for an API
+/// request with a token when sign-in attempts are limited.
+fn guess(limiters: &Limiters, request: &Request) -> Option<(String, String)> {
+    limiters.sign_in.as_ref()?;
+    if !request.uri().path().starts_with("/api/") {
+        return None;
+    }
+    let token = bearer(request.headers())?.to_string();
+    let address = client_address(request, limiters.trust_proxy)
+        .map(|address| format!("address:{address}"))
+        .unwrap_or_else(|| "address:unknown".to_string());
+    Some((token, address))
+}
+
+/// The 429 for a guess past the address's sign-in attempts; `None` for a token that is accepted
+/// (which counts nothing), or when the store cannot answer (the handler then answers 503).
+async fn refuse_guess(
+    state: &AppState,
+    limiters: &Limiters,
+    (token, address): (String, String),
+) -> Option<Response> {
+    let attempts = limiters.sign_in.as_ref()?;
+    if let Ok(TokenCheck::Valid(_)) | Err(_) = state.store.check_token(&token).await {
+        return None;
+    }
+    attempts.check_key(&address).err().map(|not_until| {
+        too_many(
+            Limit::SignIn,
+            not_until.wait_time_from(attempts.clock().now()),
+        )
+    })
 }
 
 fn too_many(which: Limit, wait: Duration) -> Response {
@@ -249,7 +289,8 @@ fn too_many(which: Limit, wait: Duration) -> Response {
     let seconds = seconds.max(1);
     let detail = match which {
         Limit::SignIn => format!(
-            "Too many sign-in attempts from your address. Wait {seconds} seconds, then try again."
+            "Too many sign-in attempts (or requests with tokens that are not accepted) from your \
+             address. Wait {seconds} seconds, then try again."
         ),
         Limit::Api => format!(
             "Too many requests with this token. Wait {seconds} seconds, then try again; spread \

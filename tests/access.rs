@@ -356,6 +356,39 @@ async fn requests_past_the_rate_limits_are_answered_429_with_retry_after() {
         "another address is limited by the first: {}",
         other.body
     );
+
+    // Guessing tokens at the API counts against the address's sign-in attempts (each guess is
+    // a token of its own, so the limit per token would not stop it); a valid token does not.
+    let from = |token: &str, address: &str| {
+        client
+            .get(format!("{}/api/v1/projects", proxied.base))
+            .bearer_auth(token)
+            .header("x-forwarded-for", address)
+            .send()
+    };
+    for guess in 0..2 {
+        let answer = from(&format!("coprod_guess{guess}"), "203.0.113.50")
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401, "guess {guess}");
+    }
+    let refused = from("coprod_guess2", "203.0.113.50").await.unwrap();
+    assert_eq!(refused.status(), 429, "a third guess from one address");
+    assert!(refused.headers().contains_key("retry-after"));
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["code"], "rate_limited");
+    let valid = from(&second, "203.0.113.50").await.unwrap();
+    assert_eq!(
+        valid.status(),
+        200,
+        "a valid token is not held back by the guesses"
+    );
+    let elsewhere = from("coprod_guess3", "203.0.113.51").await.unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        401,
+        "another address's guesses are its own"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
