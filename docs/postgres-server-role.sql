@@ -23,8 +23,13 @@ GRANT USAGE ON SEQUENCE events_position_seq TO coprod_server;
 GRANT SELECT, INSERT ON checkpoints TO coprod_server;
 GRANT SELECT, INSERT ON checkpoint_heads TO coprod_server;
 
--- Tokens: read, and the first admin token `coprod serve` makes on an empty database.
-GRANT SELECT, INSERT ON api_tokens TO coprod_server;
+-- Tokens: read, made (the first admin token on an empty database, and by administrators
+-- through the API), marked used, revoked and expired.
+GRANT SELECT, INSERT, UPDATE ON api_tokens TO coprod_server;
+GRANT SELECT, UPDATE ON token_revisions TO coprod_server;
+
+-- The pages' sessions: opened, seen, ended, and removed once expired.
+GRANT SELECT, INSERT, UPDATE, DELETE ON web_sessions TO coprod_server;
 
 -- Kept answers to Idempotency-Key: claimed, answered, taken over, released, expired.
 GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_keys TO coprod_server;

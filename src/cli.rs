@@ -36,6 +36,7 @@ use coprod_domain::seal::{check_seals, SealCheck, SealOutcome};
 use coprod_domain::StoredEntry;
 
 use crate::store::{AccessRole, Store, StoreError};
+pub use crate::token_commands::TokenCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -119,6 +120,8 @@ pub enum Command {
         demo: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        rate_limits: crate::rate_limits::RateLimitArgs,
     },
     /// Apply the database migrations.
     Migrate,
@@ -231,23 +234,6 @@ pub enum KeysCommand {
     Rotate,
     /// Print a new random master key (64 hexadecimal digits) on stdout.
     Generate,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token and print it alone on stdout (it is stored hashed: keep it now).
-    Create {
-        /// recorder, assurance, panel or admin.
-        #[arg(long, env = "COPROD_TOKEN_ROLE")]
-        role: AccessRole,
-        /// The organisation whose projects it may touch (`*` for all).
-        #[arg(long, env = "COPROD_TOKEN_ORG")]
-        org: String,
-        /// A name for the token, recorded beside its id on what it records
-        /// (`recorded_by`: `token:<id> (<label>)`).
-        #[arg(long, env = "COPROD_TOKEN_LABEL", default_value = "")]
-        label: String,
-    },
 }
 
 /// Runs one command line; returns the process exit code.
@@ -420,9 +406,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             ref listen,
             demo: true,
             ref limits,
+            ref rate_limits,
             ..
         } => {
-            serve_demo(&cli, listen, limits.limits()).await?;
+            serve_demo(&cli, listen, limits.limits(), rate_limits.rate_limits()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve {
@@ -430,6 +417,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             ref checkpoint_every,
             demo: false,
             ref limits,
+            ref rate_limits,
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
@@ -448,7 +436,8 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             }
             crate::checkpoint_key::start_checkpoints(&store, &checkpoint_key_file(&cli), every)
                 .await;
-            serve(store, listen, limits.limits()).await?;
+            let state = AppState::new(store).with_rate_limits(rate_limits.rate_limits());
+            serve(state, listen, limits.limits()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -456,35 +445,18 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             eprintln!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token {
-            command: TokenCommand::Create { role, org, label },
-        } => {
-            if org != ALL_ORGANISATIONS {
-                let mut checker = coprod_domain::validate::Checker::default();
-                checker.id("--org", &org);
-                if let Some(error) = checker.errors.first() {
-                    return Err(CliError::Other(format!(
-                        "--org '{org}' {} (or '*' for every organisation)",
-                        error.message
-                    )));
-                }
-            }
-            if !label.is_empty() {
-                // The label is shown beside the token's id in `recorded_by`: the text rule holds.
-                let mut checker = coprod_domain::validate::Checker::default();
-                checker.line("--label", &label, coprod_domain::validate::MAX_TITLE_CHARS);
-                if let Some(error) = checker.errors.first() {
-                    return Err(CliError::Other(format!("--label {}", error.message)));
-                }
-            }
+        Command::Token { ref command } => {
+            use crate::token_commands::TokenCommandError;
+            let refused = |error: TokenCommandError| match error {
+                TokenCommandError::Store(error) => CliError::Store(error),
+                other => CliError::Other(other.to_string()),
+            };
+            crate::token_commands::check(command).map_err(refused)?;
             let store = open(&cli.database, Opening::Existing).await?;
-            let token = store.create_token(role, &org, &label).await?;
-            let id = crate::store::token_id(&token);
-            eprintln!(
-                "token id {id}: what it records says `recorded_by` {}",
-                crate::store::recorded_by_for(&id, &label)
-            );
-            println!("{token}");
+            let (mut out, mut notes) = (std::io::stdout().lock(), std::io::stderr().lock());
+            crate::token_commands::run(&store, command, &mut out, &mut notes)
+                .await
+                .map_err(refused)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rebuild => {
@@ -686,9 +658,10 @@ fn listen_address(listen: &str) -> Result<std::net::SocketAddr, CliError> {
     })
 }
 
-async fn serve(store: Store, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
+async fn serve(state: AppState, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
     let address = listen_address(listen)?;
-    crate::serve(store, address, limits)
+    tracing::info!(rate_limits = ?state.rate_limits, "rate limits");
+    crate::serve_state(state, address, limits)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
 }
@@ -697,7 +670,12 @@ async fn serve(store: Store, listen: &str, limits: ConnectionLimits) -> Result<(
 /// the default, so that DATABASE_URL, which names the real one, is never used), its stories loaded
 /// on first use on a clock moved through their days, then served on the system clock, every
 /// page saying it is a demo, with a new sign-in token for each role.
-async fn serve_demo(cli: &Cli, listen: &str, limits: ConnectionLimits) -> Result<(), CliError> {
+async fn serve_demo(
+    cli: &Cli,
+    listen: &str,
+    limits: ConnectionLimits,
+    rate_limits: crate::rate_limits::RateLimits,
+) -> Result<(), CliError> {
     let address = listen_address(listen)?;
     let database = if cli.typed.database {
         cli.database.clone()
@@ -747,7 +725,9 @@ async fn serve_demo(cli: &Cli, listen: &str, limits: ConnectionLimits) -> Result
     if let Err(error) = store.catch_up().await {
         tracing::warn!(%error, "initial view catch-up failed");
     }
-    let state = AppState::new(store.clone()).as_demo();
+    let state = AppState::new(store.clone())
+        .as_demo()
+        .with_rate_limits(rate_limits);
     crate::serve_state(state, address, limits)
         .await
         .map_err(|e| CliError::Other(e.to_string()))

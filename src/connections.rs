@@ -137,6 +137,8 @@ fn serve_connection(
     graceful: &GracefulShutdown,
 ) -> impl Future<Output = ()> + Send + 'static {
     let _ = stream.set_nodelay(true);
+    // The client's address, for the rate limits.
+    let peer = stream.peer_addr().ok().map(axum::extract::ConnectInfo);
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(WatchedIo {
         inner: stream,
@@ -146,7 +148,10 @@ fn serve_connection(
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let app = app.clone();
         let guard = Handling::begin(handling.clone());
-        let request = request.map(|body| DeadlineBody::new(body, limits.body_timeout));
+        let mut request = request.map(|body| DeadlineBody::new(body, limits.body_timeout));
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
         async move {
             let response = app.oneshot(request).await;
             drop(guard);

@@ -16,7 +16,9 @@ pub mod demo;
 pub mod housekeeping;
 pub mod http;
 pub mod master_key;
+pub mod rate_limits;
 pub mod store;
+pub mod token_commands;
 pub mod trail;
 pub mod web;
 
@@ -59,6 +61,10 @@ fn with_shared_layers(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| http::panicked()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limits::limit,
+        ))
         .layer(axum::middleware::from_fn(http::metrics::track))
         .layer(DefaultBodyLimit::max(http::body::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| http::panicked()))

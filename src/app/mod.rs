@@ -14,6 +14,7 @@ pub mod error;
 pub mod moment;
 pub mod portfolio;
 pub mod projects;
+pub mod tokens;
 pub mod trail;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,18 +22,20 @@ use coprod_domain::recorded::to_stored_precision;
 use coprod_domain::CommandContext;
 
 use crate::clock::Clock;
+use crate::rate_limits::RateLimits;
 use crate::store::Store;
 
 pub use caller::{visible_project, visible_project_id, Caller};
 pub use error::AppError;
 
-/// What every request shares: the store, the clock "now" and "today" are read from, and whether
-/// this is the demo (`coprod serve --demo`), which every page then says.
+/// What every request shares: the store, the clock "now" and "today" are read from, whether
+/// this is the demo (`coprod serve --demo`), which every page then says, and the rate limits.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub demo: bool,
+    pub rate_limits: RateLimits,
 }
 
 impl AppState {
@@ -44,7 +47,14 @@ impl AppState {
             store,
             clock,
             demo: false,
+            rate_limits: RateLimits::default(),
         }
+    }
+
+    /// The same application, under `rate_limits` (none by default).
+    pub fn with_rate_limits(mut self, rate_limits: RateLimits) -> Self {
+        self.rate_limits = rate_limits;
+        self
     }
 
     /// The same application, serving the demo's made-up projects.

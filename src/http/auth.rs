@@ -2,11 +2,12 @@
 //! caller may do is the application's rule ([`crate::app::caller`]).
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 
 use super::problem::ApiError;
 use crate::app::{AppState, Caller};
+use crate::store::TokenCheck;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -24,9 +25,19 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("The Authorization header must be 'Bearer <token>'.")
             })?;
-        match state.store.authenticate(token).await? {
-            Some(principal) => Ok(Caller(principal)),
-            None => Err(ApiError::unauthorized("The token is not valid.")),
+        match state.store.check_token(token).await? {
+            TokenCheck::Valid(principal) => Ok(Caller(principal)),
+            TokenCheck::Unknown => Err(ApiError::unauthorized("The token is not valid.")),
+            TokenCheck::Revoked => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_revoked",
+                "The token has been revoked. Ask your Coprod administrator for a new one.",
+            )),
+            TokenCheck::Expired => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "The token has expired. Ask your Coprod administrator for a new one.",
+            )),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod query;
 pub mod request_log;
 pub mod respond;
 pub mod service;
+pub mod tokens;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -64,6 +65,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
+        .route("/tokens", post(tokens::create).get(tokens::list))
+        .route("/tokens/{id}", get(tokens::one).delete(tokens::revoke))
         .route("/openapi.json", get(openapi::document))
         .merge(checkpoints::routes());
     Router::new()

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    assessments, checkpoints, events, imports, participants, portfolio, projects, service,
+    assessments, checkpoints, events, imports, participants, portfolio, projects, service, tokens,
 };
 
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use super::{
         portfolio::portfolio, portfolio::trend, portfolio::comparison,
         participants::erase, participants::subject_access,
         checkpoints::list, checkpoints::latest, checkpoints::one, checkpoints::head_proof, checkpoints::consistency,
+        tokens::list, tokens::create, tokens::one, tokens::revoke,
         service::healthz, service::readyz, service::metrics,
     ),
     components(schemas(

@@ -17,7 +17,7 @@ use super::db::Db;
 use super::keys::Keys;
 use super::reads::MAX_CACHED_ORGANISATIONS;
 use super::refresh::Dirty;
-use super::tokens::{MAX_CACHED_TOKENS, TOKEN_TTL};
+use super::tokens::TokenCache;
 use super::{Inner, Store, StoreError};
 use crate::clock::Clock;
 
@@ -60,10 +60,7 @@ impl Store {
                 conflict_retries: AtomicU64::new(0),
                 catch_up_pending: AtomicBool::new(false),
                 cached_events: AtomicUsize::new(0),
-                tokens: moka::sync::Cache::builder()
-                    .max_capacity(MAX_CACHED_TOKENS)
-                    .time_to_live(TOKEN_TTL)
-                    .build(),
+                tokens: TokenCache::new(),
                 organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),
                 checkpoints: Default::default(),
             }),

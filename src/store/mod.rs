@@ -39,6 +39,7 @@ mod projector;
 mod reads;
 mod rebuild;
 mod refresh;
+mod sessions;
 mod tokens;
 pub mod views;
 
@@ -65,8 +66,10 @@ pub use portfolio::PortfolioProject;
 #[doc(hidden)]
 pub use projector::{EVENTS_AFTER_POSTGRES, EVENTS_AFTER_SQLITE};
 pub use reads::ProjectHead;
+pub use sessions::{SessionLookup, SESSION_IDLE, SESSION_LIFETIME};
 pub use tokens::{
-    recorded_by_for, token_hash, token_id, AccessRole, Principal, UnknownRole, TOKEN_PREFIX,
+    is_token_id, parse_lifetime, recorded_by_for, token_hash, token_id, AccessRole, BadLifetime,
+    Principal, TokenCheck, TokenRecord, TokenStatus, UnknownRole, LIFETIME_FORMS, TOKEN_PREFIX,
 };
 
 use append::Events;
@@ -102,7 +105,7 @@ struct Inner {
     /// How many decoded entries the slots keep in all (bounded by `cache::MAX_CACHED_EVENTS`).
     cached_events: AtomicUsize,
     /// Who recently used tokens speak for, by token hash (see `tokens::TOKEN_TTL`).
-    tokens: moka::sync::Cache<String, Principal>,
+    tokens: tokens::TokenCache,
     /// Each registered project's organisation, which its registration fixes for good.
     organisations: moka::sync::Cache<Uuid, String>,
     /// The checkpoint key, and the signed checkpoints as this process last checked them.

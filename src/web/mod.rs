@@ -6,11 +6,11 @@
 //! application the questions the API asks, so the same rules hold: the same roles, the same
 //! organisation filter, the same replayed assessments; its errors become HTML error pages.
 //!
-//! - Sessions: signing in with an API token creates a random session id, kept in this process's
-//!   memory (mapped, by its SHA-256, to the token) and sent as an `HttpOnly; SameSite=Strict`
-//!   cookie (`Secure` behind TLS). The token is checked again on every page, so a revoked token
-//!   ends its sessions at once. Sessions end after 2 hours idle or 12 hours in all, on sign-out and
-//!   when the process restarts. See [`session`].
+//! - Sessions: signing in with an API token creates a random session id, kept in the database
+//!   (only its SHA-256, beside the token's) and sent as an `HttpOnly; SameSite=Strict` cookie
+//!   (`Secure` behind TLS), so that every server knows it and it outlives a restart. The token is
+//!   checked again on every page, so a revoked token ends its sessions at once. Sessions end after
+//!   2 hours idle or 12 hours in all, and on sign-out. See [`session`].
 //! - CSRF: every POST form carries a token (the session's, or a sign-in cookie's double-submit
 //!   value, which only a server holding the master key can make) and cross-origin POSTs are
 //!   refused by their `Origin` (or `Referer`), besides `SameSite=Strict`.
@@ -32,27 +32,24 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
 
 pub use layout::demo_scope;
-pub use session::Sessions;
 
-/// The pages' routes (joined with the API's by [`crate::build_app`]), with their own session
-/// memory.
+/// The pages' routes (joined with the API's by [`crate::build_app`]).
 pub fn router() -> Router<AppState> {
     with_page_layers(routes())
 }
 
 /// What every page shares, around `routes`: a panic answered as an error page *inside* the
-/// security headers (so that the 500 carries them too), the headers, and the session memory.
+/// security headers (so that the 500 carries them too), and the headers.
 pub fn with_page_layers(routes: Router<AppState>) -> Router<AppState> {
     routes
         .layer(CatchPanicLayer::custom(|_| layout::panicked()))
         .layer(axum::middleware::from_fn(security_headers))
-        .layer(Extension(Sessions::default()))
 }
 
 fn routes() -> Router<AppState> {

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use coprod_domain::rubric;
 use maud::html;
 use serde_json::Value;
 
 use super::layout::{html_response, log_fault, page, PageError};
-use super::session::{lookup, sign_in_page, Lookup, Notice, Sessions, SignedIn, Viewer};
+use super::session::{lookup, sign_in_page, Lookup, Notice, SignedIn, Viewer};
 use super::words;
 use crate::app::projects::{organisation_names, visible_views};
 use crate::app::AppState;
@@ -20,7 +19,6 @@ use crate::app::AppState;
 /// `GET /`: the sign-in form without a session, the project list with one.
 pub async fn home(
     State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -33,7 +31,7 @@ pub async fn home(
         _ if signed_out => Some(Notice::SignedOut),
         _ => None,
     };
-    match lookup(&state, &sessions, &headers).await {
+    match lookup(&state, &headers).await {
         Ok(Lookup::SignedIn(viewer)) => project_list(&state, &viewer)
             .await
             .unwrap_or_else(IntoResponse::into_response),
@@ -161,12 +159,8 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
 }
 
 /// `GET /accessibility`: the accessibility statement (no sign-in needed).
-pub async fn accessibility(
-    State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    headers: HeaderMap,
-) -> Response {
-    let viewer = match lookup(&state, &sessions, &headers).await {
+pub async fn accessibility(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let viewer = match lookup(&state, &headers).await {
         Ok(Lookup::SignedIn(viewer)) => Some(viewer),
         _ => None,
     };

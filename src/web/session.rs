@@ -1,12 +1,14 @@
 //! Signing in and out of the pages, and the session behind each page.
 //!
 //! A session is a random 256-bit id in an `HttpOnly; SameSite=Strict` cookie (`Secure` when the
-//! request came through TLS, as told by `X-Forwarded-Proto` or `Forwarded`). The server keeps, in
-//! memory and keyed by the id's SHA-256, the API token it was opened with and a CSRF token; the
-//! token itself never goes back to the browser. Each page checks the token again with the store,
-//! so a token that stops being valid ends its sessions. Sessions end after [`IDLE`] without a
-//! page, after [`LIFETIME`] in all, on sign-out, and when the process stops; several processes
-//! behind one address need sticky sessions (or people sign in again on another process).
+//! request came through TLS, as told by `X-Forwarded-Proto` or `Forwarded`). The database keeps
+//! the id's SHA-256 and the SHA-256 of the API token it was opened with (see `store::sessions`),
+//! so that every server of the database knows every session and a restart ends none; the token
+//! itself never goes back to the browser. The session's CSRF token is not stored either: it is an
+//! HMAC of the session's id under a key derived from the master key, the same on every server.
+//! Each page checks the token again with the store, so a token that stops being valid ends its
+//! sessions. Sessions end after [`SESSION_IDLE`](crate::store::SESSION_IDLE) without a page, after [`SESSION_LIFETIME`] in
+//! all, on sign-out (on every server), and when their token is revoked or expires.
 //!
 //! Every POST is checked three ways: `SameSite=Strict` keeps the cookie off cross-site requests,
 //! the form's hidden `csrf` field must match the session's token (or, to sign in, the
@@ -19,26 +21,22 @@
 //! value an attacker planted in the cookie and the form alike (cookie tossing, to sign a victim
 //! in as the attacker) is refused with 403; a genuine one older than an hour asks for a new form.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use maud::html;
 use rand::RngCore;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
 use super::layout::log_fault;
 use super::layout::{html_response, page, PageError};
 use crate::app::{AppError, AppState, Caller};
 use crate::store::hmac_sha256;
-use crate::store::Principal;
+use crate::store::{token_hash, Principal, SessionLookup, TokenCheck, SESSION_LIFETIME};
 
 pub const SESSION_COOKIE: &str = "coprod_session";
 /// The double-submit CSRF value of the sign-in form (there is no session yet to hold one).
@@ -48,95 +46,30 @@ pub const SIGN_IN_FORM_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// A sign-in value dated up to this far ahead of this server's clock is taken as another
 /// server's whose clock runs a little fast.
 const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
-/// A session ends after this long without a page.
-pub const IDLE: Duration = Duration::from_secs(2 * 60 * 60);
-/// A session ends this long after signing in, however busy.
-pub const LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
-/// At most this many sessions are kept; beyond, the longest idle is forgotten.
-const MAX_SESSIONS: usize = 10_000;
-
-struct Session {
-    token: String,
-    csrf: String,
-    started: Instant,
-    seen: Instant,
+/// The key a session's CSRF token is made with: derived from the master key, as [`SignInKey`]'s.
+fn csrf_of(state: &AppState, session_id: &str) -> String {
+    let key = server_key(state, "session csrf");
+    hex::encode(hmac_sha256(
+        &key,
+        &[b"coprod session csrf v1\0", session_id.as_bytes()],
+    ))
 }
 
-impl Session {
-    fn expired(&self, now: Instant) -> bool {
-        now.duration_since(self.seen) > IDLE || now.duration_since(self.started) > LIFETIME
-    }
-}
-
-/// The sessions of this process, by the SHA-256 of their id.
-#[derive(Clone, Default)]
-pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
-
-impl std::fmt::Debug for Sessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sessions")
-    }
-}
-
-impl Sessions {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Opens a session for `token`; returns its id (for the cookie).
-    fn open(&self, token: &str) -> String {
-        let id = random_hex();
-        let now = Instant::now();
-        let mut map = self.map();
-        map.retain(|_, session| !session.expired(now));
-        if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, session)| session.seen)
-                .map(|(key, _)| key.clone())
-            {
-                map.remove(&oldest);
-            }
+/// The key derived from the master key for `purpose`. A store without the master key (never
+/// `coprod serve`) falls back to a key of this process alone.
+fn server_key(state: &AppState, purpose: &str) -> [u8; 32] {
+    match state.store.derived_secret(purpose) {
+        Some(key) => key,
+        None => {
+            static PROCESS_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+            let process_key = PROCESS_KEY.get_or_init(|| {
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                key
+            });
+            hmac_sha256(process_key, &[purpose.as_bytes()])
         }
-        map.insert(
-            key(&id),
-            Session {
-                token: token.to_string(),
-                csrf: random_hex(),
-                started: now,
-                seen: now,
-            },
-        );
-        id
     }
-
-    /// The token and CSRF token of a live session, marking it seen; `Err(())` if it has ended.
-    fn touch(&self, id: &str) -> Option<Result<(String, String), ()>> {
-        let now = Instant::now();
-        let mut map = self.map();
-        let key = key(id);
-        let session = map.get_mut(&key)?;
-        if session.expired(now) {
-            map.remove(&key);
-            return Some(Err(()));
-        }
-        session.seen = now;
-        Some(Ok((session.token.clone(), session.csrf.clone())))
-    }
-
-    fn close(&self, id: &str) {
-        self.map().remove(&key(id));
-    }
-}
-
-fn key(id: &str) -> String {
-    hex::encode(Sha256::digest(id.as_bytes()))
-}
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
 
 /// The key sign-in values are made and checked with: derived from the master key, so that every
@@ -161,17 +94,7 @@ impl SignInKey {
     const PURPOSE: &'static str = "sign-in form";
 
     pub fn of(state: &AppState) -> SignInKey {
-        match state.store.derived_secret(Self::PURPOSE) {
-            Some(key) => SignInKey(key),
-            None => {
-                static PROCESS_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-                SignInKey(*PROCESS_KEY.get_or_init(|| {
-                    let mut key = [0u8; 32];
-                    rand::rngs::OsRng.fill_bytes(&mut key);
-                    key
-                }))
-            }
-        }
+        SignInKey(server_key(state, Self::PURPOSE))
     }
 
     fn mac(&self, issued: i64, nonce: &str) -> String {
@@ -250,36 +173,27 @@ impl Viewer {
 pub enum Lookup {
     SignedIn(Viewer),
     NoSession,
-    /// The session ran out (or the server restarted).
+    /// The session ran out, or was signed out.
     Ended,
     /// The token the session was opened with is no longer accepted.
     TokenRefused,
 }
 
-fn sessions_of(parts: &Parts) -> Sessions {
-    parts
-        .extensions
-        .get::<Sessions>()
-        .cloned()
-        .unwrap_or_default()
-}
-
-pub async fn lookup(
-    state: &AppState,
-    sessions: &Sessions,
-    headers: &HeaderMap,
-) -> Result<Lookup, AppError> {
+pub async fn lookup(state: &AppState, headers: &HeaderMap) -> Result<Lookup, AppError> {
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(Lookup::NoSession);
     };
-    let (token, csrf) = match sessions.touch(&id) {
-        None | Some(Err(())) => return Ok(Lookup::Ended),
-        Some(Ok(found)) => found,
+    let token_hash = match state.store.session(&id).await? {
+        SessionLookup::Ended => return Ok(Lookup::Ended),
+        SessionLookup::Open { token_hash } => token_hash,
     };
-    match state.store.authenticate(&token).await? {
-        Some(principal) => Ok(Lookup::SignedIn(Viewer { principal, csrf })),
-        None => {
-            sessions.close(&id);
+    match state.store.check_token_hash(&token_hash).await? {
+        TokenCheck::Valid(principal) => Ok(Lookup::SignedIn(Viewer {
+            principal,
+            csrf: csrf_of(state, &id),
+        })),
+        TokenCheck::Unknown | TokenCheck::Revoked | TokenCheck::Expired => {
+            state.store.end_session(&id).await?;
             Ok(Lookup::TokenRefused)
         }
     }
@@ -293,13 +207,12 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let sessions = sessions_of(parts);
         let next = parts
             .uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        match lookup(state, &sessions, &parts.headers).await {
+        match lookup(state, &parts.headers).await {
             Ok(Lookup::SignedIn(viewer)) => Ok(SignedIn(viewer)),
             Ok(Lookup::NoSession) => Err(sign_in_page(
                 state,
@@ -362,7 +275,7 @@ impl Notice {
             Notice::SignInFirst => "Sign in to see this page.",
             Notice::Ended => {
                 "Your session has ended, because it was not used for 2 hours, was more than \
-                 12 hours old or the service restarted. Sign in again to carry on."
+                 12 hours old or you signed out. Sign in again to carry on."
             }
             Notice::TokenRefused => {
                 "Your token is no longer accepted, so you have been signed out. Ask your Coprod \
@@ -456,12 +369,7 @@ pub struct SignInForm {
 }
 
 /// `POST /sign-in`: checks the token and opens a session (303 to the page asked for, or `/`).
-pub async fn sign_in(
-    State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form: SignInForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     if !same_origin(&headers) {
         return cross_site(None);
@@ -500,9 +408,22 @@ pub async fn sign_in(
             next,
         );
     }
-    match state.store.authenticate(token).await {
-        Ok(Some(_)) => {
-            let id = sessions.open(token);
+    let refused = |error: &str| {
+        sign_in_page(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some(error),
+            next,
+        )
+    };
+    match state.store.check_token(token).await {
+        Ok(TokenCheck::Valid(_)) => {
+            let id = match state.store.open_session(&token_hash(token)).await {
+                Ok(id) => id,
+                Err(error) => return unavailable(error.into()),
+            };
             let target = next.and_then(local_path).unwrap_or("/");
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
@@ -511,22 +432,21 @@ pub async fn sign_in(
                 &headers,
                 SESSION_COOKIE,
                 &id,
-                Some(LIFETIME.as_secs()),
+                Some(SESSION_LIFETIME.as_secs()),
             );
             set_cookie(&mut response, &headers, SIGN_IN_COOKIE, "", Some(0));
             response
         }
-        Ok(None) => sign_in_page(
-            &state,
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            None,
-            Some(
-                "That token was not recognised. Check you copied all of it, or ask your Coprod \
-                 administrator for a new one",
-            ),
-            next,
+        Ok(TokenCheck::Unknown) => refused(
+            "That token was not recognised. Check you copied all of it, or ask your Coprod \
+             administrator for a new one",
         ),
+        Ok(TokenCheck::Revoked) => {
+            refused("That token has been revoked. Ask your Coprod administrator for a new one")
+        }
+        Ok(TokenCheck::Expired) => {
+            refused("That token has expired. Ask your Coprod administrator for a new one")
+        }
         Err(error) => unavailable(error.into()),
     }
 }
@@ -538,14 +458,9 @@ pub struct SignOutForm {
 }
 
 /// `POST /sign-out`: ends the session (303 to the sign-in page).
-pub async fn sign_out(
-    State(state): State<AppState>,
-    Extension(sessions): Extension<Sessions>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form: SignOutForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let viewer = match lookup(&state, &sessions, &headers).await {
+    let viewer = match lookup(&state, &headers).await {
         Ok(Lookup::SignedIn(viewer)) => Some(viewer),
         _ => None,
     };
@@ -568,7 +483,9 @@ pub async fn sign_out(
         }
     }
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        sessions.close(&id);
+        if let Err(error) = state.store.end_session(&id).await {
+            return unavailable(error.into());
+        }
     }
     let mut response = (
         StatusCode::SEE_OTHER,
@@ -789,13 +706,7 @@ mod tests {
     }
 
     #[test]
-    fn sessions_expire_and_close() {
-        let sessions = Sessions::default();
-        let id = sessions.open("coprod_token");
-        assert!(matches!(sessions.touch(&id), Some(Ok((token, _))) if token == "coprod_token"));
-        assert!(sessions.touch("other").is_none());
-        sessions.close(&id);
-        assert!(sessions.touch(&id).is_none());
+    fn secrets_are_the_same_only_when_equal() {
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "ab"));

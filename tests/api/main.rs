@@ -20,4 +20,5 @@ mod portfolio;
 mod projects;
 mod seals;
 mod stories;
+mod tokens;
 mod views;

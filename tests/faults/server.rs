@@ -67,6 +67,8 @@ pub struct Server {
     pub base: String,
     database: String,
     log: PathBuf,
+    /// Flags given to `coprod serve` besides `--listen`.
+    flags: Vec<String>,
     child: Option<Child>,
 }
 
@@ -74,12 +76,24 @@ impl Server {
     /// Starts `coprod serve` on `port` over `database`, its output appended to `log`; waits
     /// until `/readyz` answers 200.
     pub async fn spawn(name: &'static str, database: &str, port: u16, log: &Path) -> Server {
+        Server::spawn_with(name, database, port, log, &[]).await
+    }
+
+    /// [`Server::spawn`], with `flags` given to `coprod serve` too.
+    pub async fn spawn_with(
+        name: &'static str,
+        database: &str,
+        port: u16,
+        log: &Path,
+        flags: &[&str],
+    ) -> Server {
         let mut server = Server {
             name,
             port,
             base: format!("http://127.0.0.1:{port}"),
             database: database.to_string(),
             log: log.to_path_buf(),
+            flags: flags.iter().map(|flag| flag.to_string()).collect(),
             child: None,
         };
         server.start().await;
@@ -98,6 +112,7 @@ impl Server {
             .arg("--database")
             .arg(&self.database)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(&self.flags)
             .env_remove("DATABASE_URL")
             .env("COPROD_MASTER_KEY", crate::kit::TEST_MASTER_KEY)
             .env("RUST_LOG", "info")

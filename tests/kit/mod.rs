@@ -7,7 +7,8 @@
 //! - [`app`]: a server with a client and role tokens ([`TestApp`], [`each_backend`]);
 //! - [`facts`]: the JSON bodies posted (registrations and facts);
 //! - [`refusals`]: tables of requests the API must refuse, every row checked and named;
-//! - [`python`]: the interpreter for the independent checkers in `docs/`.
+//! - [`python`]: the interpreter for the independent checkers in `docs/`;
+//! - [`visitor`]: someone using the pages, on one server or several.
 
 #![allow(dead_code, unused_imports)]
 
@@ -18,9 +19,11 @@ pub mod facts;
 pub mod python;
 pub mod refusals;
 pub mod server;
+pub mod visitor;
 
 pub use app::{each_backend, each_backend_with_clock, rich_project, Resp, TestApp, Tokens};
 pub use db::{backends, postgres, sqlite, test_master_key, Backend, TestDb, TEST_MASTER_KEY};
 pub use each::{catch_unwind, panic_message, run_on_each_backend, Harness};
 pub use python::python;
 pub use server::Server;
+pub use visitor::Visitor;
