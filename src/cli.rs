@@ -164,6 +164,13 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Copy a SQLite database, while it is being served, into a new file FILE: a consistent
+    /// copy as of one instant (for PostgreSQL use pg_dump: see docs/operations.md). Check the
+    /// copy with `coprod --database sqlite://FILE verify`.
+    Backup {
+        /// The new file to write (never overwritten).
+        file: PathBuf,
+    },
     /// Make a signed checkpoint of every project's head now and print it as JSON (see
     /// docs/checkpoints.md); the first one creates the checkpoint key file.
     Checkpoint {
@@ -660,6 +667,21 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                 }
                 Err(Stopped::Error(why)) => Err(CliError::Other(why)),
             }
+        }
+        Command::Backup { ref file } => {
+            let store = open(&cli.database, Opening::Existing).await?;
+            let summary = store
+                .backup_sqlite_into(file)
+                .await
+                .map_err(|e| CliError::Other(e.to_string()))?;
+            eprintln!(
+                "backed up {} and {} to {}; check it with `coprod --database sqlite://{} verify`",
+                count(summary.projects as usize, "project", "projects"),
+                count(summary.entries as usize, "entry", "entries"),
+                file.display(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Keys {
             command: KeysCommand::Rotate,

@@ -20,9 +20,11 @@
 //! - `db`, `projector`, `views`: the pools and entry queries, the views' SQL and their content.
 //! - `assess`, `portfolio`: assessments and the portfolio, as the application asks for them.
 //! - `checkpoints`: signed checkpoints of every project's head, and trails checked against them.
+//! - `backup`: an online copy of a SQLite database (`coprod backup`).
 
 mod append;
 mod assess;
+mod backup;
 mod cache;
 mod chain;
 mod checkpoints;
@@ -52,6 +54,7 @@ use crate::clock::Clock;
 
 pub use append::CommitReceipt;
 pub use assess::{AssessmentError, ProjectAt};
+pub use backup::{BackupError, BackupSummary};
 pub use chain::ChainedRepository;
 pub use checkpoints::{
     CheckpointCheck, CheckpointError, GuardedEntries, MadeCheckpoint, ViewCheck,
