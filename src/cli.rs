@@ -119,6 +119,12 @@ pub enum Command {
         demo: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        /// A PostgreSQL streaming replica of the database (postgres://…) to send reads of
+        /// projects, trails, assessments, pages and the portfolio to; writes, and reads asking
+        /// for a sequence it has not replayed yet, go to the database itself. A replica that
+        /// does not answer is set aside until it does.
+        #[arg(long, env = crate::config::READ_DATABASE_URL_ENV, value_name = "URL", conflicts_with = "demo")]
+        read_database: Option<String>,
     },
     /// Apply the database migrations.
     Migrate,
@@ -437,11 +443,15 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             ref checkpoint_every,
             demo: false,
             ref limits,
+            ref read_database,
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
             let store = open_unlocked(&cli.database, &key_file(&cli), Opening::MayCreate).await?;
             tracing::info!(backend = store.backend(), "store ready");
+            if let Some(url) = read_database {
+                attach_read_replica(&store, url).await?;
+            }
             if store.token_count().await? == 0 {
                 let token = store
                     .create_token(AccessRole::Admin, ALL_ORGANISATIONS, "initial admin")
@@ -694,6 +704,27 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Sends reads to the replica at `url`; one that does not answer now is said so and set aside
+/// (the server starts on the primary alone and takes the replica when it answers).
+async fn attach_read_replica(store: &Store, url: &str) -> Result<(), CliError> {
+    let status = store
+        .attach_read_replica(url)
+        .await
+        .map_err(|e| CliError::Other(format!("--read-database: {e}")))?;
+    if status.is_serving() {
+        tracing::info!(replica = %status.address, "reads go to the read replica");
+    } else {
+        tracing::warn!(
+            replica = %status.address,
+            status = status.status,
+            reason = status.reason.as_deref().unwrap_or(""),
+            "the read replica does not serve: starting on the primary alone; reads go to the \
+             replica once it answers (see /readyz)"
+        );
+    }
+    Ok(())
 }
 
 fn listen_address(listen: &str) -> Result<std::net::SocketAddr, CliError> {

@@ -66,6 +66,7 @@ impl Store {
                     .build(),
                 organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),
                 checkpoints: Default::default(),
+                replica: Default::default(),
             }),
         })
     }

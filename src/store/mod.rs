@@ -21,6 +21,7 @@
 //! - `assess`, `portfolio`: assessments and the portfolio, as the application asks for them.
 //! - `checkpoints`: signed checkpoints of every project's head, and trails checked against them.
 //! - `backup`: an online copy of a SQLite database (`coprod backup`).
+//! - `replica`: reads sent to a PostgreSQL streaming replica, and back to the primary.
 
 mod append;
 mod assess;
@@ -41,6 +42,7 @@ mod projector;
 mod reads;
 mod rebuild;
 mod refresh;
+mod replica;
 mod tokens;
 pub mod views;
 
@@ -68,6 +70,7 @@ pub use portfolio::PortfolioProject;
 #[doc(hidden)]
 pub use projector::{EVENTS_AFTER_POSTGRES, EVENTS_AFTER_SQLITE};
 pub use reads::ProjectHead;
+pub use replica::{Needs, ReadScope, ReplicaStatus};
 pub use tokens::{
     recorded_by_for, token_hash, token_id, AccessRole, Principal, UnknownRole, TOKEN_PREFIX,
 };
@@ -110,6 +113,8 @@ struct Inner {
     organisations: moka::sync::Cache<Uuid, String>,
     /// The checkpoint key, and the signed checkpoints as this process last checked them.
     checkpoints: checkpoints::Checkpointing,
+    /// The PostgreSQL streaming replica reads may be sent to, once attached.
+    replica: std::sync::OnceLock<Arc<replica::ReadReplica>>,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.
