@@ -447,6 +447,9 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
+            if let Some(url) = read_database {
+                check_read_database(&cli.database, url)?;
+            }
             let store = open_unlocked(&cli.database, &key_file(&cli), Opening::MayCreate).await?;
             tracing::info!(backend = store.backend(), "store ready");
             if let Some(url) = read_database {
@@ -704,6 +707,26 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Refuses a read replica that cannot be one, before anything is opened or created: it must be
+/// a PostgreSQL URL, of a replica of a PostgreSQL database.
+fn check_read_database(database: &str, url: &str) -> Result<(), CliError> {
+    if !is_postgres(url) {
+        return Err(CliError::Other(
+            "--read-database takes the postgres://… URL of a PostgreSQL streaming replica of \
+             --database"
+                .into(),
+        ));
+    }
+    if !is_postgres(database) {
+        return Err(CliError::Other(
+            "--read-database is for a PostgreSQL --database (its streaming replica); a SQLite \
+             database has no replica: leave --read-database out"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Sends reads to the replica at `url`; one that does not answer now is said so and set aside

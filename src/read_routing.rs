@@ -34,17 +34,17 @@ pub const MAX_NAMED_PROJECTS: usize = 100;
 
 /// The layer in front of the API's routes: malformed requests get problem+json.
 pub async fn api_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    route(state, request, next, |message| {
-        ApiError::bad_request("validation_failed", message).into_response()
+    route(state, request, next, |field, message| {
+        ApiError::bad_request("validation_failed", message.clone())
+            .at(field, message)
+            .into_response()
     })
     .await
 }
 
 /// The layer in front of the pages: malformed requests get an error page.
 pub async fn page_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    route(state, request, next, |message| {
-        crate::web::bad_address(&message)
-    })
+    route(state, request, next, |_, message| crate::web::bad_address(&message))
     .await
 }
 
@@ -52,14 +52,14 @@ async fn route(
     state: AppState,
     mut request: Request,
     next: Next,
-    refuse: impl Fn(String) -> Response,
+    refuse: impl Fn(&'static str, String) -> Response,
 ) -> Response {
     if !may_read_replica(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let needs = match needs_of(&mut request) {
         Ok(needs) => needs,
-        Err(message) => return refuse(message),
+        Err((field, message)) => return refuse(field, message),
     };
     let scope = state.store.read_scope(&needs).await;
     let response = scope.run(next.run(request)).await;
@@ -83,67 +83,74 @@ fn may_read_replica(method: &Method, path: &str) -> bool {
         || path.starts_with("/assets/"))
 }
 
+/// Why a request cannot be read: the parameter or header at fault, and what is wrong.
+type Unreadable = (&'static str, String);
+
+/// How the header is named where a problem points at it.
+const HEADER_NAME: &str = "Coprod-Min-Sequence";
+/// Where a problem points when the query as a whole cannot be read.
+const QUERY: &str = "query";
+
 /// What the request asks the answering database to hold, with `min_sequence` taken out of its
 /// address; or why it cannot be read.
-fn needs_of(request: &mut Request) -> Result<Vec<(Uuid, u64)>, String> {
+fn needs_of(request: &mut Request) -> Result<Vec<(Uuid, u64)>, Unreadable> {
+    let unreadable_query = || (QUERY, "The address's query cannot be read.".to_string());
     let project = project_in(request.uri().path());
     let mut needs = Vec::new();
     let query = request.uri().query().unwrap_or("").to_string();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
-        .map_err(|_| "The address's query cannot be read.".to_string())?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&query).map_err(|_| unreadable_query())?;
     let asked: Vec<&String> = pairs
         .iter()
         .filter(|(name, _)| name == MIN_SEQUENCE_PARAM)
         .map(|(_, value)| value)
         .collect();
+    let at_parameter = |why: String| (MIN_SEQUENCE_PARAM, why);
     match (asked.as_slice(), project) {
         ([], _) => {}
-        ([value], Some(project)) => needs.push((project, sequence(MIN_SEQUENCE_PARAM, value)?)),
+        ([value], Some(project)) => needs.push((
+            project,
+            sequence(MIN_SEQUENCE_PARAM, value).map_err(at_parameter)?,
+        )),
         ([_], None) => {
-            return Err(format!(
+            return Err(at_parameter(format!(
                 "{MIN_SEQUENCE_PARAM} asks for a sequence of the project in the address, and \
-                 this address names no project: give the Coprod-Min-Sequence header \
+                 this address names no project: give the {HEADER_NAME} header \
                  (PROJECT_ID:SEQUENCE) instead."
-            ))
+            )))
         }
-        _ => return Err(format!("Give {MIN_SEQUENCE_PARAM} once.")),
+        _ => return Err(at_parameter(format!("Give {MIN_SEQUENCE_PARAM} once."))),
     }
     if let Some(project) = project {
         needs.extend(named_sequence(request.uri().path(), &pairs).map(|n| (project, n)));
     }
+    let at_header = |why: String| (HEADER_NAME, why);
     for value in request.headers().get_all(MIN_SEQUENCE_HEADER) {
         let text = value
             .to_str()
-            .map_err(|_| "The Coprod-Min-Sequence header is not text.".to_string())?;
-        for item in text
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-        {
-            needs.push(header_item(item)?);
+            .map_err(|_| at_header(format!("The {HEADER_NAME} header is not text.")))?;
+        for item in text.split(',').map(str::trim) {
+            needs.push(header_item(item).map_err(at_header)?);
         }
     }
     if needs.len() > MAX_NAMED_PROJECTS {
-        return Err(format!(
-            "Coprod-Min-Sequence names at most {MAX_NAMED_PROJECTS} projects."
-        ));
+        return Err(at_header(format!(
+            "{HEADER_NAME} names at most {MAX_NAMED_PROJECTS} projects."
+        )));
     }
     if !asked.is_empty() {
         let kept: Vec<&(String, String)> = pairs
             .iter()
             .filter(|(name, _)| name != MIN_SEQUENCE_PARAM)
             .collect();
-        let query = serde_urlencoded::to_string(kept)
-            .map_err(|_| "The address's query cannot be read.".to_string())?;
+        let query = serde_urlencoded::to_string(kept).map_err(|_| unreadable_query())?;
         let path = request.uri().path().to_string();
         let address = if query.is_empty() {
             path
         } else {
             format!("{path}?{query}")
         };
-        *request.uri_mut() = address
-            .parse::<Uri>()
-            .map_err(|_| "The address cannot be read.".to_string())?;
+        *request.uri_mut() = address.parse::<Uri>().map_err(|_| unreadable_query())?;
     }
     Ok(needs)
 }
@@ -181,14 +188,14 @@ fn named_sequence(path: &str, pairs: &[(String, String)]) -> Option<u64> {
 fn header_item(item: &str) -> Result<(Uuid, u64), String> {
     let unreadable = || {
         format!(
-            "Coprod-Min-Sequence takes PROJECT_ID:SEQUENCE pairs separated by commas, as a \
+            "{HEADER_NAME} takes PROJECT_ID:SEQUENCE pairs separated by commas, as a \
              receipt gives them; '{}' is not one.",
             item.chars().take(80).collect::<String>()
         )
     };
     let (project, number) = item.split_once(':').ok_or_else(unreadable)?;
     let project: Uuid = project.trim().parse().map_err(|_| unreadable())?;
-    Ok((project, sequence("Coprod-Min-Sequence", number.trim())?))
+    Ok((project, sequence(HEADER_NAME, number.trim())?))
 }
 
 /// A sequence: a whole number from 1.

@@ -68,12 +68,25 @@ pub struct Server {
     database: String,
     log: PathBuf,
     child: Option<Child>,
+    /// Further words after `serve --listen …`.
+    serve_args: Vec<String>,
 }
 
 impl Server {
     /// Starts `coprod serve` on `port` over `database`, its output appended to `log`; waits
     /// until `/readyz` answers 200.
     pub async fn spawn(name: &'static str, database: &str, port: u16, log: &Path) -> Server {
+        Server::spawn_with(name, database, port, log, &[]).await
+    }
+
+    /// [`Server::spawn`] with further words for `coprod serve` (`--read-database URL`, say).
+    pub async fn spawn_with(
+        name: &'static str,
+        database: &str,
+        port: u16,
+        log: &Path,
+        serve_args: &[&str],
+    ) -> Server {
         let mut server = Server {
             name,
             port,
@@ -81,6 +94,7 @@ impl Server {
             database: database.to_string(),
             log: log.to_path_buf(),
             child: None,
+            serve_args: serve_args.iter().map(|word| word.to_string()).collect(),
         };
         server.start().await;
         server
@@ -98,6 +112,7 @@ impl Server {
             .arg("--database")
             .arg(&self.database)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(&self.serve_args)
             .env_remove("DATABASE_URL")
             .env("COPROD_MASTER_KEY", crate::kit::TEST_MASTER_KEY)
             .env("RUST_LOG", "info")
