@@ -22,7 +22,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use axum::extract::FromRequestParts;
+
+use crate::app::{AppState, Caller};
 use crate::http::problem::ApiError;
 
 /// The query parameter asking for at least a sequence of the project in the address.
@@ -32,54 +34,66 @@ pub const MIN_SEQUENCE_HEADER: &str = "coprod-min-sequence";
 /// How many projects one `Coprod-Min-Sequence` header may name.
 pub const MAX_NAMED_PROJECTS: usize = 100;
 
-/// The layer in front of the API's routes: malformed requests get problem+json.
+/// The layer in front of the API's routes: malformed requests get problem+json, after the token
+/// is checked (the API checks the token first: a request without one gets 401).
 pub async fn api_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    route(state, request, next, |field, message| {
-        ApiError::bad_request("validation_failed", message.clone())
-            .at(field, message)
-            .into_response()
-    })
-    .await
+    route(state, request, next, Transport::Api).await
 }
 
 /// The layer in front of the pages: malformed requests get an error page.
 pub async fn page_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    route(state, request, next, |_, message| crate::web::bad_address(&message))
-    .await
+    route(state, request, next, Transport::Pages).await
 }
 
-async fn route(
-    state: AppState,
-    mut request: Request,
-    next: Next,
-    refuse: impl Fn(&'static str, String) -> Response,
-) -> Response {
+/// Which door a request came in by: how it is refused.
+#[derive(Clone, Copy)]
+enum Transport {
+    Api,
+    Pages,
+}
+
+async fn route(state: AppState, mut request: Request, next: Next, door: Transport) -> Response {
     if !may_read_replica(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let needs = match needs_of(&mut request) {
-        Ok(needs) => needs,
-        Err((field, message)) => return refuse(field, message),
+    let (field, message) = match needs_of(&mut request) {
+        Ok(needs) => {
+            let scope = state.store.read_scope(&needs).await;
+            let response = scope.run(next.run(request)).await;
+            let from = if scope.on_replica() {
+                "replica"
+            } else {
+                "primary"
+            };
+            metrics::counter!("coprod_reads_total", "from" => from).increment(1);
+            return response;
+        }
+        Err(unreadable) => unreadable,
     };
-    let scope = state.store.read_scope(&needs).await;
-    let response = scope.run(next.run(request)).await;
-    let from = if scope.on_replica() {
-        "replica"
-    } else {
-        "primary"
-    };
-    metrics::counter!("coprod_reads_total", "from" => from).increment(1);
-    response
+    match door {
+        Transport::Pages => crate::web::bad_address(&message),
+        Transport::Api => {
+            let (mut parts, _) = request.into_parts();
+            if let Err(refused) = Caller::from_request_parts(&mut parts, &state).await {
+                return refused.into_response();
+            }
+            ApiError::bad_request("validation_failed", message.clone())
+                .at(field, message)
+                .into_response()
+        }
+    }
 }
 
 /// Whether a request is a read the replica may answer.
-fn may_read_replica(method: &Method, path: &str) -> bool {
+pub fn may_read_replica(method: &Method, path: &str) -> bool {
     if method != Method::GET && method != Method::HEAD {
         return false;
     }
     let primary_only = ["/healthz", "/readyz", "/metrics", "/sign-in", "/sign-out"];
     !(primary_only.contains(&path)
         || path.starts_with("/api/v1/checkpoints")
+        || path.starts_with("/api/v1/rubrics")
+        || path == "/api/v1/openapi.json"
         || path.starts_with("/assets/"))
 }
 

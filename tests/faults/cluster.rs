@@ -125,8 +125,20 @@ impl Cluster {
             .tool(
                 "pg_basebackup",
                 &[
-                    "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", &data, "-R", "-X",
-                    "stream", "-c", "fast", "--no-sync",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-D",
+                    &data,
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "--no-sync",
                 ],
             )
             .stdin(Stdio::null())
