@@ -94,7 +94,7 @@ async fn record_some(base: &str, recorder: &str, assurance: &str) -> Vec<String>
         post(
             format!("/projects/{id}/events"),
             recorder,
-            stage_started("design"),
+            stage_started("commission"),
         )
         .await;
         post(

@@ -294,7 +294,7 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
         .post(
             &format!("/api/v1/projects/{id}/events"),
             &recorder,
-            stage_started("design"),
+            stage_started("commission"),
         )
         .await;
     assert_eq!(receipt["last_sequence"], 3, "{receipt}");

@@ -40,7 +40,12 @@ pub fn postgres_bin() -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Some(paths) = std::env::var_os("PATH") {
         if let Some(dir) = std::env::split_paths(&paths).find(|dir| has_both(dir)) {
-            return Some(dir);
+            // Where `initdb` really lives (PATH may hold a link to it), beside the other tools.
+            return std::fs::canonicalize(dir.join("initdb"))
+                .ok()
+                .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
+                .filter(|real| has_both(real))
+                .or(Some(dir));
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
