@@ -112,8 +112,8 @@ fn needs_of(request: &mut Request) -> Result<Vec<(Uuid, u64)>, Unreadable> {
     let project = project_in(request.uri().path());
     let mut needs = Vec::new();
     let query = request.uri().query().unwrap_or("").to_string();
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(&query).map_err(|_| unreadable_query())?;
+    // A query that cannot be read as pairs is left to the handler, which says what is wrong.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
     let asked: Vec<&String> = pairs
         .iter()
         .filter(|(name, _)| name == MIN_SEQUENCE_PARAM)

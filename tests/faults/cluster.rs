@@ -103,6 +103,7 @@ impl Cluster {
     /// A hot standby of `primary`: `pg_basebackup -R` (which writes `standby.signal` and the
     /// `primary_conninfo` to stream from) into a directory of its own, started on a port of its
     /// own. The primary's `pg_hba.conf`, made by `initdb --auth=trust`, lets 127.0.0.1 replicate.
+    #[allow(dead_code)] // Used by tests/replica.rs, not by every test binary including this file.
     pub fn replica_of(primary: &Cluster) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("coprod-replica-pg-")
