@@ -459,14 +459,23 @@ async fn a_read_replica_that_does_not_answer_at_start_is_set_aside_and_the_serve
         ready["read_replica"]["reason"].as_str().is_some(),
         "{ready}"
     );
+    // /readyz answers anyone: it says neither where the replica is nor its errors' words.
+    let port = nobody
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .split('/')
+        .next()
+        .expect("a port");
     assert!(
-        !ready.to_string().contains("password"),
-        "/readyz shows no credentials: {ready}"
+        !ready.to_string().contains(port) && !ready.to_string().contains("refused"),
+        "/readyz tells where the replica is, or what its error said: {ready}"
     );
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
-        logged.contains("the read replica does not serve: starting on the primary alone"),
-        "{}",
+        logged.contains("the read replica does not serve: starting on the primary alone")
+            && logged.contains(port),
+        "the log says the replica does not answer, and where it was looked for:\n{}",
         server.log_tail()
     );
     let admin = blocking(|| create_token(&db.url, "admin", "*"));
@@ -654,6 +663,43 @@ async fn every_read_takes_min_sequence_and_the_header_and_refuses_them_malformed
             ],
         )
         .await;
+
+        // The OpenAPI document says which reads take them.
+        let document = app.get(None, "/openapi.json").await.json_with(200);
+        let parameters = |path: &str, method: &str| -> Vec<String> {
+            document["paths"][path][method]["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        for path in [
+            "/api/v1/projects/{id}",
+            "/api/v1/projects/{id}/events",
+            "/api/v1/projects/{id}/assessment",
+            "/api/v1/projects/{id}/verify",
+        ] {
+            let names = parameters(path, "get");
+            assert!(
+                names.iter().any(|n| n == "min_sequence")
+                    && names.iter().any(|n| n == "Coprod-Min-Sequence"),
+                "GET {path}: {names:?}"
+            );
+        }
+        let portfolio = parameters("/api/v1/portfolio", "get");
+        assert!(
+            portfolio.iter().any(|n| n == "Coprod-Min-Sequence")
+                && !portfolio.iter().any(|n| n == "min_sequence"),
+            "{portfolio:?}"
+        );
+        let posting = parameters("/api/v1/projects/{id}/events", "post");
+        assert!(!posting.iter().any(|n| n == "min_sequence"), "{posting:?}");
+        let ready = parameters("/readyz", "get");
+        assert!(
+            !ready.iter().any(|n| n == "Coprod-Min-Sequence"),
+            "{ready:?}"
+        );
 
         // The pages refuse it as a page, with the pages' headers.
         let page = app

@@ -35,14 +35,16 @@ const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one health check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The replica's state as `/readyz` and the log report it.
+/// The replica's state as `/readyz` and the log report it. `/readyz` answers anyone, so it says
+/// neither where the replica is nor what its errors said: the log does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplicaStatus {
-    /// Where the replica is (host, port and database; never a password).
+    /// Where the replica is (host, port and database; never a password): for the log only.
+    #[serde(skip)]
     pub address: String,
     /// `serving` (reads go to it), `unreachable` or `not_a_standby` (reads go to the primary).
     pub status: &'static str,
-    /// Why it is not serving, when it is not.
+    /// Why it is not serving, when it is not, in words of Coprod's own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Seconds between the newest transaction it has received and the one it has applied (0
@@ -62,6 +64,10 @@ impl ReplicaStatus {
 const SERVING: &str = "serving";
 const UNREACHABLE: &str = "unreachable";
 const NOT_A_STANDBY: &str = "not_a_standby";
+/// Before the first check.
+const NOT_CHECKED: &str = "not checked yet";
+/// Why an unreachable replica is not serving.
+const NO_ANSWER: &str = "it does not answer (the server's log says what it answered)";
 
 /// The replica: its pool and what was last learnt of it.
 pub(crate) struct ReadReplica {
@@ -79,14 +85,21 @@ impl ReadReplica {
         }
     }
 
-    fn set(&self, status: &'static str, reason: Option<String>, lag: Option<f64>) {
+    /// Records what was learnt; `detail` (an error's own words) goes to the log only.
+    fn set(
+        &self,
+        status: &'static str,
+        reason: Option<&str>,
+        lag: Option<f64>,
+        detail: Option<String>,
+    ) {
         let was_serving = self.serving.swap(status == SERVING, Ordering::SeqCst);
         let mut current = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        let changed = current.status != status;
+        let changed = current.status != status || current.reason.as_deref() == Some(NOT_CHECKED);
         *current = ReplicaStatus {
             address: self.address.clone(),
             status,
-            reason: reason.clone(),
+            reason: reason.map(str::to_string),
             replay_lag_seconds: lag,
             checked_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         };
@@ -105,7 +118,8 @@ impl ReadReplica {
                 _ => tracing::warn!(
                     replica = %self.address,
                     status,
-                    reason = reason.as_deref().unwrap_or(""),
+                    reason = reason.unwrap_or(""),
+                    detail = detail.as_deref().unwrap_or(""),
                     "the read replica is set aside: reads go to the primary"
                 ),
             }
@@ -125,26 +139,25 @@ impl ReadReplica {
         match asked {
             Err(_) => self.set(
                 UNREACHABLE,
-                Some(format!("no answer within {CHECK_TIMEOUT:?}")),
+                Some(NO_ANSWER),
                 None,
+                Some(format!("no answer within {CHECK_TIMEOUT:?}")),
             ),
-            Ok(Err(error)) => self.set(UNREACHABLE, Some(error.to_string()), None),
+            Ok(Err(error)) => self.set(UNREACHABLE, Some(NO_ANSWER), None, Some(error.to_string())),
             Ok(Ok((false, _))) => self.set(
                 NOT_A_STANDBY,
-                Some(
-                    "it is not in recovery: not a streaming replica (promoted, or a primary)"
-                        .into(),
-                ),
+                Some("it is not in recovery: not a streaming replica (promoted, or a primary)"),
+                None,
                 None,
             ),
-            Ok(Ok((true, lag))) => self.set(SERVING, None, lag.map(|l| l.max(0.0))),
+            Ok(Ok((true, lag))) => self.set(SERVING, None, lag.map(|l| l.max(0.0)), None),
         }
     }
 
     /// A read failed on the replica: set it aside until the next check finds it answering.
     fn failed(&self, error: &StoreError) {
         if matches!(error, StoreError::Unavailable(_)) {
-            self.set(UNREACHABLE, Some(error.to_string()), None);
+            self.set(UNREACHABLE, Some(NO_ANSWER), None, Some(error.to_string()));
         }
     }
 }
@@ -211,7 +224,7 @@ impl Store {
             status: Mutex::new(ReplicaStatus {
                 address,
                 status: UNREACHABLE,
-                reason: Some("not checked yet".into()),
+                reason: Some(NOT_CHECKED.into()),
                 replay_lag_seconds: None,
                 checked_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
             }),
