@@ -125,6 +125,12 @@ pub enum Command {
         /// does not answer is set aside until it does.
         #[arg(long, env = crate::config::READ_DATABASE_URL_ENV, value_name = "URL", conflicts_with = "demo")]
         read_database: Option<String>,
+        /// Seconds the read replica may be behind the primary: further behind, it is set aside
+        /// (reads go to the primary) until it catches up.
+        #[arg(long, env = crate::config::READ_MAX_LAG_ENV, value_name = "SECONDS",
+              default_value_t = crate::config::DEFAULT_READ_MAX_LAG_SECONDS,
+              value_parser = clap::value_parser!(u64).range(1..=86_400), requires = "read_database")]
+        read_max_lag: u64,
     },
     /// Apply the database migrations.
     Migrate,
@@ -444,6 +450,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             demo: false,
             ref limits,
             ref read_database,
+            read_max_lag,
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
@@ -453,7 +460,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             let store = open_unlocked(&cli.database, &key_file(&cli), Opening::MayCreate).await?;
             tracing::info!(backend = store.backend(), "store ready");
             if let Some(url) = read_database {
-                attach_read_replica(&store, url).await?;
+                attach_read_replica(&store, url, Duration::from_secs(read_max_lag)).await?;
             }
             if store.token_count().await? == 0 {
                 let token = store
@@ -731,9 +738,9 @@ fn check_read_database(database: &str, url: &str) -> Result<(), CliError> {
 
 /// Sends reads to the replica at `url`; one that does not answer now is said so and set aside
 /// (the server starts on the primary alone and takes the replica when it answers).
-async fn attach_read_replica(store: &Store, url: &str) -> Result<(), CliError> {
+async fn attach_read_replica(store: &Store, url: &str, max_lag: Duration) -> Result<(), CliError> {
     let status = store
-        .attach_read_replica(url)
+        .attach_read_replica(url, max_lag)
         .await
         .map_err(|e| CliError::Other(format!("--read-database: {e}")))?;
     if status.is_serving() {

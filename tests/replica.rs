@@ -376,6 +376,31 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
     let lagging = client.readyz().await;
     assert_eq!(lagging["read_replica"]["status"], "serving", "{lagging}");
 
+    // A server that allows the replica only a second behind sets it aside while it lags, and
+    // its reads go to the primary, receipt or not.
+    let strict = Server::spawn_with(
+        "strict",
+        &database,
+        free_port(),
+        &dir.path().join("strict.log"),
+        &["--read-database", &replica_url, "--read-max-lag", "1"],
+    )
+    .await;
+    let strict_client = Client::new(&strict.base);
+    let set_aside = wait_for_replica_status(&strict_client, "lagging").await;
+    assert!(
+        set_aside["read_replica"]["replay_lag_seconds"]
+            .as_f64()
+            .is_some_and(|lag| lag > 1.0),
+        "{set_aside}"
+    );
+    assert_eq!(set_aside["status"], "ready", "{set_aside}");
+    let (by, page) = strict_client
+        .answered_by(&admin, async || strict_client.get(&trail, &admin).await)
+        .await;
+    assert_eq!((by, last_sequence(&page)), ("primary", 3), "{page}");
+    drop(strict);
+
     // Replay resumes: the replica answers the receipt's reads again.
     on_replica(&replica_url, "SELECT pg_wal_replay_resume()").await;
     wait_until_replica_holds(&replica_url, &id, 3).await;
@@ -526,6 +551,34 @@ async fn a_read_database_that_cannot_be_a_replica_is_refused_at_start_and_nothin
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{read_database}: {stderr}");
         assert!(stderr.contains(said), "{read_database}: {stderr}");
+    }
+    for (words, said) in [
+        (vec!["serve", "--read-max-lag", "5"], "--read-database"),
+        (
+            vec![
+                "serve",
+                "--read-database",
+                "postgres://postgres@127.0.0.1:5432/coprod",
+                "--read-max-lag",
+                "0",
+            ],
+            "--read-max-lag",
+        ),
+        (
+            vec![
+                "serve",
+                "--read-database",
+                "postgres://postgres@127.0.0.1:5432/coprod",
+                "--read-max-lag",
+                "a minute",
+            ],
+            "--read-max-lag",
+        ),
+    ] {
+        let output = blocking(|| coprod(&sqlite, &words));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{words:?}: {stderr}");
+        assert!(stderr.contains(said), "{words:?}: {stderr}");
     }
     assert!(
         !file.exists(),

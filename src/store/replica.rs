@@ -8,8 +8,9 @@
 //! that a participant erased there is never shown from a replica that has not replayed the
 //! erasure yet.
 //!
-//! A replica that does not answer, at start or later, is set aside: reads go to the primary,
-//! and a check every [`CHECK_EVERY`] takes it back once it answers again. A read that fails on
+//! A replica that does not answer, at start or later, or that is further behind than the
+//! server allows, is set aside: reads go to the primary, and a check every [`CHECK_EVERY`] takes
+//! it back once it answers again and has caught up. A read that fails on
 //! the replica is run again on the primary, so a replica stopping never fails a request.
 
 use std::future::Future;
@@ -42,7 +43,8 @@ pub struct ReplicaStatus {
     /// Where the replica is (host, port and database; never a password): for the log only.
     #[serde(skip)]
     pub address: String,
-    /// `serving` (reads go to it), `unreachable` or `not_a_standby` (reads go to the primary).
+    /// `serving` (reads go to it); `unreachable`, `not_a_standby` or `lagging` (further behind
+    /// than the server allows): reads go to the primary.
     pub status: &'static str,
     /// Why it is not serving, when it is not, in words of Coprod's own.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +66,7 @@ impl ReplicaStatus {
 const SERVING: &str = "serving";
 const UNREACHABLE: &str = "unreachable";
 const NOT_A_STANDBY: &str = "not_a_standby";
+const LAGGING: &str = "lagging";
 /// Before the first check.
 const NOT_CHECKED: &str = "not checked yet";
 /// Why an unreachable replica is not serving.
@@ -73,6 +76,8 @@ const NO_ANSWER: &str = "it does not answer (the server's log says what it answe
 pub(crate) struct ReadReplica {
     db: Db,
     address: String,
+    /// A replica further behind than this is set aside until it catches up.
+    max_lag: Duration,
     serving: AtomicBool,
     status: Mutex<ReplicaStatus>,
 }
@@ -150,7 +155,21 @@ impl ReadReplica {
                 None,
                 None,
             ),
-            Ok(Ok((true, lag))) => self.set(SERVING, None, lag.map(|l| l.max(0.0)), None),
+            Ok(Ok((true, lag))) => {
+                let lag = lag.map(|l| l.max(0.0));
+                match lag {
+                    Some(behind) if behind > self.max_lag.as_secs_f64() => self.set(
+                        LAGGING,
+                        Some(&format!(
+                            "it is further behind the primary than {} s",
+                            self.max_lag.as_secs()
+                        )),
+                        lag,
+                        None,
+                    ),
+                    _ => self.set(SERVING, None, lag, None),
+                }
+            }
         }
     }
 
@@ -190,9 +209,14 @@ pub type Needs = [(Uuid, u64)];
 
 impl Store {
     /// Adds a read replica at `url` (a `postgres://` URL of a streaming replica of this
-    /// store's PostgreSQL primary) and starts checking it; the store starts on the primary alone
+    /// store's PostgreSQL primary), set aside while more than `max_lag` behind, and starts
+    /// checking it; the store starts on the primary alone
     /// if the replica does not answer now. Refused for a SQLite store or a non-PostgreSQL URL.
-    pub async fn attach_read_replica(&self, url: &str) -> Result<ReplicaStatus, StoreError> {
+    pub async fn attach_read_replica(
+        &self,
+        url: &str,
+        max_lag: Duration,
+    ) -> Result<ReplicaStatus, StoreError> {
         if !self.inner.db.is_postgres() {
             return Err(StoreError::Internal(
                 "a read replica is for a PostgreSQL primary: the database is SQLite".into(),
@@ -220,6 +244,7 @@ impl Store {
         let replica = Arc::new(ReadReplica {
             db: Db::Postgres(pool),
             address: address.clone(),
+            max_lag,
             serving: AtomicBool::new(false),
             status: Mutex::new(ReplicaStatus {
                 address,
