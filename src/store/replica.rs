@@ -13,11 +13,12 @@
 //! it back once it answers again and has caught up. A read that fails on
 //! the replica is run again on the primary, so a replica stopping never fails a request.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
@@ -49,8 +50,8 @@ pub struct ReplicaStatus {
     /// Why it is not serving, when it is not, in words of Coprod's own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Seconds between the newest transaction it has received and the one it has applied (0
-    /// when it has applied everything it received), as of the last check.
+    /// Seconds since the primary's log first went past what the replica has replayed (0 when
+    /// it has replayed all the primary had at the last check), to within a check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_lag_seconds: Option<f64>,
     /// When it was last checked (RFC 3339).
@@ -78,6 +79,7 @@ pub(crate) struct ReadReplica {
     address: String,
     /// A replica further behind than this is set aside until it catches up.
     max_lag: Duration,
+    lag: Mutex<Lag>,
     serving: AtomicBool,
     status: Mutex<ReplicaStatus>,
 }
@@ -131,14 +133,23 @@ impl ReadReplica {
         }
     }
 
-    /// Asks the replica whether it answers and is a standby, and how far its replay is behind.
-    async fn check(&self) {
-        let sql = "SELECT pg_is_in_recovery(), \
-                   CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8 \
-                   ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END";
+    /// Asks the primary where its log ends, and the replica whether it answers, is a standby,
+    /// and how far it has replayed; sets the replica aside or takes it back accordingly.
+    async fn check(&self, primary: &PgPool) {
+        let primary_end = tokio::time::timeout(
+            CHECK_TIMEOUT,
+            sqlx::query_as::<_, (String,)>("SELECT pg_current_wal_lsn()::text").fetch_one(primary),
+        )
+        .await;
+        if let Ok(Ok((end,))) = primary_end {
+            if let Some(end) = parse_lsn(&end) {
+                self.lag.lock().unwrap_or_else(|p| p.into_inner()).saw(end);
+            }
+        }
+        let sql = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text";
         let asked = tokio::time::timeout(
             CHECK_TIMEOUT,
-            sqlx::query_as::<_, (bool, Option<f64>)>(sql).fetch_one(self.pool()),
+            sqlx::query_as::<_, (bool, Option<String>)>(sql).fetch_one(self.pool()),
         )
         .await;
         match asked {
@@ -155,19 +166,22 @@ impl ReadReplica {
                 None,
                 None,
             ),
-            Ok(Ok((true, lag))) => {
-                let lag = lag.map(|l| l.max(0.0));
-                match lag {
-                    Some(behind) if behind > self.max_lag.as_secs_f64() => self.set(
-                        LAGGING,
-                        Some(&format!(
-                            "it is further behind the primary than {} s",
-                            self.max_lag.as_secs()
-                        )),
-                        lag,
-                        None,
-                    ),
-                    _ => self.set(SERVING, None, lag, None),
+            Ok(Ok((true, replayed))) => {
+                let replayed = replayed.as_deref().and_then(parse_lsn).unwrap_or(0);
+                let behind = self
+                    .lag
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .behind(replayed);
+                let lag = Some(behind.as_secs_f64());
+                if behind > self.max_lag {
+                    let reason = format!(
+                        "it is further behind the primary than {} s",
+                        self.max_lag.as_secs()
+                    );
+                    self.set(LAGGING, Some(&reason), lag, None);
+                } else {
+                    self.set(SERVING, None, lag, None);
                 }
             }
         }
@@ -179,6 +193,50 @@ impl ReadReplica {
             self.set(UNREACHABLE, Some(NO_ANSWER), None, Some(error.to_string()));
         }
     }
+}
+
+/// How far behind the replica is, measured against the primary (a standby cut off from its
+/// primary does not know it is behind): where the primary's log ended at each check, and since
+/// when, until the replica has replayed that far. The replica is as far behind as the oldest
+/// end it has not reached, give or take one check.
+#[derive(Debug, Default)]
+struct Lag {
+    unreached: VecDeque<(Instant, u64)>,
+}
+
+/// Ends kept at most (a replica this far behind is far beyond any limit anyway).
+const MAX_ENDS_KEPT: usize = 10_000;
+
+impl Lag {
+    /// The primary's log ended at `end` now.
+    fn saw(&mut self, end: u64) {
+        let newer = self.unreached.back().is_none_or(|(_, last)| end > *last);
+        if newer && self.unreached.len() < MAX_ENDS_KEPT {
+            self.unreached.push_back((Instant::now(), end));
+        }
+    }
+
+    /// How long ago the primary's log first went past `replayed` (zero if it has not).
+    fn behind(&mut self, replayed: u64) -> Duration {
+        while self
+            .unreached
+            .front()
+            .is_some_and(|(_, end)| *end <= replayed)
+        {
+            self.unreached.pop_front();
+        }
+        self.unreached
+            .front()
+            .map_or(Duration::ZERO, |(since, _)| since.elapsed())
+    }
+}
+
+/// A log position as PostgreSQL writes it (`16/B374D848`), as a number.
+fn parse_lsn(text: &str) -> Option<u64> {
+    let (high, low) = text.split_once('/')?;
+    let high = u64::from_str_radix(high, 16).ok()?;
+    let low = u64::from_str_radix(low, 16).ok()?;
+    Some((high << 32) | low)
 }
 
 /// Where the reads of one request go, decided once as it starts (see `crate::read_routing`).
@@ -245,6 +303,7 @@ impl Store {
             db: Db::Postgres(pool),
             address: address.clone(),
             max_lag,
+            lag: Mutex::new(Lag::default()),
             serving: AtomicBool::new(false),
             status: Mutex::new(ReplicaStatus {
                 address,
@@ -259,7 +318,10 @@ impl Store {
                 "a read replica is attached already".into(),
             ));
         }
-        replica.check().await;
+        let Db::Postgres(primary) = self.inner.db.clone() else {
+            unreachable!("checked above: the primary is PostgreSQL");
+        };
+        replica.check(&primary).await;
         let checking = Arc::downgrade(&replica);
         tokio::spawn(async move {
             loop {
@@ -267,7 +329,7 @@ impl Store {
                 let Some(replica) = checking.upgrade() else {
                     return;
                 };
-                replica.check().await;
+                replica.check(&primary).await;
             }
         });
         Ok(self.read_replica_status().expect("just attached"))
@@ -379,6 +441,36 @@ fn redacted(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_positions_are_read_as_postgresql_writes_them() {
+        assert_eq!(parse_lsn("0/0"), Some(0));
+        assert_eq!(parse_lsn("16/B374D848"), Some((0x16 << 32) | 0xB374_D848));
+        assert_eq!(parse_lsn("16-B374D848"), None);
+    }
+
+    #[test]
+    fn the_lag_is_the_age_of_the_oldest_end_not_replayed() {
+        let mut lag = Lag::default();
+        assert_eq!(lag.behind(0), Duration::ZERO);
+        lag.saw(100);
+        lag.saw(100);
+        lag.saw(200);
+        assert_eq!(
+            lag.unreached.len(),
+            2,
+            "an end seen again is not kept twice"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(lag.behind(50) >= Duration::from_millis(20));
+        assert!(
+            lag.behind(150) >= Duration::from_millis(20),
+            "still short of 200"
+        );
+        assert_eq!(lag.unreached.len(), 1, "100 is replayed: forgotten");
+        assert_eq!(lag.behind(200), Duration::ZERO);
+        assert!(lag.unreached.is_empty());
+    }
 
     #[test]
     fn passwords_are_never_shown() {
