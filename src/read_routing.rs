@@ -1,6 +1,7 @@
 //! Which database answers a read: the read replica (`coprod serve --read-database`) or the
 //! primary. One layer, in front of the API's routes and the pages', decides it for each request
-//! before any handler runs (see `docs/api.md`, "Reading from a replica"):
+//! before any handler runs (see `docs/api.md`, "Reading what you wrote", and `docs/operations.md`,
+//! "A read replica"):
 //!
 //! - Only `GET` and `HEAD` may be answered from the replica, and not the service's own routes,
 //!   checkpoints or signing in, which always read the primary.
@@ -16,13 +17,11 @@
 //!   in the answer: with a `Coprod-Min-Sequence` naming another organisation's project, it would
 //!   tell whether that project has reached a sequence.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
-
-use axum::extract::FromRequestParts;
 
 use crate::app::{AppState, Caller};
 use crate::http::problem::ApiError;

@@ -10,8 +10,8 @@
 //!
 //! A replica that does not answer, at start or later, or that is further behind than the
 //! server allows, is set aside: reads go to the primary, and a check every [`CHECK_EVERY`] takes
-//! it back once it answers again and has caught up. A read that fails on
-//! the replica is run again on the primary, so a replica stopping never fails a request.
+//! it back once it answers again and has caught up. A read that fails on the replica is run
+//! again on the primary, so a replica stopping never fails a request.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -268,8 +268,8 @@ pub type Needs = [(Uuid, u64)];
 impl Store {
     /// Adds a read replica at `url` (a `postgres://` URL of a streaming replica of this
     /// store's PostgreSQL primary), set aside while more than `max_lag` behind, and starts
-    /// checking it; the store starts on the primary alone
-    /// if the replica does not answer now. Refused for a SQLite store or a non-PostgreSQL URL.
+    /// checking it; if it does not answer now, the store goes on with the primary alone.
+    /// Refused for a SQLite store or a URL that is not PostgreSQL's.
     pub async fn attach_read_replica(
         &self,
         url: &str,
