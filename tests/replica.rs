@@ -162,6 +162,61 @@ impl Client {
     }
 }
 
+/// Signs in to the pages with `token` as a browser would; the session's `Cookie` header.
+async fn sign_in_to_pages(base: &str, token: &str) -> String {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let value_of = |response: &reqwest::Response, name: &str| -> Option<String> {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                c.strip_prefix(&format!("{name}="))?
+                    .split(';')
+                    .next()
+                    .map(str::to_string)
+            })
+    };
+    let form = browser
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .expect("the sign-in page");
+    let csrf = value_of(&form, "coprod_sign_in").expect("the sign-in cookie");
+    let signed_in = browser
+        .post(format!("{base}/sign-in"))
+        .header("cookie", format!("coprod_sign_in={csrf}"))
+        .header("origin", base)
+        .form(&[("token", token), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("signing in");
+    assert_eq!(signed_in.status(), 303, "signing in");
+    let session = value_of(&signed_in, "coprod_session").expect("a session cookie");
+    format!("coprod_session={session}")
+}
+
+/// A page, read with the session `cookie`: its status.
+async fn page_status(base: &str, path: &str, cookie: &str) -> u16 {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = browser
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("a page");
+    let status = page.status().as_u16();
+    assert!(status < 500, "{path}: {status}");
+    status
+}
+
 /// Waits until the replica holds `project`'s entry `sequence` and a view at least that new.
 async fn wait_until_replica_holds(replica_url: &str, project: &str, sequence: i64) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -373,6 +428,21 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
         })
         .await;
     assert_eq!(by, "primary");
+    // The pages alike: from the replica, or from the primary for a receipt it lacks.
+    let session = sign_in_to_pages(&server.base, &admin).await;
+    let page = format!("/projects/{id}/trail");
+    let (by, status) = client
+        .answered_by(&admin, async || {
+            page_status(&server.base, &page, &session).await
+        })
+        .await;
+    assert_eq!((by, status), ("replica", 200));
+    let (by, status) = client
+        .answered_by(&admin, async || {
+            page_status(&server.base, &format!("{page}?min_sequence=3"), &session).await
+        })
+        .await;
+    assert_eq!((by, status), ("primary", 200));
     let lagging = client.readyz().await;
     assert_eq!(lagging["read_replica"]["status"], "serving", "{lagging}");
 
