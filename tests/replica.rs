@@ -1,7 +1,8 @@
 //! Reads from a PostgreSQL streaming replica (`coprod serve --read-database`), against the real
 //! parts: a throwaway primary cluster, a hot standby made of it with `pg_basebackup -R` and
-//! started with `pg_ctl` on a port of its own, and `coprod serve` as a child process. Its replay
-//! is paused to make it lag on purpose, and it is stopped while the server serves.
+//! started with `pg_ctl` on a port of its own, and `coprod serve` as child processes. Its replay
+//! is paused to make it lag on purpose (a participant erased meanwhile reads as erased from it
+//! at once), and it is stopped and started again while the server serves.
 //!
 //! Also, on both stores: `min_sequence` and `Coprod-Min-Sequence` accepted by the reads, and
 //! refused when malformed; and the bad `--read-database` values refused at start.
@@ -471,15 +472,43 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
     assert_eq!((by, last_sequence(&page)), ("primary", 3), "{page}");
     drop(strict);
 
+    // An erasure takes effect on the replica's reads at once, before the replica has replayed
+    // it: personal data is opened with the primary's data keys only.
+    let personal = |page: &Value| page["events"][1]["personal_data"]["groups"].clone();
+    let (by, page) = client
+        .answered_by(&admin, async || client.get(&trail, &admin).await)
+        .await;
+    assert_eq!(
+        (by, personal(&page)),
+        ("replica", json!(["carers"])),
+        "{page}"
+    );
+    let erased = client
+        .post(
+            &format!("/api/v1/projects/{id}/participants/carer-01/erase"),
+            &admin,
+            json!({"reason": "Asked to be forgotten", "legal_basis": "UK GDPR Article 17"}),
+        )
+        .await;
+    assert_eq!(erased["sequence"], 4, "{erased}");
+    let (by, page) = client
+        .answered_by(&admin, async || client.get(&trail, &admin).await)
+        .await;
+    assert_eq!(
+        (by, last_sequence(&page), personal(&page)),
+        ("replica", 2, json!("erased")),
+        "{page}"
+    );
+
     // Replay resumes: the replica answers the receipt's reads again.
     on_replica(&replica_url, "SELECT pg_wal_replay_resume()").await;
-    wait_until_replica_holds(&replica_url, &id, 3).await;
+    wait_until_replica_holds(&replica_url, &id, 4).await;
     let (by, page) = client
         .answered_by(&admin, async || {
-            client.get(&format!("{trail}?min_sequence=3"), &admin).await
+            client.get(&format!("{trail}?min_sequence=4"), &admin).await
         })
         .await;
-    assert_eq!((by, last_sequence(&page)), ("replica", 3), "{page}");
+    assert_eq!((by, last_sequence(&page)), ("replica", 4), "{page}");
 
     // The replica stops while the server serves: every read is answered, by the primary.
     blocking(|| replica.stop_fast());
@@ -489,7 +518,7 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
             .await;
         assert_eq!(
             (by, last_sequence(&page)),
-            ("primary", 3),
+            ("primary", 4),
             "round {round}: {page}"
         );
         let (by, _) = client
@@ -515,13 +544,13 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
     // Back again: it catches up, and is taken back.
     blocking(|| replica.start_server());
     wait_for_replica_status(&client, "serving").await;
-    wait_until_replica_holds(&replica_url, &id, 4).await;
+    wait_until_replica_holds(&replica_url, &id, 5).await;
     let (by, page) = client
         .answered_by(&admin, async || {
-            client.get(&format!("{trail}?min_sequence=4"), &admin).await
+            client.get(&format!("{trail}?min_sequence=5"), &admin).await
         })
         .await;
-    assert_eq!((by, last_sequence(&page)), ("replica", 4), "{page}");
+    assert_eq!((by, last_sequence(&page)), ("replica", 5), "{page}");
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         logged.contains("the read replica is set aside"),
