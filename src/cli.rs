@@ -122,6 +122,18 @@ pub enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         rate_limits: crate::rate_limits::RateLimitArgs,
+        /// A PostgreSQL streaming replica of the database (postgres://…) to send reads of
+        /// projects, trails, assessments, pages and the portfolio to; writes, and reads asking
+        /// for a sequence it has not replayed yet, go to the database itself. A replica that
+        /// does not answer is set aside until it does.
+        #[arg(long, env = crate::config::READ_DATABASE_URL_ENV, value_name = "URL", conflicts_with = "demo")]
+        read_database: Option<String>,
+        /// Seconds the read replica may be behind the primary: further behind, it is set aside
+        /// (reads go to the primary) until it catches up.
+        #[arg(long, env = crate::config::READ_MAX_LAG_ENV, value_name = "SECONDS",
+              default_value_t = crate::config::DEFAULT_READ_MAX_LAG_SECONDS,
+              value_parser = clap::value_parser!(u64).range(1..=86_400), requires = "read_database")]
+        read_max_lag: u64,
     },
     /// Apply the database migrations.
     Migrate,
@@ -166,6 +178,13 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Copy a SQLite database, while it is being served, into a new file FILE: a consistent
+    /// copy as of one instant (for PostgreSQL use pg_dump: see docs/operations.md). Check the
+    /// copy with `coprod --database sqlite://FILE verify`.
+    Backup {
+        /// The new file to write (never overwritten).
+        file: PathBuf,
     },
     /// Make a signed checkpoint of every project's head now and print it as JSON (see
     /// docs/checkpoints.md); the first one creates the checkpoint key file.
@@ -418,11 +437,19 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             demo: false,
             ref limits,
             ref rate_limits,
+            ref read_database,
+            read_max_lag,
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;
+            if let Some(url) = read_database {
+                check_read_database(&cli.database, url)?;
+            }
             let store = open_unlocked(&cli.database, &key_file(&cli), Opening::MayCreate).await?;
             tracing::info!(backend = store.backend(), "store ready");
+            if let Some(url) = read_database {
+                attach_read_replica(&store, url, Duration::from_secs(read_max_lag)).await?;
+            }
             if store.token_count().await? == 0 {
                 let token = store
                     .create_token(AccessRole::Admin, ALL_ORGANISATIONS, "initial admin")
@@ -637,6 +664,21 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                 Err(Stopped::Error(why)) => Err(CliError::Other(why)),
             }
         }
+        Command::Backup { ref file } => {
+            let store = open(&cli.database, Opening::Existing).await?;
+            let summary = store
+                .backup_sqlite_into(file)
+                .await
+                .map_err(|e| CliError::Other(e.to_string()))?;
+            eprintln!(
+                "backed up {} and {} to {}; check it with `coprod --database sqlite://{} verify`",
+                count(summary.projects as usize, "project", "projects"),
+                count(summary.entries as usize, "entry", "entries"),
+                file.display(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
@@ -648,6 +690,47 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Refuses a read replica that cannot be one, before anything is opened or created: it must be
+/// a PostgreSQL URL, of a replica of a PostgreSQL database.
+fn check_read_database(database: &str, url: &str) -> Result<(), CliError> {
+    if !is_postgres(url) {
+        return Err(CliError::Other(
+            "--read-database takes the postgres://… URL of a PostgreSQL streaming replica of \
+             --database"
+                .into(),
+        ));
+    }
+    if !is_postgres(database) {
+        return Err(CliError::Other(
+            "--read-database is for a PostgreSQL --database (its streaming replica); a SQLite \
+             database has no replica: leave --read-database out"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Sends reads to the replica at `url`; one that does not answer now is said so and set aside
+/// (the server starts on the primary alone and takes the replica when it answers).
+async fn attach_read_replica(store: &Store, url: &str, max_lag: Duration) -> Result<(), CliError> {
+    let status = store
+        .attach_read_replica(url, max_lag)
+        .await
+        .map_err(|e| CliError::Other(format!("--read-database: {e}")))?;
+    if status.is_serving() {
+        tracing::info!(replica = %status.address, "reads go to the read replica");
+    } else {
+        tracing::warn!(
+            replica = %status.address,
+            status = status.status,
+            reason = status.reason.as_deref().unwrap_or(""),
+            "the read replica does not serve: starting on the primary alone; reads go to the \
+             replica once it answers (see /readyz)"
+        );
+    }
+    Ok(())
 }
 
 fn listen_address(listen: &str) -> Result<std::net::SocketAddr, CliError> {

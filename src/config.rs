@@ -11,6 +11,11 @@ pub const DEMO_KEY_FILE_NAME: &str = "demo-master.key";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
+/// A PostgreSQL streaming replica `coprod serve` sends reads to (see `read_routing`).
+pub const READ_DATABASE_URL_ENV: &str = "COPROD_READ_DATABASE_URL";
+/// How far behind (seconds) the read replica may be before reads go to the primary instead.
+pub const READ_MAX_LAG_ENV: &str = "COPROD_READ_MAX_LAG";
+pub const DEFAULT_READ_MAX_LAG_SECONDS: u64 = 30;
 pub const LISTEN_ENV: &str = "COPROD_LISTEN";
 /// `coprod serve`'s connection limits (see `connections`): seconds, and a number of connections.
 pub const HEADER_TIMEOUT_ENV: &str = "COPROD_HEADER_TIMEOUT";

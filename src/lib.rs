@@ -17,6 +17,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod master_key;
 pub mod rate_limits;
+pub mod read_routing;
 pub mod store;
 pub mod token_commands;
 pub mod trail;
@@ -37,17 +38,28 @@ pub use connections::ConnectionLimits;
 
 use crate::store::Store;
 
-/// The whole application: the API's routes and the pages', with what they share: the answer
+/// The whole application: the API's routes and the pages', each behind the choice of the
+/// database its reads go to ([`read_routing`]), with what they share: the answer
 /// for an unknown address or method, metrics, the body limit, a 500 for a panic, tracing and
 /// request ids.
 pub fn build_app(state: AppState) -> Router {
     with_shared_layers(
         Router::new()
-            .merge(http::router())
-            .merge(web::router().layer(axum::middleware::from_fn_with_state(
+            .merge(http::router().layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                web::demo_scope,
-            ))),
+                read_routing::api_reads,
+            )))
+            .merge(
+                web::router()
+                    .layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        web::demo_scope,
+                    ))
+                    .layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        read_routing::page_reads,
+                    )),
+            ),
         state,
     )
 }

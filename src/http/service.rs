@@ -16,10 +16,14 @@ pub async fn healthz() -> Json<Value> {
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "service",
-    responses((status = 200, description = "The event store answers"), (status = 503, description = "The event store cannot be reached")))]
+    responses((status = 200, description = "The event store answers; with a read replica, `read_replica` says whether it serves reads (`serving`) or is set aside (`unreachable`, `not_a_standby`: reads go to the primary), and its replay lag"), (status = 503, description = "The event store cannot be reached")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ping().await?;
-    Ok(Json(json!({ "status": "ready" })))
+    let mut answer = json!({ "status": "ready" });
+    if let Some(replica) = state.store.read_replica_status() {
+        answer["read_replica"] = json!(replica);
+    }
+    Ok(Json(answer))
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "service",

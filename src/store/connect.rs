@@ -63,6 +63,7 @@ impl Store {
                 tokens: TokenCache::new(),
                 organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),
                 checkpoints: Default::default(),
+                replica: Default::default(),
             }),
         })
     }

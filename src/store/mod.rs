@@ -20,9 +20,12 @@
 //! - `db`, `projector`, `views`: the pools and entry queries, the views' SQL and their content.
 //! - `assess`, `portfolio`: assessments and the portfolio, as the application asks for them.
 //! - `checkpoints`: signed checkpoints of every project's head, and trails checked against them.
+//! - `backup`: an online copy of a SQLite database (`coprod backup`).
+//! - `replica`: reads sent to a PostgreSQL streaming replica, and back to the primary.
 
 mod append;
 mod assess;
+mod backup;
 mod cache;
 mod chain;
 mod checkpoints;
@@ -39,6 +42,7 @@ mod projector;
 mod reads;
 mod rebuild;
 mod refresh;
+mod replica;
 mod sessions;
 mod tokens;
 pub mod views;
@@ -53,6 +57,7 @@ use crate::clock::Clock;
 
 pub use append::CommitReceipt;
 pub use assess::{AssessmentError, ProjectAt};
+pub use backup::{BackupError, BackupSummary};
 pub use chain::ChainedRepository;
 pub use checkpoints::{
     CheckpointCheck, CheckpointError, GuardedEntries, MadeCheckpoint, ViewCheck,
@@ -66,6 +71,7 @@ pub use portfolio::PortfolioProject;
 #[doc(hidden)]
 pub use projector::{EVENTS_AFTER_POSTGRES, EVENTS_AFTER_SQLITE};
 pub use reads::ProjectHead;
+pub use replica::{Needs, ReadScope, ReplicaStatus};
 pub use sessions::{SessionLookup, SESSION_IDLE, SESSION_LIFETIME};
 pub use tokens::{
     is_token_id, parse_lifetime, recorded_by_for, token_hash, token_id, AccessRole, BadLifetime,
@@ -110,6 +116,8 @@ struct Inner {
     organisations: moka::sync::Cache<Uuid, String>,
     /// The checkpoint key, and the signed checkpoints as this process last checked them.
     checkpoints: checkpoints::Checkpointing,
+    /// The PostgreSQL streaming replica reads may be sent to, once attached.
+    replica: std::sync::OnceLock<Arc<replica::ReadReplica>>,
 }
 
 /// The storage layer. Clone it freely: clones share the pool and the per-project locks.

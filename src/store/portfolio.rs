@@ -84,7 +84,8 @@ impl Store {
     /// Every (organisation, service area) that has a project, in order (for filters).
     pub async fn portfolio_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
         self.catch_up().await?;
-        self.inner.db.portfolio_scopes().await
+        self.read(|db| async move { db.portfolio_scopes().await })
+            .await
     }
 
     /// The projects of `organisation` (all, if `None`) and `service_area` (all, if `None`) whose
@@ -97,21 +98,22 @@ impl Store {
         registered_by: Option<&str>,
     ) -> Result<Vec<PortfolioProject>, StoreError> {
         self.catch_up().await?;
-        self.inner
-            .db
-            .portfolio_projects(organisation, service_area, registered_by)
-            .await?
-            .into_iter()
-            .map(|(id, organisation, service_area, registered_at)| {
-                Ok(PortfolioProject {
-                    project_id: id.parse().map_err(|e| {
-                        StoreError::Internal(format!("bad project id '{id}' in the portfolio: {e}"))
-                    })?,
-                    organisation,
-                    service_area,
-                    registered_at,
-                })
+        self.read(|db| async move {
+            db.portfolio_projects(organisation, service_area, registered_by)
+                .await
+        })
+        .await?
+        .into_iter()
+        .map(|(id, organisation, service_area, registered_at)| {
+            Ok(PortfolioProject {
+                project_id: id.parse().map_err(|e| {
+                    StoreError::Internal(format!("bad project id '{id}' in the portfolio: {e}"))
+                })?,
+                organisation,
+                service_area,
+                registered_at,
             })
-            .collect()
+        })
+        .collect()
     }
 }

@@ -26,7 +26,11 @@ impl Store {
     /// The newest entry of a project; `None` if it is not registered.
     pub async fn project_head(&self, project_id: Uuid) -> Result<Option<ProjectHead>, StoreError> {
         let id = project_id.to_string();
-        let Some(last) = self.inner.db.entry(&id, None).await? else {
+        let newest = self.read(|db| {
+            let id = id.clone();
+            async move { db.entry(&id, None).await }
+        });
+        let Some(last) = newest.await? else {
             return Ok(None);
         };
         let organisation = match self.project_organisation(project_id).await? {
@@ -67,10 +71,12 @@ impl Store {
         if let Some(organisation) = self.inner.organisations.get(&project_id) {
             return Ok(Some(organisation));
         }
+        let id = project_id.to_string();
         let first = self
-            .inner
-            .db
-            .entry(&project_id.to_string(), Some(1))
+            .read(|db| {
+                let id = id.clone();
+                async move { db.entry(&id, Some(1)).await }
+            })
             .await?;
         let Some(Ok(ProjectEvent::ProjectRegistered(registered))) =
             first.map(|entry| serde_json::from_value::<ProjectEvent>(entry.payload))
@@ -90,10 +96,12 @@ impl Store {
         after: u64,
         limit: Option<u64>,
     ) -> Result<Vec<StoredEntry>, StoreError> {
-        self.inner
-            .db
-            .entries(&project_id.to_string(), after, limit)
-            .await
+        let id = project_id.to_string();
+        self.read(|db| {
+            let id = id.clone();
+            async move { db.entries(&id, after, limit).await }
+        })
+        .await
     }
 
     /// Every entry of a project, decoded, with personal data opened where it can be.
@@ -101,10 +109,12 @@ impl Store {
         &self,
         project_id: Uuid,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let id = project_id.to_string();
         let mut events = self
-            .inner
-            .db
-            .recorded_events(&project_id.to_string(), 0)
+            .read(|db| {
+                let id = id.clone();
+                async move { db.recorded_events(&id, 0).await }
+            })
             .await?;
         self.open_personal_data(project_id, &mut events).await?;
         Ok(events)
@@ -123,9 +133,7 @@ impl Store {
 
     /// Every project that has entries, by id.
     pub async fn project_ids(&self) -> Result<Vec<Uuid>, StoreError> {
-        self.inner
-            .db
-            .project_ids()
+        self.read(|db| async move { db.project_ids().await })
             .await?
             .into_iter()
             .map(|id| {
@@ -152,13 +160,19 @@ impl Store {
         status: Option<&str>,
     ) -> Result<Vec<Value>, StoreError> {
         self.settle().await;
-        self.inner.db.list_views(organisation, status).await
+        self.read(|db| async move { db.list_views(organisation, status).await })
+            .await
     }
 
     /// One project's view body.
     pub async fn view(&self, project_id: Uuid) -> Result<Option<Value>, StoreError> {
         self.settle().await;
-        self.inner.db.view(&project_id.to_string()).await
+        let id = project_id.to_string();
+        self.read(|db| {
+            let id = id.clone();
+            async move { db.view(&id).await }
+        })
+        .await
     }
 }
 

@@ -80,6 +80,25 @@ fn routes() -> Router<AppState> {
 async fn security_headers(request: Request, next: Next) -> Response {
     let is_asset = request.uri().path().starts_with("/assets/");
     let mut response = next.run(request).await;
+    add_security_headers(&mut response, is_asset);
+    response
+}
+
+/// A page address whose query cannot be read, refused before any page handler runs (see
+/// `crate::read_routing`), with the headers every page carries.
+pub fn bad_address(message: &str) -> Response {
+    use axum::response::IntoResponse;
+    let mut response = layout::PageError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "There is a problem with the address",
+        maud::html! { p class="govuk-body" { (message) } },
+    )
+    .into_response();
+    add_security_headers(&mut response, false);
+    response
+}
+
+fn add_security_headers(response: &mut Response, is_asset: bool) {
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -96,5 +115,4 @@ async fn security_headers(request: Request, next: Next) -> Response {
     if !is_asset && !headers.contains_key(header::CACHE_CONTROL) {
         set(headers, header::CACHE_CONTROL, "no-store");
     }
-    response
 }

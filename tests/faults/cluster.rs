@@ -34,12 +34,18 @@ pub fn skip_or_fail(test: &str) {
     let _ = writeln!(std::io::stderr(), "\n!!!!!!!! {why} !!!!!!!!\n");
 }
 
-/// The directory holding both `initdb` and `pg_ctl`, if there is one.
-fn postgres_bin() -> Option<PathBuf> {
+/// The directory holding both `initdb` and `pg_ctl` (and PostgreSQL's other tools: `pg_dump`,
+/// `pg_restore`, `pg_basebackup`), if there is one.
+pub fn postgres_bin() -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Some(paths) = std::env::var_os("PATH") {
         if let Some(dir) = std::env::split_paths(&paths).find(|dir| has_both(dir)) {
-            return Some(dir);
+            // Where `initdb` really lives (PATH may hold a link to it), beside the other tools.
+            return std::fs::canonicalize(dir.join("initdb"))
+                .ok()
+                .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
+                .filter(|real| has_both(real))
+                .or(Some(dir));
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
@@ -92,6 +98,65 @@ impl Cluster {
         assert!(init.success(), "initdb failed in {data}");
         cluster.start_server();
         Some(cluster)
+    }
+
+    /// A hot standby of `primary`: `pg_basebackup -R` (which writes `standby.signal` and the
+    /// `primary_conninfo` to stream from) into a directory of its own, started on a port of its
+    /// own. The primary's `pg_hba.conf`, made by `initdb --auth=trust`, lets 127.0.0.1 replicate.
+    #[allow(dead_code)] // Used by tests/replica.rs, not by every test binary including this file.
+    pub fn replica_of(primary: &Cluster) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("coprod-replica-pg-")
+            .tempdir()
+            .expect("temporary directory")
+            .keep();
+        let replica = Cluster {
+            port: free_port(),
+            dir,
+            bin: primary.bin.clone(),
+            as_postgres: primary.as_postgres,
+        };
+        if replica.as_postgres {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(&replica.dir)
+                .status()
+                .expect("chown");
+            assert!(chown.success(), "cannot hand {:?} to postgres", replica.dir);
+        }
+        replica.watchdog();
+        let data = replica.data();
+        let port = primary.port.to_string();
+        let copied = replica
+            .tool(
+                "pg_basebackup",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-D",
+                    &data,
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "--no-sync",
+                ],
+            )
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pg_basebackup");
+        assert!(
+            copied.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&copied.stderr)
+        );
+        replica.start_server();
+        replica
     }
 
     /// `postgres://…` for a database on this cluster.
