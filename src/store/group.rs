@@ -69,7 +69,8 @@ pub(crate) struct PendingCommit {
 
 impl PendingCommit {
     pub(crate) fn new(after: Option<Arc<PendingCommit>>) -> Arc<PendingCommit> {
-        let after = after.filter(|after| after.state() == CommitState::Pending);
+        // A commit that failed since the command looked at it is kept: this one must fail too.
+        let after = after.filter(|after| after.state() != CommitState::Committed);
         Arc::new(PendingCommit {
             state: watch::Sender::new(CommitState::Pending),
             after: SyncMutex::new(after),
