@@ -160,10 +160,7 @@ impl Store {
 }
 
 /// The receipt of the entries a command appended.
-fn receipt_of(
-    project_id: Uuid,
-    appended: &[RecordedEvent],
-) -> Result<CommitReceipt, ExecuteError> {
+fn receipt_of(project_id: Uuid, appended: &[RecordedEvent]) -> Result<CommitReceipt, ExecuteError> {
     let (Some(first), Some(last)) = (appended.first(), appended.last()) else {
         return Err(ExecuteError::Internal(
             "the command appended nothing".into(),

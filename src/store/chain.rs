@@ -357,7 +357,10 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(handed_over);
                 Ok(())
             }
-            None => handed_over.written().await.map_err(not_written_to_persistence),
+            None => handed_over
+                .written()
+                .await
+                .map_err(not_written_to_persistence),
         }
     }
 

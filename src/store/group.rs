@@ -253,11 +253,7 @@ impl GroupCommitter {
 
 /// The committer's task: takes whatever has queued up (bounded), writes it as one group, answers
 /// each append, and starts again. While a group commits, the next gathers in the queue.
-async fn run(
-    mut queue: mpsc::UnboundedReceiver<(Append, Reply)>,
-    db: Db,
-    counters: Arc<Counters>,
-) {
+async fn run(mut queue: mpsc::UnboundedReceiver<(Append, Reply)>, db: Db, counters: Arc<Counters>) {
     let mut carried = None;
     loop {
         let first = match carried.take() {
@@ -335,6 +331,8 @@ async fn write_group(
                     outcomes[i] = Some(Ok(()));
                 }
                 if !written.is_empty() {
+                    metrics::counter!("coprod_group_commits_total").increment(1);
+                    metrics::counter!("coprod_group_appends_total").increment(written.len() as u64);
                     counters.groups.fetch_add(1, Ordering::Relaxed);
                     counters
                         .appends
@@ -398,9 +396,7 @@ fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a Seri
         .iter()
         .flat_map(|&i| appends[i].entries.iter().map(move |e| (i, e)))
         .collect();
-    rows.sort_by(|a, b| {
-        (&a.1.aggregate_id, a.1.sequence).cmp(&(&b.1.aggregate_id, b.1.sequence))
-    });
+    rows.sort_by(|a, b| (&a.1.aggregate_id, a.1.sequence).cmp(&(&b.1.aggregate_id, b.1.sequence)));
     rows
 }
 
@@ -476,7 +472,10 @@ async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass,
         let rows = entry_rows(appends, live);
         let stored = insert_entries(&mut tx, &rows).await?;
         let lost = losers(rows.iter().map(|(i, e)| {
-            (*i, stored.contains(&(e.aggregate_id.clone(), e.sequence as i64)))
+            (
+                *i,
+                stored.contains(&(e.aggregate_id.clone(), e.sequence as i64)),
+            )
         }));
         if !lost.is_empty() {
             tx.rollback().await?;
@@ -652,7 +651,12 @@ impl GroupSql for sqlx::Postgres {
                    RETURNING k.principal, k.key";
         let answers = answers_of(appends, answering);
         let rows: Vec<(String, String)> = sqlx::query_as(sql)
-            .bind(answers.iter().map(|a| i32::from(a.status)).collect::<Vec<_>>())
+            .bind(
+                answers
+                    .iter()
+                    .map(|a| i32::from(a.status))
+                    .collect::<Vec<_>>(),
+            )
             .bind(answers.iter().map(|a| a.body.clone()).collect::<Vec<_>>())
             .bind(
                 answers
@@ -660,7 +664,12 @@ impl GroupSql for sqlx::Postgres {
                     .map(|a| a.ticket.principal.clone())
                     .collect::<Vec<_>>(),
             )
-            .bind(answers.iter().map(|a| a.ticket.key.clone()).collect::<Vec<_>>())
+            .bind(
+                answers
+                    .iter()
+                    .map(|a| a.ticket.key.clone())
+                    .collect::<Vec<_>>(),
+            )
             .bind(
                 answers
                     .iter()
