@@ -85,6 +85,7 @@ impl Store {
         project_id: Uuid,
         command: ProjectCommand,
     ) -> Result<CommitReceipt, ExecuteError> {
+        self.listen_for_others();
         let slot = self.slot(project_id);
         let context = command.context().clone();
         let metadata = HashMap::from([
@@ -99,6 +100,8 @@ impl Store {
         loop {
             let decided = {
                 let mut command_slot = slot.command.lock().await;
+                // Taken under the lock: an announcement that comes later applies to the next.
+                let stale = slot.stale.swap(false, Ordering::AcqRel);
                 macro_rules! attempt_on {
                     ($store:expr) => {
                         attempt(
@@ -108,6 +111,7 @@ impl Store {
                             command.clone(),
                             metadata.clone(),
                             retries,
+                            stale,
                         )
                         .await
                     };
@@ -185,10 +189,11 @@ struct Decided {
 /// One attempt at a command through cqrs-es: bring the project up to date, let it decide, and
 /// hand what it decided to the group committer through the event store.
 ///
-/// The project kept from the last command in this process is reused as it is, with no read:
-/// when another process has appended since, this command's first entry takes a sequence that
-/// is already stored, the committer reports a conflict, and the retry reads the stream's tail
-/// (`get_last_events`). The kept project may include entries still being committed (the
+/// The project kept from the last command in this process is reused as it is, with no read,
+/// unless another process announced an append to it (`others.rs`) or this is a retry: then the
+/// stream's tail is read first (`get_last_events`). When another process appended unannounced,
+/// this command's first entry takes a sequence that is already stored, the committer reports a
+/// conflict, and the retry reads the tail. The kept project may include entries still being committed (the
 /// project's previous command, pending): this command then follows that commit, and fails with
 /// it if it fails. The cache is set only to states built by applying each entry exactly once:
 /// the decided state after a hand-over, or the untouched state after a refusal that decided
@@ -205,6 +210,7 @@ async fn attempt<R: PersistedEventRepository>(
     command: ProjectCommand,
     metadata: HashMap<String, String>,
     retries: u32,
+    stale: bool,
 ) -> Result<Decided, AggregateError<ProjectError>> {
     // The previous command's commit: a kept state built on a failed one is not the stream's.
     if let Some(previous) = slot.pending.clone() {
@@ -227,7 +233,7 @@ async fn attempt<R: PersistedEventRepository>(
         mut project,
         mut head,
     } = slot.cached.take().unwrap_or_default();
-    if retries > 0 || head.sequence == 0 {
+    if retries > 0 || stale || head.sequence == 0 {
         let tail = match reader
             .get_last_events::<Project>(aggregate_id, head.sequence as usize)
             .await

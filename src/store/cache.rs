@@ -4,7 +4,7 @@
 //! Both are bounded: idle projects are forgotten beyond [`MAX_CACHED_PROJECTS`], kept entries
 //! beyond [`MAX_CACHED_EVENTS`].
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use coprod_domain::{Project, RecordedEvent};
@@ -27,6 +27,9 @@ pub(super) const MAX_CACHED_EVENTS: usize = 200_000;
 pub(super) struct ProjectSlot {
     pub(super) command: tokio::sync::Mutex<Slot>,
     pub(super) view: tokio::sync::Mutex<ViewSlot>,
+    /// Another process announced an append to the project (`others.rs`): the next command
+    /// reads the stream's tail before deciding.
+    pub(super) stale: AtomicBool,
 }
 
 #[derive(Default)]

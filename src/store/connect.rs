@@ -10,6 +10,7 @@ use coprod_domain::Project;
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
+use uuid::Uuid;
 
 use super::append::Events;
 use super::chain::ChainedRepository;
@@ -35,7 +36,8 @@ impl Store {
     pub async fn connect_with_clock(database_url: &str, clock: Clock) -> Result<Store, StoreError> {
         let db = Db::connect(database_url).await?;
         let keys = Keys::new(db.clone(), clock.clone());
-        let committer = Arc::new(GroupCommitter::new(db.clone()));
+        let instance = Uuid::new_v4();
+        let committer = Arc::new(GroupCommitter::new(db.clone(), instance));
         let parts = Parts {
             db: &db,
             keys: &keys,
@@ -61,6 +63,9 @@ impl Store {
                 keys,
                 events,
                 committer,
+                instance,
+                listening: AtomicBool::new(false),
+                stop_listening: SyncMutex::new(None),
                 slots: SyncMutex::new(HashMap::new()),
                 refreshing: Arc::new(tokio::sync::RwLock::new(())),
                 dirty: SyncMutex::new(Dirty::default()),

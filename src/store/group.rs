@@ -37,11 +37,13 @@ use std::sync::{Arc, Mutex as SyncMutex};
 
 use cqrs_es::persist::SerializedEvent;
 use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
 
 use super::db::{on_db, Db, AGGREGATE_TYPE};
 use super::error::{classify, Failure};
 use super::idempotency::ClaimTicket;
 use super::keys::NewKey;
+use super::others;
 
 /// Entries one group writes at most (a single larger append is written alone).
 pub(crate) const MAX_GROUP_ROWS: usize = 512;
@@ -200,14 +202,17 @@ impl Default for Counters {
 /// again if the runtime it ran on has gone).
 pub(crate) struct GroupCommitter {
     db: Db,
+    /// The store's name in announcements (`others.rs`).
+    instance: Uuid,
     queue: SyncMutex<Option<mpsc::UnboundedSender<(Append, Reply)>>>,
     counters: Arc<Counters>,
 }
 
 impl GroupCommitter {
-    pub(crate) fn new(db: Db) -> GroupCommitter {
+    pub(crate) fn new(db: Db, instance: Uuid) -> GroupCommitter {
         GroupCommitter {
             db,
+            instance,
             queue: SyncMutex::new(None),
             counters: Arc::default(),
         }
@@ -222,7 +227,8 @@ impl GroupCommitter {
             Some(sender) => sender.clone(),
             None => {
                 let (sender, receiver) = mpsc::unbounded_channel();
-                tokio::spawn(run(receiver, self.db.clone(), self.counters.clone()));
+                let (db, counters) = (self.db.clone(), self.counters.clone());
+                tokio::spawn(run(receiver, db, self.instance, counters));
                 *queue = Some(sender.clone());
                 sender
             }
@@ -253,7 +259,12 @@ impl GroupCommitter {
 
 /// The committer's task: takes whatever has queued up (bounded), writes it as one group, answers
 /// each append, and starts again. While a group commits, the next gathers in the queue.
-async fn run(mut queue: mpsc::UnboundedReceiver<(Append, Reply)>, db: Db, counters: Arc<Counters>) {
+async fn run(
+    mut queue: mpsc::UnboundedReceiver<(Append, Reply)>,
+    db: Db,
+    instance: Uuid,
+    counters: Arc<Counters>,
+) {
     let mut carried = None;
     loop {
         let first = match carried.take() {
@@ -277,7 +288,7 @@ async fn run(mut queue: mpsc::UnboundedReceiver<(Append, Reply)>, db: Db, counte
             group.push(next);
         }
         let (appends, replies): (Vec<Append>, Vec<Reply>) = group.into_iter().unzip();
-        let outcomes = write_group(&db, &appends, &counters).await;
+        let outcomes = write_group(&db, instance, &appends, &counters).await;
         for ((append, reply), outcome) in appends.iter().zip(replies).zip(outcomes) {
             append.commit.settle(if outcome.is_ok() {
                 CommitState::Committed
@@ -292,6 +303,7 @@ async fn run(mut queue: mpsc::UnboundedReceiver<(Append, Reply)>, db: Db, counte
 /// Writes a group: the outcome of each append, in order.
 async fn write_group(
     db: &Db,
+    instance: Uuid,
     appends: &[Append],
     counters: &Counters,
 ) -> Vec<Result<(), NotWritten>> {
@@ -323,7 +335,7 @@ async fn write_group(
             counters.passes_again.fetch_add(1, Ordering::Relaxed);
         }
         passes += 1;
-        match write_once(db, appends, &live).await {
+        match write_once(db, instance, appends, &live).await {
             Ok(Pass::Committed) => {
                 let written = live;
                 let entries: usize = written.iter().map(|&i| appends[i].entries.len()).sum();
@@ -412,7 +424,12 @@ fn key_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a NewKey
 }
 
 /// One transaction over the live appends (see the module's comment).
-async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass, sqlx::Error> {
+async fn write_once(
+    db: &Db,
+    instance: Uuid,
+    appends: &[Append],
+    live: &[usize],
+) -> Result<Pass, sqlx::Error> {
     let only = match live {
         [only] if appends[*only].keys.is_empty() && appends[*only].answer.is_none() => {
             Some(&appends[*only])
@@ -423,7 +440,7 @@ async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass,
         // One append with nothing but entries: one statement, which commits on its own and is
         // all or nothing by itself (no transaction's two extra round trips).
         let rows: Vec<(usize, &SerializedEvent)> = only.entries.iter().map(|e| (0, e)).collect();
-        return match insert_entries_strict(db, &rows).await {
+        return match insert_entries_strict(db, instance, &rows).await {
             Ok(()) => Ok(Pass::Committed),
             Err(error) if classify(&error) == Failure::Conflict => Ok(Pass::RolledBack {
                 left_out: vec![(live[0], NotWritten::Conflict)],
@@ -481,6 +498,8 @@ async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass,
             tx.rollback().await?;
             return Ok(Pass::RolledBack { left_out: lost });
         }
+        let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
+        announce(&mut tx, &others::notices(instance, projects)).await?;
         tx.commit().await?;
         Ok(Pass::Committed)
     })
@@ -523,15 +542,29 @@ async fn insert_entries<DB: GroupSql>(
     DB::insert_entries(tx, rows).await
 }
 
-/// Inserts entries with one statement outside a transaction; a taken sequence is an error.
+async fn announce<DB: GroupSql>(
+    tx: &mut Tx<'_, DB>,
+    notices: &[String],
+) -> Result<(), sqlx::Error> {
+    DB::announce(tx, notices).await
+}
+
+/// Inserts entries with one statement outside a transaction (on PostgreSQL, announcing them in
+/// the same statement); a taken sequence is an error.
 async fn insert_entries_strict(
     db: &Db,
+    instance: Uuid,
     rows: &[(usize, &SerializedEvent)],
 ) -> Result<(), sqlx::Error> {
     match db {
         Db::Postgres(pool) => {
             let c = EntryColumns::of(rows);
-            let sql = format!("{INSERT_ENTRIES_POSTGRES} ORDER BY r.n");
+            let sql = format!(
+                "WITH inserted AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
+                 SELECT pg_notify($8, n) FROM UNNEST($9::text[]) AS n \
+                 WHERE EXISTS (SELECT 1 FROM inserted)"
+            );
+            let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
             sqlx::query(&sql)
                 .bind(AGGREGATE_TYPE)
                 .bind(c.ids)
@@ -540,6 +573,8 @@ async fn insert_entries_strict(
                 .bind(c.versions)
                 .bind(c.payloads)
                 .bind(c.metadata)
+                .bind(others::CHANNEL)
+                .bind(others::notices(instance, projects))
                 .execute(pool)
                 .await?;
         }
@@ -628,6 +663,8 @@ trait GroupSql: sqlx::Database {
         tx: &mut Tx<'_, Self>,
         rows: &[(usize, &SerializedEvent)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error>;
+    /// Tells other processes, once the transaction commits, which projects it appended to.
+    async fn announce(tx: &mut Tx<'_, Self>, notices: &[String]) -> Result<(), sqlx::Error>;
 }
 
 fn answers_of<'a>(appends: &'a [Append], answering: &[usize]) -> Vec<&'a KeptAnswer> {
@@ -638,6 +675,15 @@ fn answers_of<'a>(appends: &'a [Append], answering: &[usize]) -> Vec<&'a KeptAns
 }
 
 impl GroupSql for sqlx::Postgres {
+    async fn announce(tx: &mut Tx<'_, Self>, notices: &[String]) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, n) FROM UNNEST($2::text[]) AS n")
+            .bind(others::CHANNEL)
+            .bind(notices)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     async fn keep_answers(
         tx: &mut Tx<'_, Self>,
         appends: &[Append],
@@ -733,6 +779,11 @@ impl GroupSql for sqlx::Postgres {
 }
 
 impl GroupSql for sqlx::Sqlite {
+    /// SQLite has no announcements: a stale head is caught by the entries' unique key.
+    async fn announce(_: &mut Tx<'_, Self>, _: &[String]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
     async fn keep_answers(
         tx: &mut Tx<'_, Self>,
         appends: &[Append],

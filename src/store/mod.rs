@@ -10,6 +10,7 @@
 //! - `append`: running a command (`Store::execute`): retries, the cached project, the receipt.
 //! - `chain`: the repository cqrs-es appends through: `recorded_at`, the hash chain, sealing.
 //! - `group`: group commit: the appends in flight written in one transaction, each all or nothing.
+//! - `others`: learning of other processes' appends (PostgreSQL `LISTEN`/`NOTIFY`).
 //! - `cache`: what this process keeps per project between commands.
 //! - `refresh`: the view refresher after commits, and the catch-up reader.
 //! - `rebuild`: every view rebuilt from the log.
@@ -34,6 +35,7 @@ mod error;
 mod group;
 mod idempotency;
 mod keys;
+mod others;
 mod personal;
 mod portfolio;
 mod projector;
@@ -87,6 +89,12 @@ struct Inner {
     events: Events,
     /// Writes appends in groups, one durable commit each (`group.rs`).
     committer: Arc<group::GroupCommitter>,
+    /// This store's name in the announcements of appends (`others.rs`).
+    instance: Uuid,
+    /// Whether this store listens for other processes' announcements yet.
+    listening: AtomicBool,
+    /// Dropped with the store, which stops the listener.
+    stop_listening: SyncMutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// One slot (guarding the cached project) per recently used project.
     slots: SyncMutex<HashMap<Uuid, Arc<ProjectSlot>>>,
     /// Each commit takes a read guard before it answers, and the view refresher drops it once
