@@ -8,10 +8,13 @@
 //! ```
 //!
 //! Scenarios (each on fresh scratch databases, removed afterwards):
-//! - `appends`: many HTTP clients post single facts to many projects through the real server;
-//!   then the very rows it stored are inserted again, one row per transaction, at the same
-//!   concurrency, straight into an identical `events` table of a second scratch database (the
-//!   raw baseline). Appends/s, p50/p95/p99 of each, and the ratio.
+//! - `appends`: HTTP clients (16, then 64) post single facts to many projects through the real
+//!   server, then 16 post to one hot project; after each run the very rows it stored are inserted
+//!   again straight into an identical `events` table of a fresh scratch database, twice: one row
+//!   per transaction at the same concurrency (the raw single-row baseline, what `pgbench -c N`
+//!   measures), and in batches of the sizes of the groups Coprod committed, one transaction each,
+//!   one after another (the raw batched baseline: the most group commit could reach). Appends/s,
+//!   p50/p95/p99 of each, and the ratios.
 //! - `replay`: `GET /assessment` of a 10,000-event project against reading its rows raw.
 //! - `length`: append latency on projects already 1, 1,000 and 10,000 entries long.
 //! - `rebuild`: `coprod rebuild`'s code path over 1,000,000 events against reading every row by
@@ -33,9 +36,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use coprod::store::{AccessRole, MasterKey, Store};
+use coprod::store::{AccessRole, GroupCommits, MasterKey, Store};
 use coprod_domain::digest::StoredEntry;
-use kit::facts::{joined_on, minimal_registration, stage_started_on, workshop_on};
+use kit::facts::{joined_on, minimal_registration};
 use kit::Backend;
 use rand::Rng;
 use serde_json::Value;
@@ -69,11 +72,12 @@ struct Args {
         default_value = "appends,replay,length,rebuild"
     )]
     scenarios: Vec<Scenario>,
-    /// Concurrent HTTP clients (and concurrent raw inserters) in `appends`.
-    #[arg(long, default_value_t = 16)]
-    clients: usize,
+    /// Concurrent HTTP clients (and concurrent raw inserters) in `appends`: one run for each,
+    /// comma-separated; then one more with 16 clients on one hot project.
+    #[arg(long, value_delimiter = ',', default_value = "16,64")]
+    clients: Vec<usize>,
     /// Projects the clients of `appends` post to (each client has its own share).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 64)]
     projects: usize,
     /// How long `appends` posts for, after a warm-up of a fifth of it.
     #[arg(long, default_value_t = 20)]
@@ -461,22 +465,10 @@ impl Server {
             .ok_or_else(|| fail(format!("no project_id in {receipt}")))
     }
 
-    /// Posts the `n`th single fact of a load (`n` from 0 up, per project): people join, and
-    /// each holds a workshop once they have joined.
+    /// Posts the `n`th single fact of a load to a project (`n` from 0 up, per project): person
+    /// `p{n}` joins (their groups are personal data, sealed with a new data key).
     async fn post_fact(&self, project: &str, n: u64) -> Outcome {
-        let fact = if n % 2 == 0 {
-            joined_on(&format!("p{n}"), "carer", &["carers"], "2025-01-07")
-        } else {
-            let facilitator = format!("p{}", n - 1);
-            workshop_on(
-                &format!("a{n}"),
-                "commission",
-                "Workshop",
-                &[&facilitator],
-                &[],
-                "2025-01-09",
-            )
-        };
+        let fact = joined_on(&format!("p{n}"), "carer", &["carers"], "2025-01-07");
         self.post(&format!("/projects/{project}/events"), &fact, 201)
             .await?;
         Ok(())
@@ -546,14 +538,57 @@ where
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scenario: appends against raw single-row inserts
+// Scenario: appends against raw single-row inserts and raw batches
+
+/// One measured run of `appends`: how many clients, on how many projects.
+struct Shape {
+    clients: usize,
+    projects: usize,
+}
 
 async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
-    let clients = args.clients.max(1);
-    let projects = args.projects.max(clients);
+    let mut spread_16 = None;
+    for (n, &clients) in args.clients.iter().enumerate() {
+        let clients = clients.max(1);
+        let shape = Shape {
+            clients,
+            projects: args.projects.max(clients),
+        };
+        let measured = appends_run(lab, backend, args, shape, n == 0).await?;
+        if clients == 16 {
+            spread_16 = Some(measured);
+        }
+    }
+    // One hot project: every client posts to the same project.
+    let hot = Shape {
+        clients: 16,
+        projects: 1,
+    };
+    let measured = appends_run(lab, backend, args, hot, false).await?;
+    if let Some(spread) = spread_16 {
+        println!(
+            "  ratio hot project/{} projects at 16 clients: {:.2} (target >= 0.5)",
+            args.projects.max(16),
+            measured / spread
+        );
+    }
+    Ok(())
+}
+
+/// Runs Coprod and its two baselines on one shape; returns Coprod's appends/s.
+async fn appends_run(
+    lab: &Lab,
+    backend: Backend,
+    args: &Args,
+    shape: Shape,
+    over_bare_http: bool,
+) -> Outcome<f64> {
+    let Shape { clients, projects } = shape;
+    println!();
     println!(
-        "## appends [{backend}]: {clients} clients, {projects} projects, {} s (+{} s warm-up), \
-         one fact per request",
+        "## appends [{backend}]: {clients} clients, {projects} project{}, {} s (+{} s warm-up), \
+         one participant_joined per request",
+        if projects == 1 { "" } else { "s" },
         args.seconds,
         (args.seconds / 5).max(1)
     );
@@ -561,20 +596,13 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
     let server = Arc::new(Server::start(&coprod).await?);
     let ids = {
         let mut registering = Vec::new();
-        for client in 0..clients {
+        for client in 0..clients.min(projects) {
             let server = server.clone();
             let mine = (client..projects).step_by(clients).count();
             registering.push(tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for n in 0..mine {
                     let id = server.register(&format!("load {client}-{n}")).await?;
-                    server
-                        .post(
-                            &format!("/projects/{id}/events"),
-                            &stage_started_on("commission", "2025-01-06"),
-                            201,
-                        )
-                        .await?;
                     ids.push(id);
                 }
                 Outcome::Ok(ids)
@@ -582,17 +610,32 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
         }
         let mut all = Vec::new();
         for task in registering {
-            all.push(task.await??);
+            all.extend(task.await??);
         }
         all
     };
+    // Client `c` posts to projects c, c + clients, ... (all of them to the one project when
+    // there is one).
+    let shares: Vec<Vec<usize>> = (0..clients)
+        .map(|c| (c % projects..projects).step_by(clients).collect())
+        .collect();
     let next_fact: Arc<Vec<AtomicUsize>> =
         Arc::new((0..projects).map(|_| AtomicUsize::new(0)).collect());
+    let ids = Arc::new(ids);
     let warm_up = Duration::from_secs((args.seconds / 5).max(1));
-    drive(&server, &ids, &next_fact, warm_up).await?;
+    drive(&server, &ids, &shares, &next_fact, warm_up).await?;
     let raw_store = Raw::open(&coprod).await?;
     let from = max_position(&raw_store).await?;
-    let measured = drive(&server, &ids, &next_fact, Duration::from_secs(args.seconds)).await?;
+    let groups_before = server.store.group_commits();
+    let measured = drive(
+        &server,
+        &ids,
+        &shares,
+        &next_fact,
+        Duration::from_secs(args.seconds),
+    )
+    .await?;
+    let groups = group_sizes(&groups_before, &server.store.group_commits());
     let rows = stored_rows_after(&raw_store, from).await?;
     raw_store.close().await;
     Arc::try_unwrap(server)
@@ -606,63 +649,154 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
             rows.len()
         )));
     }
-    // The raw baseline: the same rows, one INSERT (one durable commit) each, as many at once.
+    // Baseline 1: the same rows, one INSERT (one durable commit) each, as many at once.
     let baseline = lab.scratch(backend, "raw").await?;
     let raw = Raw::open(&baseline).await?;
     let inserted = insert_each(&raw, rows.clone(), clients).await?;
     raw.close().await;
     lab.remove(baseline).await?;
-    // The same rows again, each posted over HTTP to a bare handler that inserts it.
-    let behind_http = lab.scratch(backend, "raw_http").await?;
-    let raw = Raw::open(&behind_http).await?;
-    let over_http = insert_each_over_http(&raw, rows, clients).await?;
+    // Baseline 2: the same rows in batches of the sizes Coprod's groups had, one transaction
+    // (one durable commit) each, one batch after another as its one committer writes them.
+    let batched_db = lab.scratch(backend, "raw_batches").await?;
+    let raw = Raw::open(&batched_db).await?;
+    let batched = insert_batches(&raw, &rows, &groups).await?;
     raw.close().await;
-    lab.remove(behind_http).await?;
+    lab.remove(batched_db).await?;
+    // The same rows again, each posted over HTTP to a bare handler that inserts it.
+    let over_http = if over_bare_http {
+        let behind_http = lab.scratch(backend, "raw_http").await?;
+        let raw = Raw::open(&behind_http).await?;
+        let over_http = insert_each_over_http(&raw, rows.clone(), clients).await?;
+        raw.close().await;
+        lab.remove(behind_http).await?;
+        Some(over_http)
+    } else {
+        None
+    };
     lab.remove(coprod).await?;
+    let mean_group = rows.len() as f64 / groups.len().max(1) as f64;
+    let largest = groups.iter().max().copied().unwrap_or(0);
     println!("  coprod appends (HTTP):  {}", measured.summary());
-    println!("  raw single-row inserts: {}", inserted.summary());
-    println!("  the same over bare HTTP: {}", over_http.summary());
     println!(
-        "  ratio appends/raw: {:.2} (target >= 0.5); p99 {} (target < 25 ms)",
+        "  coprod's groups: {} commits, {mean_group:.1} entries each on average, largest {largest}",
+        groups.len()
+    );
+    println!("  raw single-row inserts: {}", inserted.summary());
+    println!(
+        "  raw batches of coprod's group sizes (one writer): {} rows/s; per batch {}",
+        format_args!("{:.0}", batched.rows_per_second),
+        batched.latencies.summary()
+    );
+    let target = match backend {
+        Backend::Postgres => 1.0,
+        Backend::Sqlite => 2.0,
+    };
+    println!(
+        "  ratio appends/raw single-row: {:.2} (target >= {target:.1}); appends/raw batches: \
+         {:.2} (target >= 0.5); p99 {} (target < 25 ms)",
         measured.per_second() / inserted.per_second(),
+        measured.per_second() / batched.rows_per_second,
         ms(measured.percentile(99.0))
     );
-    println!(
-        "  ratio appends/bare HTTP inserts: {:.2}; bare HTTP inserts/raw: {:.2}",
-        measured.per_second() / over_http.per_second(),
-        over_http.per_second() / inserted.per_second()
-    );
-    Ok(())
+    if let Some(over_http) = over_http {
+        println!("  the same over bare HTTP: {}", over_http.summary());
+        println!(
+            "  ratio appends/bare HTTP inserts: {:.2}; bare HTTP inserts/raw: {:.2}",
+            measured.per_second() / over_http.per_second(),
+            over_http.per_second() / inserted.per_second()
+        );
+    }
+    Ok(measured.per_second())
 }
 
-/// Every client posts facts to its own share of the projects, in turn, for `period`.
+/// The entries of each group Coprod committed between two counts (in no particular order).
+fn group_sizes(before: &GroupCommits, after: &GroupCommits) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    for (size, (b, a)) in before
+        .entries_per_group
+        .iter()
+        .zip(&after.entries_per_group)
+        .enumerate()
+    {
+        sizes.extend(std::iter::repeat_n(
+            size.max(1),
+            a.saturating_sub(*b) as usize,
+        ));
+    }
+    sizes
+}
+
+/// Raw batches: rows inserted per second, and the latency of each batch.
+struct Batched {
+    rows_per_second: f64,
+    latencies: Latencies,
+}
+
+/// Inserts `rows`, in order, in multi-row INSERTs of the sizes `groups` lists (taken in turn,
+/// largest first, and again from the start if the rows outlast them), one after another.
+async fn insert_batches(raw: &Raw, rows: &[Row], groups: &[usize]) -> Outcome<Batched> {
+    let mut sizes = groups.to_vec();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    if sizes.is_empty() {
+        sizes.push(1);
+    }
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    let mut rest = rows;
+    for &size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (batch, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        let begun = Instant::now();
+        on_raw!(raw, |pool, Db| {
+            let mut insert = QueryBuilder::<Db>::new(INSERT_EVENT);
+            insert.push_values(batch, |mut values, row| {
+                values
+                    .push_bind("project")
+                    .push_bind(row.aggregate_id.clone())
+                    .push_bind(row.sequence)
+                    .push_bind(row.event_type.clone())
+                    .push_bind(row.event_version.clone())
+                    .push_bind(row.payload.clone())
+                    .push_bind(row.metadata.clone());
+            });
+            // One statement: its own transaction, one durable commit.
+            insert.build().execute(pool).await?;
+        });
+        latencies.push(begun.elapsed());
+    }
+    let elapsed = started.elapsed();
+    Ok(Batched {
+        rows_per_second: rows.len() as f64 / elapsed.as_secs_f64(),
+        latencies: Latencies::new(latencies, elapsed),
+    })
+}
+
+/// Every client posts facts to its share of the projects, in turn, for `period`.
 async fn drive(
     server: &Arc<Server>,
-    ids: &[Vec<String>],
+    ids: &Arc<Vec<String>>,
+    shares: &[Vec<usize>],
     next_fact: &Arc<Vec<AtomicUsize>>,
     period: Duration,
 ) -> Outcome<Latencies> {
     let started = Instant::now();
     let deadline = started + period;
     let mut tasks = Vec::new();
-    let mut offset = 0;
-    for mine in ids {
-        let (server, next_fact) = (server.clone(), next_fact.clone());
-        let mine: Vec<(usize, String)> = mine
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (offset + i, id.clone()))
-            .collect();
-        offset += mine.len();
+    for mine in shares {
+        let (server, ids, next_fact, mine) =
+            (server.clone(), ids.clone(), next_fact.clone(), mine.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut turn = 0;
             while Instant::now() < deadline {
-                let (slot, project) = &mine[turn % mine.len()];
+                let project = mine[turn % mine.len()];
                 turn += 1;
-                let n = next_fact[*slot].fetch_add(1, Ordering::Relaxed) as u64;
+                let n = next_fact[project].fetch_add(1, Ordering::Relaxed) as u64;
                 let begun = Instant::now();
-                server.post_fact(project, n).await?;
+                server.post_fact(&ids[project], n).await?;
                 latencies.push(begun.elapsed());
             }
             Outcome::Ok(latencies)

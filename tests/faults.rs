@@ -1,7 +1,8 @@
 //! Fault tests: the real `coprod` binary, started as child processes on 127.0.0.1, under load
 //! from concurrent clients, while a server is killed (SIGKILL) or stopped (SIGTERM), or while
-//! PostgreSQL restarts. Clients treat a connection error, a cut body or a 5xx as an unknown
-//! outcome and retry with the same `Idempotency-Key`. Afterwards the log must hold every
+//! PostgreSQL restarts, while appends are committed in groups (the kill and restart tests check
+//! on a server's `/metrics` that groups held several appends). Clients treat a connection error,
+//! a cut body or a 5xx as an unknown outcome and retry with the same `Idempotency-Key`. Afterwards the log must hold every
 //! acknowledged write exactly once, where its receipt says, with no gap, no duplicate, no
 //! half-written batch, an intact hash chain, and views equal to a rebuild (see
 //! [`load::check_log`]).
@@ -132,6 +133,42 @@ fn assert_no_panic(log: &std::path::Path) {
     );
 }
 
+/// How many group commits a server has made since it started, and how many appends they held
+/// (from its `/metrics`, read with an administrator's token of every organisation).
+async fn group_commits(load: &Load, base: &str, admin: &str) -> (u64, u64) {
+    let response = load
+        .client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200, "GET /metrics");
+    let text = response.text().await.expect("metrics");
+    let total = |name: &str| -> u64 {
+        text.lines()
+            .filter(|line| line.starts_with(name))
+            .filter_map(|line| line.split_whitespace().last()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    };
+    (
+        total("coprod_group_commits_total"),
+        total("coprod_group_appends_total"),
+    )
+}
+
+/// The faults struck while appends were being committed in groups: some group of `server`
+/// held more than one append.
+async fn assert_grouped(load: &Load, base: &str, database: &str) {
+    let admin = blocking(|| create_token(database, "admin", "*"));
+    let (groups, appends) = group_commits(load, base, &admin).await;
+    eprintln!("{base}: {appends} appends in {groups} group commits");
+    assert!(
+        groups > 0 && appends > groups,
+        "{base}: no group commit held more than one append ({appends} appends in {groups})"
+    );
+}
+
 /// SIGKILL mid-load, and the same command again on the same port and database.
 async fn kill_and_restart(server: &mut Server) {
     server.kill();
@@ -181,6 +218,8 @@ async fn postgres_two_servers_one_killed_mid_load_lose_and_duplicate_nothing() {
     );
     assert_no_panic(&logs.path().join("a.log"));
     assert_no_panic(&logs.path().join("b.log"));
+    // Server A ran throughout: its groups were committing while B was killed.
+    assert_grouped(&load, &a.base, &database).await;
     let entries = check_log(&load, &a.base, &database).await;
     assert_eq!(entries, PROJECTS * 2 + WRITERS * WRITES_EACH);
     report(test, started, &load, entries);
@@ -271,6 +310,9 @@ async fn postgres_restarted_mid_load_gives_503_then_recovers_without_restarting_
     );
     assert_no_panic(&logs.path().join("a.log"));
     assert_no_panic(&logs.path().join("b.log"));
+    // Neither server restarted: groups were in flight when PostgreSQL went down.
+    assert_grouped(&load, &a.base, &database).await;
+    assert_grouped(&load, &b.base, &database).await;
     let entries = check_log(&load, &a.base, &database).await;
     assert_eq!(entries, PROJECTS * 2 + WRITERS * WRITES_EACH);
     eprintln!(
@@ -309,6 +351,8 @@ async fn sqlite_server_killed_mid_load_and_restarted_loses_and_duplicates_nothin
         "the kills cut no request short: {}",
     );
     assert_no_panic(&log);
+    // Since its last restart, the server went on committing in groups.
+    assert_grouped(&load, &server.base, &database).await;
     let entries = check_log(&load, &server.base, &database).await;
     assert_eq!(entries, PROJECTS * 2 + WRITERS * WRITES_EACH);
     report(test, started, &load, entries);

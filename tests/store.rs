@@ -1305,3 +1305,191 @@ async fn views_reach_other_processes_entries_while_commits_are_refreshed() {
         }
     }
 }
+
+/// Group commit: a conflict inside a group fails that append alone. Each round, a person whose
+/// join was withdrawn joins project X again, at the same moment as people join sixteen other
+/// projects, so that the appends are committed in the same groups. X's append first makes the
+/// person a new data key, but theirs is stored: its key row is not written, the group is written
+/// again without it, and it alone is tried again (with the stored key) and succeeds. None of the
+/// others is retried, and every chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_inside_a_group_fails_that_append_alone() {
+    for db in kit::backends().await {
+        let store = db.store().await;
+        let hot = Uuid::new_v4();
+        store.execute(hot, register(hot, "oxon")).await.unwrap();
+        let others: Vec<Uuid> = (0..16).map(|_| Uuid::new_v4()).collect();
+        for id in &others {
+            store.execute(*id, register(*id, "oxon")).await.unwrap();
+        }
+        let mut left_out_seen = false;
+        for round in 0..20 {
+            let again = format!("again-{round}");
+            let joined = store
+                .execute(hot, record(vec![join(&again, ParticipantKind::Carer)]))
+                .await
+                .unwrap();
+            store
+                .execute(hot, record(vec![correct(joined.last_sequence)]))
+                .await
+                .unwrap();
+            let (retries, left_out) = (store.conflict_retries(), store.group_commits().left_out);
+            let mut tasks = Vec::new();
+            for (n, id) in others.iter().enumerate() {
+                if n == others.len() / 2 {
+                    let (store, fact) = (store.clone(), join(&again, ParticipantKind::Carer));
+                    tasks.push(tokio::spawn(async move {
+                        store.execute(hot, record(vec![fact])).await
+                    }));
+                }
+                let (store, id) = (store.clone(), *id);
+                let fact = join(&format!("p-{round}"), ParticipantKind::Carer);
+                tasks.push(tokio::spawn(async move {
+                    store.execute(id, record(vec![fact])).await
+                }));
+            }
+            for task in tasks {
+                let receipt = task.await.unwrap();
+                assert!(receipt.is_ok(), "[{}] {receipt:?}", db.backend);
+            }
+            assert_eq!(
+                store.conflict_retries(),
+                retries + 1,
+                "[{}] round {round}: only the append that lost is tried again, once",
+                db.backend
+            );
+            if store.group_commits().left_out > left_out {
+                left_out_seen = true;
+                break;
+            }
+        }
+        assert!(
+            left_out_seen,
+            "[{}] the losing append never shared a group: {:?}",
+            db.backend,
+            store.group_commits()
+        );
+        for id in others.iter().chain([&hot]) {
+            let entries = store.entries(*id, 0, None).await.unwrap();
+            assert_eq!(
+                entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+                (1..=entries.len() as u64).collect::<Vec<_>>(),
+                "[{}] gaps or duplicates",
+                db.backend
+            );
+            assert_eq!(verify_chain(&entries).first_divergence, None);
+        }
+    }
+}
+
+/// No read on the append path while this process's head is current, and still no lost entry
+/// when it is not. Process `two` appends to a project that process `one` keeps. On SQLite,
+/// `one`'s next append is decided on its kept head without reading anything, takes a sequence
+/// `two` already stored, fails as a conflict and is tried again after reading the tail (had it
+/// read the tail first, it would not have lost). On PostgreSQL, `two`'s commit is announced
+/// (`NOTIFY`) and `one` reads the tail before deciding: no conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_s_appends_are_caught_by_the_insert_or_announced() {
+    for db in kit::backends().await {
+        let (one, two) = (db.store().await, db.connect().await);
+        let id = Uuid::new_v4();
+        one.execute(id, register(id, "oxon")).await.unwrap();
+        // `two` keeps the project too, and listens.
+        two.execute(id, record(vec![join("two-0", ParticipantKind::Carer)]))
+            .await
+            .unwrap();
+        for round in 1..4 {
+            one.execute(
+                id,
+                record(vec![join(&format!("one-{round}"), ParticipantKind::Carer)]),
+            )
+            .await
+            .unwrap();
+            two.execute(
+                id,
+                record(vec![join(&format!("two-{round}"), ParticipantKind::Carer)]),
+            )
+            .await
+            .unwrap();
+            // Time for an announcement to arrive.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let retries = one.conflict_retries();
+            let receipt = one
+                .execute(
+                    id,
+                    record(vec![join(&format!("late-{round}"), ParticipantKind::Carer)]),
+                )
+                .await
+                .unwrap();
+            let expected = match db.backend {
+                Backend::Sqlite => retries + 1,
+                Backend::Postgres => retries,
+            };
+            assert_eq!(
+                one.conflict_retries(),
+                expected,
+                "[{}] round {round}",
+                db.backend
+            );
+            let entries = one.entries(id, 0, None).await.unwrap();
+            assert_eq!(receipt.last_sequence, entries.len() as u64);
+            assert_eq!(verify_chain(&entries).first_divergence, None);
+        }
+    }
+}
+
+/// Appends to one project from one process do not wait for each other's commits: each is
+/// decided on the state the previous one left while that one commits, several share a group,
+/// and they chain in order, with no lost race and no gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_to_one_project_share_groups_and_chain_in_order() {
+    for db in kit::backends().await {
+        let store = db.store().await;
+        let id = Uuid::new_v4();
+        store.execute(id, register(id, "oxon")).await.unwrap();
+        let mut shared = false;
+        for round in 0..10 {
+            let before = store.group_commits();
+            let mut tasks = Vec::new();
+            for n in 0..24 {
+                let store = store.clone();
+                let fact = join(&format!("r{round}-{n}"), ParticipantKind::Carer);
+                tasks.push(tokio::spawn(async move {
+                    store.execute(id, record(vec![fact])).await
+                }));
+            }
+            let mut sequences = BTreeSet::new();
+            for task in tasks {
+                let receipt = task.await.unwrap().expect("append");
+                assert!(sequences.insert(receipt.last_sequence), "sequence reused");
+            }
+            let after = store.group_commits();
+            shared |= after.appends - before.appends > after.groups - before.groups;
+            if shared {
+                break;
+            }
+        }
+        assert!(shared, "[{}] no group held two appends", db.backend);
+        assert_eq!(store.conflict_retries(), 0, "[{}]", db.backend);
+        let entries = store.entries(id, 0, None).await.unwrap();
+        assert_eq!(
+            entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            (1..=entries.len() as u64).collect::<Vec<_>>(),
+            "[{}] gaps or duplicates",
+            db.backend
+        );
+        let check = verify_chain(&entries);
+        assert_eq!(check.first_divergence, None, "[{}]", db.backend);
+        let recorded: Vec<&str> = entries
+            .iter()
+            .map(|e| e.metadata[RECORDED_AT_KEY].as_str())
+            .collect();
+        assert!(
+            recorded.windows(2).all(|w| w[0] <= w[1]),
+            "[{}] recorded_at goes back",
+            db.backend
+        );
+        let view = caught_up_view(&store, id, entries.len() as u64).await;
+        assert_eq!(view["sequence"], json!(entries.len()));
+    }
+}

@@ -4,13 +4,14 @@
 //! Both are bounded: idle projects are forgotten beyond [`MAX_CACHED_PROJECTS`], kept entries
 //! beyond [`MAX_CACHED_EVENTS`].
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use coprod_domain::{Project, RecordedEvent};
 use uuid::Uuid;
 
 use super::chain::ChainHead;
+use super::group::{CommitState, PendingCommit};
 use super::Store;
 
 /// Projects whose state this process keeps between commands (idle ones are forgotten beyond).
@@ -26,11 +27,17 @@ pub(super) const MAX_CACHED_EVENTS: usize = 200_000;
 pub(super) struct ProjectSlot {
     pub(super) command: tokio::sync::Mutex<Slot>,
     pub(super) view: tokio::sync::Mutex<ViewSlot>,
+    /// Another process announced an append to the project (`others.rs`): the next command
+    /// reads the stream's tail before deciding.
+    pub(super) stale: AtomicBool,
 }
 
 #[derive(Default)]
 pub(super) struct Slot {
     pub(super) cached: Option<CachedProject>,
+    /// The commit of the last entries handed over for this project, until known committed: the
+    /// cached project includes them, so it is the stream's only if they commit.
+    pub(super) pending: Option<Arc<PendingCommit>>,
 }
 
 /// A project built by applying its entries `1..=head.sequence` once each, and the chain head
@@ -86,7 +93,12 @@ impl Store {
     /// stored entries `1..=sequence`: tests check that each entry is applied exactly once.
     pub async fn cached_project(&self, project_id: Uuid) -> Option<(Project, u64)> {
         let slot = self.kept_slot(project_id)?;
-        let slot = slot.command.lock().await;
+        let mut slot = slot.command.lock().await;
+        if let Some(pending) = slot.pending.take() {
+            if pending.settled().await != CommitState::Committed {
+                slot.cached = None;
+            }
+        }
         slot.cached
             .as_ref()
             .map(|cached| (cached.project.clone(), cached.head.sequence))

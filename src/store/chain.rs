@@ -1,8 +1,8 @@
 //! The hash chain, written at append time (docs/architecture.md, invariant 4): a `PersistedEventRepository` wrapper
 //! that stamps each new entry's metadata with `recorded_at` (from the store's clock) and the chain
-//! head `digest`, seals its personal fields, and stores the entries in one transaction with the
-//! data keys they were sealed with (and an idempotent request's answer): that transaction's SQL
-//! is here too ([`Db::append`]). Reads go to postgres-es / sqlite-es.
+//! head `digest`, seals its personal fields, and hands the entries, the data keys they were
+//! sealed with and an idempotent request's answer to the group committer (`group.rs`), which
+//! stores them all or nothing. Reads go to postgres-es / sqlite-es.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -17,10 +17,13 @@ use cqrs_es::persist::{
 use cqrs_es::Aggregate;
 use serde_json::Value;
 
+use tokio::sync::oneshot;
+
 use super::append::CommitReceipt;
-use super::db::{metadata_map, on_db, Db};
-use super::error::{normalise, persistence_error, ClaimLost, StoreError};
-use super::idempotency::{ClaimTicket, ANSWER_AT_COMMIT};
+use super::db::{metadata_map, Db};
+use super::error::{normalise, ClaimLost, StoreError};
+use super::group::{Append, GroupCommitter, KeptAnswer, NotWritten, PendingCommit};
+use super::idempotency::ANSWER_AT_COMMIT;
 use super::keys::{Keys, NewKeys};
 use crate::clock::Clock;
 
@@ -64,14 +67,33 @@ impl ChainHead {
 
 /// Shared between a command's attempt and [`ChainedRepository`]'s `persist`: the head the
 /// attempt's project was built up to (so that chaining the next entry need not read it back),
-/// and the head after each entry appended (so that neither the receipt nor the view need read
-/// them back).
+/// the head after each entry appended (so that neither the receipt nor the view need read
+/// them back), and the commit the entries were handed to, which the command waits for once it
+/// has let go of the project (see `append.rs`).
 #[derive(Clone)]
 pub(crate) struct ChainAtCommit {
     pub(crate) known: ChainHead,
     /// People joining for the first time, who have no data key yet (see `append::attempt`).
     pub(crate) first_joining: BTreeSet<String>,
+    /// The commit of this process's previous append to the project, while it is pending.
+    pub(crate) after: Option<Arc<PendingCommit>>,
     pub(crate) appended: Arc<SyncMutex<Vec<ChainHead>>>,
+    pub(crate) handed_over: Arc<SyncMutex<Option<HandedOver>>>,
+}
+
+/// Entries handed to the group committer: their commit, and its answer to come.
+pub(crate) struct HandedOver {
+    pub(crate) commit: Arc<PendingCommit>,
+    pub(crate) written: oneshot::Receiver<Result<(), NotWritten>>,
+}
+
+impl HandedOver {
+    /// Waits for the group's commit.
+    pub(crate) async fn written(self) -> Result<(), NotWritten> {
+        self.written
+            .await
+            .unwrap_or_else(|_| Err(NotWritten::Unavailable("the committer stopped".into())))
+    }
 }
 
 tokio::task_local! {
@@ -79,43 +101,36 @@ tokio::task_local! {
     pub(crate) static CHAIN_AT_COMMIT: ChainAtCommit;
 }
 
-/// The answer an idempotent request keeps in its commit's transaction.
-pub(crate) struct KeptAnswer<'a> {
-    pub(crate) ticket: &'a ClaimTicket,
-    pub(crate) status: u16,
-    pub(crate) body: &'a str,
-}
-
-/// How a commit's transaction ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Appended {
-    Committed,
-    /// A retry took the idempotency claim over: nothing was appended.
-    ClaimLost,
-    /// Another commit stored a data key for the same participant first: nothing was appended.
-    KeyTaken,
-}
-
 /// Wraps the backend's repository. Appending, it takes the previous entry's digest and
 /// `recorded_at` (from the command's [`CHAIN_AT_COMMIT`] when that knows them, else from the
 /// database), writes each new entry's `recorded_at` (the store clock's instant, or the command's
-/// if later; never earlier than the previous entry's) and chain head, and inserts the entries
-/// itself: in one transaction with the participants' new data keys, and with the answer of an
-/// idempotent request ([`crate::store::Store::execute_answering`]). Reads pass straight through.
+/// if later; never earlier than the previous entry's) and chain head, and hands the entries to
+/// the group committer (`group.rs`): in one transaction with the participants' new data keys,
+/// and with the answer of an idempotent request ([`crate::store::Store::execute_answering`]).
+/// Within a command ([`CHAIN_AT_COMMIT`]) `persist` returns once the entries are handed over, and
+/// the command waits for their commit; otherwise it waits itself. Reads pass straight through.
 pub struct ChainedRepository<R> {
     inner: R,
     db: Db,
     keys: Keys,
     clock: Clock,
+    committer: Arc<GroupCommitter>,
 }
 
 impl<R: PersistedEventRepository> ChainedRepository<R> {
-    pub(crate) fn new(inner: R, db: Db, keys: Keys, clock: Clock) -> Self {
+    pub(crate) fn new(
+        inner: R,
+        db: Db,
+        keys: Keys,
+        clock: Clock,
+        committer: Arc<GroupCommitter>,
+    ) -> Self {
         Self {
             inner,
             db,
             keys,
             clock,
+            committer,
         }
     }
 
@@ -236,6 +251,16 @@ fn unknown(message: String) -> PersistenceError {
     PersistenceError::UnknownError(message.into())
 }
 
+/// How an append the committer did not write is reported to cqrs-es.
+pub(crate) fn not_written_to_persistence(why: NotWritten) -> PersistenceError {
+    match why {
+        NotWritten::Conflict => PersistenceError::OptimisticLockError,
+        NotWritten::ClaimLost => PersistenceError::UnknownError(Box::new(ClaimLost)),
+        NotWritten::Unavailable(message) => PersistenceError::ConnectionError(message.into()),
+        NotWritten::Internal(message) => PersistenceError::UnknownError(message.into()),
+    }
+}
+
 fn store_to_persistence(error: StoreError) -> PersistenceError {
     match error {
         StoreError::Unavailable(message) => PersistenceError::ConnectionError(message.into()),
@@ -300,32 +325,43 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
         let receipt = CommitReceipt::new(project_id, first.sequence as u64, last);
         // An idempotent request keeps its answer in the same transaction.
         let answer = ANSWER_AT_COMMIT.try_with(Clone::clone).ok();
-        let body = answer.as_ref().map(|answer| (answer.render)(&receipt));
-        let kept = answer
-            .as_ref()
-            .zip(body.as_deref())
-            .map(|(answer, body)| KeptAnswer {
-                ticket: &answer.ticket,
-                status: answer.status,
-                body,
-            });
-        let appended = self
-            .db
-            .append(A::TYPE, &chained, &new_keys, kept)
-            .await
-            .map_err(persistence_error)?;
-        match appended {
-            Appended::Committed => {}
-            Appended::ClaimLost => return Err(PersistenceError::UnknownError(Box::new(ClaimLost))),
-            Appended::KeyTaken => return Err(PersistenceError::OptimisticLockError),
-        }
-        if let (Some(answer), Some(body)) = (answer, body) {
-            *answer.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
-        }
-        let _ = CHAIN_AT_COMMIT.try_with(|chain| {
-            *chain.appended.lock().unwrap_or_else(|e| e.into_inner()) = heads;
+        let kept = answer.as_ref().map(|answer| KeptAnswer {
+            ticket: answer.ticket.clone(),
+            status: answer.status,
+            body: (answer.render)(&receipt),
         });
-        Ok(())
+        if let (Some(answer), Some(kept)) = (&answer, &kept) {
+            // Read only once the commit has returned.
+            *answer.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(kept.body.clone());
+        }
+        let after = CHAIN_AT_COMMIT
+            .try_with(|chain| chain.after.clone())
+            .ok()
+            .flatten();
+        let commit = PendingCommit::new(after);
+        let written = self.committer.submit(Append {
+            entries: chained,
+            keys: new_keys.into_rows(),
+            answer: kept,
+            commit: commit.clone(),
+        });
+        let handed_over = HandedOver { commit, written };
+        let waiting_here = CHAIN_AT_COMMIT
+            .try_with(|chain| {
+                *chain.appended.lock().unwrap_or_else(|e| e.into_inner()) = heads;
+                chain.handed_over.clone()
+            })
+            .ok();
+        match waiting_here {
+            Some(slot) => {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(handed_over);
+                Ok(())
+            }
+            None => handed_over
+                .written()
+                .await
+                .map_err(not_written_to_persistence),
+        }
     }
 
     async fn stream_events<A: Aggregate>(
@@ -337,124 +373,5 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
         self.inner.stream_all_events::<A>().await
-    }
-}
-
-impl Db {
-    /// Appends `events` (already chained) in one transaction with the data keys `new_keys` made
-    /// to seal them and, for an idempotent request, `answer` (the status and body kept for the
-    /// key its ticket holds): all or nothing. Nothing is appended when a retry has taken the
-    /// claim over, or when another commit stored a data key for one of the same participants
-    /// first (then the command is tried again with that key).
-    pub(crate) async fn append(
-        &self,
-        aggregate_type: &str,
-        events: &[SerializedEvent],
-        new_keys: &NewKeys,
-        answer: Option<KeptAnswer<'_>>,
-    ) -> Result<Appended, sqlx::Error> {
-        let insert_key = "INSERT INTO participant_keys \
-                          (project_id, participant_id, wrapped_key, master_key_id, created_at) \
-                          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, participant_id) DO NOTHING";
-        let insert = "INSERT INTO events \
-                      (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let keep_answer = "UPDATE idempotency_keys SET status = $1, body = $2 \
-                           WHERE principal = $3 AND key = $4 AND status = 0 AND created_at = $5";
-        macro_rules! insert_event {
-            ($event:expr, $executor:expr) => {
-                sqlx::query(insert)
-                    .bind(aggregate_type)
-                    .bind(&$event.aggregate_id)
-                    .bind($event.sequence as i64)
-                    .bind(&$event.event_type)
-                    .bind(&$event.event_version)
-                    .bind(&$event.payload)
-                    .bind(&$event.metadata)
-                    .execute($executor)
-                    .await?
-            };
-        }
-        let mut keys = new_keys.rows();
-        if let (Db::Postgres(pool), [event], None, Some(key), None) =
-            (self, events, &answer, keys.next(), keys.next())
-        {
-            // A person's first entry: their key and the entry in one statement (so it commits
-            // on its own); the entry is not inserted if another commit stored their key first.
-            let insert_both = "WITH new_key AS (\
-                                 INSERT INTO participant_keys \
-                                 (project_id, participant_id, wrapped_key, master_key_id, created_at) \
-                                 VALUES ($8, $9, $10, $11, $12) \
-                                 ON CONFLICT (project_id, participant_id) DO NOTHING RETURNING 1) \
-                               INSERT INTO events \
-                               (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-                               SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM new_key)";
-            let inserted = sqlx::query(insert_both)
-                .bind(aggregate_type)
-                .bind(&event.aggregate_id)
-                .bind(event.sequence as i64)
-                .bind(&event.event_type)
-                .bind(&event.event_version)
-                .bind(&event.payload)
-                .bind(&event.metadata)
-                .bind(&key.project_id)
-                .bind(&key.participant_id)
-                .bind(&key.wrapped_key)
-                .bind(&key.master_key_id)
-                .bind(&key.created_at)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            return Ok(if inserted == 1 {
-                Appended::Committed
-            } else {
-                Appended::KeyTaken
-            });
-        }
-        if let ([event], None, true) = (events, &answer, new_keys.is_empty()) {
-            // One statement commits on its own: no transaction's two extra round trips.
-            on_db!(self, |pool| {
-                insert_event!(event, pool);
-            });
-            return Ok(Appended::Committed);
-        }
-        on_db!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            for key in new_keys.rows() {
-                let stored = sqlx::query(insert_key)
-                    .bind(&key.project_id)
-                    .bind(&key.participant_id)
-                    .bind(&key.wrapped_key)
-                    .bind(&key.master_key_id)
-                    .bind(&key.created_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if stored != 1 {
-                    tx.rollback().await?;
-                    return Ok(Appended::KeyTaken);
-                }
-            }
-            for event in events {
-                insert_event!(event, &mut *tx);
-            }
-            if let Some(answer) = answer {
-                let answered = sqlx::query(keep_answer)
-                    .bind(i32::from(answer.status))
-                    .bind(answer.body)
-                    .bind(&answer.ticket.principal)
-                    .bind(&answer.ticket.key)
-                    .bind(&answer.ticket.claimed_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if answered != 1 {
-                    tx.rollback().await?;
-                    return Ok(Appended::ClaimLost);
-                }
-            }
-            tx.commit().await?;
-        });
-        Ok(Appended::Committed)
     }
 }

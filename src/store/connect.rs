@@ -10,10 +10,12 @@ use coprod_domain::Project;
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
+use uuid::Uuid;
 
 use super::append::Events;
 use super::chain::ChainedRepository;
 use super::db::Db;
+use super::group::GroupCommitter;
 use super::keys::Keys;
 use super::reads::MAX_CACHED_ORGANISATIONS;
 use super::refresh::Dirty;
@@ -34,15 +36,23 @@ impl Store {
     pub async fn connect_with_clock(database_url: &str, clock: Clock) -> Result<Store, StoreError> {
         let db = Db::connect(database_url).await?;
         let keys = Keys::new(db.clone(), clock.clone());
+        let instance = Uuid::new_v4();
+        let committer = Arc::new(GroupCommitter::new(db.clone(), instance));
+        let parts = Parts {
+            db: &db,
+            keys: &keys,
+            clock: &clock,
+            committer: &committer,
+        };
         let events = match &db {
             Db::Postgres(pool) => {
                 let repository = || PostgresEventRepository::new(pool.clone());
-                let (store, reader) = event_store(repository, &db, &keys, &clock);
+                let (store, reader) = event_store(repository, &parts);
                 Events::Postgres(store, reader)
             }
             Db::Sqlite(pool) => {
                 let repository = || SqliteEventRepository::new(pool.clone());
-                let (store, reader) = event_store(repository, &db, &keys, &clock);
+                let (store, reader) = event_store(repository, &parts);
                 Events::Sqlite(store, reader)
             }
         };
@@ -52,6 +62,10 @@ impl Store {
                 clock,
                 keys,
                 events,
+                committer,
+                instance,
+                listening: AtomicBool::new(false),
+                stop_listening: SyncMutex::new(None),
                 slots: SyncMutex::new(HashMap::new()),
                 refreshing: Arc::new(tokio::sync::RwLock::new(())),
                 dirty: SyncMutex::new(Dirty::default()),
@@ -69,17 +83,31 @@ impl Store {
     }
 }
 
+/// What each chained repository of a store shares.
+struct Parts<'a> {
+    db: &'a Db,
+    keys: &'a Keys,
+    clock: &'a Clock,
+    committer: &'a Arc<GroupCommitter>,
+}
+
 /// The cqrs-es event store over a backend's repository made by `repository`, chained, and a
 /// second repository of the same kind for reading tails.
 fn event_store<R: PersistedEventRepository>(
     repository: impl Fn() -> R,
-    db: &Db,
-    keys: &Keys,
-    clock: &Clock,
+    parts: &Parts<'_>,
 ) -> (
     PersistedEventStore<ChainedRepository<R>, Project>,
     ChainedRepository<R>,
 ) {
-    let chained = || ChainedRepository::new(repository(), db.clone(), keys.clone(), clock.clone());
+    let chained = || {
+        ChainedRepository::new(
+            repository(),
+            parts.db.clone(),
+            parts.keys.clone(),
+            parts.clock.clone(),
+            parts.committer.clone(),
+        )
+    };
     (PersistedEventStore::new_event_store(chained()), chained())
 }

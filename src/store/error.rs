@@ -73,7 +73,9 @@ pub(crate) fn classify(error: &sqlx::Error) -> Failure {
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
             match code.as_str() {
                 // PostgreSQL unique_violation; SQLite SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE.
-                "23505" | "1555" | "2067" => Failure::Conflict,
+                // PostgreSQL deadlock / serialisation failure (two servers' groups waiting on
+                // each other's rows): lost races too, tried again.
+                "23505" | "1555" | "2067" | "40P01" | "40001" => Failure::Conflict,
                 // SQLite SQLITE_BUSY / SQLITE_LOCKED (and their extended codes).
                 "5" | "6" | "261" | "517" | "262" => Failure::Unavailable,
                 // PostgreSQL connection exceptions, shutdown, too many connections, read-only.
@@ -88,15 +90,6 @@ pub(crate) fn classify(error: &sqlx::Error) -> Failure {
             }
         }
         _ => Failure::Internal,
-    }
-}
-
-/// Sorts a sqlx error from an append the store runs itself, as postgres-es / sqlite-es would.
-pub(crate) fn persistence_error(error: sqlx::Error) -> PersistenceError {
-    match classify(&error) {
-        Failure::Conflict => PersistenceError::OptimisticLockError,
-        Failure::Unavailable => PersistenceError::ConnectionError(Box::new(error)),
-        Failure::Internal => PersistenceError::UnknownError(Box::new(error)),
     }
 }
 

@@ -46,12 +46,8 @@ impl NewKeys {
     }
 
     /// The rows to insert into `participant_keys`.
-    pub(crate) fn rows(&self) -> impl Iterator<Item = &NewKey> {
-        self.made.values().map(|(_, row)| row)
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.made.is_empty()
+    pub(crate) fn into_rows(self) -> Vec<NewKey> {
+        self.made.into_values().map(|(_, row)| row).collect()
     }
 }
 

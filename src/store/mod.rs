@@ -8,8 +8,9 @@
 //!
 //! - `connect`: opening a store on either database, with the clock it stamps entries by.
 //! - `append`: running a command (`Store::execute`): retries, the cached project, the receipt.
-//! - `chain`: the repository cqrs-es appends through: `recorded_at`, the hash chain, sealing, and
-//!   the transaction that stores a commit.
+//! - `chain`: the repository cqrs-es appends through: `recorded_at`, the hash chain, sealing.
+//! - `group`: group commit: the appends in flight written in one transaction, each all or nothing.
+//! - `others`: learning of other processes' appends (PostgreSQL `LISTEN`/`NOTIFY`).
 //! - `cache`: what this process keeps per project between commands.
 //! - `refresh`: the view refresher after commits, and the catch-up reader.
 //! - `rebuild`: every view rebuilt from the log.
@@ -34,8 +35,10 @@ mod crypto;
 pub(crate) mod db;
 mod erasure;
 mod error;
+mod group;
 mod idempotency;
 mod keys;
+mod others;
 mod personal;
 mod portfolio;
 mod projector;
@@ -65,6 +68,7 @@ pub use checkpoints::{
 pub use crypto::{hmac_sha256, KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
+pub use group::GroupCommits;
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
@@ -92,6 +96,14 @@ struct Inner {
     /// Participants' data keys, and the master key once given.
     keys: Keys,
     events: Events,
+    /// Writes appends in groups, one durable commit each (`group.rs`).
+    committer: Arc<group::GroupCommitter>,
+    /// This store's name in the announcements of appends (`others.rs`).
+    instance: Uuid,
+    /// Whether this store listens for other processes' announcements yet.
+    listening: AtomicBool,
+    /// Dropped with the store, which stops the listener.
+    stop_listening: SyncMutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// One slot (guarding the cached project) per recently used project.
     slots: SyncMutex<HashMap<Uuid, Arc<ProjectSlot>>>,
     /// Each commit takes a read guard before it answers, and the view refresher drops it once
@@ -152,6 +164,11 @@ impl Store {
     /// How many times this store has retried a command after another process appended first.
     pub fn conflict_retries(&self) -> u64 {
         self.inner.conflict_retries.load(Ordering::Relaxed)
+    }
+
+    /// The group commits this store has made so far.
+    pub fn group_commits(&self) -> GroupCommits {
+        self.inner.committer.counts()
     }
 
     /// Applies the embedded migrations of this backend, then finishes the clean-up of any

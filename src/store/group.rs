@@ -1,0 +1,863 @@
+//! Group commit: the appends that arrive while a commit is in flight are gathered (up to
+//! [`MAX_GROUP_ROWS`] entries and [`MAX_GROUP_BYTES`] bytes) and written by one committer task in
+//! one transaction, one durable commit for all of them. Each append is answered only after that
+//! commit has returned; each keeps its own all-or-nothing meaning and its own optimistic check.
+//!
+//! # Partial conflicts inside one transaction
+//!
+//! A group's transaction runs three statements whatever its size: the idempotent answers
+//! (`UPDATE … RETURNING`), the new data keys and the entries (each `INSERT … ON CONFLICT DO
+//! NOTHING RETURNING`). `RETURNING` names each row written, so the committer sees exactly which
+//! append lost its check — an entry's sequence another process took (the unique key is the
+//! check: an append chained on a stale head always collides with the entry that made it stale),
+//! a participant's key another commit stored first, an idempotency claim a retry took over —
+//! without an error that would abort the transaction on PostgreSQL. Some of the losing append's
+//! rows (or the other appends' answers) may already be written by then, so the transaction is
+//! rolled back and the group written again without it (and without the appends chained on it);
+//! each such pass leaves out at least one append, so it ends. The losing append gets the answer it gets alone (a conflict: tried again
+//! after reading the stream's tail, or a superseded claim), and no other append of its group fails
+//! because of it.
+//!
+//! Why not a savepoint per append: on PostgreSQL each costs two more round trips per append
+//! (which is what grouping saves), and more than 64 subtransactions that write overflow each
+//! backend's cache of them, which slows every other session's snapshots. Why not a head row
+//! locked `FOR UPDATE` per project: one more table to keep equal to the log, one more row written
+//! per append, and locks held across the group's whole transaction. Conflicts are rare (another
+//! server appending to the same project at the same moment), so the rare extra pass costs less
+//! than paying for isolation on every append.
+//!
+//! Appends to one project may be in flight one after another: the next is decided on the state
+//! the previous one left (see `append.rs`) and names it as the commit it follows
+//! ([`PendingCommit`]). If that one fails, so does the next, as a conflict, before anything of it
+//! is written: its chain would start from a head that was never stored.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
+
+use cqrs_es::persist::SerializedEvent;
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use super::db::{on_db, Db, AGGREGATE_TYPE};
+use super::error::{classify, Failure};
+use super::idempotency::ClaimTicket;
+use super::keys::NewKey;
+use super::others;
+
+/// Entries one group writes at most (a single larger append is written alone).
+pub(crate) const MAX_GROUP_ROWS: usize = 512;
+/// Bytes of payload and metadata one group writes at most (idem).
+pub(crate) const MAX_GROUP_BYTES: usize = 4 << 20;
+/// The largest group size the size histogram tells apart (larger groups count here).
+const SIZE_BUCKETS: usize = 1024;
+
+/// Where an append handed to the committer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommitState {
+    Pending,
+    Committed,
+    /// Not committed, or not known to be (the whole group's commit failed).
+    Failed,
+}
+
+/// The commit of one append, as the appends decided after it see it.
+pub(crate) struct PendingCommit {
+    state: watch::Sender<CommitState>,
+    /// The commit of the same project's append this one was decided after, while that one was
+    /// still pending; dropped once this one is settled (so that chains stay short).
+    after: SyncMutex<Option<Arc<PendingCommit>>>,
+}
+
+impl PendingCommit {
+    pub(crate) fn new(after: Option<Arc<PendingCommit>>) -> Arc<PendingCommit> {
+        // A commit that failed since the command looked at it is kept: this one must fail too.
+        let after = after.filter(|after| after.state() != CommitState::Committed);
+        Arc::new(PendingCommit {
+            state: watch::Sender::new(CommitState::Pending),
+            after: SyncMutex::new(after),
+        })
+    }
+
+    pub(crate) fn state(&self) -> CommitState {
+        *self.state.borrow()
+    }
+
+    fn after(&self) -> Option<Arc<PendingCommit>> {
+        self.after.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn settle(&self, state: CommitState) {
+        self.state.send_replace(state);
+        self.after.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Waits until the commit is settled.
+    pub(crate) async fn settled(&self) -> CommitState {
+        let mut state = self.state.subscribe();
+        let settled = state
+            .wait_for(|state| *state != CommitState::Pending)
+            .await
+            .map(|state| *state);
+        settled.unwrap_or(CommitState::Failed)
+    }
+
+    /// Whether this commit, or one it follows, has failed: a state decided after it is then not
+    /// the stream's, and it will fail too.
+    pub(crate) fn doomed(self: &Arc<Self>) -> bool {
+        let mut current = Some(self.clone());
+        while let Some(commit) = current {
+            match commit.state() {
+                CommitState::Failed => return true,
+                CommitState::Committed => return false,
+                CommitState::Pending => current = commit.after(),
+            }
+        }
+        false
+    }
+}
+
+/// The answer an idempotent request keeps in its append's transaction.
+pub(crate) struct KeptAnswer {
+    pub(crate) ticket: ClaimTicket,
+    pub(crate) status: u16,
+    pub(crate) body: String,
+}
+
+/// One append, chained and sealed, for the committer to write.
+pub(crate) struct Append {
+    pub(crate) entries: Vec<SerializedEvent>,
+    pub(crate) keys: Vec<NewKey>,
+    pub(crate) answer: Option<KeptAnswer>,
+    pub(crate) commit: Arc<PendingCommit>,
+}
+
+impl Append {
+    fn bytes(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| e.payload.to_string().len() + e.metadata.to_string().len())
+            .sum()
+    }
+}
+
+/// Why an append was not written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotWritten {
+    /// Its check failed (a sequence or a data key taken first, or an append it follows failed):
+    /// read the stream again and retry.
+    Conflict,
+    /// A retry took its idempotency claim over.
+    ClaimLost,
+    /// The database could not be reached, or the group's commit did not return: the outcome is
+    /// unknown to this process (the entries are there, with the answer, or not at all).
+    Unavailable(String),
+    /// Anything else.
+    Internal(String),
+}
+
+type Reply = oneshot::Sender<Result<(), NotWritten>>;
+
+/// Group commits so far, for metrics, tests and the load tool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupCommits {
+    /// Transactions committed.
+    pub groups: u64,
+    /// Appends written.
+    pub appends: u64,
+    /// Entries written.
+    pub entries: u64,
+    /// Appends not written because of their own check, while others of their group were.
+    pub left_out: u64,
+    /// Groups written again after leaving out an append whose rows were partly written.
+    pub passes_again: u64,
+    /// `entries_per_group[n]`: how many committed groups wrote `n` entries (the last bucket
+    /// counts every larger group).
+    pub entries_per_group: Vec<u64>,
+}
+
+struct Counters {
+    groups: AtomicU64,
+    appends: AtomicU64,
+    entries: AtomicU64,
+    left_out: AtomicU64,
+    passes_again: AtomicU64,
+    entries_per_group: Vec<AtomicU64>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            groups: AtomicU64::new(0),
+            appends: AtomicU64::new(0),
+            entries: AtomicU64::new(0),
+            left_out: AtomicU64::new(0),
+            passes_again: AtomicU64::new(0),
+            entries_per_group: (0..=SIZE_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// The committer of one store: a queue, and the task that drains it (started on first use, and
+/// again if the runtime it ran on has gone).
+pub(crate) struct GroupCommitter {
+    db: Db,
+    /// The store's name in announcements (`others.rs`).
+    instance: Uuid,
+    queue: SyncMutex<Option<mpsc::UnboundedSender<(Append, Reply)>>>,
+    counters: Arc<Counters>,
+}
+
+impl GroupCommitter {
+    pub(crate) fn new(db: Db, instance: Uuid) -> GroupCommitter {
+        GroupCommitter {
+            db,
+            instance,
+            queue: SyncMutex::new(None),
+            counters: Arc::default(),
+        }
+    }
+
+    /// Hands `append` to the committer; the receiver answers once its group's commit returned.
+    /// Appends are written in the order they are handed over.
+    pub(crate) fn submit(&self, append: Append) -> oneshot::Receiver<Result<(), NotWritten>> {
+        let (reply, answer) = oneshot::channel();
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = match queue.as_ref().filter(|sender| !sender.is_closed()) {
+            Some(sender) => sender.clone(),
+            None => {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                let (db, counters) = (self.db.clone(), self.counters.clone());
+                tokio::spawn(run(receiver, db, self.instance, counters));
+                *queue = Some(sender.clone());
+                sender
+            }
+        };
+        if let Err(mpsc::error::SendError((append, reply))) = sender.send((append, reply)) {
+            append.commit.settle(CommitState::Failed);
+            let _ = reply.send(Err(NotWritten::Unavailable("the committer stopped".into())));
+        }
+        answer
+    }
+
+    pub(crate) fn counts(&self) -> GroupCommits {
+        let c = &self.counters;
+        GroupCommits {
+            groups: c.groups.load(Ordering::Relaxed),
+            appends: c.appends.load(Ordering::Relaxed),
+            entries: c.entries.load(Ordering::Relaxed),
+            left_out: c.left_out.load(Ordering::Relaxed),
+            passes_again: c.passes_again.load(Ordering::Relaxed),
+            entries_per_group: c
+                .entries_per_group
+                .iter()
+                .map(|n| n.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
+}
+
+/// The committer's task: takes whatever has queued up (bounded), writes it as one group, answers
+/// each append, and starts again. While a group commits, the next gathers in the queue.
+async fn run(
+    mut queue: mpsc::UnboundedReceiver<(Append, Reply)>,
+    db: Db,
+    instance: Uuid,
+    counters: Arc<Counters>,
+) {
+    let mut carried = None;
+    loop {
+        let first = match carried.take() {
+            Some(first) => first,
+            None => match queue.recv().await {
+                Some(first) => first,
+                None => return,
+            },
+        };
+        let (mut rows, mut bytes) = (first.0.entries.len(), first.0.bytes());
+        let mut group = vec![first];
+        while rows < MAX_GROUP_ROWS && bytes < MAX_GROUP_BYTES {
+            let Ok(next) = queue.try_recv() else { break };
+            let (more_rows, more_bytes) = (next.0.entries.len(), next.0.bytes());
+            if rows + more_rows > MAX_GROUP_ROWS || bytes + more_bytes > MAX_GROUP_BYTES {
+                carried = Some(next);
+                break;
+            }
+            rows += more_rows;
+            bytes += more_bytes;
+            group.push(next);
+        }
+        let (appends, replies): (Vec<Append>, Vec<Reply>) = group.into_iter().unzip();
+        let outcomes = write_group(&db, instance, &appends, &counters).await;
+        for ((append, reply), outcome) in appends.iter().zip(replies).zip(outcomes) {
+            append.commit.settle(if outcome.is_ok() {
+                CommitState::Committed
+            } else {
+                CommitState::Failed
+            });
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Writes a group: the outcome of each append, in order.
+async fn write_group(
+    db: &Db,
+    instance: Uuid,
+    appends: &[Append],
+    counters: &Counters,
+) -> Vec<Result<(), NotWritten>> {
+    let mut outcomes: Vec<Option<Result<(), NotWritten>>> = vec![None; appends.len()];
+    let mut passes = 0;
+    loop {
+        // Left out: an append following one that failed (in an earlier group or in this one).
+        for (i, append) in appends.iter().enumerate() {
+            if outcomes[i].is_none() {
+                let follows_failed = append.commit.after().is_some_and(|after| {
+                    after.state() == CommitState::Failed
+                        || appends
+                            .iter()
+                            .zip(&outcomes)
+                            .any(|(a, o)| Arc::ptr_eq(&a.commit, &after) && o.is_some())
+                });
+                if follows_failed {
+                    outcomes[i] = Some(Err(NotWritten::Conflict));
+                }
+            }
+        }
+        let live: Vec<usize> = (0..appends.len())
+            .filter(|&i| outcomes[i].is_none())
+            .collect();
+        if live.is_empty() {
+            break;
+        }
+        if passes > 0 {
+            counters.passes_again.fetch_add(1, Ordering::Relaxed);
+        }
+        passes += 1;
+        match write_once(db, instance, appends, &live).await {
+            Ok(Pass::Committed) => {
+                let written = live;
+                let entries: usize = written.iter().map(|&i| appends[i].entries.len()).sum();
+                for &i in &written {
+                    outcomes[i] = Some(Ok(()));
+                }
+                if !written.is_empty() {
+                    metrics::counter!("coprod_group_commits_total").increment(1);
+                    metrics::counter!("coprod_group_appends_total").increment(written.len() as u64);
+                    counters.groups.fetch_add(1, Ordering::Relaxed);
+                    counters
+                        .appends
+                        .fetch_add(written.len() as u64, Ordering::Relaxed);
+                    counters
+                        .entries
+                        .fetch_add(entries as u64, Ordering::Relaxed);
+                    counters.entries_per_group[entries.min(SIZE_BUCKETS)]
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                break;
+            }
+            Ok(Pass::RolledBack { left_out }) => {
+                for (i, why) in left_out {
+                    outcomes[i] = Some(Err(why));
+                }
+            }
+            Err(error) => {
+                let why = match classify(&error) {
+                    // A deadlock with another server's group, or a serialisation failure: each
+                    // append is tried again, as after any lost race.
+                    Failure::Conflict => NotWritten::Conflict,
+                    Failure::Unavailable => NotWritten::Unavailable(error.to_string()),
+                    Failure::Internal => NotWritten::Internal(error.to_string()),
+                };
+                for &i in &live {
+                    outcomes[i] = Some(Err(why.clone()));
+                }
+                break;
+            }
+        }
+    }
+    let outcomes: Vec<Result<(), NotWritten>> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(NotWritten::Internal("not written".into()))))
+        .collect();
+    let failed_alone = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(NotWritten::Conflict | NotWritten::ClaimLost)))
+        .count();
+    if failed_alone > 0 && outcomes.iter().any(Result::is_ok) {
+        counters
+            .left_out
+            .fetch_add(failed_alone as u64, Ordering::Relaxed);
+    }
+    outcomes
+}
+
+/// How one pass over a group's live appends ended.
+enum Pass {
+    /// Committed: every live append is written.
+    Committed,
+    /// Rolled back because of those appends, which may have written part of their rows.
+    RolledBack { left_out: Vec<(usize, NotWritten)> },
+}
+
+/// The rows of the live appends, sorted by project and sequence (so that two servers' groups
+/// take their row locks in the same order), with the append each belongs to.
+fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a SerializedEvent)> {
+    let mut rows: Vec<(usize, &SerializedEvent)> = live
+        .iter()
+        .flat_map(|&i| appends[i].entries.iter().map(move |e| (i, e)))
+        .collect();
+    rows.sort_by(|a, b| (&a.1.aggregate_id, a.1.sequence).cmp(&(&b.1.aggregate_id, b.1.sequence)));
+    rows
+}
+
+fn key_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a NewKey)> {
+    let mut rows: Vec<(usize, &NewKey)> = live
+        .iter()
+        .flat_map(|&i| appends[i].keys.iter().map(move |k| (i, k)))
+        .collect();
+    rows.sort_by(|a, b| {
+        (&a.1.project_id, &a.1.participant_id).cmp(&(&b.1.project_id, &b.1.participant_id))
+    });
+    rows
+}
+
+/// One transaction over the live appends (see the module's comment).
+async fn write_once(
+    db: &Db,
+    instance: Uuid,
+    appends: &[Append],
+    live: &[usize],
+) -> Result<Pass, sqlx::Error> {
+    let only = match live {
+        [only] if appends[*only].keys.is_empty() && appends[*only].answer.is_none() => {
+            Some(&appends[*only])
+        }
+        _ => None,
+    };
+    if let Some(only) = only {
+        // One append with nothing but entries: one statement, which commits on its own and is
+        // all or nothing by itself (no transaction's two extra round trips).
+        let rows: Vec<(usize, &SerializedEvent)> = only.entries.iter().map(|e| (0, e)).collect();
+        return match insert_entries_strict(db, instance, &rows).await {
+            Ok(()) => Ok(Pass::Committed),
+            Err(error) if classify(&error) == Failure::Conflict => Ok(Pass::RolledBack {
+                left_out: vec![(live[0], NotWritten::Conflict)],
+            }),
+            Err(error) => Err(error),
+        };
+    }
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        // 1. The answers: an append whose claim a retry took over is left out.
+        let answering: Vec<usize> = live
+            .iter()
+            .copied()
+            .filter(|&i| appends[i].answer.is_some())
+            .collect();
+        if !answering.is_empty() {
+            let answered = keep_answers(&mut tx, appends, &answering).await?;
+            let lost: Vec<(usize, NotWritten)> = answering
+                .iter()
+                .filter(|&&i| {
+                    appends[i].answer.as_ref().is_some_and(|a| {
+                        !answered.contains(&(a.ticket.principal.clone(), a.ticket.key.clone()))
+                    })
+                })
+                .map(|&i| (i, NotWritten::ClaimLost))
+                .collect();
+            if !lost.is_empty() {
+                tx.rollback().await?;
+                return Ok(Pass::RolledBack { left_out: lost });
+            }
+        }
+        // 2. The data keys: an append whose key another commit stored first starts again.
+        let keys = key_rows(appends, live);
+        if !keys.is_empty() {
+            let stored = insert_keys(&mut tx, &keys).await?;
+            let lost = losers(keys.iter().map(|(i, k)| {
+                let mine = (k.project_id.clone(), k.participant_id.clone());
+                (*i, stored.contains(&mine))
+            }));
+            if !lost.is_empty() {
+                tx.rollback().await?;
+                return Ok(Pass::RolledBack { left_out: lost });
+            }
+        }
+        // 3. The entries: an append whose sequence was taken was chained on a stale head.
+        let rows = entry_rows(appends, live);
+        let stored = insert_entries(&mut tx, &rows).await?;
+        let lost = losers(rows.iter().map(|(i, e)| {
+            (
+                *i,
+                stored.contains(&(e.aggregate_id.clone(), e.sequence as i64)),
+            )
+        }));
+        if !lost.is_empty() {
+            tx.rollback().await?;
+            return Ok(Pass::RolledBack { left_out: lost });
+        }
+        let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
+        announce(&mut tx, &others::notices(instance, projects)).await?;
+        tx.commit().await?;
+        Ok(Pass::Committed)
+    })
+}
+
+/// The appends with at least one row not written, each once, as conflicts.
+fn losers(rows: impl Iterator<Item = (usize, bool)>) -> Vec<(usize, NotWritten)> {
+    let mut lost: Vec<(usize, NotWritten)> = Vec::new();
+    for (i, written) in rows {
+        if !written && !lost.iter().any(|(o, _)| *o == i) {
+            lost.push((i, NotWritten::Conflict));
+        }
+    }
+    lost
+}
+
+/// The executor of a transaction on either backend.
+type Tx<'c, DB> = sqlx::Transaction<'c, DB>;
+
+/// Keeps the answers of `answering` where their claims are still theirs; the claims kept.
+async fn keep_answers<DB: GroupSql>(
+    tx: &mut Tx<'_, DB>,
+    appends: &[Append],
+    answering: &[usize],
+) -> Result<HashSet<(String, String)>, sqlx::Error> {
+    DB::keep_answers(tx, appends, answering).await
+}
+
+async fn insert_keys<DB: GroupSql>(
+    tx: &mut Tx<'_, DB>,
+    keys: &[(usize, &NewKey)],
+) -> Result<HashSet<(String, String)>, sqlx::Error> {
+    DB::insert_keys(tx, keys).await
+}
+
+async fn insert_entries<DB: GroupSql>(
+    tx: &mut Tx<'_, DB>,
+    rows: &[(usize, &SerializedEvent)],
+) -> Result<HashSet<(String, i64)>, sqlx::Error> {
+    DB::insert_entries(tx, rows).await
+}
+
+async fn announce<DB: GroupSql>(
+    tx: &mut Tx<'_, DB>,
+    notices: &[String],
+) -> Result<(), sqlx::Error> {
+    DB::announce(tx, notices).await
+}
+
+/// Inserts entries with one statement outside a transaction (on PostgreSQL, announcing them in
+/// the same statement); a taken sequence is an error.
+async fn insert_entries_strict(
+    db: &Db,
+    instance: Uuid,
+    rows: &[(usize, &SerializedEvent)],
+) -> Result<(), sqlx::Error> {
+    match db {
+        Db::Postgres(pool) => {
+            let c = EntryColumns::of(rows);
+            let sql = format!(
+                "WITH inserted AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
+                 SELECT pg_notify($8, n) FROM UNNEST($9::text[]) AS n \
+                 WHERE EXISTS (SELECT 1 FROM inserted)"
+            );
+            let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
+            sqlx::query(&sql)
+                .bind(AGGREGATE_TYPE)
+                .bind(c.ids)
+                .bind(c.sequences)
+                .bind(c.types)
+                .bind(c.versions)
+                .bind(c.payloads)
+                .bind(c.metadata)
+                .bind(others::CHANNEL)
+                .bind(others::notices(instance, projects))
+                .execute(pool)
+                .await?;
+        }
+        Db::Sqlite(pool) => {
+            let sql = format!("{INSERT_ENTRIES_SQLITE} ORDER BY r.key");
+            sqlx::query(&sql)
+                .bind(AGGREGATE_TYPE)
+                .bind(EntryColumns::json(rows))
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows go to PostgreSQL as one array per column (`UNNEST`), and to SQLite as one JSON array of
+/// rows (`json_each`): one statement, of the same text whatever the group's size (so that it is
+/// prepared once per connection). Payloads and metadata travel as text, as sqlx sends a JSON
+/// value to a `json` column, so the stored text is byte for byte what a single-row insert
+/// stores.
+const INSERT_ENTRIES_POSTGRES: &str = "INSERT INTO events \
+     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+     SELECT $1, r.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload::json, \
+            r.metadata::json \
+     FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+          WITH ORDINALITY AS r(aggregate_id, sequence, event_type, event_version, payload, \
+                               metadata, n)";
+const INSERT_ENTRIES_SQLITE: &str = "INSERT INTO events \
+     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+     SELECT $1, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, \
+            r.value ->> 5 \
+     FROM json_each($2) AS r WHERE true";
+
+struct EntryColumns {
+    ids: Vec<String>,
+    sequences: Vec<i64>,
+    types: Vec<String>,
+    versions: Vec<String>,
+    payloads: Vec<String>,
+    metadata: Vec<String>,
+}
+
+impl EntryColumns {
+    fn of(rows: &[(usize, &SerializedEvent)]) -> EntryColumns {
+        EntryColumns {
+            ids: rows.iter().map(|(_, e)| e.aggregate_id.clone()).collect(),
+            sequences: rows.iter().map(|(_, e)| e.sequence as i64).collect(),
+            types: rows.iter().map(|(_, e)| e.event_type.clone()).collect(),
+            versions: rows.iter().map(|(_, e)| e.event_version.clone()).collect(),
+            payloads: rows.iter().map(|(_, e)| e.payload.to_string()).collect(),
+            metadata: rows.iter().map(|(_, e)| e.metadata.to_string()).collect(),
+        }
+    }
+
+    /// `[[aggregate_id, sequence, event_type, event_version, payload text, metadata text], …]`
+    fn json(rows: &[(usize, &SerializedEvent)]) -> String {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(_, e)| {
+                serde_json::json!([
+                    e.aggregate_id,
+                    e.sequence,
+                    e.event_type,
+                    e.event_version,
+                    e.payload.to_string(),
+                    e.metadata.to_string()
+                ])
+            })
+            .collect();
+        serde_json::Value::Array(rows).to_string()
+    }
+}
+
+/// The group's three statements, as each backend writes them.
+trait GroupSql: sqlx::Database {
+    async fn keep_answers(
+        tx: &mut Tx<'_, Self>,
+        appends: &[Append],
+        answering: &[usize],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error>;
+    async fn insert_keys(
+        tx: &mut Tx<'_, Self>,
+        keys: &[(usize, &NewKey)],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error>;
+    async fn insert_entries(
+        tx: &mut Tx<'_, Self>,
+        rows: &[(usize, &SerializedEvent)],
+    ) -> Result<HashSet<(String, i64)>, sqlx::Error>;
+    /// Tells other processes, once the transaction commits, which projects it appended to.
+    async fn announce(tx: &mut Tx<'_, Self>, notices: &[String]) -> Result<(), sqlx::Error>;
+}
+
+fn answers_of<'a>(appends: &'a [Append], answering: &[usize]) -> Vec<&'a KeptAnswer> {
+    answering
+        .iter()
+        .filter_map(|&i| appends[i].answer.as_ref())
+        .collect()
+}
+
+impl GroupSql for sqlx::Postgres {
+    async fn announce(tx: &mut Tx<'_, Self>, notices: &[String]) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, n) FROM UNNEST($2::text[]) AS n")
+            .bind(others::CHANNEL)
+            .bind(notices)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn keep_answers(
+        tx: &mut Tx<'_, Self>,
+        appends: &[Append],
+        answering: &[usize],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let sql = "UPDATE idempotency_keys AS k SET status = a.status, body = a.body \
+                   FROM UNNEST($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                        AS a(status, body, principal, key, claimed_at) \
+                   WHERE k.principal = a.principal AND k.key = a.key AND k.status = 0 \
+                     AND k.created_at = a.claimed_at \
+                   RETURNING k.principal, k.key";
+        let answers = answers_of(appends, answering);
+        let rows: Vec<(String, String)> = sqlx::query_as(sql)
+            .bind(
+                answers
+                    .iter()
+                    .map(|a| i32::from(a.status))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(answers.iter().map(|a| a.body.clone()).collect::<Vec<_>>())
+            .bind(
+                answers
+                    .iter()
+                    .map(|a| a.ticket.principal.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                answers
+                    .iter()
+                    .map(|a| a.ticket.key.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                answers
+                    .iter()
+                    .map(|a| a.ticket.claimed_at.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn insert_keys(
+        tx: &mut Tx<'_, Self>,
+        keys: &[(usize, &NewKey)],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let sql = "INSERT INTO participant_keys \
+                   (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                   SELECT k.project_id, k.participant_id, k.wrapped_key, k.master_key_id, \
+                          k.created_at \
+                   FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                        WITH ORDINALITY \
+                        AS k(project_id, participant_id, wrapped_key, master_key_id, created_at, n) \
+                   ORDER BY k.n \
+                   ON CONFLICT (project_id, participant_id) DO NOTHING \
+                   RETURNING project_id, participant_id";
+        let column = |f: fn(&NewKey) -> &String| -> Vec<String> {
+            keys.iter().map(|(_, k)| f(k).clone()).collect()
+        };
+        let rows: Vec<(String, String)> = sqlx::query_as(sql)
+            .bind(column(|k| &k.project_id))
+            .bind(column(|k| &k.participant_id))
+            .bind(column(|k| &k.wrapped_key))
+            .bind(column(|k| &k.master_key_id))
+            .bind(column(|k| &k.created_at))
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn insert_entries(
+        tx: &mut Tx<'_, Self>,
+        rows: &[(usize, &SerializedEvent)],
+    ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
+        let sql = format!(
+            "{INSERT_ENTRIES_POSTGRES} ORDER BY r.n ON CONFLICT DO NOTHING \
+             RETURNING aggregate_id, sequence"
+        );
+        let c = EntryColumns::of(rows);
+        let stored: Vec<(String, i64)> = sqlx::query_as(&sql)
+            .bind(AGGREGATE_TYPE)
+            .bind(c.ids)
+            .bind(c.sequences)
+            .bind(c.types)
+            .bind(c.versions)
+            .bind(c.payloads)
+            .bind(c.metadata)
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(stored.into_iter().collect())
+    }
+}
+
+impl GroupSql for sqlx::Sqlite {
+    /// SQLite has no announcements: a stale head is caught by the entries' unique key.
+    async fn announce(_: &mut Tx<'_, Self>, _: &[String]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn keep_answers(
+        tx: &mut Tx<'_, Self>,
+        appends: &[Append],
+        answering: &[usize],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let sql = "UPDATE idempotency_keys SET status = a.value ->> 0, body = a.value ->> 1 \
+                   FROM json_each($1) AS a \
+                   WHERE idempotency_keys.principal = a.value ->> 2 \
+                     AND idempotency_keys.key = a.value ->> 3 \
+                     AND idempotency_keys.status = 0 \
+                     AND idempotency_keys.created_at = a.value ->> 4 \
+                   RETURNING idempotency_keys.principal, idempotency_keys.key";
+        let answers: Vec<serde_json::Value> = answers_of(appends, answering)
+            .into_iter()
+            .map(|a| {
+                serde_json::json!([
+                    a.status,
+                    a.body,
+                    a.ticket.principal,
+                    a.ticket.key,
+                    a.ticket.claimed_at
+                ])
+            })
+            .collect();
+        let rows: Vec<(String, String)> = sqlx::query_as(sql)
+            .bind(serde_json::Value::Array(answers).to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn insert_keys(
+        tx: &mut Tx<'_, Self>,
+        keys: &[(usize, &NewKey)],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let sql = "INSERT INTO participant_keys \
+                   (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+                   SELECT k.value ->> 0, k.value ->> 1, k.value ->> 2, k.value ->> 3, \
+                          k.value ->> 4 \
+                   FROM json_each($1) AS k WHERE true ORDER BY k.key \
+                   ON CONFLICT (project_id, participant_id) DO NOTHING \
+                   RETURNING project_id, participant_id";
+        let keys: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(_, k)| {
+                serde_json::json!([
+                    k.project_id,
+                    k.participant_id,
+                    k.wrapped_key,
+                    k.master_key_id,
+                    k.created_at
+                ])
+            })
+            .collect();
+        let rows: Vec<(String, String)> = sqlx::query_as(sql)
+            .bind(serde_json::Value::Array(keys).to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn insert_entries(
+        tx: &mut Tx<'_, Self>,
+        rows: &[(usize, &SerializedEvent)],
+    ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
+        let sql = format!(
+            "{INSERT_ENTRIES_SQLITE} ORDER BY r.key ON CONFLICT DO NOTHING \
+             RETURNING aggregate_id, sequence"
+        );
+        let stored: Vec<(String, i64)> = sqlx::query_as(&sql)
+            .bind(AGGREGATE_TYPE)
+            .bind(EntryColumns::json(rows))
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(stored.into_iter().collect())
+    }
+}
