@@ -237,6 +237,12 @@ impl Project {
         self.state.participants.contains_key(participant)
     }
 
+    /// Whether `participant` may answer through an invitation (and so be invited): they have
+    /// joined, by an entry still standing, and their personal data is not erased.
+    pub fn may_answer(&self, participant: &str) -> Result<(), ProjectError> {
+        self.joined("/participant_id", participant)
+    }
+
     /// The sequence number of the last entry (0 before registration).
     pub fn sequence(&self) -> u64 {
         self.effects.len() as u64

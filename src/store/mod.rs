@@ -32,6 +32,7 @@ pub(crate) mod db;
 mod erasure;
 mod error;
 mod idempotency;
+mod invitations;
 mod keys;
 mod personal;
 mod portfolio;
@@ -59,6 +60,7 @@ pub use checkpoints::{
 pub use crypto::{hmac_sha256, KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
+pub use invitations::{Invitation, InvitationState, IssuedInvitation};
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;

@@ -248,6 +248,7 @@ pub fn entry_type(key: &str) -> &str {
         "project_closed" => "Project closed",
         "assessment_sealed" => "Assessment sealed",
         "participant_erased" => "Personal data erased",
+        "participant_answered" => "A participant said what they think",
         "people_told" => "People told of a decision",
         "feedback_given" => "Answers given back",
         other => other,
