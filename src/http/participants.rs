@@ -195,12 +195,12 @@ pub async fn invite(
     };
     let days = request.expires_in_days.unwrap_or(INVITATION_DAYS);
     if !(1..=MAX_INVITATION_DAYS).contains(&days) {
-        return Err(ApiError::from(coprod_domain::ProjectError::ValidationFailed(
-            vec![coprod_domain::FieldError::new(
+        return Err(ApiError::from(
+            coprod_domain::ProjectError::ValidationFailed(vec![coprod_domain::FieldError::new(
                 "/expires_in_days",
                 format!("must be a whole number of days from 1 to {MAX_INVITATION_DAYS}"),
-            )],
-        )));
+            )]),
+        ));
     }
     let project_id = head.project_id;
     let mut project = coprod_domain::Project::default();
@@ -220,7 +220,12 @@ pub async fn invite(
     let expires_at = state.now() + chrono::Duration::days(days);
     let issued = state
         .store
-        .issue_invitation(project_id, &participant_id, &caller.recorded_by(), expires_at)
+        .issue_invitation(
+            project_id,
+            &participant_id,
+            &caller.recorded_by(),
+            expires_at,
+        )
         .await?;
     let path = format!("{}{}", crate::web::INVITATION_PATH, issued.secret);
     let body = InvitationIssued {

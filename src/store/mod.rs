@@ -60,8 +60,8 @@ pub use checkpoints::{
 pub use crypto::{hmac_sha256, KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
-pub use invitations::{Invitation, InvitationState, IssuedInvitation};
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};
+pub use invitations::{Invitation, InvitationState, IssuedInvitation};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
 #[doc(hidden)]

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use coprod_domain::recorded::to_stored_precision;
 use coprod_domain::{
-    AccessibleFormat, Agreement, CommandContext, LadderRung, ParticipantAnswered,
-    ParticipantView, ProjectCommand, ProjectEvent,
+    AccessibleFormat, Agreement, CommandContext, LadderRung, ParticipantAnswered, ParticipantView,
+    ProjectCommand, ProjectEvent,
 };
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -84,27 +84,6 @@ fn rung_words(rung: LadderRung) -> (&'static str, &'static str) {
             "Being made to take part",
             "We had to take part and had no say.",
         ),
-    }
-}
-
-fn agreement_words(answer: Agreement) -> &'static str {
-    match answer {
-        Agreement::StronglyDisagree => "Strongly disagree",
-        Agreement::Disagree => "Disagree",
-        Agreement::NeitherAgreeNorDisagree => "Neither agree nor disagree",
-        Agreement::Agree => "Agree",
-        Agreement::StronglyAgree => "Strongly agree",
-    }
-}
-
-fn format_words(format: AccessibleFormat) -> &'static str {
-    match format {
-        AccessibleFormat::EasyRead => "Easy Read",
-        AccessibleFormat::LargePrint => "Large print",
-        AccessibleFormat::Audio => "Audio",
-        AccessibleFormat::BritishSignLanguage => "British Sign Language (BSL)",
-        AccessibleFormat::Braille => "Braille",
-        AccessibleFormat::Other => "Something else (you can tell us in your comments)",
     }
 }
 
@@ -186,18 +165,18 @@ impl AnswerForm {
             ));
         }
         match (placement, agreements.as_slice(), accessible_format) {
-            (Some(placement), [Some(listened_to), Some(could_influence), Some(paid)], Some(format))
-                if errors.is_empty() =>
-            {
-                Ok(ParticipantView {
-                    placement,
-                    listened_to: *listened_to,
-                    could_influence: *could_influence,
-                    paid_or_thanked_fairly: *paid,
-                    comment: (!comment.is_empty()).then(|| comment.to_string()),
-                    accessible_format: format,
-                })
-            }
+            (
+                Some(placement),
+                [Some(listened_to), Some(could_influence), Some(paid)],
+                Some(format),
+            ) if errors.is_empty() => Ok(ParticipantView {
+                placement,
+                listened_to: *listened_to,
+                could_influence: *could_influence,
+                paid_or_thanked_fairly: *paid,
+                comment: (!comment.is_empty()).then(|| comment.to_string()),
+                accessible_format: format,
+            }),
             _ => Err(errors),
         }
     }
@@ -407,14 +386,14 @@ fn form_page(
         .collect();
     let agreements: Vec<(&str, &str, Option<&str>)> = Agreement::ALL
         .into_iter()
-        .map(|a| (a.as_str(), agreement_words(a), None))
+        .map(|a| (a.as_str(), super::words::agreement(a), None))
         .collect();
     let mut formats: Vec<(&str, &str, Option<&str>)> = vec![("no", "No", None)];
-    formats.extend(
-        AccessibleFormat::ALL
-            .into_iter()
-            .map(|f| (f.as_str(), format_words(f), None)),
-    );
+    formats.extend(AccessibleFormat::ALL.into_iter().map(|f| {
+        let hint =
+            (f == AccessibleFormat::Other).then_some("You can tell us which in your comments.");
+        (f.as_str(), super::words::accessible_format(f), hint)
+    }));
     let comment_error = error_for("comment");
     let page_title = if errors.is_empty() {
         "Tell us what you think"

@@ -119,7 +119,12 @@ pub fn people_say(
         .collect();
     let accessible_format = AccessibleFormat::ALL
         .into_iter()
-        .map(|f| (f, ShownCount::of(counted(&|v| v.accessible_format == Some(f)))))
+        .map(|f| {
+            (
+                f,
+                ShownCount::of(counted(&|v| v.accessible_format == Some(f))),
+            )
+        })
         .collect();
     let enough = views.len() >= SMALL_COUNT;
     let middle_placement = enough.then(|| {
@@ -137,7 +142,9 @@ pub fn people_say(
         comments
     });
     let flag = match (middle_placement, record_rung) {
-        (Some(theirs), Some(record)) if theirs.index().abs_diff(record.index()) >= PLACEMENT_GAP => {
+        (Some(theirs), Some(record))
+            if theirs.index().abs_diff(record.index()) >= PLACEMENT_GAP =>
+        {
             let direction = if theirs > record { "higher" } else { "lower" };
             Some(Flag {
                 key: PLACED_DIFFERENTLY.to_string(),
