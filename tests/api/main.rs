@@ -13,6 +13,7 @@ mod cleanup;
 mod concurrency;
 mod errors;
 mod events;
+mod invitations;
 mod personal;
 mod portfolio;
 mod projects;
