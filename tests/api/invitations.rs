@@ -203,6 +203,15 @@ async fn an_invitation_is_answered_once_and_a_second_use_records_nothing() {
             .await
             .json_with(200);
         assert_eq!(verified["valid"], true, "the answer is chained: {verified}");
+        // What they said is theirs: an officer's correction cannot withdraw it.
+        app.assert_refused(
+            &id,
+            &correction(before + 1),
+            422,
+            "correction_not_allowed",
+            Some("/corrects_sequence"),
+        )
+        .await;
 
         // The same link again: a clear page, and nothing recorded.
         let again = open(app, &path).await.expect(410);
