@@ -363,6 +363,9 @@ pub fn people_say(project_id: &str, assessment: &Assessment, heading: u8) -> Mar
                     }
                 }
             }
+            // Below five answers every count is withheld: the summary says so, and no table of
+            // "fewer than 5" follows.
+            @if !say.answered.suppressed {
             p class="govuk-body-s" {
                 "Each person counts once, by their latest answer. Counts below "
                 (coprod_domain::assessment::SMALL_COUNT)
@@ -425,6 +428,7 @@ pub fn people_say(project_id: &str, assessment: &Assessment, heading: u8) -> Mar
                 ul class="govuk-list govuk-list--bullet" id="people-say-comments" {
                     @for comment in comments { li { (comment) } }
                 }
+            }
             }
         }
     }
