@@ -185,19 +185,18 @@ impl AnswerForm {
 /// `GET /your-say/{secret}`: the questions, or why the link does not work.
 pub async fn page_for(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
     match state.store.invitation(&secret).await {
-        Ok(InvitationState::Open(invitation)) => {
-            match project_title(&state, invitation.project_id).await {
-                Ok(title) => form_page(
-                    &state,
-                    &secret,
-                    &title,
-                    &AnswerForm::default(),
-                    &[],
-                    StatusCode::OK,
-                ),
-                Err(error) => fault(error),
-            }
-        }
+        Ok(InvitationState::Open(invitation)) => match project_title(&state, &invitation).await {
+            Ok(Some(title)) => form_page(
+                &state,
+                &secret,
+                &title,
+                &AnswerForm::default(),
+                &[],
+                StatusCode::OK,
+            ),
+            Ok(None) => no_longer_usable(),
+            Err(error) => fault(error),
+        },
         Ok(other) => not_usable(&other),
         Err(error) => fault(error.into()),
     }
@@ -229,8 +228,9 @@ pub async fn answer(
         Err(error) => return fault(error.into()),
     };
     let form: AnswerForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let title = match project_title(&state, invitation.project_id).await {
-        Ok(title) => title,
+    let title = match project_title(&state, &invitation).await {
+        Ok(Some(title)) => title,
+        Ok(None) => return no_longer_usable(),
         Err(error) => return fault(error),
     };
     if !same_secret(&form.csrf, &form_value(&state, &secret)) {
@@ -303,15 +303,28 @@ pub async fn answer(
     }
 }
 
-async fn project_title(state: &AppState, project_id: uuid::Uuid) -> Result<String, AppError> {
-    let events = state.store.recorded_events(project_id).await?;
-    Ok(events
+/// The project's title, if the participant may still answer (they joined and their data is not
+/// erased); `None` if they may not.
+async fn project_title(
+    state: &AppState,
+    invitation: &crate::store::Invitation,
+) -> Result<Option<String>, AppError> {
+    let events = state.store.recorded_events(invitation.project_id).await?;
+    let title = events
         .iter()
         .find_map(|e| match &e.event {
             ProjectEvent::ProjectRegistered(r) => Some(r.title.clone()),
             _ => None,
         })
-        .unwrap_or_default())
+        .unwrap_or_default();
+    let mut project = coprod_domain::Project::default();
+    for entry in events {
+        cqrs_es::Aggregate::apply(&mut project, entry.event);
+    }
+    Ok(project
+        .may_answer(&invitation.participant_id)
+        .is_ok()
+        .then_some(title))
 }
 
 fn radios(
@@ -532,7 +545,7 @@ fn not_usable(state: &InvitationState) -> Response {
     .into_response()
 }
 
-/// The answer was refused: the participant can no longer answer (their data was erased).
+/// The participant can no longer answer (their data was erased, or their joining withdrawn).
 fn no_longer_usable() -> Response {
     PageError::new(
         StatusCode::GONE,

@@ -379,6 +379,7 @@ async fn an_answer_is_unreadable_in_the_database_and_gone_after_erasure() {
         assert_eq!(answered["event"]["answer"]["placement"], "co_design");
         assert_eq!(answered["recorded_by"], "participant via invitation");
 
+        let outstanding = link(&invite(app, &id, "p1", &json!({})).await);
         let erased = app
             .post_raw(
                 Some(&app.tokens.admin),
@@ -405,6 +406,16 @@ async fn an_answer_is_unreadable_in_the_database_and_gone_after_erasure() {
             assessed["people_say"]["answered"],
             json!({"count": null, "suppressed": true})
         );
+        // A link given before the erasure no longer works, and records nothing.
+        let before = app.sequence(&id).await;
+        let gone = open(app, &outstanding).await.expect(410);
+        assert!(
+            gone.text().contains("can no longer be used"),
+            "{}",
+            gone.text()
+        );
+        app.assert_sequence(&id, before, "a link of an erased participant")
+            .await;
         // An erased participant can be invited no more.
         app.post(
             Some(&app.tokens.recorder),
