@@ -53,6 +53,9 @@ GRANT SELECT, INSERT, UPDATE ON master_key_check TO coprod_server;
 GRANT SELECT, INSERT, DELETE ON erased_key_cleanup TO coprod_server;
 GRANT USAGE ON SEQUENCE erased_key_cleanup_id_seq TO coprod_server;
 
+-- Participants' one-time invitations: issued, and marked used (or given back) when answered.
+GRANT SELECT, INSERT, UPDATE ON invitations TO coprod_server;
+
 -- Which migrations are applied: a server starts only on a database `coprod migrate` brought up
 -- to date, and never changes the schema itself.
 GRANT SELECT ON _sqlx_migrations TO coprod_server;

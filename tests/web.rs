@@ -1380,3 +1380,124 @@ async fn with_no_projects_the_pages_say_how_projects_arrive_and_the_portfolio_dr
     })
     .await;
 }
+
+// ---- a participant's own view ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_opens_a_plain_form_once_and_the_project_page_counts_answers_without_names() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let link = site.invite("carer-01").await;
+        let mut person = Browser::new(&site.base);
+        let form = person.get(&link).await.expect(200).html();
+        form.has("Tell us what you think")
+            .has("How much say did people like you have in this project?")
+            .has("Doing it together")
+            .has("We talked things through with staff, but staff made the big decisions.")
+            .has("I was paid or thanked fairly")
+            .has("Strongly disagree")
+            .has(r#"<textarea class="govuk-textarea""#)
+            .has("Easy Read")
+            .lacks("Sign out")
+            .lacks("<script");
+        let csrf = Browser::sign_out_token(&form);
+        let origin = site.base.clone();
+        let comment = "Evening sessions <b>worked</b> for me";
+        let answers = [
+            ("csrf", csrf.as_str()),
+            ("placement", "co_production"),
+            ("listened_to", "strongly_agree"),
+            ("could_influence", "agree"),
+            ("paid_or_thanked_fairly", "disagree"),
+            ("comment", comment),
+            ("accessible_format", "no"),
+        ];
+        // Without an answer to every question: the form again, saying what is missing.
+        person
+            .post(&link, &answers[..2], Some(&origin))
+            .await
+            .expect(400)
+            .html()
+            .has("There is a problem")
+            .has(r##"href="#listened_to""##)
+            .has("Error: Tell us what you think");
+        person
+            .post(&link, &answers, Some(&origin))
+            .await
+            .expect(200)
+            .html()
+            .has("Thank you");
+        person
+            .get(&link)
+            .await
+            .expect(410)
+            .html()
+            .has("This link has already been used")
+            .has("ask the person who gave you the link");
+        person
+            .get("/your-say/not-a-link")
+            .await
+            .expect(404)
+            .html()
+            .has("This link does not work");
+
+        // One answer: beside the rating, but no count, comment or name.
+        for token in [&site.tokens.assurance, &site.tokens.panel] {
+            let mut officer = signed_in(site, token).await;
+            officer
+                .get(&format!("/projects/{id}"))
+                .await
+                .expect(200)
+                .html()
+                .has("What the people involved say")
+                .has("Fewer than 5 people involved have said what they think")
+                .lacks(r#"id="people-say-ladder""#)
+                .lacks("Evening sessions")
+                .lacks("people_place_it_differently");
+            officer
+                .get(&format!("/projects/{id}/trail"))
+                .await
+                .expect(200)
+                .html()
+                .has("A participant said what they think")
+                .has("participant via invitation")
+                .lacks("Evening sessions")
+                .lacks("strongly_agree");
+        }
+
+        // Five answers: the counts of five or more, the middle placement and the comments for
+        // an officer; no comment for a panel.
+        for participant in ["carer-02", "carer-03", "resident-04", "resident-05"] {
+            let link = site.invite(participant).await;
+            let form = person.get(&link).await.expect(200);
+            let csrf = Browser::sign_out_token(&form);
+            let mut answers = answers;
+            answers[0] = ("csrf", csrf.as_str());
+            answers[5] = ("comment", "");
+            person
+                .post(&link, &answers, Some(&origin))
+                .await
+                .expect(200);
+        }
+        let mut officer = signed_in(site, &site.tokens.assurance).await;
+        officer
+            .get(&format!("/projects/{id}"))
+            .await
+            .expect(200)
+            .html()
+            .has(r#"id="people-say-ladder""#)
+            .has(r#"<td class="govuk-table__cell govuk-table__cell--numeric">5</td>"#)
+            .has("5 people involved have said what they think")
+            .has("Evening sessions &lt;b&gt;worked&lt;/b&gt; for me")
+            .lacks("<b>worked</b>");
+        let mut panel = signed_in(site, &site.tokens.panel).await;
+        panel
+            .get(&format!("/projects/{id}"))
+            .await
+            .expect(200)
+            .html()
+            .has(r#"id="people-say-ladder""#)
+            .lacks("Evening sessions");
+    })
+    .await;
+}

@@ -62,6 +62,8 @@ enum Effect {
     Erased {
         participant: String,
     },
+    /// A participant's own answer: theirs, so never withdrawn by an officer's correction.
+    Answered,
     /// Rewards and roles: facts that nothing later depends on.
     Other,
 }
@@ -104,6 +106,7 @@ impl From<&ProjectEvent> for Effect {
             ProjectEvent::ParticipantErased(e) => Effect::Erased {
                 participant: e.participant_id.clone(),
             },
+            ProjectEvent::ParticipantAnswered(_) => Effect::Answered,
             ProjectEvent::RewardGiven(_)
             | ProjectEvent::RoleTaken(_)
             | ProjectEvent::PeopleTold(_)
@@ -185,7 +188,11 @@ impl ActiveState {
             Effect::Erased { participant } => {
                 self.erased.insert(participant.clone());
             }
-            Effect::Registered | Effect::Correction { .. } | Effect::Sealed | Effect::Other => {}
+            Effect::Registered
+            | Effect::Correction { .. }
+            | Effect::Sealed
+            | Effect::Answered
+            | Effect::Other => {}
         }
     }
 
@@ -228,6 +235,12 @@ impl Project {
     /// left since.
     pub fn has_joined(&self, participant: &str) -> bool {
         self.state.participants.contains_key(participant)
+    }
+
+    /// Whether `participant` may answer through an invitation (and so be invited): they have
+    /// joined, by an entry still standing, and their personal data is not erased.
+    pub fn may_answer(&self, participant: &str) -> Result<(), ProjectError> {
+        self.joined("/participant_id", participant)
     }
 
     /// The sequence number of the last entry (0 before registration).
@@ -474,6 +487,7 @@ impl Project {
             Effect::Correction { .. } => return Err(refuse(CorrectionRefusal::Correction)),
             Effect::Sealed => return Err(refuse(CorrectionRefusal::Seal)),
             Effect::Erased { .. } => return Err(refuse(CorrectionRefusal::Erasure)),
+            Effect::Answered => return Err(refuse(CorrectionRefusal::ParticipantAnswer)),
             _ => {}
         }
         if self.withdrawn.contains(&target) {
@@ -575,6 +589,19 @@ impl Project {
             });
         }
         Ok(())
+    }
+
+    /// A participant's answer through an invitation: they joined (they may have left since, or
+    /// the project may be closed: their view still counts) and their data is not erased.
+    fn check_answer(&self, answer: &ParticipantAnswered) -> Result<(), ProjectError> {
+        if !self.is_registered() {
+            return Err(ProjectError::ProjectNotFound);
+        }
+        let errors = crate::validate::check_answer(answer);
+        if !errors.is_empty() {
+            return Err(ProjectError::ValidationFailed(errors));
+        }
+        self.joined("/participant_id", &answer.participant_id)
     }
 
     /// The participant has joined (they may have left since).
@@ -686,6 +713,12 @@ impl Aggregate for Project {
             ProjectCommand::Seal { seal, context: _ } => {
                 self.check_seal(&seal)?;
                 sink.write(ProjectEvent::AssessmentSealed(seal), self).await;
+                Ok(())
+            }
+            ProjectCommand::Answer { answer, context: _ } => {
+                self.check_answer(&answer)?;
+                sink.write(ProjectEvent::ParticipantAnswered(answer), self)
+                    .await;
                 Ok(())
             }
             ProjectCommand::Erase {

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::events::{AssessmentSealed, Fact, ParticipantErased, ProjectRegistered};
+use crate::events::{
+    AssessmentSealed, Fact, ParticipantAnswered, ParticipantErased, ProjectRegistered,
+};
 
 /// Who is recording, and the server's time when they did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,11 @@ pub enum ProjectCommand {
         seal: AssessmentSealed,
         context: CommandContext,
     },
+    /// Record what a participant said through an invitation (the server writes it for them).
+    Answer {
+        answer: ParticipantAnswered,
+        context: CommandContext,
+    },
     /// Record that a participant's personal data is erased (the server destroys their key).
     Erase {
         erasure: ParticipantErased,
@@ -56,6 +63,7 @@ impl ProjectCommand {
             ProjectCommand::Register { context, .. }
             | ProjectCommand::Record { context, .. }
             | ProjectCommand::Seal { context, .. }
+            | ProjectCommand::Answer { context, .. }
             | ProjectCommand::Erase { context, .. } => context,
         }
     }

@@ -33,6 +33,8 @@ pub enum CorrectionRefusal {
     Seal,
     /// An erasure cannot be undone: the participant's key is destroyed.
     Erasure,
+    /// What a participant said is theirs: an officer cannot withdraw it.
+    ParticipantAnswer,
 }
 
 /// How the kind of HTTP answer a refusal deserves is decided: by what went wrong, not by message.

@@ -627,6 +627,136 @@ pub struct ParticipantErased {
     pub occurred_on: NaiveDate,
 }
 
+/// How far someone agrees with a statement about the project, on five points.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agreement {
+    StronglyDisagree,
+    Disagree,
+    NeitherAgreeNorDisagree,
+    Agree,
+    StronglyAgree,
+}
+
+impl Agreement {
+    pub const ALL: [Agreement; 5] = [
+        Agreement::StronglyDisagree,
+        Agreement::Disagree,
+        Agreement::NeitherAgreeNorDisagree,
+        Agreement::Agree,
+        Agreement::StronglyAgree,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agreement::StronglyDisagree => "strongly_disagree",
+            Agreement::Disagree => "disagree",
+            Agreement::NeitherAgreeNorDisagree => "neither_agree_nor_disagree",
+            Agreement::Agree => "agree",
+            Agreement::StronglyAgree => "strongly_agree",
+        }
+    }
+}
+
+/// A format someone needs to take part in, or to read what the project sends them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessibleFormat {
+    EasyRead,
+    LargePrint,
+    Audio,
+    BritishSignLanguage,
+    Braille,
+    Other,
+}
+
+impl AccessibleFormat {
+    pub const ALL: [AccessibleFormat; 6] = [
+        AccessibleFormat::EasyRead,
+        AccessibleFormat::LargePrint,
+        AccessibleFormat::Audio,
+        AccessibleFormat::BritishSignLanguage,
+        AccessibleFormat::Braille,
+        AccessibleFormat::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessibleFormat::EasyRead => "easy_read",
+            AccessibleFormat::LargePrint => "large_print",
+            AccessibleFormat::Audio => "audio",
+            AccessibleFormat::BritishSignLanguage => "british_sign_language",
+            AccessibleFormat::Braille => "braille",
+            AccessibleFormat::Other => "other",
+        }
+    }
+}
+
+impl LadderRung {
+    /// Lowest first.
+    pub const ALL: [LadderRung; 7] = [
+        LadderRung::Coercion,
+        LadderRung::Educating,
+        LadderRung::Informing,
+        LadderRung::Consultation,
+        LadderRung::Engagement,
+        LadderRung::CoDesign,
+        LadderRung::CoProduction,
+    ];
+
+    /// Its place on the ladder: 0 for the lowest rung.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LadderRung::Coercion => "coercion",
+            LadderRung::Educating => "educating",
+            LadderRung::Informing => "informing",
+            LadderRung::Consultation => "consultation",
+            LadderRung::Engagement => "engagement",
+            LadderRung::CoDesign => "co_design",
+            LadderRung::CoProduction => "co_production",
+        }
+    }
+}
+
+/// What one person involved says about the project: where they would place it on the ladder,
+/// how far they agree with three statements, and what they want to add.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantView {
+    pub placement: LadderRung,
+    /// "I was listened to."
+    pub listened_to: Agreement,
+    /// "I could influence decisions."
+    pub could_influence: Agreement,
+    /// "I was paid or thanked fairly."
+    pub paid_or_thanked_fairly: Agreement,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The format they need, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accessible_format: Option<AccessibleFormat>,
+}
+
+/// A participant answered the project's questions through a one-time invitation. Written by the
+/// server (recorded by "participant via invitation"), never posted; its answer is personal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantAnswered {
+    pub participant_id: String,
+    /// Personal: stored encrypted under the participant's key (see [`crate::personal_value`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = ParticipantView))]
+    pub answer: Personal<ParticipantView>,
+    pub occurred_on: NaiveDate,
+}
+
 /// Deserialises the fields of one fact type; see [`Fact::parse_fields`].
 pub trait FieldsParser {
     type Error;
@@ -725,6 +855,7 @@ catalogue! {
         ProjectRegistered = "project_registered",
         AssessmentSealed = "assessment_sealed",
         ParticipantErased = "participant_erased",
+        ParticipantAnswered = "participant_answered",
     }
 }
 
@@ -751,6 +882,7 @@ impl ProjectEvent {
             ProjectEvent::ProjectClosed(e) => e.occurred_on,
             ProjectEvent::AssessmentSealed(e) => e.occurred_on,
             ProjectEvent::ParticipantErased(e) => e.occurred_on,
+            ProjectEvent::ParticipantAnswered(e) => e.occurred_on,
             ProjectEvent::PeopleTold(e) => e.occurred_on,
             ProjectEvent::FeedbackGiven(e) => e.occurred_on,
         }

@@ -8,7 +8,9 @@ use crate::recorded::RecordedEvent;
 
 pub use crate::personal_value::{Personal, SealedValue, ERASED};
 
-/// The personal field of an entry as shown (see [`Personal::shown`]), with its name.
+/// The personal field of an entry as shown (see [`Personal::shown`]), with its name, to readers
+/// of the trail. A participant's own answer is not among them: nobody but the participant (by
+/// subject access) sees who said what.
 pub fn shown_field(event: &ProjectEvent) -> Option<(&'static str, serde_json::Value)> {
     match event {
         ProjectEvent::ParticipantJoined(e) => Some(("groups", e.groups.shown())),
@@ -22,6 +24,7 @@ pub fn personal_field(event_type: &str) -> Option<&'static str> {
     match event_type {
         "participant_joined" => Some("groups"),
         "contribution_made" => Some("summary"),
+        "participant_answered" => Some("answer"),
         _ => None,
     }
 }
@@ -31,6 +34,7 @@ pub fn owner(event: &ProjectEvent) -> Option<&str> {
     match event {
         ProjectEvent::ParticipantJoined(e) => Some(&e.participant_id),
         ProjectEvent::ContributionMade(e) => Some(&e.participant_id),
+        ProjectEvent::ParticipantAnswered(e) => Some(&e.participant_id),
         _ => None,
     }
 }
@@ -40,6 +44,7 @@ pub fn is_sealed(event: &ProjectEvent) -> bool {
     match event {
         ProjectEvent::ParticipantJoined(e) => matches!(e.groups, Personal::Sealed(_)),
         ProjectEvent::ContributionMade(e) => matches!(e.summary, Personal::Sealed(_)),
+        ProjectEvent::ParticipantAnswered(e) => matches!(e.answer, Personal::Sealed(_)),
         _ => false,
     }
 }
@@ -49,6 +54,7 @@ pub fn is_clear(event: &ProjectEvent) -> bool {
     match event {
         ProjectEvent::ParticipantJoined(e) => e.groups.is_clear(),
         ProjectEvent::ContributionMade(e) => e.summary.is_clear(),
+        ProjectEvent::ParticipantAnswered(e) => e.answer.is_clear(),
         _ => true,
     }
 }
@@ -62,6 +68,7 @@ pub fn forget(events: &mut [RecordedEvent], participant: &str) {
         match &mut entry.event {
             ProjectEvent::ParticipantJoined(e) => e.groups = Personal::Erased,
             ProjectEvent::ContributionMade(e) => e.summary = Personal::Erased,
+            ProjectEvent::ParticipantAnswered(e) => e.answer = Personal::Erased,
             _ => {}
         }
     }
@@ -89,6 +96,7 @@ pub fn names(event: &ProjectEvent, participant: &str) -> bool {
         ProjectEvent::RoleTaken(e) => e.participant_id == participant,
         ProjectEvent::ContributionMade(e) => e.participant_id == participant,
         ProjectEvent::ParticipantErased(e) => e.participant_id == participant,
+        ProjectEvent::ParticipantAnswered(e) => e.participant_id == participant,
         ProjectEvent::ActivityHeld(e) => any(&e.facilitators) || any(&e.attendees),
         ProjectEvent::DecisionMade(e) => {
             any(&e.participants)

@@ -83,16 +83,21 @@ impl<T: Serialize> Serialize for Personal<T> {
     }
 }
 
-/// Reads the value itself, or a sealed object (`{"cipher", "nonce", "ciphertext"}`); never
+/// Reads a sealed object (`{"cipher", "nonce", "ciphertext"}`), or the value itself; never
 /// "erased", which is only ever shown, not stored.
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Personal<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let value = serde_json::Value::deserialize(deserializer)?;
         if value.is_object() {
-            return serde_json::from_value(value)
-                .map(Personal::Sealed)
-                .map_err(D::Error::custom);
+            // A value that is itself an object (an answer) is read as one when it is not
+            // sealed; any other object is reported as a sealed value that is not right.
+            return match serde_json::from_value::<SealedValue>(value.clone()) {
+                Ok(sealed) => Ok(Personal::Sealed(sealed)),
+                Err(not_sealed) => serde_json::from_value(value)
+                    .map(Personal::Clear)
+                    .map_err(|_| D::Error::custom(not_sealed)),
+            };
         }
         serde_json::from_value(value)
             .map(Personal::Clear)

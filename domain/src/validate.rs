@@ -217,6 +217,21 @@ pub fn check_erasure(e: &ParticipantErased) -> Vec<FieldError> {
     c.errors
 }
 
+/// The field rules of a participant's answer.
+pub fn check_answer(e: &ParticipantAnswered) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    c.id("/participant_id", &e.participant_id);
+    match e.answer.clear() {
+        Some(view) => {
+            if let Some(comment) = &view.comment {
+                c.text("/answer/comment", comment, MAX_LONG_TEXT_CHARS);
+            }
+        }
+        None => c.fail("/answer", POSTED_IN_CLEAR),
+    }
+    c.errors
+}
+
 /// The field rules of one fact; paths are relative to the fact itself.
 pub fn check_fact(fact: &Fact, today: NaiveDate) -> Vec<FieldError> {
     let mut c = Checker::default();

@@ -61,6 +61,25 @@ fn erasure_with(reason: &str, legal_basis: &str) -> ProjectCommand {
     }
 }
 
+fn answer_with(comment: &str) -> ProjectCommand {
+    ProjectCommand::Answer {
+        answer: ParticipantAnswered {
+            participant_id: "p1".into(),
+            answer: ParticipantView {
+                placement: LadderRung::CoDesign,
+                listened_to: Agreement::Agree,
+                could_influence: Agreement::Disagree,
+                paid_or_thanked_fairly: Agreement::NeitherAgreeNorDisagree,
+                comment: Some(comment.into()),
+                accessible_format: None,
+            }
+            .into(),
+            occurred_on: today(),
+        },
+        context: context(),
+    }
+}
+
 fn decision_with(change: impl FnOnce(&mut DecisionMade)) -> ProjectCommand {
     let mut decision = decision_made("d1", Commission, &["p1"], &[]);
     change(&mut decision);
@@ -237,6 +256,11 @@ fn text_fields() -> Vec<TextField> {
             path: "/legal_basis",
             multiline: false,
             with: |t| erasure_with("Asked by the participant.", t),
+        },
+        TextField {
+            path: "/answer/comment",
+            multiline: true,
+            with: answer_with,
         },
     ]
 }

@@ -343,7 +343,7 @@ pub fn parse_fact(value: Value, base: &str) -> Result<Fact, ApiError> {
 }
 
 /// Entries only the server writes, and the request that records each.
-const SERVER_WRITTEN: [(&str, &str); 3] = [
+const SERVER_WRITTEN: [(&str, &str); 4] = [
     ("project_registered", "POST /api/v1/projects registers a project"),
     (
         "assessment_sealed",
@@ -352,6 +352,10 @@ const SERVER_WRITTEN: [(&str, &str); 3] = [
     (
         "participant_erased",
         "POST /api/v1/projects/{id}/participants/{participant_id}/erase erases a participant's personal data",
+    ),
+    (
+        "participant_answered",
+        "participants answer through the one-time link POST /api/v1/projects/{id}/participants/{participant_id}/invitations gives them",
     ),
 ];
 

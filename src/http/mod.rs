@@ -63,6 +63,10 @@ pub fn router() -> Router<AppState> {
             "/projects/{id}/participants/{participant_id}/erase",
             post(participants::erase),
         )
+        .route(
+            "/projects/{id}/participants/{participant_id}/invitations",
+            post(participants::invite),
+        )
         .route("/rubrics", get(assessments::rubrics))
         .route("/rubrics/{reference}", get(assessments::rubric_definition))
         .route("/tokens", post(tokens::create).get(tokens::list))

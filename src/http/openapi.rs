@@ -17,7 +17,7 @@ use super::{
         imports::import, imports::template,
         assessments::get, assessments::seal, assessments::seals, assessments::verify_seal, assessments::rubrics, assessments::rubric_definition,
         portfolio::portfolio, portfolio::trend, portfolio::comparison,
-        participants::erase, participants::subject_access,
+        participants::erase, participants::subject_access, participants::invite,
         checkpoints::list, checkpoints::latest, checkpoints::one, checkpoints::head_proof, checkpoints::consistency,
         tokens::list, tokens::create, tokens::one, tokens::revoke,
         service::healthz, service::readyz, service::metrics,

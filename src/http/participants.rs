@@ -143,3 +143,118 @@ pub async fn subject_access(
             ))
         })
 }
+
+/// Who may invite a participant to say what they think: those who record the project's facts.
+const INVITERS: &[AccessRole] = &[AccessRole::Recorder, AccessRole::Admin];
+
+/// How long an invitation works unless the request says otherwise, and the longest it may.
+pub const INVITATION_DAYS: i64 = 28;
+pub const MAX_INVITATION_DAYS: i64 = 90;
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    /// How many days the link works for: 1 to 90 (default 28).
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+}
+
+/// A one-time invitation: the link to give the participant (on paper, as a QR code, by
+/// email). It is shown this once: only its hash is kept.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvitationIssued {
+    pub project_id: uuid::Uuid,
+    pub participant_id: String,
+    /// The whole link, on the address this request was sent to.
+    pub url: String,
+    /// The link's path on this server.
+    pub path: String,
+    /// When the link stops working, if it has not been used.
+    pub expires_at: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/participants/{participant_id}/invitations", tag = "personal data",
+    params(("id" = uuid::Uuid, Path), ("participant_id" = String, Path)),
+    request_body = InvitationRequest,
+    responses((status = 201, body = InvitationIssued, description = "A one-time link for the participant to say what they think of the project (see docs/privacy.md); shown once"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    Path((id, participant_id)): Path<(String, String)>,
+    JsonBody(bytes): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(INVITERS, "invite participants to say what they think")?;
+    let head = visible_project(&state, &caller, &id).await?;
+    let request: InvitationRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        InvitationRequest::default()
+    } else {
+        parse_as(parse_value(&bytes)?, "")?
+    };
+    let days = request.expires_in_days.unwrap_or(INVITATION_DAYS);
+    if !(1..=MAX_INVITATION_DAYS).contains(&days) {
+        return Err(ApiError::from(
+            coprod_domain::ProjectError::ValidationFailed(vec![coprod_domain::FieldError::new(
+                "/expires_in_days",
+                format!("must be a whole number of days from 1 to {MAX_INVITATION_DAYS}"),
+            )]),
+        ));
+    }
+    let project_id = head.project_id;
+    let mut project = coprod_domain::Project::default();
+    for entry in state.store.recorded_events(project_id).await? {
+        cqrs_es::Aggregate::apply(&mut project, entry.event);
+    }
+    match project.may_answer(&participant_id) {
+        Ok(()) => {}
+        // Named by the address, as for erasure and subject access.
+        Err(coprod_domain::ProjectError::UnknownParticipant { .. }) => {
+            return Err(ApiError::not_found(format!(
+                "No participant '{participant_id}' has joined this project. Nothing was recorded."
+            )));
+        }
+        Err(refused) => return Err(refused.into()),
+    }
+    let expires_at = state.now() + chrono::Duration::days(days);
+    let issued = state
+        .store
+        .issue_invitation(
+            project_id,
+            &participant_id,
+            &caller.recorded_by(),
+            expires_at,
+        )
+        .await?;
+    let path = format!("{}{}", crate::web::INVITATION_PATH, issued.secret);
+    let body = InvitationIssued {
+        project_id,
+        participant_id,
+        url: format!("{}{path}", this_site(&headers)),
+        path,
+        expires_at: issued.expires_at,
+    };
+    let body = serde_json::to_string(&body)
+        .map_err(|e| ApiError::internal("an invitation's answer", e))?;
+    Ok(not_stored(json_response(StatusCode::CREATED, body)))
+}
+
+/// `scheme://host` of this server as the request reached it (through a proxy, as it says).
+fn this_site(headers: &axum::http::HeaderMap) -> String {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let scheme = match first("x-forwarded-proto").as_deref() {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = first("x-forwarded-host")
+        .or_else(|| first("host"))
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{scheme}://{host}")
+}

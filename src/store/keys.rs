@@ -194,7 +194,10 @@ impl Keys {
         let Some(field) = personal_field(event_type) else {
             return Ok(());
         };
-        let Some(value) = payload.get(field).filter(|v| !v.is_object()) else {
+        // A value already in the stored form stays as it is; any other (an answer is an object
+        // itself) is sealed.
+        let already_sealed = |v: &Value| serde_json::from_value::<SealedValue>(v.clone()).is_ok();
+        let Some(value) = payload.get(field).filter(|v| !already_sealed(v)) else {
             return Ok(());
         };
         let participant = payload
@@ -258,6 +261,17 @@ impl Keys {
                         &mut e.summary,
                         key,
                         "summary",
+                        project_id,
+                        &e.participant_id,
+                        sequence,
+                    );
+                }
+                ProjectEvent::ParticipantAnswered(e) => {
+                    let key = keys.get(&e.participant_id);
+                    open_field(
+                        &mut e.answer,
+                        key,
+                        "answer",
                         project_id,
                         &e.participant_id,
                         sequence,

@@ -37,6 +37,7 @@ mod erasure;
 mod error;
 mod group;
 mod idempotency;
+mod invitations;
 mod keys;
 mod others;
 mod personal;
@@ -70,6 +71,7 @@ pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
 pub use group::GroupCommits;
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};
+pub use invitations::{Invitation, InvitationState, IssuedInvitation};
 pub use keys::MasterKeyRefused;
 pub use portfolio::PortfolioProject;
 #[doc(hidden)]

@@ -18,6 +18,7 @@
 //!   raw payloads): who recorded what kind of entry, when, its digest and whether it was withdrawn.
 
 mod compare;
+mod invitation;
 mod layout;
 mod pages;
 mod portfolio;
@@ -37,6 +38,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
 
+pub use invitation::INVITATION_PATH;
 pub use layout::demo_scope;
 
 /// The pages' routes (joined with the API's by [`crate::build_app`]).
@@ -70,6 +72,10 @@ fn routes() -> Router<AppState> {
         .route("/portfolio/trend.csv", get(portfolio::trend_csv))
         .route("/portfolio/comparison.csv", get(portfolio::comparison_csv))
         .route("/portfolio/projects.csv", get(portfolio::projects_csv))
+        .route(
+            "/your-say/{secret}",
+            get(invitation::page_for).post(invitation::answer),
+        )
         .route("/accessibility", get(pages::accessibility))
         .route("/assets/govuk-frontend.min.css", get(layout::govuk_css))
         .route("/assets/coprod.css", get(layout::coprod_css))

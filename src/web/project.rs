@@ -390,6 +390,135 @@ pub fn verdict(project_id: &str, assessment: &Assessment, heading: u8) -> Markup
     }
 }
 
+/// "What the people involved say", beside the rating from the record (version 2, once someone
+/// has answered through an invitation): counts per answer, none below five, and the flag when
+/// they place the project far from where the record does. Nobody is named.
+pub fn people_say(project_id: &str, assessment: &Assessment, heading: u8) -> Markup {
+    let Some(say) = &assessment.people_say else {
+        return html! {};
+    };
+    let title = "What the people involved say";
+    let shown = |count: &coprod_domain::assessment::ShownCount| match count.count {
+        Some(n) => n.to_string(),
+        None => format!("fewer than {}", coprod_domain::assessment::SMALL_COUNT),
+    };
+    let agreement_table = |caption: &str,
+                           id: &str,
+                           counts: &std::collections::BTreeMap<
+        coprod_domain::Agreement,
+        coprod_domain::assessment::ShownCount,
+    >| {
+        html! {
+            table class="govuk-table app-people-say" id=(id) {
+                caption class="govuk-table__caption govuk-table__caption--s" { "\u{201c}" (caption) "\u{201d}" }
+                thead class="govuk-table__head" {
+                    tr class="govuk-table__row" {
+                        th scope="col" class="govuk-table__header" { "Answer" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "People" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (answer, count) in counts {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" { (words::agreement(*answer)) }
+                            td class="govuk-table__cell govuk-table__cell--numeric" { (shown(count)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    html! {
+        section class="app-people-say" id="people-say" aria-labelledby="people-say-title" {
+            @if heading == 2 {
+                h2 class="govuk-heading-m" id="people-say-title" { (title) }
+            } @else {
+                h3 class="govuk-heading-m" id="people-say-title" { (title) }
+            }
+            p class="govuk-body" id="people-say-summary" { (say.summary) }
+            @if let Some(flag) = &say.flag {
+                div class="govuk-warning-text app-flag" id={ "flag-" (flag.key) } {
+                    span class="govuk-warning-text__icon" aria-hidden="true" { "!" }
+                    strong class="govuk-warning-text__text" {
+                        span class="govuk-visually-hidden" { "Warning" }
+                        (flag.message)
+                    }
+                    p class="govuk-body-s app-evidence" {
+                        "Their answers: " (evidence_links(project_id, &flag.evidence))
+                    }
+                }
+            }
+            // Below five answers every count is withheld: the summary says so, and no table of
+            // "fewer than 5" follows.
+            @if !say.answered.suppressed {
+            p class="govuk-body-s" {
+                "Each person counts once, by their latest answer. Counts below "
+                (coprod_domain::assessment::SMALL_COUNT)
+                " are not shown, and nobody sees who said what."
+            }
+            dl class="govuk-summary-list" {
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "People who answered" }
+                    dd class="govuk-summary-list__value" id="people-say-answered" { (shown(&say.answered)) }
+                }
+                div class="govuk-summary-list__row" {
+                    dt class="govuk-summary-list__key" { "Where they place the project (the middle answer)" }
+                    dd class="govuk-summary-list__value" id="people-say-placement" {
+                        @match say.middle_placement {
+                            Some(rung) => strong { (words::rung(rung)) },
+                            None => "Not shown until at least 5 people have answered",
+                        }
+                    }
+                }
+            }
+            table class="govuk-table app-people-say" id="people-say-ladder" {
+                caption class="govuk-table__caption govuk-table__caption--s" { "Where they would place the project on the ladder" }
+                thead class="govuk-table__head" {
+                    tr class="govuk-table__row" {
+                        th scope="col" class="govuk-table__header" { "Rung" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "People" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (rung, count) in say.placement.iter().rev() {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" { (words::rung(*rung)) }
+                            td class="govuk-table__cell govuk-table__cell--numeric" { (shown(count)) }
+                        }
+                    }
+                }
+            }
+            (agreement_table("I was listened to", "people-say-listened-to", &say.listened_to))
+            (agreement_table("I could influence decisions", "people-say-could-influence", &say.could_influence))
+            (agreement_table("I was paid or thanked fairly", "people-say-paid-or-thanked", &say.paid_or_thanked_fairly))
+            table class="govuk-table app-people-say" id="people-say-formats" {
+                caption class="govuk-table__caption govuk-table__caption--s" { "People who need another format" }
+                thead class="govuk-table__head" {
+                    tr class="govuk-table__row" {
+                        th scope="col" class="govuk-table__header" { "Format" }
+                        th scope="col" class="govuk-table__header govuk-table__header--numeric" { "People" }
+                    }
+                }
+                tbody class="govuk-table__body" {
+                    @for (format, count) in &say.accessible_format {
+                        tr class="govuk-table__row" {
+                            th scope="row" class="govuk-table__header" { (words::accessible_format(*format)) }
+                            td class="govuk-table__cell govuk-table__cell--numeric" { (shown(count)) }
+                        }
+                    }
+                }
+            }
+            @if let Some(comments) = say.comments.as_ref().filter(|c| !c.is_empty()) {
+                p class="govuk-body" { "What they added, in no particular order:" }
+                ul class="govuk-list govuk-list--bullet" id="people-say-comments" {
+                    @for comment in comments { li { (comment) } }
+                }
+            }
+            }
+        }
+    }
+}
+
 /// What a rung means, as the published rubric says.
 fn rung_meaning(rung: coprod_domain::LadderRung) -> Option<&'static str> {
     rubric::latest()
@@ -727,6 +856,7 @@ pub async fn page(
                     " Rubric: " (assessment.rubric.id) ", version " (assessment.rubric.version) "."
                 }
                 (verdict(&project_id, assessment, 3))
+                (people_say(&project_id, assessment, 3))
                 p class="govuk-body-l" id="overall" { (overall_counts(assessment)) " " }
                 p class="govuk-body" { (assessment.overall.summary) }
                 div class="app-chart-wrapper" tabindex="0" role="group" aria-label="Bar chart of the six scores" { (chart(assessment)) }

@@ -91,6 +91,7 @@ pub async fn page(
                 }
                 h2 class="govuk-heading-m" { "Overall" }
                 (verdict(&project_id, assessment, 2))
+                (super::project::people_say(&project_id, assessment, 2))
                 p class="govuk-body" id="overall" {
                     strong { (overall_counts(assessment)) }
                     " " (assessment.overall.summary)

@@ -248,6 +248,7 @@ pub fn entry_type(key: &str) -> &str {
         "project_closed" => "Project closed",
         "assessment_sealed" => "Assessment sealed",
         "participant_erased" => "Personal data erased",
+        "participant_answered" => "A participant said what they think",
         "people_told" => "People told of a decision",
         "feedback_given" => "Answers given back",
         other => other,
@@ -267,6 +268,29 @@ pub fn field(key: &str) -> String {
 /// "Entry" or "Entries", before a list of entry numbers.
 pub fn entries_phrase(n: usize) -> &'static str {
     noun(n, "Entry", "Entries")
+}
+
+/// An answer on the five-point scale, as people read it.
+pub fn agreement(answer: coprod_domain::Agreement) -> &'static str {
+    match answer {
+        coprod_domain::Agreement::StronglyDisagree => "Strongly disagree",
+        coprod_domain::Agreement::Disagree => "Disagree",
+        coprod_domain::Agreement::NeitherAgreeNorDisagree => "Neither agree nor disagree",
+        coprod_domain::Agreement::Agree => "Agree",
+        coprod_domain::Agreement::StronglyAgree => "Strongly agree",
+    }
+}
+
+/// An accessible format, as people read it.
+pub fn accessible_format(format: coprod_domain::AccessibleFormat) -> &'static str {
+    match format {
+        coprod_domain::AccessibleFormat::EasyRead => "Easy Read",
+        coprod_domain::AccessibleFormat::LargePrint => "Large print",
+        coprod_domain::AccessibleFormat::Audio => "Audio",
+        coprod_domain::AccessibleFormat::BritishSignLanguage => "British Sign Language (BSL)",
+        coprod_domain::AccessibleFormat::Braille => "Braille",
+        coprod_domain::AccessibleFormat::Other => "Something else",
+    }
 }
 
 #[cfg(test)]

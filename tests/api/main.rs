@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod happened_by;
 mod imports;
+mod invitations;
 mod personal;
 mod portfolio;
 mod projects;

@@ -97,6 +97,7 @@ async fn pages_in_chromium() {
     };
     let site = Site::start(kit::sqlite().into()).await;
     site.seed_portfolio().await;
+    let invitation = site.invite("carer-02").await;
     let demo_db = kit::sqlite();
     let (demo, demo_tokens, demo_projects) = demo_server(&demo_db).await;
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -115,6 +116,7 @@ async fn pages_in_chromium() {
         .env("COPROD_EARLY_DATE", &site.seeded.early)
         .env("COPROD_LATE_DATE", &site.seeded.late)
         .env("COPROD_SCREENSHOTS", &screenshots)
+        .env("COPROD_INVITATION", &invitation)
         .env("COPROD_DEMO_BASE_URL", demo.base())
         .env("COPROD_DEMO_TOKENS", &demo_tokens)
         .env("COPROD_DEMO_PROJECTS", &demo_projects)

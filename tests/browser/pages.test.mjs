@@ -480,6 +480,55 @@ test('everything works without JavaScript', async () => {
   await context.close();
 });
 
+test('a participant’s invitation: its form, errors, thanks, a used and an unknown link pass axe and fit 320 pixels', async () => {
+  const invitation = env('COPROD_INVITATION');
+  const fits = async (page, name) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${name}: ${overflow}px wider than the window`);
+  };
+  for (const width of [1280, 320]) {
+    const { context, page } = await newPage({ viewport: { width, height: 900 } });
+    const response = await page.goto(`${base}${invitation}`);
+    assert.equal(response.status(), 200);
+    await check(page, `40-invitation-${width}`);
+    await fits(page, `the invitation at ${width} pixels`);
+    await context.close();
+  }
+  const { context, page } = await newPage({ viewport: { width: 320, height: 640 } });
+  await page.goto(`${base}${invitation}`);
+  await page.getByRole('button', { name: 'Send my answers' }).click();
+  assert.equal(await page.locator('.govuk-error-summary').count(), 1, 'the questions left out are listed');
+  await check(page, '41-invitation-errors');
+  await fits(page, 'the invitation with errors');
+  await page.getByLabel('Designing it together').check();
+  for (const question of ['listened_to', 'could_influence', 'paid_or_thanked_fairly']) {
+    await page.locator(`#${question}-4`).check(); // Agree
+  }
+  await page.getByLabel('Is there anything else you want to tell us? (optional)').fill('Evening sessions helped.');
+  await page.locator('#accessible_format').check(); // No
+  await page.getByRole('button', { name: 'Send my answers' }).click();
+  assert.match(await page.locator('h1').innerText(), /Thank you/);
+  await check(page, '42-invitation-thanks');
+  const used = await page.goto(`${base}${invitation}`);
+  assert.equal(used.status(), 410);
+  assert.match(await page.locator('h1').innerText(), /already been used/);
+  await check(page, '43-invitation-used');
+  await fits(page, 'a used link');
+  const unknown = await page.goto(`${base}/your-say/not-a-link-we-made`);
+  assert.equal(unknown.status(), 404);
+  await check(page, '44-invitation-unknown');
+  await context.close();
+
+  // The project page now sets what the people involved say beside the rating.
+  const officer = await newPage();
+  await signIn(officer.page, tokens.assurance);
+  await officer.page.goto(`${base}/projects/${project}`);
+  assert.equal(await officer.page.locator('#people-say').count(), 1);
+  assert.equal(await officer.page.getByText('Evening sessions helped.').count(), 0, 'no comment of fewer than five people');
+  await check(officer.page, '45-project-people-say');
+  await officer.context.close();
+});
+
 // The demo (`coprod serve --demo`), served by the test beside the seeded site: every page of every
 // demo project says it is a demo, and passes axe.
 const demo = process.env.COPROD_DEMO_BASE_URL

@@ -66,7 +66,7 @@ pub struct Seeded {
     pub today: String,
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
+pub async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
     let response = client
         .post(url)
         .bearer_auth(token)

@@ -107,6 +107,21 @@ impl Site {
         }
     }
 
+    /// A one-time invitation for `participant` of the seeded project, issued by its recorder:
+    /// the link's path (`/your-say/…`).
+    pub async fn invite(&self, participant: &str) -> String {
+        let url = format!(
+            "{}/api/v1/projects/{}/participants/{participant}/invitations",
+            self.base, self.seeded.project_id
+        );
+        let client = reqwest::Client::new();
+        let issued = seed::post(&client, &url, &self.tokens.recorder, &json!({})).await;
+        issued["path"]
+            .as_str()
+            .expect("the link's path")
+            .to_string()
+    }
+
     pub async fn stop(self) {
         let _ = self.shut_down().await;
     }

@@ -180,6 +180,7 @@ impl<'a> ActiveFacts<'a> {
                 | ProjectEvent::AssessmentSealed(_)
                 | ProjectEvent::ParticipantErased(_)
                 // Facts version 1 does not use.
+                | ProjectEvent::ParticipantAnswered(_)
                 | ProjectEvent::PeopleTold(_)
                 | ProjectEvent::FeedbackGiven(_) => {}
             }

@@ -15,6 +15,7 @@ mod disclosure;
 mod facts;
 mod types;
 mod v2;
+mod voice;
 mod wording;
 
 pub use crate::rubric::RubricReference;
@@ -27,6 +28,7 @@ pub use types::{
     Overall, Rating,
 };
 pub use v2::{dimension_of, INDICATORS as VERSION_2_INDICATORS};
+pub use voice::{PeopleSay, ShownCount, PLACED_DIFFERENTLY, PLACEMENT_GAP};
 pub use wording::SMALL_COUNT;
 
 use crate::events::ProjectEvent;
@@ -76,6 +78,13 @@ pub fn assess_for(
     } else {
         version_1(registration, first.sequence, &known, rubric, disclosure)?
     };
+    // Version 2 on: what the people involved say, beside the record's rating.
+    let people_say = if rubric.rubric.version >= 2 {
+        let record_rung = overall.ladder.as_ref().and_then(|ladder| ladder.rung);
+        voice::people_say(&known, record_rung, disclosure)
+    } else {
+        None
+    };
     Ok(Assessment {
         project_id: registration.project_id,
         rubric: RubricReference {
@@ -91,6 +100,7 @@ pub fn assess_for(
         participants_erased,
         criteria,
         overall,
+        people_say,
     })
 }
 

@@ -193,6 +193,10 @@ pub struct Assessment {
     pub participants_erased: u32,
     pub criteria: Vec<CriterionResult>,
     pub overall: Overall,
+    /// Version 2 on, once someone has answered through an invitation: what the people involved
+    /// say, beside the rating from the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people_say: Option<super::PeopleSay>,
 }
 
 impl Assessment {

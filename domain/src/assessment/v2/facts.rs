@@ -319,7 +319,9 @@ impl<'a> Facts<'a> {
                 | ProjectEvent::StageCompleted(_)
                 | ProjectEvent::CorrectionRecorded(_)
                 | ProjectEvent::AssessmentSealed(_)
-                | ProjectEvent::ParticipantErased(_) => {}
+                | ProjectEvent::ParticipantErased(_)
+                // What people say is set beside the record, not counted in it (see `voice`).
+                | ProjectEvent::ParticipantAnswered(_) => {}
             }
         }
         let Names { index, mut people } = names;

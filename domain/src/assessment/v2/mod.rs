@@ -29,6 +29,7 @@ use facts::Facts;
 use words::*;
 
 pub use diversity::dimension_of;
+pub(super) use words::rung as rung_words;
 
 /// One indicator's verdict before the rubric's wording is added.
 pub struct Judged {
