@@ -21,7 +21,7 @@ use crate::trail::TrailEntry;
 pub const DEFAULT_PAGE: u64 = 100;
 pub const MAX_PAGE: u64 = 1000;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub project_id: uuid::Uuid,
     pub first_sequence: u64,
@@ -65,18 +65,38 @@ pub async fn post(
     key: IdempotencyKey,
     JsonBody(bytes): JsonBody,
 ) -> Result<Response, ApiError> {
+    // Refused for its role before the project is looked for, as every write is.
     caller.require(WRITERS, "record events")?;
     let project_id = visible_project_id(&state, &caller, &id).await?;
     let expected_sequence = expected_sequence(&headers)?;
-    let (facts, batch) = parse_facts(&bytes)?;
+    let (status, body) =
+        record(&state, &caller, project_id, expected_sequence, key, &bytes).await?;
+    Ok(json_response(status, body))
+}
+
+/// Records the facts of an events body (one fact, or `{"events": [...]}`) for `caller`, with
+/// the optional `If-Match` sequence and `Idempotency-Key`: what `POST /projects/{id}/events`
+/// does once the project is found, and what the recording forms of the pages do with the body
+/// their fields make, so that both are checked by the same rules. Answers 201 with the
+/// [`Receipt`]'s JSON.
+pub async fn record(
+    state: &AppState,
+    caller: &Caller,
+    project_id: uuid::Uuid,
+    expected_sequence: Option<u64>,
+    key: IdempotencyKey,
+    bytes: &[u8],
+) -> Result<(StatusCode, String), ApiError> {
+    caller.require(WRITERS, "record events")?;
+    let (facts, batch) = parse_facts(bytes)?;
     let command = ProjectCommand::Record {
         facts,
         batch,
         expected_sequence,
-        context: state.context(&caller),
+        context: state.context(caller),
     };
     let route = format!("POST /projects/{project_id}/events");
-    let (status, body) = idempotent(&state, &caller, key, &route, &bytes, project_id, async {
+    idempotent(state, caller, key, &route, bytes, project_id, async {
         let render = move |receipt: &crate::store::CommitReceipt| {
             let body = Receipt {
                 project_id,
@@ -94,8 +114,7 @@ pub async fn post(
         crate::http::metrics::events_appended(receipt.last_sequence - receipt.first_sequence + 1);
         Ok((StatusCode::CREATED, body))
     })
-    .await?;
-    Ok(json_response(status, body))
+    .await
 }
 
 #[derive(Debug, Deserialize)]

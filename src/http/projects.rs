@@ -1,7 +1,7 @@
 //! Registering projects and reading their summaries.
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use chrono::NaiveDate;
@@ -44,7 +44,7 @@ pub struct RegisterProjectRequest {
     pub serves: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationReceipt {
     pub project_id: Uuid,
     pub sequence: u64,
@@ -86,8 +86,32 @@ pub async fn register(
     key: IdempotencyKey,
     JsonBody(bytes): JsonBody,
 ) -> Result<Response, ApiError> {
+    register_body(&state, &caller, key, &bytes)
+        .await
+        .map(|(status, body)| {
+            // A replayed answer registered the project named in it, not the id made for this retry.
+            let registered = serde_json::from_str::<RegistrationReceipt>(&body)
+                .ok()
+                .map(|receipt| format!("/api/v1/projects/{}", receipt.project_id));
+            let mut response = json_response(status, body);
+            if let Some(value) = registered.and_then(|location| location.parse().ok()) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+        })
+}
+
+/// Registers the project a registration body describes, for `caller`, with the optional
+/// `Idempotency-Key`: what `POST /projects` does, and what the registration form of the pages
+/// does with the body its fields make. Answers 201 with the [`RegistrationReceipt`]'s JSON.
+pub async fn register_body(
+    state: &AppState,
+    caller: &Caller,
+    key: IdempotencyKey,
+    bytes: &[u8],
+) -> Result<(StatusCode, String), ApiError> {
     caller.require(WRITERS, "register projects")?;
-    let value = parse_value(&bytes)?;
+    let value = parse_value(bytes)?;
     // serde would read a JSON array as the struct's fields in order: only an object will do.
     if !value.is_object() {
         return Err(
@@ -105,7 +129,7 @@ pub async fn register(
         .at("/organisation", "not your organisation"));
     }
     let project_id = request.project_id.unwrap_or_else(Uuid::new_v4);
-    let context = state.context(&caller);
+    let context = state.context(caller);
     let command = ProjectCommand::Register {
         registration: ProjectRegistered {
             project_id,
@@ -122,13 +146,13 @@ pub async fn register(
         context,
     };
     idempotent(
-        &state,
-        &caller,
+        state,
+        caller,
         key,
         "POST /projects",
-        &bytes,
+        bytes,
         project_id,
-        append_created(&state, project_id, command, move |receipt| {
+        append_created(state, project_id, command, move |receipt| {
             RegistrationReceipt {
                 project_id,
                 sequence: receipt.last_sequence,
@@ -138,19 +162,6 @@ pub async fn register(
         }),
     )
     .await
-    .map(|(status, body)| {
-        // A replayed answer registered the project named in it, not the id made for this retry.
-        let registered = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("project_id")?.as_str().map(str::to_string))
-            .unwrap_or_else(|| project_id.to_string());
-        let location = format!("/api/v1/projects/{registered}");
-        let mut response = json_response(status, body);
-        if let Ok(value) = location.parse() {
-            response.headers_mut().insert(header::LOCATION, value);
-        }
-        response
-    })
 }
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
