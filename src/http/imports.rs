@@ -118,14 +118,14 @@ pub enum ImportKind {
 }
 
 impl ImportKind {
-    const ALL: [ImportKind; 4] = [
+    pub const ALL: [ImportKind; 4] = [
         ImportKind::People,
         ImportKind::Activities,
         ImportKind::Rewards,
         ImportKind::Contributions,
     ];
 
-    fn key(self) -> &'static str {
+    pub fn key(self) -> &'static str {
         match self {
             ImportKind::People => "people",
             ImportKind::Activities => "activities",
@@ -271,14 +271,16 @@ pub async fn import(
         .at("kind", "people, activities, rewards or contributions")
     })?;
     let head = visible_project(&state, &caller, &id).await?;
-    let rows = read_rows(query.kind, &bytes)?;
-    let events = state.store.recorded_events(head.project_id).await?;
-    let context = state.context(&caller);
-    let mut plan = plan(query.kind, query.dry_run, rows, &events, context.today());
-    if query.dry_run {
-        return Ok(Json(plan).into_response());
-    }
-    if !plan.refused.is_empty() {
+    let plan = import_file(
+        &state,
+        &caller,
+        head.project_id,
+        query.kind,
+        query.dry_run,
+        &bytes,
+    )
+    .await?;
+    if !query.dry_run && !plan.refused.is_empty() {
         let mut refusal = ApiError::unprocessable(
             "import_refused",
             format!(
@@ -297,8 +299,33 @@ pub async fn import(
         }
         return Err(refusal);
     }
-    if plan.accepted.is_empty() {
-        return Ok(Json(plan).into_response());
+    let status = if plan.first_sequence.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(plan)).into_response())
+}
+
+/// Reads a `kind` file for `project_id` and plans it against the project as recorded; unless
+/// `dry_run`, records the accepted rows in one batch when no row is refused (the plan then holds
+/// the receipt). A plan with refused rows records nothing. What `POST /projects/{id}/imports`
+/// does once the project is found, and what the upload page does with the file it is given.
+pub async fn import_file(
+    state: &AppState,
+    caller: &Caller,
+    project_id: uuid::Uuid,
+    kind: ImportKind,
+    dry_run: bool,
+    bytes: &[u8],
+) -> Result<ImportPlan, ApiError> {
+    caller.require(WRITERS, "import records")?;
+    let rows = read_rows(kind, bytes)?;
+    let events = state.store.recorded_events(project_id).await?;
+    let context = state.context(caller);
+    let mut plan = plan(kind, dry_run, rows, &events, context.today());
+    if dry_run || !plan.refused.is_empty() || plan.accepted.is_empty() {
+        return Ok(plan);
     }
     let facts: Vec<Fact> = plan
         .accepted
@@ -312,12 +339,12 @@ pub async fn import(
         expected_sequence: Some(events.last().map_or(0, |e| e.sequence)),
         context,
     };
-    let receipt = state.store.execute(head.project_id, command).await?;
+    let receipt = state.store.execute(project_id, command).await?;
     crate::http::metrics::events_appended(receipt.last_sequence - receipt.first_sequence + 1);
     plan.first_sequence = Some(receipt.first_sequence);
     plan.last_sequence = Some(receipt.last_sequence);
     plan.digest = Some(receipt.digest.to_string());
-    Ok((StatusCode::CREATED, Json(plan)).into_response())
+    Ok(plan)
 }
 
 /// One data row: its line, and the event it reads as, or why it cannot be read.
