@@ -153,6 +153,27 @@ impl ImportKind {
         }
     }
 
+    /// The kind whose template is named `file` (`people.csv`).
+    pub fn of_template(file: &str) -> Option<ImportKind> {
+        let name = file.strip_suffix(".csv")?;
+        ImportKind::ALL.into_iter().find(|k| k.key() == name)
+    }
+
+    /// The template to download: this kind's header row as a CSV file.
+    pub fn template_file(self) -> Response {
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.csv\"", self.key()),
+                ),
+            ],
+            self.template(),
+        )
+            .into_response()
+    }
+
     /// The header row of this kind's file.
     fn template(self) -> String {
         let names: Vec<&str> = self.columns().iter().map(|c| c.name).collect();
@@ -226,25 +247,12 @@ pub struct ImportPlan {
         (status = "4XX", body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn template(_caller: Caller, Path(file): Path<String>) -> Result<Response, ApiError> {
-    let kind = file
-        .strip_suffix(".csv")
-        .and_then(|name| ImportKind::ALL.into_iter().find(|k| k.key() == name))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "There is no template '{file}'. The templates are people.csv, activities.csv, rewards.csv and contributions.csv."
-            ))
-        })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.csv\"", kind.key()),
-            ),
-        ],
-        kind.template(),
-    )
-        .into_response())
+    let kind = ImportKind::of_template(&file).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "There is no template '{file}'. The templates are people.csv, activities.csv, rewards.csv and contributions.csv."
+        ))
+    })?;
+    Ok(kind.template_file())
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/imports", tag = "imports",

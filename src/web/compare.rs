@@ -36,7 +36,7 @@ fn rating_cell(criterion: Option<&CriterionResult>) -> Markup {
 }
 
 /// What the evidence says of an indicator: its state from version 2 on, met or not met before.
-fn state_of(indicator: &IndicatorResult) -> EvidenceState {
+pub(super) fn state_of(indicator: &IndicatorResult) -> EvidenceState {
     match indicator.state {
         Some(state) => state,
         None if indicator.met => EvidenceState::Met,
@@ -46,7 +46,7 @@ fn state_of(indicator: &IndicatorResult) -> EvidenceState {
 
 /// How an indicator changed, in words: "now met", "no longer met: not recorded", "not recorded
 /// before, not met now", "still not met".
-fn indicator_change(before: Option<EvidenceState>, after: EvidenceState) -> String {
+pub(super) fn indicator_change(before: Option<EvidenceState>, after: EvidenceState) -> String {
     let word = |state: EvidenceState| words::evidence_state(state).to_lowercase();
     let met = EvidenceState::Met;
     match before {
@@ -67,7 +67,10 @@ fn rung_words(assessment: Option<&Assessment>) -> Option<String> {
     })
 }
 
-fn change_words(before: Option<&CriterionResult>, after: Option<&CriterionResult>) -> &'static str {
+pub(super) fn change_words(
+    before: Option<&CriterionResult>,
+    after: Option<&CriterionResult>,
+) -> &'static str {
     match (before, after) {
         (Some(b), Some(a)) if rank(a.rating) > rank(b.rating) => "Better",
         (Some(b), Some(a)) if rank(a.rating) < rank(b.rating) => "Worse",

@@ -18,11 +18,13 @@
 //!   raw payloads): who recorded what kind of entry, when, its digest and whether it was withdrawn.
 
 mod compare;
+mod forms;
 mod invitation;
 mod layout;
 mod pages;
 mod portfolio;
 mod project;
+mod record;
 mod report;
 mod session;
 mod trail;
@@ -60,7 +62,22 @@ fn routes() -> Router<AppState> {
         .route("/sign-in", post(session::sign_in).get(pages::sign_in_again))
         .route("/sign-out", post(session::sign_out))
         .route("/projects", get(pages::projects))
+        .route(
+            "/projects/new",
+            get(record::new_project).post(record::register),
+        )
         .route("/projects/{id}", get(project::page))
+        .route("/projects/{id}/record", get(record::index))
+        .route(
+            "/projects/{id}/record/{form}",
+            get(record::form_page).post(record::submit),
+        )
+        .route("/projects/{id}/recorded/{sequence}", get(record::receipt))
+        .route(
+            "/projects/{id}/import",
+            get(record::import::page_for).post(record::import::upload),
+        )
+        .route("/imports/templates/{file}", get(record::import::template))
         .route("/projects/{id}/compare", get(compare::page))
         .route("/projects/{id}/trail", get(trail::page))
         .route("/projects/{id}/report", get(report::page))

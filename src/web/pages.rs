@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::layout::{html_response, log_fault, page, PageError};
 use super::session::{lookup, sign_in_page, Lookup, Notice, SignedIn, Viewer};
 use super::words;
+use crate::app::caller::WRITERS;
 use crate::app::projects::{organisation_names, visible_views};
 use crate::app::AppState;
 
@@ -78,6 +79,7 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
         .await
         .map_err(|e| PageError::from_app(e, viewer))?;
     let criteria = &rubric::latest().rubric.criteria;
+    let may_record = caller.require(WRITERS, "record").is_ok();
     let body = html! {
         h1 class="govuk-heading-l" { "Projects" }
         p class="govuk-body" {
@@ -89,12 +91,16 @@ async fn project_list(state: &AppState, viewer: &Viewer) -> Result<Response, Pag
             "with how each meets the six-point co-production test today. "
             "Open a project to see the facts behind each judgement, or the assessment on a past date."
         }
+        @if may_record {
+            a class="govuk-button" href="/projects/new" role="button" draggable="false" { "Register a project" }
+        }
         @if projects.is_empty() {
             div class="govuk-inset-text" id="no-projects" {
                 p class="govuk-body" { "There are no projects you can see yet." }
                 p class="govuk-body" {
-                    "Projects arrive through Coprod's API: the system your organisation records co-production in registers each project "
-                    "(" code { "POST /api/v1/projects" } ") and then records what happens, as it happens. "
+                    "Projects arrive in two ways: a recorder registers one here (" a class="govuk-link" href="/projects/new" { "Register a project" } ", for recorders and administrators) "
+                    "and records what happens in its forms, or the system your organisation records co-production in registers it through Coprod's API "
+                    "(" code { "POST /api/v1/projects" } "). "
                     "Each project appears here as soon as it is registered."
                 }
                 p class="govuk-body govuk-!-margin-bottom-0" {

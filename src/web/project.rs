@@ -19,6 +19,7 @@ use super::session::{SignedIn, Viewer};
 use super::trail::entry_href;
 use super::words;
 use crate::app::assess::{assess_at, recorded};
+use crate::app::caller::WRITERS;
 use crate::app::moment::end_of_day;
 use crate::app::projects::organisation_names;
 use crate::app::{visible_project, AppError, AppState};
@@ -726,6 +727,9 @@ pub async fn page(
                     }
                 }
                 li { a class="govuk-link" href="#compare" { "Compare two dates" } }
+                @if viewer.caller().require(WRITERS, "record").is_ok() {
+                    li { a class="govuk-link" href={ "/projects/" (project_id) "/record" } { "Record something" } }
+                }
             }
         }
         h2 class="govuk-heading-m" { "Summary, as recorded now" }
