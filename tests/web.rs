@@ -1501,3 +1501,638 @@ async fn an_invitation_opens_a_plain_form_once_and_the_project_page_counts_answe
     })
     .await;
 }
+
+// ---- recording through the forms ---------------------------------------------------------------
+
+/// The value of the input named `name` on a form page (hidden or pre-filled).
+fn input_value(page: &Page, name: &str) -> String {
+    let marker = format!(r#"name="{name}""#);
+    let at = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{}: no input {name}", page.what));
+    let tag_start = page.body[..at].rfind('<').expect("tag start");
+    let tag_end = at + page.body[at..].find('>').expect("tag end");
+    let tag = &page.body[tag_start..tag_end];
+    let Some(value_at) = tag.find(r#"value=""#) else {
+        return String::new();
+    };
+    let rest = &tag[value_at + r#"value=""#.len()..];
+    rest[..rest.find('"').expect("end of value")].to_string()
+}
+
+impl Browser {
+    /// Opens the form at `path` and sends it with `fields`, its CSRF token, its idempotency key
+    /// and its pre-filled date; returns the answer to the POST.
+    async fn fill(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let form = self.get(path).await.expect(200).html();
+        let mut sent: Vec<(String, String)> = vec![
+            ("csrf".into(), input_value(&form, "csrf")),
+            (
+                "idempotency_key".into(),
+                input_value(&form, "idempotency_key"),
+            ),
+        ];
+        for prefilled in ["occurred_on", "started_on", "organisation"] {
+            if form.body.contains(&format!(r#"name="{prefilled}""#))
+                && !fields.iter().any(|(name, _)| *name == prefilled)
+            {
+                sent.push((prefilled.into(), input_value(&form, prefilled)));
+            }
+        }
+        sent.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let pairs: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let origin = self.base.clone();
+        self.post(path, &pairs, Some(&origin)).await
+    }
+
+    /// Fills the form at `path`, expects the redirect to a receipt, and opens it.
+    async fn record(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let saved = self.fill(path, fields).await.expect(303);
+        let receipt = saved
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .expect("the receipt's address")
+            .to_string();
+        self.get(&receipt).await.expect(200).html()
+    }
+}
+
+/// The number of the entry a receipt page names.
+fn receipt_sequence(receipt: &Page) -> u64 {
+    let marker = "Recorded as entry ";
+    let at = receipt.body.find(marker).expect("receipt heading") + marker.len();
+    let digits: String = receipt.body[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().expect("entry number")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorder_registers_a_project_and_records_every_kind_of_fact_through_the_forms() {
+    each_site(async |site| {
+        let mut recorder = signed_in(site, &site.tokens.recorder).await;
+        recorder
+            .get("/projects")
+            .await
+            .expect(200)
+            .html()
+            .has(r#"href="/projects/new""#);
+        let registered = recorder
+            .record(
+                "/projects/new",
+                &[
+                    ("title", "Short breaks for carers <review>"),
+                    ("organisation_name", "London Borough of Haringey"),
+                    ("service_area", "Carers' support"),
+                    (
+                        "priority_groups",
+                        "carer_status: carer\r\nlanguage: Turkish",
+                    ),
+                    ("declared_level", "co_production"),
+                ],
+            )
+            .await;
+        registered
+            .has("Recorded as entry 1")
+            .has("Project registered")
+            .has(&escaped("Short breaks for carers <review>"))
+            .has("its assessment starts here");
+        let start = registered.body.find("/projects/").expect("project link") + "/projects/".len();
+        let id = registered.body[start..start + 36].to_string();
+        let form = |slug: &str| format!("/projects/{id}/record/{slug}");
+
+        let index = recorder
+            .get(&format!("/projects/{id}/record"))
+            .await
+            .expect(200)
+            .html();
+        for slug in [
+            "someone-joined",
+            "someone-left",
+            "stage-started",
+            "stage-completed",
+            "activity",
+            "reward",
+            "role",
+            "contribution",
+            "response",
+            "feedback",
+            "decision",
+            "people-told",
+            "outcome",
+            "correction",
+            "close",
+        ] {
+            index.has(&format!(r#"href="/projects/{id}/record/{slug}""#));
+        }
+        for (person, kind) in [
+            ("carer-a", "carer"),
+            ("le-b", "lived_experience"),
+            ("staff-c", "professional"),
+        ] {
+            recorder
+                .record(
+                    &form("someone-joined"),
+                    &[
+                        ("participant_id", person),
+                        ("kind", kind),
+                        ("groups", "carer_status: carer"),
+                    ],
+                )
+                .await
+                .has("Someone joined");
+        }
+        recorder
+            .record(&form("stage-started"), &[("stage", "commission")])
+            .await;
+        // Attendees are ticked from the people who joined, not typed.
+        let activity_form = recorder.get(&form("activity")).await.expect(200).html();
+        activity_form
+            .has(r#"type="checkbox" value="carer-a""#)
+            .has("carer-a (a carer)")
+            .has(r#"value="activity-1""#);
+        recorder
+            .record(
+                &form("activity"),
+                &[
+                    ("title", "What carers need"),
+                    ("activity_id", "activity-1"),
+                    ("stage", "commission"),
+                    ("kind", "workshop"),
+                    ("facilitators", "le-b"),
+                    ("attendees", "carer-a"),
+                    ("attendees", "staff-c"),
+                    ("mode", "in_person"),
+                    ("duration_minutes", "120"),
+                ],
+            )
+            .await;
+        recorder
+            .record(
+                &form("reward"),
+                &[
+                    ("participant_id", "carer-a"),
+                    ("kind", "payment"),
+                    ("amount_pence", "£30"),
+                    ("activity_id", "activity-1"),
+                    ("as_preferred", "yes"),
+                ],
+            )
+            .await;
+        recorder
+            .record(
+                &form("role"),
+                &[("participant_id", "le-b"), ("role", "co_chair")],
+            )
+            .await;
+        recorder
+            .record(
+                &form("contribution"),
+                &[
+                    ("participant_id", "carer-a"),
+                    ("contribution_id", "contribution-1"),
+                    ("stage", "commission"),
+                    ("kind", "idea"),
+                    ("summary", "Evening sessions"),
+                ],
+            )
+            .await;
+        recorder
+            .record(
+                &form("response"),
+                &[
+                    ("contribution_id", "contribution-1"),
+                    ("response", "adopted"),
+                    ("explanation", "Sessions now run until 8pm"),
+                ],
+            )
+            .await;
+        recorder
+            .record(
+                &form("feedback"),
+                &[("contribution_ids", "contribution-1"), ("method", "letter")],
+            )
+            .await;
+        let decision = recorder
+            .record(
+                &form("decision"),
+                &[
+                    ("subject", "Which day to meet"),
+                    ("decision_id", "decision-1"),
+                    ("stage", "commission"),
+                    ("method", "vote"),
+                    ("participants", "carer-a"),
+                    ("participants", "le-b"),
+                    ("vote-carer-a", "for"),
+                    ("vote-le-b", "against"),
+                    ("vote-staff-c", ""),
+                    ("influenced_by", "contribution-1"),
+                    ("outcome", "Thursdays"),
+                    ("importance", "key"),
+                ],
+            )
+            .await;
+        decision.has("What this changed in the assessment");
+        recorder
+            .record(
+                &form("people-told"),
+                &[("decision_id", "decision-1"), ("method", "email")],
+            )
+            .await;
+        recorder
+            .record(
+                &form("outcome"),
+                &[
+                    ("outcome_id", "outcome-1"),
+                    ("kind", "success"),
+                    ("description", "More carers came"),
+                    ("accountable", "le-b"),
+                    ("reviewed_by", "carer-a"),
+                ],
+            )
+            .await;
+        recorder
+            .record(&form("stage-completed"), &[("stage", "commission")])
+            .await;
+        let correction_form = recorder.get(&form("correction")).await.expect(200).html();
+        correction_form.has(r#"<option value="7">Entry 7: Reward given"#);
+        recorder
+            .record(
+                &form("correction"),
+                &[
+                    ("corrects_sequence", "7"),
+                    ("reason", "Paid twice by mistake"),
+                ],
+            )
+            .await;
+        recorder
+            .record(
+                &form("someone-left"),
+                &[("participant_id", "staff-c"), ("reason_code", "personal")],
+            )
+            .await;
+        let closed = recorder
+            .record(&form("close"), &[("summary", "The review is done")])
+            .await;
+        assert_eq!(receipt_sequence(&closed), 18);
+
+        // What the forms recorded is what an API client would have posted.
+        let trail = api_get(
+            site,
+            &site.tokens.recorder,
+            &format!("/projects/{id}/events"),
+        )
+        .await;
+        let events = trail["events"].as_array().expect("events");
+        let of_type = |t: &str| {
+            events
+                .iter()
+                .find(|e| e["type"] == t)
+                .map(|e| &e["data"])
+                .unwrap_or_else(|| panic!("no {t} in {trail}"))
+        };
+        assert_eq!(events.len(), 18);
+        assert_eq!(
+            of_type("project_registered")["priority_groups"],
+            serde_json::json!(["carer_status: carer", "language: Turkish"])
+        );
+        assert_eq!(
+            of_type("activity_held")["attendees"],
+            serde_json::json!(["carer-a", "staff-c"])
+        );
+        assert_eq!(of_type("activity_held")["duration_minutes"], 120);
+        assert_eq!(of_type("reward_given")["amount_pence"], 3000);
+        assert_eq!(of_type("reward_given")["as_preferred"], true);
+        assert_eq!(
+            of_type("decision_made")["votes"],
+            serde_json::json!({"for": ["carer-a"], "against": ["le-b"], "abstain": []})
+        );
+        assert_eq!(of_type("correction_recorded")["corrects_sequence"], 7);
+        // The receipt's digest is the trail's.
+        let last_digest = events[17]["digest"].as_str().expect("digest").to_string();
+        closed.has(&last_digest);
+        // A closed project offers only corrections.
+        recorder
+            .get(&format!("/projects/{id}/record"))
+            .await
+            .expect(200)
+            .has("This project is closed")
+            .has(&form("correction"))
+            .lacks(&form("activity"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_refusal_of_a_form_names_its_field_keeps_the_values_and_records_nothing() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut recorder = signed_in(site, &site.tokens.recorder).await;
+        let before = site.seeded.entries;
+        let projects_before = site.store.project_ids().await.expect("projects").len();
+        let count = async || {
+            api_get(site, &site.tokens.recorder, &format!("/projects/{id}")).await["sequence"]
+                .as_u64()
+                .expect("sequence")
+        };
+        assert_eq!(count().await, before);
+        let joined = format!("/projects/{id}/record/someone-joined");
+        // Left empty: asked for in the summary and by the field, the other values kept.
+        recorder
+            .fill(
+                &joined,
+                &[
+                    ("participant_id", ""),
+                    ("kind", "carer"),
+                    ("groups", "age_band: 65+"),
+                ],
+            )
+            .await
+            .expect(400)
+            .html()
+            .has("There is a problem")
+            .has(r##"<a href="#participant_id">Enter their reference</a>"##)
+            .has("govuk-form-group--error")
+            .has(r#"value="carer" checked"#)
+            .has("age_band: 65+")
+            .has("<title>Error: ");
+        // The API's own rules: a reference already used, a date it cannot read, one in the future.
+        recorder
+            .fill(
+                &joined,
+                &[("participant_id", "carer-01"), ("kind", "carer")],
+            )
+            .await
+            .expect(409)
+            .has(r##"href="#participant_id""##)
+            .has("already used in this project");
+        recorder
+            .fill(
+                &joined,
+                &[
+                    ("participant_id", "new-1"),
+                    ("kind", "carer"),
+                    ("occurred_on", "03/02/2025"),
+                ],
+            )
+            .await
+            .expect(400)
+            .has(r##"<a href="#occurred_on">When it happened must be a real day"##)
+            .has(r#"value="03/02/2025""#);
+        recorder
+            .fill(
+                &joined,
+                &[
+                    ("participant_id", "new-1"),
+                    ("kind", "carer"),
+                    ("occurred_on", "2999-01-01"),
+                ],
+            )
+            .await
+            .expect(422)
+            .has(r##"href="#occurred_on""##)
+            .has("When it happened must not be after");
+        recorder
+            .fill(&joined, &[("participant_id", "new 1!"), ("kind", "carer")])
+            .await
+            .expect(422)
+            .has("Their reference may contain only letters");
+        // Numbers and money a form cannot read, said before anything is sent on.
+        recorder
+            .fill(
+                &format!("/projects/{id}/record/reward"),
+                &[
+                    ("participant_id", "carer-01"),
+                    ("kind", "payment"),
+                    ("amount_pence", "thirty pounds"),
+                ],
+            )
+            .await
+            .expect(400)
+            .has("Amount must be an amount of money in pounds");
+        // A rule about no one field: the stage order, at the form's first field.
+        recorder
+            .fill(
+                &format!("/projects/{id}/record/stage-started"),
+                &[("stage", "commission")],
+            )
+            .await
+            .expect(422)
+            .has("There is a problem")
+            .has(r##"href="#stage""##);
+        // A person who is not in the project, sent by hand.
+        recorder
+            .fill(
+                &format!("/projects/{id}/record/role"),
+                &[("participant_id", "nobody"), ("role", "co_chair")],
+            )
+            .await
+            .expect(422)
+            .has("has not joined this project");
+        // Registration: another organisation is refused at its field.
+        recorder
+            .fill(
+                "/projects/new",
+                &[
+                    ("title", "Theirs"),
+                    ("organisation", "somewhere-else"),
+                    ("service_area", "Care"),
+                ],
+            )
+            .await
+            .expect(403)
+            .has(r##"href="#organisation""##)
+            .has("only for your own organisation");
+        assert_eq!(count().await, before, "nothing was recorded");
+        assert_eq!(
+            site.store.project_ids().await.expect("projects").len(),
+            projects_before,
+            "no project was registered"
+        );
+        // A form that does not exist, and a receipt of an entry that does not.
+        recorder
+            .get(&format!("/projects/{id}/record/no-such-form"))
+            .await
+            .expect(404)
+            .html();
+        recorder
+            .get(&format!("/projects/{id}/recorded/999"))
+            .await
+            .expect(404)
+            .html();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_refuse_other_sites_missing_tokens_and_readers_and_a_double_submit_records_once() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let path = format!("/projects/{id}/record/role");
+        let mut recorder = signed_in(site, &site.tokens.recorder).await;
+        let form = recorder.get(&path).await.expect(200).html();
+        let csrf = input_value(&form, "csrf");
+        let key = input_value(&form, "idempotency_key");
+        let today = input_value(&form, "occurred_on");
+        let fields = |csrf: &'static str| -> Vec<(&'static str, String)> {
+            vec![
+                ("csrf", csrf.to_string()),
+                ("idempotency_key", key.clone()),
+                ("participant_id", "carer-02".into()),
+                ("role", "co_trainer".into()),
+                ("occurred_on", today.clone()),
+            ]
+        };
+        let send = async |browser: &mut Browser,
+                          fields: Vec<(&'static str, String)>,
+                          origin: Option<&str>| {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post(&path, &pairs, origin).await
+        };
+        let sequence = async || {
+            api_get(site, &site.tokens.recorder, &format!("/projects/{id}")).await["sequence"]
+                .as_u64()
+                .expect("sequence")
+        };
+        let before = sequence().await;
+        let csrf: &'static str = Box::leak(csrf.into_boxed_str());
+        let origin = site.base.clone();
+        send(&mut recorder, fields(""), Some(&origin))
+            .await
+            .expect(403)
+            .html()
+            .has("Nothing was recorded");
+        send(&mut recorder, fields("0000"), Some(&origin))
+            .await
+            .expect(403);
+        send(
+            &mut recorder,
+            fields(csrf),
+            Some("https://elsewhere.example"),
+        )
+        .await
+        .expect(403)
+        .has("another website");
+        assert_eq!(sequence().await, before);
+        // Sent twice (a double click, or the back button): recorded once, the same receipt.
+        let first = send(&mut recorder, fields(csrf), Some(&origin))
+            .await
+            .expect(303);
+        let second = send(&mut recorder, fields(csrf), Some(&origin))
+            .await
+            .expect(303);
+        assert_eq!(first.headers.get(LOCATION), second.headers.get(LOCATION));
+        assert_eq!(sequence().await, before + 1);
+        // Readers may not record: no link, no form, and a post is refused.
+        for token in [&site.tokens.panel, &site.tokens.assurance] {
+            let mut reader = signed_in(site, token).await;
+            reader
+                .get(&format!("/projects/{id}"))
+                .await
+                .expect(200)
+                .lacks(&format!("/projects/{id}/record"));
+            reader.get(&path).await.expect(403).html();
+            reader.get("/projects/new").await.expect(403).html();
+            let page = reader.get(&format!("/projects/{id}")).await;
+            let csrf = Browser::sign_out_token(&page);
+            reader
+                .post(
+                    &path,
+                    &[
+                        ("csrf", &csrf),
+                        ("participant_id", "carer-02"),
+                        ("role", "learner"),
+                    ],
+                    Some(&origin),
+                )
+                .await
+                .expect(403);
+        }
+        // Another organisation's recorder does not find the project.
+        let mut other = signed_in(site, &site.tokens.other_recorder).await;
+        other.get(&path).await.expect(404).html();
+        assert_eq!(sequence().await, before + 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spreadsheet_is_checked_then_imported_from_the_upload_page_and_bad_files_are_refused() {
+    each_site(async |site| {
+        let id = &site.seeded.project_id;
+        let mut recorder = signed_in(site, &site.tokens.recorder).await;
+        let page = recorder.get(&format!("/projects/{id}/import")).await.expect(200).html();
+        page.has(r#"enctype="multipart/form-data""#)
+            .has(r#"href="/imports/templates/people.csv""#);
+        let template = recorder.get("/imports/templates/people.csv").await.expect(200);
+        assert!(template.body.starts_with("participant_id,kind,groups,occurred_on"), "{}", template.body);
+        let csrf = input_value(&page, "csrf");
+        let today = input_value(
+            &recorder.get(&format!("/projects/{id}/record/someone-joined")).await,
+            "occurred_on",
+        );
+        let sequence = async || {
+            api_get(site, &site.tokens.recorder, &format!("/projects/{id}"))
+                .await["sequence"]
+                .as_u64()
+                .expect("sequence")
+        };
+        let before = sequence().await;
+        let upload = async |browser: &Browser, csrf: &str, action: &str, file: Vec<u8>, origin: &str| {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf.to_string())
+                .text("kind", "people")
+                .text("action", action.to_string())
+                .part("file", reqwest::multipart::Part::bytes(file).file_name("register.csv").mime_str("text/csv").expect("mime"));
+            let response = browser
+                .client
+                .post(format!("{}/projects/{id}/import", browser.base))
+                .header("cookie", browser.cookie_header())
+                .header("origin", origin)
+                .multipart(form)
+                .send()
+                .await
+                .expect("upload");
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("body"))
+        };
+        let origin = site.base.clone();
+        let good = format!(
+            "\u{feff}participant_id,kind,groups,occurred_on\r\nnew-1,carer,carer_status: carer;language: Somali,{today}\r\n\r\ncarer-01,carer,,{today}\r\n"
+        )
+        .into_bytes();
+        let (status, body) = upload(&recorder, &csrf, "check", good.clone(), &origin).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("nothing was recorded") && body.contains("1 row can be recorded"), "{body}");
+        assert!(body.contains("1 row already recorded, skipped"), "{body}");
+        assert_eq!(sequence().await, before);
+        let (status, body) = upload(&recorder, &csrf, "import", good, &origin).await;
+        assert_eq!(status, 201, "{body}");
+        assert!(body.contains("1 row recorded") && body.contains(&format!("Entries {}", before + 1)), "{body}");
+        assert_eq!(sequence().await, before + 1);
+        // Refused rows are listed by row and column, and nothing is recorded.
+        let bad = b"participant_id,kind,groups,occurred_on\r\nnew-2,carer,,03/02/2025\r\nnew-3,alien,,2025-01-10\r\n".to_vec();
+        let (status, body) = upload(&recorder, &csrf, "import", bad, &origin).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("Nothing was recorded") && body.contains("2 rows were refused"), "{body}");
+        assert!(body.contains("<td class=\"govuk-table__cell\">occurred_on</td>"), "{body}");
+        assert!(body.contains("<td class=\"govuk-table__cell\">kind</td>"), "{body}");
+        // A file that is not UTF-8, or lacks a column: refused as a whole.
+        let (status, body) = upload(&recorder, &csrf, "check", vec![0xff, 0xfe, 0x00, 0x41], &origin).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("There is a problem") && body.contains(r##"href="#file""##), "{body}");
+        let (status, body) = upload(&recorder, &csrf, "check", b"participant_id,kind\r\np,carer\r\n".to_vec(), &origin).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("occurred_on"), "{body}");
+        // Another site's form, or none of the form's token: 403.
+        let (status, _) = upload(&recorder, &csrf, "import", b"x".to_vec(), "https://elsewhere.example").await;
+        assert_eq!(status, 403);
+        let (status, _) = upload(&recorder, "", "import", b"x".to_vec(), &origin).await;
+        assert_eq!(status, 403);
+        assert_eq!(sequence().await, before + 1);
+    })
+    .await;
+}

@@ -269,6 +269,10 @@ pub fn refusal_errors(error: &ApiError, fields: &[Field], first: &'static str) -
             Some(field) if starts_a_clause(&problem.message) => {
                 format!("{} {}", field.label, problem.message)
             }
+            // A refusal of one field whose own sentence says more than the field's note.
+            Some(_) if error.errors.len() == 1 && !error.detail.contains("listed in 'errors'") => {
+                error.detail.clone()
+            }
             Some(field) => format!("{}: {}", field.label, problem.message),
             None => error.detail.clone(),
         };
