@@ -148,7 +148,7 @@ async fn pages_in_chromium() {
 
 /// Every page of the service, with the screenshots the tests took of it at 1280 and at 320
 /// pixels wide (400% zoom).
-const GALLERY: [(&str, &str, &str); 10] = [
+const GALLERY: [(&str, &str, &str); 14] = [
     ("Sign in", "01-sign-in", "32-zoom-sign-in"),
     ("Projects", "03-projects", "19-zoom-projects"),
     ("A project", "04-project", "20-zoom-project"),
@@ -171,6 +171,22 @@ const GALLERY: [(&str, &str, &str); 10] = [
         "13-unknown-project",
         "31-zoom-unknown-project",
     ),
+    (
+        "Recording something: the forms",
+        "53-record-index-1280",
+        "53-record-index-320",
+    ),
+    (
+        "A form: an activity, ticking who came",
+        "50-form-activity-1280",
+        "50-form-activity-320",
+    ),
+    (
+        "A form sent with fields missing",
+        "51-form-errors-1280",
+        "51-form-errors-320",
+    ),
+    ("The receipt of an entry", "52-receipt-1280", "52-receipt-320"),
 ];
 
 /// Copies the gallery's screenshots to `docs/screenshots/` and writes `docs/pages.md`, which

@@ -529,6 +529,99 @@ test('a participant’s invitation: its form, errors, thanks, a used and an unkn
   await officer.context.close();
 });
 
+test('the recording forms: a project registered and a fact recorded with the keyboard alone; every form and its errors pass axe and fit 320 pixels', async () => {
+  const fits = async (page, name) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${name}: ${overflow}px wider than the window`);
+  };
+  /** Presses Tab until the element matching `selector` has the focus. */
+  const tabTo = async (page, selector) => {
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+    }
+    assert.fail(`Tab never reached ${selector}`);
+  };
+  const { context, page } = await newPage();
+  await signIn(page, tokens.recorder);
+
+  // Keyboard only: register a project, then record someone joining.
+  await page.goto(`${base}/projects`);
+  await tabTo(page, 'a[href="/projects/new"]');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`${base}/projects/new`);
+  await check(page, '55-register-project');
+  await tabTo(page, '#title');
+  await page.keyboard.type('Day opportunities review');
+  await tabTo(page, '#service_area');
+  await page.keyboard.type('Day opportunities');
+  await tabTo(page, '#priority_groups');
+  await page.keyboard.type('age_band: 65 and over');
+  await tabTo(page, 'button[type="submit"]');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/recorded\/1$/);
+  assert.match(await page.locator('h1').innerText(), /Recorded as entry 1/);
+  const created = page.url().match(/\/projects\/([0-9a-f-]{36})\//)[1];
+  await page.goto(`${base}/projects/${created}/record/someone-joined`);
+  await tabTo(page, '#participant_id');
+  await page.keyboard.type('carer-k1');
+  await tabTo(page, 'input[name="kind"]');
+  await page.keyboard.press('ArrowDown'); // the second kind: a carer
+  await page.keyboard.press('Space');
+  await tabTo(page, 'button[type="submit"]');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/recorded\/2$/);
+  await check(page, '52-receipt-1280');
+  assert.match(await page.locator('.govuk-panel').innerText(), /Recorded as entry 2/);
+  for (const person of ['le-k2', 'staff-k3']) {
+    await page.goto(`${base}/projects/${created}/record/someone-joined`);
+    await page.getByLabel('Their reference').fill(person);
+    await page.getByLabel('A person with lived experience of care and support').check();
+    await page.getByRole('button', { name: 'Record it' }).click();
+    await page.waitForURL(/\/recorded\/\d+$/);
+  }
+  await context.close();
+
+  // Every form, empty and with its errors, at both widths.
+  const slugs = ['someone-joined', 'someone-left', 'stage-started', 'stage-completed', 'activity', 'reward', 'role',
+    'contribution', 'response', 'feedback', 'decision', 'people-told', 'outcome', 'correction', 'close'];
+  for (const width of [1280, 320]) {
+    const { context, page } = await newPage({ viewport: { width, height: 900 } });
+    await signIn(page, tokens.recorder);
+    for (const [path, name] of [[`/projects/${created}/record`, `53-record-index-${width}`], [`/projects/${created}/import`, `54-import-${width}`]]) {
+      await page.goto(`${base}${path}`);
+      await check(page, name);
+      await fits(page, name);
+    }
+    for (const slug of slugs) {
+      const response = await page.goto(`${base}/projects/${created}/record/${slug}`);
+      assert.equal(response.status(), 200, slug);
+      const name = slug === 'activity' ? `50-form-activity-${width}` : `form-${slug}-${width}`;
+      await check(page, name);
+      await fits(page, `the ${slug} form at ${width} pixels`);
+      // Sent empty: the error summary, each message by its field, and the focusable summary links.
+      await page.locator('#occurred_on').fill('');
+      await page.getByRole('button', { name: 'Record it' }).click();
+      assert.equal(await page.locator('.govuk-error-summary').count(), 1, `${slug}: the error summary`);
+      const links = await page.locator('.govuk-error-summary__list a').count();
+      assert.ok(links >= 1, `${slug}: the summary links to the fields`);
+      assert.equal(await page.locator('.govuk-error-message').count() >= 1, true, `${slug}: a message by a field`);
+      assert.match(await page.title(), /^Error: /, `${slug}: the title says there is an error`);
+      const errorName = slug === 'activity' ? `51-form-errors-${width}` : `form-${slug}-errors-${width}`;
+      await check(page, errorName);
+      await fits(page, `the ${slug} form's errors at ${width} pixels`);
+    }
+    await context.close();
+  }
+  // The receipt at 320 pixels, for the gallery.
+  const narrow = await newPage({ viewport: { width: 320, height: 900 } });
+  await signIn(narrow.page, tokens.recorder);
+  await narrow.page.goto(`${base}/projects/${created}/recorded/2`);
+  await fits(narrow.page, 'the receipt');
+  await check(narrow.page, '52-receipt-320');
+  await narrow.context.close();
+});
+
 // The demo (`coprod serve --demo`), served by the test beside the seeded site: every page of every
 // demo project says it is a demo, and passes axe.
 const demo = process.env.COPROD_DEMO_BASE_URL
