@@ -186,7 +186,11 @@ const GALLERY: [(&str, &str, &str); 14] = [
         "51-form-errors-1280",
         "51-form-errors-320",
     ),
-    ("The receipt of an entry", "52-receipt-1280", "52-receipt-320"),
+    (
+        "The receipt of an entry",
+        "52-receipt-1280",
+        "52-receipt-320",
+    ),
 ];
 
 /// Copies the gallery's screenshots to `docs/screenshots/` and writes `docs/pages.md`, which
