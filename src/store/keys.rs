@@ -230,12 +230,19 @@ impl Keys {
         for participant in &erased {
             personal::forget(events, participant);
         }
-        if !events.iter().any(|e| personal::is_sealed(&e.event)) {
+        // Only the keys of entries still sealed: those opened before stay open in the caller's
+        // copy, and a project's keys are as many as its people.
+        let sealed: BTreeSet<&str> = events
+            .iter()
+            .filter(|e| personal::is_sealed(&e.event))
+            .filter_map(|e| personal::owner(&e.event))
+            .collect();
+        if sealed.is_empty() {
             return Ok(());
         }
         let master = self.master()?;
         let mut keys = BTreeMap::new();
-        for (participant, wrapped) in self.wrapped_keys(project_id).await? {
+        for (participant, wrapped) in self.wrapped_keys(project_id, &sealed).await? {
             keys.insert(
                 participant.clone(),
                 unwrap(master, &wrapped, project_id, &participant)?,
@@ -283,10 +290,31 @@ impl Keys {
         Ok(())
     }
 
-    async fn wrapped_keys(&self, project_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let sql = "SELECT participant_id, wrapped_key FROM participant_keys WHERE project_id = $1";
+    /// The wrapped keys of `participants` of `project_id` (those that still have one).
+    async fn wrapped_keys(
+        &self,
+        project_id: &str,
+        participants: &BTreeSet<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        // The ids as one JSON array, which both databases read as a set of texts.
+        let ids = serde_json::to_string(participants)
+            .map_err(|e| StoreError::Internal(format!("participant ids: {e}")))?;
+        let sql = match &self.db {
+            Db::Sqlite(_) => {
+                "SELECT participant_id, wrapped_key FROM participant_keys WHERE project_id = $1 \
+                 AND participant_id IN (SELECT value FROM json_each($2))"
+            }
+            Db::Postgres(_) => {
+                "SELECT participant_id, wrapped_key FROM participant_keys WHERE project_id = $1 \
+                 AND participant_id IN (SELECT jsonb_array_elements_text($2::jsonb))"
+            }
+        };
         Ok(on_db!(&self.db, |pool| {
-            sqlx::query_as(sql).bind(project_id).fetch_all(pool).await?
+            sqlx::query_as(sql)
+                .bind(project_id)
+                .bind(&ids)
+                .fetch_all(pool)
+                .await?
         }))
     }
 
