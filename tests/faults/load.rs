@@ -6,6 +6,7 @@
 //! compare what the clients were told with what the log holds.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -177,6 +178,8 @@ pub struct Load {
     pub projects: Vec<Project>,
     pub seen: Mutex<Seen>,
     pub settled: Mutex<Vec<(Write, Outcome)>>,
+    /// Requests sent to each server (by index) whose answer has not arrived yet.
+    in_flight: Vec<AtomicUsize>,
     /// Give up (and fail) on a write not settled by then.
     pub deadline: Instant,
 }
@@ -186,6 +189,7 @@ impl Load {
         Load {
             client: client(),
             token,
+            in_flight: servers.iter().map(|_| AtomicUsize::new(0)).collect(),
             servers,
             projects: Vec::new(),
             seen: Mutex::new(Seen::default()),
@@ -201,6 +205,11 @@ impl Load {
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Acked(_)))
             .count()
+    }
+
+    /// Requests sent to server `index` still waiting for their answer.
+    pub fn in_flight(&self, index: usize) -> usize {
+        self.in_flight[index].load(Ordering::SeqCst)
     }
 
     fn note(&self, f: impl FnOnce(&mut Seen)) {
@@ -259,12 +268,14 @@ impl Load {
                 write.key,
                 self.seen.lock().unwrap().summary()
             );
-            let base = &self.servers[(first + attempt) % self.servers.len()];
+            let server = (first + attempt) % self.servers.len();
+            let base = &self.servers[server];
             attempt += 1;
             if attempt > 1 {
                 let pause = rand::thread_rng().gen_range(20..80);
                 tokio::time::sleep(Duration::from_millis(pause)).await;
             }
+            self.in_flight[server].fetch_add(1, Ordering::SeqCst);
             let sent = self
                 .client
                 .post(format!("{base}/api/v1/projects/{}/events", project.id))
@@ -273,6 +284,7 @@ impl Load {
                 .json(&body)
                 .send()
                 .await;
+            self.in_flight[server].fetch_sub(1, Ordering::SeqCst);
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
@@ -335,7 +347,11 @@ pub fn receipt(answer: &Value) -> Receipt {
 }
 
 /// Runs `writers` tasks, each settling `per_writer` single-fact writes one after another
-/// (joins, and every third a reward), spread over the projects and the servers.
+/// (joins, and every third a reward), spread over the projects. Writer `w` sends to server
+/// `w` (modulo their number) first, so that every server has writers of its own at every moment:
+/// had each write gone to the next server, the writers answered by one group commit would all
+/// go on to the same server together, and after a while every writer would be at one server
+/// while the other had nothing to do.
 pub async fn run_writers(load: &Arc<Load>, writers: usize, per_writer: usize) {
     let mut tasks = Vec::new();
     for w in 0..writers {
@@ -348,7 +364,7 @@ pub async fn run_writers(load: &Arc<Load>, writers: usize, per_writer: usize) {
                     Fact::Joined(format!("w{w}-{i}"))
                 };
                 let write = Write::new((w + i) % load.projects.len(), vec![fact]);
-                load.settle(write, w + i).await;
+                load.settle(write, w).await;
             }
         }));
     }
@@ -362,6 +378,15 @@ pub async fn until_acked(load: &Load, count: usize, within: Duration) {
     let deadline = Instant::now() + within;
     while load.acked() < count && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until a request sent to server `index` is waiting for its answer (or `within`
+/// passes), so that a fault struck next cuts it short.
+pub async fn until_in_flight(load: &Load, index: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    while load.in_flight(index) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
