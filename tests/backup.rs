@@ -30,23 +30,6 @@ use cluster::Cluster;
 use kit::facts::{joined, registration, stage_started};
 use server::{coprod, create_token, free_port, Server};
 
-/// Notes the backend a test used, for CI's count (as tests/kit does).
-fn note_backend(backend: &str) {
-    let Ok(path) = std::env::var("COPROD_BACKEND_LOG") else {
-        return;
-    };
-    let thread = std::thread::current();
-    let line = format!(
-        "{backend}\tbackup::{}\n",
-        thread.name().unwrap_or("unnamed")
-    );
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut file| std::io::Write::write_all(&mut file, line.as_bytes()));
-}
-
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(work)
 }
@@ -108,35 +91,78 @@ async fn record_some(base: &str, recorder: &str, assurance: &str) -> Vec<String>
     projects
 }
 
-/// Appends to `project` until `stop` is set; counts the acknowledged appends.
-fn keep_appending(
-    base: String,
-    recorder: String,
-    project: String,
+/// `coprod serve` over `database` (migrated first), with [`record_some`] recorded through it
+/// and a client appending to the first project ([`Appending`]); its log goes in `dir`.
+async fn serving_while_appending(database: &str, dir: &Path) -> (Server, Vec<String>, Appending) {
+    let migrated = blocking(|| coprod(database, &["migrate"]));
+    assert!(migrated.status.success(), "{}", said(&migrated));
+    let recorder = blocking(|| create_token(database, "recorder", "oxfordshire"));
+    let assurance = blocking(|| create_token(database, "assurance", "oxfordshire"));
+    let server = Server::spawn("serving", database, free_port(), &dir.join("server.log")).await;
+    let projects = record_some(&server.base, &recorder, &assurance).await;
+    let appending = Appending::start(server.base.clone(), recorder, projects[0].clone());
+    appending.until(5).await;
+    (server, projects, appending)
+}
+
+/// A client appending to a project, one entry after another, until stopped.
+struct Appending {
     stop: Arc<AtomicBool>,
     acknowledged: Arc<AtomicU64>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        let mut n = 0;
-        while !stop.load(Ordering::SeqCst) {
-            n += 1;
-            let response = client
-                .post(format!("{base}/api/v1/projects/{project}/events"))
-                .bearer_auth(&recorder)
-                .json(&joined(&format!("carer-{n:03}"), "carer", &["carers"]))
-                .send()
-                .await
-                .expect("an answer");
-            assert_eq!(
-                response.status(),
-                201,
-                "{}",
-                response.text().await.unwrap_or_default()
-            );
-            acknowledged.fetch_add(1, Ordering::SeqCst);
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Appending {
+    fn start(base: String, recorder: String, project: String) -> Appending {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acknowledged = Arc::new(AtomicU64::new(0));
+        let writer = tokio::spawn({
+            let (stop, acknowledged) = (stop.clone(), acknowledged.clone());
+            async move {
+                let client = reqwest::Client::new();
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let response = client
+                        .post(format!("{base}/api/v1/projects/{project}/events"))
+                        .bearer_auth(&recorder)
+                        .json(&joined(&format!("carer-{n:03}"), "carer", &["carers"]))
+                        .send()
+                        .await
+                        .expect("an answer");
+                    assert_eq!(
+                        response.status(),
+                        201,
+                        "{}",
+                        response.text().await.unwrap_or_default()
+                    );
+                    acknowledged.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        Appending {
+            stop,
+            acknowledged,
+            writer,
         }
-    })
+    }
+
+    /// The appends acknowledged so far.
+    fn acknowledged(&self) -> u64 {
+        self.acknowledged.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` appends are acknowledged.
+    async fn until(&self, count: u64) {
+        while self.acknowledged() < count {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.writer.await.expect("the writer");
+    }
 }
 
 /// `coprod verify` of every project in `database`: exit 0, each project's chain OK and each
@@ -186,36 +212,12 @@ async fn entries_in_sqlite(file: &Path, project: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_backup_made_while_serving_restores_and_verifies_every_chain_and_seal() {
-    note_backend("sqlite");
+    kit::note_backend(kit::Backend::Sqlite);
     let dir = tempfile::tempdir().expect("temporary directory");
     let database = format!("sqlite://{}", dir.path().join("data/coprod.db").display());
-    let migrated = blocking(|| coprod(&database, &["migrate"]));
-    assert!(migrated.status.success(), "{}", said(&migrated));
-    let recorder = blocking(|| create_token(&database, "recorder", "oxfordshire"));
-    let assurance = blocking(|| create_token(&database, "assurance", "oxfordshire"));
-    let server = Server::spawn(
-        "serving",
-        &database,
-        free_port(),
-        &dir.path().join("server.log"),
-    )
-    .await;
-    let projects = record_some(&server.base, &recorder, &assurance).await;
-
     // A client keeps appending while the backup is made.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Arc::new(AtomicU64::new(0));
-    let writer = keep_appending(
-        server.base.clone(),
-        recorder.clone(),
-        projects[0].clone(),
-        stop.clone(),
-        acknowledged.clone(),
-    );
-    while acknowledged.load(Ordering::SeqCst) < 5 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let acknowledged_before = acknowledged.load(Ordering::SeqCst) as i64;
+    let (_server, projects, appending) = serving_while_appending(&database, dir.path()).await;
+    let acknowledged_before = appending.acknowledged();
     let backup = dir.path().join("backups/coprod-backup.db");
     std::fs::create_dir(dir.path().join("backups")).expect("a folder for backups");
     let backup_text = backup.display().to_string();
@@ -223,11 +225,8 @@ async fn a_sqlite_backup_made_while_serving_restores_and_verifies_every_chain_an
     assert!(made.status.success(), "{}", said(&made));
     let stderr = String::from_utf8_lossy(&made.stderr);
     assert!(stderr.contains("backed up 2 projects"), "{stderr}");
-    while acknowledged.load(Ordering::SeqCst) < acknowledged_before as u64 + 5 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.store(true, Ordering::SeqCst);
-    writer.await.expect("the writer");
+    appending.until(acknowledged_before + 5).await;
+    appending.stop().await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -249,11 +248,8 @@ async fn a_sqlite_backup_made_while_serving_restores_and_verifies_every_chain_an
     let restored_url = format!("sqlite://{}", restored.display());
     // Everything acknowledged before the backup began is in it (3 entries, a seal, the writes).
     let held = entries_in_sqlite(&restored, &projects[0]).await;
-    assert!(
-        held >= 4 + acknowledged_before,
-        "{held} entries < {}",
-        4 + acknowledged_before
-    );
+    let expected = 4 + acknowledged_before as i64;
+    assert!(held >= expected, "{held} entries < {expected}");
     blocking(|| assert_verifies(&restored_url, &projects));
     // The live database went on, untouched by the backup.
     blocking(|| assert_verifies(&database, &projects));
@@ -321,34 +317,10 @@ async fn a_postgres_dump_taken_while_serving_restores_into_a_fresh_database_that
         cluster::skip_or_fail("a_postgres_dump_taken_while_serving_restores…");
         return;
     };
-    note_backend("postgres");
+    kit::note_backend(kit::Backend::Postgres);
     let dir = tempfile::tempdir().expect("temporary directory");
     let database = primary.create_database("coprod").await;
-    let migrated = blocking(|| coprod(&database, &["migrate"]));
-    assert!(migrated.status.success(), "{}", said(&migrated));
-    let recorder = blocking(|| create_token(&database, "recorder", "oxfordshire"));
-    let assurance = blocking(|| create_token(&database, "assurance", "oxfordshire"));
-    let server = Server::spawn(
-        "serving",
-        &database,
-        free_port(),
-        &dir.path().join("server.log"),
-    )
-    .await;
-    let projects = record_some(&server.base, &recorder, &assurance).await;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Arc::new(AtomicU64::new(0));
-    let writer = keep_appending(
-        server.base.clone(),
-        recorder.clone(),
-        projects[0].clone(),
-        stop.clone(),
-        acknowledged.clone(),
-    );
-    while acknowledged.load(Ordering::SeqCst) < 5 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (_server, projects, appending) = serving_while_appending(&database, dir.path()).await;
     // As docs/operations.md says: a custom-format dump, one consistent snapshot.
     let dump = dir.path().join("coprod.dump");
     let port = primary.port.to_string();
@@ -370,8 +342,7 @@ async fn a_postgres_dump_taken_while_serving_restores_into_a_fresh_database_that
             .expect("run pg_dump")
     });
     assert!(dumped.status.success(), "{}", said(&dumped));
-    stop.store(true, Ordering::SeqCst);
-    writer.await.expect("the writer");
+    appending.stop().await;
 
     let restored_url = primary.create_database("coprod_restored").await;
     let restored = blocking(|| {

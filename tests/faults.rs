@@ -48,23 +48,6 @@ const SECOND_FAULT_AFTER: usize = 130;
 /// No write may take longer than this to settle (the test fails instead of hanging).
 const SETTLE_WITHIN: Duration = Duration::from_secs(40);
 
-/// Notes the backend a test used, for CI's count (as tests/kit does).
-fn note_backend(backend: &str) {
-    let Ok(path) = std::env::var("COPROD_BACKEND_LOG") else {
-        return;
-    };
-    let thread = std::thread::current();
-    let line = format!(
-        "{backend}\tfaults::{}\n",
-        thread.name().unwrap_or("unnamed")
-    );
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut file| std::io::Write::write_all(&mut file, line.as_bytes()));
-}
-
 /// Runs blocking work (a child process) without stalling the clients' tasks.
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(work)
@@ -77,14 +60,14 @@ async fn postgres(test: &str) -> Option<(Cluster, String, String)> {
         cluster::skip_or_fail(test);
         return None;
     };
-    note_backend("postgres");
+    kit::note_backend(kit::Backend::Postgres);
     let database = cluster.create_database("coprod_faults").await;
     let token = blocking(|| create_token(&database, "recorder", "oxfordshire"));
     Some((cluster, database, token))
 }
 
 fn sqlite(dir: &tempfile::TempDir) -> (String, String) {
-    note_backend("sqlite");
+    kit::note_backend(kit::Backend::Sqlite);
     let database = format!("sqlite://{}", dir.path().join("data/coprod.db").display());
     // Only `migrate` and `serve` create a database.
     let migrated = blocking(|| server::coprod(&database, &["migrate"]));

@@ -30,23 +30,6 @@ use kit::facts::{joined, registration, stage_started};
 use kit::refusals::{assert_all_refused, refused, Request};
 use server::{coprod, create_token, free_port, Server};
 
-/// Notes the backend a test used, for CI's count (as tests/kit does).
-fn note_backend(backend: &str) {
-    let Ok(path) = std::env::var("COPROD_BACKEND_LOG") else {
-        return;
-    };
-    let thread = std::thread::current();
-    let line = format!(
-        "{backend}\treplica::{}\n",
-        thread.name().unwrap_or("unnamed")
-    );
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut file| std::io::Write::write_all(&mut file, line.as_bytes()));
-}
-
 /// Runs blocking work (a child process) without stalling the runtime.
 fn blocking<T>(work: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(work)
@@ -290,7 +273,7 @@ async fn a_streaming_replica_answers_reads_never_older_than_a_receipt_and_the_pr
         cluster::skip_or_fail(test);
         return;
     };
-    note_backend("postgres");
+    kit::note_backend(kit::Backend::Postgres);
     let database = primary.create_database("coprod").await;
     let migrated = blocking(|| coprod(&database, &["migrate"]));
     assert!(

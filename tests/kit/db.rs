@@ -138,8 +138,9 @@ pub async fn backends() -> Vec<TestDb> {
 }
 
 /// Notes which test used which backend in the file named by `COPROD_BACKEND_LOG`, if set, so
-/// that CI can say how many tests really ran against PostgreSQL.
-fn note_backend(backend: Backend) {
+/// that CI can say how many tests really ran against PostgreSQL. Called by [`sqlite`] and
+/// [`postgres`], and by the tests that make their databases themselves.
+pub fn note_backend(backend: Backend) {
     let Ok(path) = std::env::var("COPROD_BACKEND_LOG") else {
         return;
     };

@@ -22,7 +22,9 @@ pub mod server;
 pub mod visitor;
 
 pub use app::{each_backend, each_backend_with_clock, rich_project, Resp, TestApp, Tokens};
-pub use db::{backends, postgres, sqlite, test_master_key, Backend, TestDb, TEST_MASTER_KEY};
+pub use db::{
+    backends, note_backend, postgres, sqlite, test_master_key, Backend, TestDb, TEST_MASTER_KEY,
+};
 pub use each::{catch_unwind, panic_message, run_on_each_backend, Harness};
 pub use python::python;
 pub use server::Server;
