@@ -3,8 +3,6 @@
 //! entry in these replays and never change an `as_of` answer; seals of such answers verify, on
 //! the server and offline; the portfolio and its trend count by the same rule; bad days refused.
 
-use std::process::Command;
-
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -225,24 +223,6 @@ async fn correcting_a_date_moves_the_entry_in_happened_by_replays_and_never_chan
         );
     })
     .await;
-}
-
-/// `coprod verify --file` on an export: no database, no keys.
-fn verify_offline(ndjson: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("trail.ndjson");
-    std::fs::write(&path, ndjson).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_coprod"))
-        .args(["verify", "--file"])
-        .arg(&path)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

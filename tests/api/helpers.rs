@@ -33,3 +33,21 @@ pub fn is_stored_instant(value: &Value) -> bool {
             && chrono::DateTime::parse_from_rfc3339(s).is_ok()
     })
 }
+
+/// `coprod verify --file` on an export: no database, no keys.
+pub fn verify_offline(ndjson: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trail.ndjson");
+    std::fs::write(&path, ndjson).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_coprod"))
+        .args(["verify", "--file"])
+        .arg(&path)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+    )
+}
