@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use maud::{html, Markup};
 use serde_json::{Map, Value};
 
+use super::layout::field_error;
 use crate::http::problem::ApiError;
 
 /// How a field is entered.
@@ -323,13 +324,7 @@ pub fn field_markup(
     let hint = html! {
         @if let Some(hint) = field.hint { div class="govuk-hint" id=(hint_id) { (hint) } }
     };
-    let error_message = html! {
-        @if let Some(error) = error {
-            p class="govuk-error-message" id=(error_id) {
-                span class="govuk-visually-hidden" { "Error: " } (error)
-            }
-        }
-    };
+    let error_message = field_error(id, error);
     let value = submitted.one(id);
     let input_class = |base: &str| {
         if error.is_some() {
@@ -375,23 +370,14 @@ pub fn field_markup(
                     id=(id) name=(id) rows="4" aria-describedby=[described.as_deref()] { (value) }
             }
         },
-        Input::Choice(choices) => {
-            let options: Options = choices
-                .iter()
-                .map(|(value, words)| (value.to_string(), words.to_string()))
-                .collect();
-            radios(
-                field,
-                &options,
-                value,
-                &hint,
-                &error_message,
-                described.as_deref(),
-                group_class,
-            )
-        }
-        Input::YesNo => {
-            let options: Options = vec![("yes".into(), "Yes".into()), ("no".into(), "No".into())];
+        Input::Choice(_) | Input::YesNo => {
+            let options: Options = match field.input {
+                Input::Choice(choices) => choices
+                    .iter()
+                    .map(|(value, words)| (value.to_string(), words.to_string()))
+                    .collect(),
+                _ => vec![("yes".into(), "Yes".into()), ("no".into(), "No".into())],
+            };
             radios(
                 field,
                 &options,

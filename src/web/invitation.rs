@@ -18,7 +18,7 @@ use coprod_domain::{
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{error_summary, html_response, log_fault, page, PageError};
+use super::layout::{error_summary, field_error, html_response, log_fault, page, PageError};
 use super::session::{same_origin, same_secret};
 use crate::app::{AppError, AppState};
 use crate::store::{hmac_sha256, ExecuteError, InvitationState};
@@ -350,11 +350,7 @@ fn radios(
                 @if let Some(hint) = hint {
                     div class="govuk-hint" id=(hint_id) { (hint) }
                 }
-                @if let Some(error) = error {
-                    p class="govuk-error-message" id=(error_id) {
-                        span class="govuk-visually-hidden" { "Error: " } (error)
-                    }
-                }
+                (field_error(name, error))
                 div class="govuk-radios" {
                     @for (i, (value, label, item_hint)) in options.iter().enumerate() {
                         @let id = if i == 0 { name.to_string() } else { format!("{name}-{}", i + 1) };
@@ -456,11 +452,7 @@ fn form_page(
                         div class="govuk-hint" id="comment-hint" {
                             "Please do not include your name or anything that would show who you are."
                         }
-                        @if let Some(error) = comment_error {
-                            p class="govuk-error-message" id="comment-error" {
-                                span class="govuk-visually-hidden" { "Error: " } (error)
-                            }
-                        }
+                        (field_error("comment", comment_error))
                         textarea class={ "govuk-textarea" @if comment_error.is_some() { " govuk-textarea--error" } }
                             id="comment" name="comment" rows="5"
                             aria-describedby={ "comment-hint" @if comment_error.is_some() { " comment-error" } } {

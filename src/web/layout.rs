@@ -316,6 +316,18 @@ pub fn error_summary(errors: &[(&str, String)]) -> Markup {
     }
 }
 
+/// The GOV.UK message beside a field in error (`{field}-error`, which the field's
+/// `aria-describedby` names); nothing without an error.
+pub fn field_error(field: &str, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            p class="govuk-error-message" id={ (field) "-error" } {
+                span class="govuk-visually-hidden" { "Error: " } (error)
+            }
+        }
+    }
+}
+
 /// A labelled text field for a date (`YYYY-MM-DD`), with hint and error message.
 pub fn date_field(
     id: &str,
@@ -335,11 +347,7 @@ pub fn date_field(
         div class={ "govuk-form-group" @if error.is_some() { " govuk-form-group--error" } } {
             label class="govuk-label" for=(id) { (label) }
             div class="govuk-hint" id=(hint_id) { "Year, month and day, for example 2025-03-01" }
-            @if let Some(error) = error {
-                p class="govuk-error-message" id=(error_id) {
-                    span class="govuk-visually-hidden" { "Error: " } (error)
-                }
-            }
+            (field_error(id, error))
             input class={ "govuk-input govuk-input--width-10" @if error.is_some() { " govuk-input--error" } }
                 id=(id) name=(name) type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
                 aria-describedby=(described) value=[value];

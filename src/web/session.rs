@@ -33,7 +33,7 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use super::layout::log_fault;
-use super::layout::{html_response, page, PageError};
+use super::layout::{field_error, html_response, page, PageError};
 use crate::app::{AppError, AppState, Caller};
 use crate::store::hmac_sha256;
 use crate::store::{token_hash, Principal, SessionLookup, TokenCheck, SESSION_LIFETIME};
@@ -331,11 +331,7 @@ pub fn sign_in_page(
                         div class="govuk-hint" id="token-hint" {
                             "The token your Coprod administrator gave you. It starts with coprod_."
                         }
-                        @if let Some(error) = error {
-                            p class="govuk-error-message" id="token-error" {
-                                span class="govuk-visually-hidden" { "Error: " } (error)
-                            }
-                        }
+                        (field_error("token", error))
                         input class={ "govuk-input" @if error.is_some() { " govuk-input--error" } }
                             id="token" name="token" type="password" autocomplete="current-password"
                             spellcheck="false"

@@ -12,7 +12,7 @@ use super::{check_form_post, require_recorder};
 use crate::app::AppState;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::imports::{import_file, ImportKind, ImportPlan};
-use crate::web::layout::{error_summary, html_response, page, PageError};
+use crate::web::layout::{error_summary, field_error, html_response, page, PageError};
 use crate::web::project::load;
 use crate::web::session::{same_origin, SignedIn, Viewer};
 use crate::web::words;
@@ -53,9 +53,7 @@ fn upload_form(
             div class={ "govuk-form-group" @if error_for("kind").is_some() { " govuk-form-group--error" } } {
                 fieldset class="govuk-fieldset" {
                     legend class="govuk-fieldset__legend govuk-fieldset__legend--s" { "What the file lists" }
-                    @if let Some(message) = error_for("kind") {
-                        p class="govuk-error-message" id="kind-error" { span class="govuk-visually-hidden" { "Error: " } (message) }
-                    }
+                    (field_error("kind", error_for("kind")))
                     div class="govuk-radios govuk-radios--small" {
                         @for (i, choice) in ImportKind::ALL.into_iter().enumerate() {
                             @let id = if i == 0 { "kind".to_string() } else { format!("kind-{i}") };
@@ -78,9 +76,7 @@ fn upload_form(
                 div class="govuk-hint" id="file-hint" {
                     "A CSV file saved from a spreadsheet, at most " (MAX_BODY_BYTES / 1024) " KB. Its first row names the columns."
                 }
-                @if let Some(message) = error_for("file") {
-                    p class="govuk-error-message" id="file-error" { span class="govuk-visually-hidden" { "Error: " } (message) }
-                }
+                (field_error("file", error_for("file")))
                 input class={ "govuk-file-upload" @if error_for("file").is_some() { " govuk-file-upload--error" } }
                     id="file" name="file" type="file" accept=".csv,text/csv" aria-describedby="file-hint";
             }
