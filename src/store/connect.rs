@@ -73,6 +73,7 @@ impl Store {
                 projector: tokio::sync::Mutex::new(()),
                 conflict_retries: AtomicU64::new(0),
                 catch_up_pending: AtomicBool::new(false),
+                others_appended: AtomicBool::new(false),
                 cached_events: AtomicUsize::new(0),
                 tokens: TokenCache::new(),
                 organisations: moka::sync::Cache::new(MAX_CACHED_ORGANISATIONS),

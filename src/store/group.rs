@@ -423,30 +423,48 @@ fn key_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a NewKey
     rows
 }
 
-/// One transaction over the live appends (see the module's comment).
+/// One pass over the live appends: on PostgreSQL one statement first, then, should an append
+/// have lost its check, one transaction that tells which (see the module's comment).
 async fn write_once(
     db: &Db,
     instance: Uuid,
     appends: &[Append],
     live: &[usize],
 ) -> Result<Pass, sqlx::Error> {
-    let only = match live {
-        [only] if appends[*only].keys.is_empty() && appends[*only].answer.is_none() => {
-            Some(&appends[*only])
+    match db {
+        Db::Postgres(pool) => match write_in_one_statement(pool, instance, appends, live).await {
+            Ok(()) => return Ok(Pass::Committed),
+            Err(error) => match lost_check(&error) {
+                // Alone in its pass, the append is the one that lost.
+                Some(why) if live.len() == 1 => {
+                    return Ok(Pass::RolledBack {
+                        left_out: vec![(live[0], why)],
+                    })
+                }
+                Some(_) => {}
+                None => return Err(error),
+            },
+        },
+        Db::Sqlite(_) => {
+            if let [only] = live {
+                let only = &appends[*only];
+                if only.keys.is_empty() && only.answer.is_none() {
+                    // One append with nothing but entries: one statement, all or nothing by
+                    // itself, without a transaction around it.
+                    let rows: Vec<(usize, &SerializedEvent)> =
+                        only.entries.iter().map(|e| (0, e)).collect();
+                    return match insert_entries_strict(db, &rows).await {
+                        Ok(()) => Ok(Pass::Committed),
+                        Err(error) if classify(&error) == Failure::Conflict => {
+                            Ok(Pass::RolledBack {
+                                left_out: vec![(live[0], NotWritten::Conflict)],
+                            })
+                        }
+                        Err(error) => Err(error),
+                    };
+                }
+            }
         }
-        _ => None,
-    };
-    if let Some(only) = only {
-        // One append with nothing but entries: one statement, which commits on its own and is
-        // all or nothing by itself (no transaction's two extra round trips).
-        let rows: Vec<(usize, &SerializedEvent)> = only.entries.iter().map(|e| (0, e)).collect();
-        return match insert_entries_strict(db, instance, &rows).await {
-            Ok(()) => Ok(Pass::Committed),
-            Err(error) if classify(&error) == Failure::Conflict => Ok(Pass::RolledBack {
-                left_out: vec![(live[0], NotWritten::Conflict)],
-            }),
-            Err(error) => Err(error),
-        };
     }
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -549,43 +567,87 @@ async fn announce<DB: GroupSql>(
     DB::announce(tx, notices).await
 }
 
-/// Inserts entries with one statement outside a transaction (on PostgreSQL, announcing them in
-/// the same statement); a taken sequence is an error.
+/// The error with which PostgreSQL refuses a group whose idempotency claims are not all still
+/// theirs (raised by `coprod_require`, see the migration that makes it).
+const CLAIM_TAKEN_OVER: &str = "CP001";
+
+/// Whether `error` says that an append of the statement's group lost its check (and what it
+/// means for an append alone), rather than that the database failed: the statement was then
+/// rolled back whole.
+fn lost_check(error: &sqlx::Error) -> Option<NotWritten> {
+    let sqlx::Error::Database(db) = error else {
+        return None;
+    };
+    match db.code().as_deref() {
+        Some(CLAIM_TAKEN_OVER) => Some(NotWritten::ClaimLost),
+        _ if classify(error) == Failure::Conflict => Some(NotWritten::Conflict),
+        _ => None,
+    }
+}
+
+/// The whole group on PostgreSQL in one statement, which commits on its own: the answers, the
+/// data keys, the entries and the announcement, all or nothing, in one round trip (a
+/// transaction around the three statements takes five). A sequence or a data key another
+/// commit took first breaks a unique key, and a claim a retry took over fails `coprod_require`;
+/// either error rolls the whole statement back, and the caller finds out which append it was.
+async fn write_in_one_statement(
+    pool: &sqlx::PgPool,
+    instance: Uuid,
+    appends: &[Append],
+    live: &[usize],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "WITH answered AS ({} RETURNING 1), keys AS ({} RETURNING 1), \
+              entries AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
+         SELECT pg_notify($8, n) FROM UNNEST($9::text[]) AS n \
+         WHERE coprod_require((SELECT count(*) FROM answered) = cardinality($10::int[]), \
+                              '{CLAIM_TAKEN_OVER}', 'an idempotency claim was taken over')",
+        keep_answers_postgres(10),
+        insert_keys_postgres(15),
+    );
+    let rows = entry_rows(appends, live);
+    let entries = EntryColumns::of(&rows);
+    let keys = KeyColumns::of(&key_rows(appends, live));
+    let answers = AnswerColumns::of(&answers_of(appends, live));
+    let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
+    sqlx::query(&sql)
+        .bind(AGGREGATE_TYPE)
+        .bind(entries.ids)
+        .bind(entries.sequences)
+        .bind(entries.types)
+        .bind(entries.versions)
+        .bind(entries.payloads)
+        .bind(entries.metadata)
+        .bind(others::CHANNEL)
+        .bind(others::notices(instance, projects))
+        .bind(answers.statuses)
+        .bind(answers.bodies)
+        .bind(answers.principals)
+        .bind(answers.keys)
+        .bind(answers.claimed_at)
+        .bind(keys.project_ids)
+        .bind(keys.participant_ids)
+        .bind(keys.wrapped_keys)
+        .bind(keys.master_key_ids)
+        .bind(keys.created_at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Inserts entries with one statement outside a transaction (SQLite); a taken sequence is an
+/// error.
 async fn insert_entries_strict(
     db: &Db,
-    instance: Uuid,
     rows: &[(usize, &SerializedEvent)],
 ) -> Result<(), sqlx::Error> {
-    match db {
-        Db::Postgres(pool) => {
-            let c = EntryColumns::of(rows);
-            let sql = format!(
-                "WITH inserted AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
-                 SELECT pg_notify($8, n) FROM UNNEST($9::text[]) AS n \
-                 WHERE EXISTS (SELECT 1 FROM inserted)"
-            );
-            let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
-            sqlx::query(&sql)
-                .bind(AGGREGATE_TYPE)
-                .bind(c.ids)
-                .bind(c.sequences)
-                .bind(c.types)
-                .bind(c.versions)
-                .bind(c.payloads)
-                .bind(c.metadata)
-                .bind(others::CHANNEL)
-                .bind(others::notices(instance, projects))
-                .execute(pool)
-                .await?;
-        }
-        Db::Sqlite(pool) => {
-            let sql = format!("{INSERT_ENTRIES_SQLITE} ORDER BY r.key");
-            sqlx::query(&sql)
-                .bind(AGGREGATE_TYPE)
-                .bind(EntryColumns::json(rows))
-                .execute(pool)
-                .await?;
-        }
+    if let Db::Sqlite(pool) = db {
+        let sql = format!("{INSERT_ENTRIES_SQLITE} ORDER BY r.key");
+        sqlx::query(&sql)
+            .bind(AGGREGATE_TYPE)
+            .bind(EntryColumns::json(rows))
+            .execute(pool)
+            .await?;
     }
     Ok(())
 }
@@ -607,6 +669,76 @@ const INSERT_ENTRIES_SQLITE: &str = "INSERT INTO events \
      SELECT $1, r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, \
             r.value ->> 5 \
      FROM json_each($2) AS r WHERE true";
+
+/// The answers' update on PostgreSQL, its five columns from parameter `$first` on.
+fn keep_answers_postgres(first: usize) -> String {
+    let [a, b, c, d, e] = std::array::from_fn(|i| first + i);
+    format!(
+        "UPDATE idempotency_keys AS k SET status = a.status, body = a.body \
+         FROM UNNEST(${a}::int[], ${b}::text[], ${c}::text[], ${d}::text[], ${e}::text[]) \
+              AS a(status, body, principal, key, claimed_at) \
+         WHERE k.principal = a.principal AND k.key = a.key AND k.status = 0 \
+           AND k.created_at = a.claimed_at"
+    )
+}
+
+/// The data keys' insert on PostgreSQL, its five columns from parameter `$first` on.
+fn insert_keys_postgres(first: usize) -> String {
+    let [a, b, c, d, e] = std::array::from_fn(|i| first + i);
+    format!(
+        "INSERT INTO participant_keys \
+         (project_id, participant_id, wrapped_key, master_key_id, created_at) \
+         SELECT k.project_id, k.participant_id, k.wrapped_key, k.master_key_id, k.created_at \
+         FROM UNNEST(${a}::text[], ${b}::text[], ${c}::text[], ${d}::text[], ${e}::text[]) \
+              WITH ORDINALITY \
+              AS k(project_id, participant_id, wrapped_key, master_key_id, created_at, n) \
+         ORDER BY k.n"
+    )
+}
+
+struct AnswerColumns {
+    statuses: Vec<i32>,
+    bodies: Vec<String>,
+    principals: Vec<String>,
+    keys: Vec<String>,
+    claimed_at: Vec<String>,
+}
+
+impl AnswerColumns {
+    fn of(answers: &[&KeptAnswer]) -> AnswerColumns {
+        AnswerColumns {
+            statuses: answers.iter().map(|a| i32::from(a.status)).collect(),
+            bodies: answers.iter().map(|a| a.body.clone()).collect(),
+            principals: answers.iter().map(|a| a.ticket.principal.clone()).collect(),
+            keys: answers.iter().map(|a| a.ticket.key.clone()).collect(),
+            claimed_at: answers
+                .iter()
+                .map(|a| a.ticket.claimed_at.clone())
+                .collect(),
+        }
+    }
+}
+
+struct KeyColumns {
+    project_ids: Vec<String>,
+    participant_ids: Vec<String>,
+    wrapped_keys: Vec<String>,
+    master_key_ids: Vec<String>,
+    created_at: Vec<String>,
+}
+
+impl KeyColumns {
+    fn of(keys: &[(usize, &NewKey)]) -> KeyColumns {
+        let column = |f: fn(&NewKey) -> &String| keys.iter().map(|(_, k)| f(k).clone()).collect();
+        KeyColumns {
+            project_ids: column(|k| &k.project_id),
+            participant_ids: column(|k| &k.participant_id),
+            wrapped_keys: column(|k| &k.wrapped_key),
+            master_key_ids: column(|k| &k.master_key_id),
+            created_at: column(|k| &k.created_at),
+        }
+    }
+}
 
 struct EntryColumns {
     ids: Vec<String>,
@@ -689,39 +821,14 @@ impl GroupSql for sqlx::Postgres {
         appends: &[Append],
         answering: &[usize],
     ) -> Result<HashSet<(String, String)>, sqlx::Error> {
-        let sql = "UPDATE idempotency_keys AS k SET status = a.status, body = a.body \
-                   FROM UNNEST($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-                        AS a(status, body, principal, key, claimed_at) \
-                   WHERE k.principal = a.principal AND k.key = a.key AND k.status = 0 \
-                     AND k.created_at = a.claimed_at \
-                   RETURNING k.principal, k.key";
-        let answers = answers_of(appends, answering);
-        let rows: Vec<(String, String)> = sqlx::query_as(sql)
-            .bind(
-                answers
-                    .iter()
-                    .map(|a| i32::from(a.status))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(answers.iter().map(|a| a.body.clone()).collect::<Vec<_>>())
-            .bind(
-                answers
-                    .iter()
-                    .map(|a| a.ticket.principal.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                answers
-                    .iter()
-                    .map(|a| a.ticket.key.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                answers
-                    .iter()
-                    .map(|a| a.ticket.claimed_at.clone())
-                    .collect::<Vec<_>>(),
-            )
+        let sql = format!("{} RETURNING k.principal, k.key", keep_answers_postgres(1));
+        let a = AnswerColumns::of(&answers_of(appends, answering));
+        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+            .bind(a.statuses)
+            .bind(a.bodies)
+            .bind(a.principals)
+            .bind(a.keys)
+            .bind(a.claimed_at)
             .fetch_all(&mut **tx)
             .await?;
         Ok(rows.into_iter().collect())
@@ -731,25 +838,18 @@ impl GroupSql for sqlx::Postgres {
         tx: &mut Tx<'_, Self>,
         keys: &[(usize, &NewKey)],
     ) -> Result<HashSet<(String, String)>, sqlx::Error> {
-        let sql = "INSERT INTO participant_keys \
-                   (project_id, participant_id, wrapped_key, master_key_id, created_at) \
-                   SELECT k.project_id, k.participant_id, k.wrapped_key, k.master_key_id, \
-                          k.created_at \
-                   FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-                        WITH ORDINALITY \
-                        AS k(project_id, participant_id, wrapped_key, master_key_id, created_at, n) \
-                   ORDER BY k.n \
-                   ON CONFLICT (project_id, participant_id) DO NOTHING \
-                   RETURNING project_id, participant_id";
-        let column = |f: fn(&NewKey) -> &String| -> Vec<String> {
-            keys.iter().map(|(_, k)| f(k).clone()).collect()
-        };
-        let rows: Vec<(String, String)> = sqlx::query_as(sql)
-            .bind(column(|k| &k.project_id))
-            .bind(column(|k| &k.participant_id))
-            .bind(column(|k| &k.wrapped_key))
-            .bind(column(|k| &k.master_key_id))
-            .bind(column(|k| &k.created_at))
+        let sql = format!(
+            "{} ON CONFLICT (project_id, participant_id) DO NOTHING \
+             RETURNING project_id, participant_id",
+            insert_keys_postgres(1)
+        );
+        let k = KeyColumns::of(keys);
+        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+            .bind(k.project_ids)
+            .bind(k.participant_ids)
+            .bind(k.wrapped_keys)
+            .bind(k.master_key_ids)
+            .bind(k.created_at)
             .fetch_all(&mut **tx)
             .await?;
         Ok(rows.into_iter().collect())

@@ -122,6 +122,8 @@ struct Inner {
     conflict_retries: AtomicU64,
     /// A commit asked for a catch-up pass while one was running.
     catch_up_pending: AtomicBool,
+    /// Another process announced appends since the view refresher last ran the catch-up reader.
+    others_appended: AtomicBool,
     /// How many decoded entries the slots keep in all (bounded by `cache::MAX_CACHED_EVENTS`).
     cached_events: AtomicUsize,
     /// Who recently used tokens speak for, by token hash (see `tokens::TOKEN_TTL`).

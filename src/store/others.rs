@@ -62,6 +62,7 @@ impl Store {
 
 /// Marks every kept project stale: announcements may have been missed.
 fn all_stale(inner: &Inner) {
+    inner.others_appended.store(true, Ordering::Release);
     let slots = inner.slots.lock().unwrap_or_else(|e| e.into_inner());
     for slot in slots.values() {
         slot.stale.store(true, Ordering::Release);
@@ -97,6 +98,7 @@ async fn listen(pool: sqlx::PgPool, inner: Weak<Inner>) {
                 if words.next() == Some(inner.instance.to_string().as_str()) {
                     continue;
                 }
+                inner.others_appended.store(true, Ordering::Release);
                 let slots = inner.slots.lock().unwrap_or_else(|e| e.into_inner());
                 for project in words.filter_map(|w| w.parse::<Uuid>().ok()) {
                     if let Some(slot) = slots.get(&project) {

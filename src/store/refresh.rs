@@ -23,6 +23,13 @@ const CATCH_UP_BATCH: i64 = 1000;
 /// waiting: a view scores its whole stream, so refreshing it on every append would make appends
 /// slower as streams grow.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
+/// How often, at most, the view refresher runs the catch-up reader while commits keep coming,
+/// unless another process announced appends or a refresh failed. This process's own commits
+/// are the refresher's; the reader is for everything else, and readers of views run it
+/// themselves before they read. Running it on every refresh would re-read, each time, the
+/// entries of projects whose views the refresher is about to write (the checkpoint cannot pass
+/// them until it has).
+const CATCH_UP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What the view refresher has to do: the projects with new commits, the read guards of those
 /// commits, and whether a refresher task is running.
@@ -85,22 +92,33 @@ impl Store {
     /// catch-up reader, and lets the readers waiting for those commits go on.
     async fn refresher(self) {
         let _exit = RefresherExit(self.inner.clone());
+        let mut caught_up = tokio::time::Instant::now();
+        let mut catch_up_owed = false;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
                 _ = self.inner.flush.notified() => {}
             }
-            let (projects, guards) = {
+            let gathered = {
                 let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
                 if dirty.guards.is_empty() {
                     dirty.refresher_running = false;
-                    return;
+                    None
+                } else {
+                    Some((
+                        std::mem::take(&mut dirty.projects),
+                        std::mem::take(&mut dirty.guards),
+                    ))
                 }
-                (
-                    std::mem::take(&mut dirty.projects),
-                    std::mem::take(&mut dirty.guards),
-                )
             };
+            let Some((projects, guards)) = gathered else {
+                // Leaves the checkpoint at the end of the log once commits stop.
+                if catch_up_owed {
+                    self.after_commit().await;
+                }
+                return;
+            };
+            let mut failed = false;
             let mut views = Vec::new();
             for (project_id, (slot, committed)) in projects {
                 match self
@@ -109,14 +127,23 @@ impl Store {
                 {
                     Ok(view) => views.extend(view),
                     Err(error) => {
+                        failed = true;
                         tracing::warn!(%project_id, %error, "view refresh after a commit failed")
                     }
                 }
             }
             if let Err(error) = self.write_views(&views, None, false).await {
+                failed = true;
                 tracing::warn!(%error, "writing views after commits failed; catch-up repairs them");
             }
-            self.after_commit().await;
+            let others_appended = self.inner.others_appended.swap(false, Ordering::AcqRel);
+            if failed || others_appended || caught_up.elapsed() >= CATCH_UP_INTERVAL {
+                self.after_commit().await;
+                caught_up = tokio::time::Instant::now();
+                catch_up_owed = false;
+            } else {
+                catch_up_owed = true;
+            }
             drop(guards);
         }
     }
