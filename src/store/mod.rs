@@ -120,7 +120,7 @@ struct Inner {
     projector: tokio::sync::Mutex<()>,
     /// How many times a command was tried again after losing a race (for metrics and tests).
     conflict_retries: AtomicU64,
-    /// A commit asked for a catch-up pass while one was running.
+    /// The view refresher asked for a catch-up pass while one was running.
     catch_up_pending: AtomicBool,
     /// Another process announced appends since the view refresher last ran the catch-up reader.
     others_appended: AtomicBool,

@@ -79,7 +79,10 @@ impl Store {
         // The same views in the same order, however the tasks finished.
         views.sort_by(|a, b| a.project_id.cmp(&b.project_id));
         self.write_views(&views, Some(checkpoint), true).await?;
-        // Commits that finished meanwhile asked for a pass (see after_commit).
+        // Views of commits that finished meanwhile were dropped with the rest: one more pass
+        // brings them back (and any pass the view refresher asked for meanwhile, see after_commit).
+        self.inner.catch_up_pending.store(false, Ordering::SeqCst);
+        self.catch_up_locked().await?;
         while self.inner.catch_up_pending.swap(false, Ordering::SeqCst) {
             self.catch_up_locked().await?;
         }

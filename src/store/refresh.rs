@@ -68,7 +68,6 @@ impl Store {
     ) {
         // Taken before answering, so that a reader who saw the answer also waits for this.
         let refreshing = self.inner.refreshing.clone().read_owned().await;
-        self.inner.catch_up_pending.store(true, Ordering::SeqCst);
         let start_refresher = {
             let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
             let up_to = dirty.projects.entry(project_id).or_insert((slot, 0));
@@ -221,15 +220,15 @@ impl Store {
         let _guard = self.inner.projector.lock().await;
         self.inner.catch_up_pending.store(false, Ordering::SeqCst);
         let mut applied = self.catch_up_locked().await?;
-        // Commits that finished while this ran asked for another pass (see after_commit).
+        // The view refresher asked for a pass while this ran (see after_commit).
         while self.inner.catch_up_pending.swap(false, Ordering::SeqCst) {
             applied += self.catch_up_locked().await?;
         }
         Ok(applied)
     }
 
-    /// After a commit: runs the catch-up reader, unless one is already running in this
-    /// process, in which case that one makes one more pass for us. Errors are logged: the log is
+    /// After the view refresher wrote views: runs the catch-up reader, unless one is already
+    /// running in this process, in which case that one makes one more pass for us. Errors are logged: the log is
     /// the truth, and the next catch-up repairs any view.
     async fn after_commit(&self) {
         self.inner.catch_up_pending.store(true, Ordering::SeqCst);
