@@ -136,7 +136,16 @@ impl Store {
                 tracing::warn!(%error, "writing views after commits failed; catch-up repairs them");
             }
             let others_appended = self.inner.others_appended.swap(false, Ordering::AcqRel);
-            if failed || others_appended || caught_up.elapsed() >= CATCH_UP_INTERVAL {
+            // No commit came meanwhile: the appends have paused, catch up now (before the
+            // readers waiting for these commits go on), as when each commit was alone.
+            let paused = self
+                .inner
+                .dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .guards
+                .is_empty();
+            if failed || others_appended || paused || caught_up.elapsed() >= CATCH_UP_INTERVAL {
                 self.after_commit().await;
                 caught_up = tokio::time::Instant::now();
                 catch_up_owed = false;
