@@ -39,9 +39,11 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Projects under load in each test.
 const PROJECTS: usize = 3;
-/// Concurrent clients, and the single-event writes each settles one after another.
-const WRITERS: usize = 8;
-const WRITES_EACH: usize = 25;
+/// Concurrent clients, and the single-event writes each settles one after another: enough
+/// clients that each server's groups hold several appends even though a group on PostgreSQL
+/// commits in one round trip.
+const WRITERS: usize = 16;
+const WRITES_EACH: usize = 13;
 /// The fault strikes once this many writes are acknowledged (the kill tests strike twice).
 const FAULT_AFTER: usize = 60;
 const SECOND_FAULT_AFTER: usize = 130;
