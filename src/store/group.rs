@@ -5,6 +5,10 @@
 //!
 //! # Partial conflicts inside one transaction
 //!
+//! On PostgreSQL a group is first written as one statement that commits on its own
+//! (`write_in_one_statement`); only when that statement is refused because an append lost its
+//! check does the transaction below run, to tell which append it was.
+//!
 //! A group's transaction runs three statements whatever its size: the idempotent answers
 //! (`UPDATE … RETURNING`), the new data keys and the entries (each `INSERT … ON CONFLICT DO
 //! NOTHING RETURNING`). `RETURNING` names each row written, so the committer sees exactly which
@@ -445,7 +449,7 @@ async fn write_once(
                 None => return Err(error),
             },
         },
-        Db::Sqlite(_) => {
+        Db::Sqlite(pool) => {
             if let [only] = live {
                 let only = &appends[*only];
                 if only.keys.is_empty() && only.answer.is_none() {
@@ -453,7 +457,7 @@ async fn write_once(
                     // itself, without a transaction around it.
                     let rows: Vec<(usize, &SerializedEvent)> =
                         only.entries.iter().map(|e| (0, e)).collect();
-                    return match insert_entries_strict(db, &rows).await {
+                    return match insert_entries_strict(pool, &rows).await {
                         Ok(()) => Ok(Pass::Committed),
                         Err(error) if classify(&error) == Failure::Conflict => {
                             Ok(Pass::RolledBack {
@@ -635,20 +639,18 @@ async fn write_in_one_statement(
     Ok(())
 }
 
-/// Inserts entries with one statement outside a transaction (SQLite); a taken sequence is an
+/// Inserts entries on SQLite with one statement outside a transaction; a taken sequence is an
 /// error.
 async fn insert_entries_strict(
-    db: &Db,
+    pool: &sqlx::SqlitePool,
     rows: &[(usize, &SerializedEvent)],
 ) -> Result<(), sqlx::Error> {
-    if let Db::Sqlite(pool) = db {
-        let sql = format!("{INSERT_ENTRIES_SQLITE} ORDER BY r.key");
-        sqlx::query(&sql)
-            .bind(AGGREGATE_TYPE)
-            .bind(EntryColumns::json(rows))
-            .execute(pool)
-            .await?;
-    }
+    let sql = format!("{INSERT_ENTRIES_SQLITE} ORDER BY r.key");
+    sqlx::query(&sql)
+        .bind(AGGREGATE_TYPE)
+        .bind(EntryColumns::json(rows))
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -24,7 +24,8 @@ const CATCH_UP_BATCH: i64 = 1000;
 /// slower as streams grow.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
 /// How often, at most, the view refresher runs the catch-up reader while commits keep coming,
-/// unless another process announced appends or a refresh failed. This process's own commits
+/// unless another process announced appends or a refresh failed (once they pause, it runs at
+/// once). This process's own commits
 /// are the refresher's; the reader is for everything else, and readers of views run it
 /// themselves before they read. Running it on every refresh would re-read, each time, the
 /// entries of projects whose views the refresher is about to write (the checkpoint cannot pass
@@ -88,34 +89,27 @@ impl Store {
 
     /// The view refresher: while commits keep coming, gathers them for [`REFRESH_INTERVAL`] (or
     /// until a reader waits), writes the views of their projects in one transaction, runs the
-    /// catch-up reader, and lets the readers waiting for those commits go on.
+    /// catch-up reader when it is due (see [`CATCH_UP_INTERVAL`]), and lets the readers waiting
+    /// for those commits go on.
     async fn refresher(self) {
         let _exit = RefresherExit(self.inner.clone());
         let mut caught_up = tokio::time::Instant::now();
-        let mut catch_up_owed = false;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
                 _ = self.inner.flush.notified() => {}
             }
-            let gathered = {
+            // Once the guards run out, the previous pass found the appends paused and caught up.
+            let (projects, guards) = {
                 let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
                 if dirty.guards.is_empty() {
                     dirty.refresher_running = false;
-                    None
-                } else {
-                    Some((
-                        std::mem::take(&mut dirty.projects),
-                        std::mem::take(&mut dirty.guards),
-                    ))
+                    return;
                 }
-            };
-            let Some((projects, guards)) = gathered else {
-                // Leaves the checkpoint at the end of the log once commits stop.
-                if catch_up_owed {
-                    self.after_commit().await;
-                }
-                return;
+                (
+                    std::mem::take(&mut dirty.projects),
+                    std::mem::take(&mut dirty.guards),
+                )
             };
             let mut failed = false;
             let mut views = Vec::new();
@@ -148,9 +142,6 @@ impl Store {
             if failed || others_appended || paused || caught_up.elapsed() >= CATCH_UP_INTERVAL {
                 self.after_commit().await;
                 caught_up = tokio::time::Instant::now();
-                catch_up_owed = false;
-            } else {
-                catch_up_owed = true;
             }
             drop(guards);
         }
@@ -237,8 +228,8 @@ impl Store {
     }
 
     /// After the view refresher wrote views: runs the catch-up reader, unless one is already
-    /// running in this process, in which case that one makes one more pass for us. Errors are logged: the log is
-    /// the truth, and the next catch-up repairs any view.
+    /// running in this process, in which case that one makes one more pass for us. Errors are
+    /// logged: the log is the truth, and the next catch-up repairs any view.
     async fn after_commit(&self) {
         self.inner.catch_up_pending.store(true, Ordering::SeqCst);
         loop {
