@@ -25,6 +25,11 @@ pub(crate) const AGGREGATE_TYPE: &str = "project";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long SQLite waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// A PostgreSQL connection idle for longer than this is pinged before it is used again (one
+/// round trip), so that one the server closed meanwhile (a restart, an idle timeout) is replaced
+/// rather than failing a request. One in steady use is not: a ping on every use would double the
+/// round trips of a group commit, and a connection that broke in use fails its statement anyway.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -140,6 +145,15 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
+                .before_acquire(|connection, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > PING_AFTER_IDLE {
+                            sqlx::Connection::ping(connection).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Db::Postgres(pool))
@@ -154,9 +168,12 @@ impl Db {
                 .pragma("secure_delete", "ON")
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             prepare_sqlite_file(options.get_filename())?;
+            // A SQLite connection is a file in this process: nothing can close it from outside,
+            // and a ping would only cost a hop to its worker thread on every use.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Db::Sqlite(pool))

@@ -261,22 +261,57 @@ impl GroupCommitter {
     }
 }
 
-/// The committer's task: takes whatever has queued up (bounded), writes it as one group, answers
-/// each append, and starts again. While a group commits, the next gathers in the queue.
+/// Groups the committer has in flight at once on PostgreSQL: while one group's commit waits on
+/// the log's flush, the next is already written, and the database flushes both at once. SQLite
+/// has one writer at a time, so there a group waits for the one before it.
+const POSTGRES_GROUPS_IN_FLIGHT: usize = 2;
+
+/// How many groups the committer of `db` writes at once, at most.
+pub(crate) fn groups_in_flight(db: &Db) -> usize {
+    match db {
+        Db::Postgres(_) => POSTGRES_GROUPS_IN_FLIGHT,
+        Db::Sqlite(_) => 1,
+    }
+}
+
+/// The committer's task: takes whatever has queued up (bounded), hands it to a writer as one
+/// group, and starts again; each writer answers its group's appends once its commit returned.
+/// While the groups in flight commit, the next gathers in the queue.
+///
+/// A group starts only after every group in flight has returned when one of its appends follows
+/// an append in them (the same project's previous command, still pending): if that one failed,
+/// this one must not be written. Groups in flight therefore never touch the same project, and
+/// the catch-up reader already takes rows in commit order whatever order their positions have.
 async fn run(
     mut queue: mpsc::UnboundedReceiver<(Append, Reply)>,
     db: Db,
     instance: Uuid,
     counters: Arc<Counters>,
 ) {
+    let in_flight_limit = groups_in_flight(&db);
+    let mut writers = tokio::task::JoinSet::new();
     let mut carried = None;
     loop {
+        while writers.len() >= in_flight_limit {
+            writers.join_next().await;
+        }
         let first = match carried.take() {
             Some(first) => first,
-            None => match queue.recv().await {
-                Some(first) => first,
-                None => return,
-            },
+            None => {
+                let received = loop {
+                    tokio::select! {
+                        received = queue.recv() => break received,
+                        Some(_) = writers.join_next(), if !writers.is_empty() => {}
+                    }
+                };
+                match received {
+                    Some(first) => first,
+                    None => {
+                        while writers.join_next().await.is_some() {}
+                        return;
+                    }
+                }
+            }
         };
         let (mut rows, mut bytes) = (first.0.entries.len(), first.0.bytes());
         let mut group = vec![first];
@@ -292,16 +327,33 @@ async fn run(
             group.push(next);
         }
         let (appends, replies): (Vec<Append>, Vec<Reply>) = group.into_iter().unzip();
-        let outcomes = write_group(&db, instance, &appends, &counters).await;
-        for ((append, reply), outcome) in appends.iter().zip(replies).zip(outcomes) {
-            append.commit.settle(if outcome.is_ok() {
-                CommitState::Committed
-            } else {
-                CommitState::Failed
-            });
-            let _ = reply.send(outcome);
+        if !writers.is_empty() && follows_another_group(&appends) {
+            while writers.join_next().await.is_some() {}
         }
+        let (db, counters) = (db.clone(), counters.clone());
+        writers.spawn(async move {
+            let outcomes = write_group(&db, instance, &appends, &counters).await;
+            for ((append, reply), outcome) in appends.iter().zip(replies).zip(outcomes) {
+                append.commit.settle(if outcome.is_ok() {
+                    CommitState::Committed
+                } else {
+                    CommitState::Failed
+                });
+                let _ = reply.send(outcome);
+            }
+        });
     }
+}
+
+/// Whether an append of `group` follows a pending append that is not in `group` (so in a group
+/// still in flight).
+fn follows_another_group(group: &[Append]) -> bool {
+    group.iter().any(|append| {
+        append.commit.after().is_some_and(|after| {
+            after.state() == CommitState::Pending
+                && !group.iter().any(|a| Arc::ptr_eq(&a.commit, &after))
+        })
+    })
 }
 
 /// Writes a group: the outcome of each append, in order.

@@ -23,6 +23,13 @@ const CATCH_UP_BATCH: i64 = 1000;
 /// waiting: a view scores its whole stream, so refreshing it on every append would make appends
 /// slower as streams grow.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
+/// Under load the refresher gathers for longer: this many times as long as its last pass took
+/// (scoring is CPU the appends need too, and its cost grows with the streams), so that it spends
+/// about a tenth of its time refreshing; but never longer than [`MAX_REFRESH_INTERVAL`].
+const REFRESH_GATHER_FACTOR: u32 = 10;
+/// The longest the refresher gathers commits before it writes their views (a reader of views in
+/// this process never waits for it: it asks for a pass at once).
+const MAX_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often, at most, the view refresher runs the catch-up reader while commits keep coming,
 /// unless another process announced appends or a refresh failed (once they pause, it runs at
 /// once). This process's own commits
@@ -87,18 +94,20 @@ impl Store {
         drop(self.inner.refreshing.write().await);
     }
 
-    /// The view refresher: while commits keep coming, gathers them for [`REFRESH_INTERVAL`] (or
-    /// until a reader waits), writes the views of their projects in one transaction, runs the
-    /// catch-up reader when it is due (see [`CATCH_UP_INTERVAL`]), and lets the readers waiting
-    /// for those commits go on.
+    /// The view refresher: while commits keep coming, gathers them for [`REFRESH_INTERVAL`], or
+    /// longer under load (see [`REFRESH_GATHER_FACTOR`]), or until a reader waits; writes the
+    /// views of their projects in one transaction, runs the catch-up reader when it is due (see
+    /// [`CATCH_UP_INTERVAL`]), and lets the readers waiting for those commits go on.
     async fn refresher(self) {
         let _exit = RefresherExit(self.inner.clone());
         let mut caught_up = tokio::time::Instant::now();
+        let mut gather = REFRESH_INTERVAL;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
+                _ = tokio::time::sleep(gather) => {}
                 _ = self.inner.flush.notified() => {}
             }
+            let pass_began = tokio::time::Instant::now();
             // Once the guards run out, the previous pass found the appends paused and caught up.
             let (projects, guards) = {
                 let mut dirty = self.inner.dirty.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,6 +153,8 @@ impl Store {
                 caught_up = tokio::time::Instant::now();
             }
             drop(guards);
+            gather = (pass_began.elapsed() * REFRESH_GATHER_FACTOR)
+                .clamp(REFRESH_INTERVAL, MAX_REFRESH_INTERVAL);
         }
     }
 
