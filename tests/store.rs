@@ -1437,6 +1437,65 @@ async fn another_process_s_appends_are_caught_by_the_insert_or_announced() {
     }
 }
 
+/// A refusal decided on a kept project is checked against the stream before it stands. Process
+/// `two` keeps a project; process `one` appends to it; at once (on SQLite nothing announces it,
+/// on PostgreSQL the announcement may still be on the way) a client that read `one`'s receipt
+/// posts to `two` with `If-Match` on the new sequence: `two`'s kept head is one behind, but the
+/// command is decided again on the tail and accepted. An `If-Match` that is really out of date
+/// is still refused, and appends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_on_a_kept_project_stands_only_if_the_stream_has_nothing_newer() {
+    for db in kit::backends().await {
+        let (one, two) = (db.store().await, db.connect().await);
+        let id = Uuid::new_v4();
+        one.execute(id, register(id, "oxon")).await.unwrap();
+        two.execute(id, record(vec![join("two-0", ParticipantKind::Carer)]))
+            .await
+            .unwrap();
+        let if_match = |sequence: u64, participant: &str| ProjectCommand::Record {
+            facts: vec![join(participant, ParticipantKind::Carer)],
+            batch: false,
+            expected_sequence: Some(sequence),
+            context: context(),
+        };
+        for round in 0..3 {
+            let by_one = one
+                .execute(
+                    id,
+                    record(vec![join(&format!("one-{round}"), ParticipantKind::Carer)]),
+                )
+                .await
+                .unwrap();
+            let by_two = two
+                .execute(
+                    id,
+                    if_match(by_one.last_sequence, &format!("two-{}", round + 1)),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("[{}] round {round}: {e:?}", db.backend));
+            assert_eq!(by_two.last_sequence, by_one.last_sequence + 1);
+            let stale = two
+                .execute(id, if_match(by_one.last_sequence, "never"))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(
+                    stale,
+                    ExecuteError::Domain(ProjectError::SequenceMismatch { .. })
+                ),
+                "[{}] {stale:?}",
+                db.backend
+            );
+        }
+        let entries = one.entries(id, 0, None).await.unwrap();
+        assert_eq!(entries.len(), 8, "[{}]", db.backend);
+        assert!(entries
+            .iter()
+            .all(|e| e.payload["participant_id"] != "never"));
+        assert_eq!(verify_chain(&entries).first_divergence, None);
+    }
+}
+
 /// Appends to one project from one process do not wait for each other's commits: each is
 /// decided on the state the previous one left while that one commits, several share a group,
 /// and they chain in order, with no lost race and no gap.

@@ -193,7 +193,8 @@ struct Decided {
 /// unless another process announced an append to it (`others.rs`) or this is a retry: then the
 /// stream's tail is read first (`get_last_events`). When another process appended unannounced,
 /// this command's first entry takes a sequence that is already stored, the committer reports a
-/// conflict, and the retry reads the tail. The kept project may include entries still being committed (the
+/// conflict, and the retry reads the tail; a refusal decided without reading is checked against
+/// the tail before it stands. The kept project may include entries still being committed (the
 /// project's previous command, pending): this command then follows that commit, and fails with
 /// it if it fails. The cache is set only to states built by applying each entry exactly once:
 /// the decided state after a hand-over, or the untouched state after a refusal that decided
@@ -233,7 +234,8 @@ async fn attempt<R: PersistedEventRepository>(
         mut project,
         mut head,
     } = slot.cached.take().unwrap_or_default();
-    if retries > 0 || stale || head.sequence == 0 {
+    let read_tail = retries > 0 || stale || head.sequence == 0;
+    if read_tail {
         let tail = match reader
             .get_last_events::<Project>(aggregate_id, head.sequence as usize)
             .await
@@ -287,6 +289,7 @@ async fn attempt<R: PersistedEventRepository>(
     // before anything was decided leaves it as it was; otherwise the cache is dropped and the
     // next command reads the whole stream again.
     let sink = EventSink::default();
+    let decided_after = head.sequence;
     if let Err(refusal) = project.handle(command, &(), &sink).await {
         if sink.collect().await.is_empty() {
             slot.cached = Some(CachedProject { project, head });
@@ -298,6 +301,17 @@ async fn attempt<R: PersistedEventRepository>(
                 slot.pending = None;
                 return Err(AggregateError::AggregateConflict);
             }
+        }
+        // Decided on the kept project without reading: another process may have appended what
+        // the command needs (its announcement still on the way), so the refusal stands only if
+        // the stream has nothing newer; otherwise the command is decided again on the tail.
+        if !read_tail
+            && !reader
+                .get_last_events::<Project>(aggregate_id, decided_after as usize)
+                .await?
+                .is_empty()
+        {
+            return Err(AggregateError::AggregateConflict);
         }
         return Err(AggregateError::UserError(refusal));
     }

@@ -289,6 +289,11 @@ async fn run(
     counters: Arc<Counters>,
 ) {
     let in_flight_limit = groups_in_flight(&db);
+    // SQLite has no announcements: a stale head is caught by the entries' unique key.
+    let announcer = match &db {
+        Db::Postgres(pool) => Some(others::Announcer::start(pool.clone(), instance)),
+        Db::Sqlite(_) => None,
+    };
     let mut writers = tokio::task::JoinSet::new();
     let mut carried = None;
     loop {
@@ -330,9 +335,20 @@ async fn run(
         if !writers.is_empty() && follows_another_group(&appends) {
             while writers.join_next().await.is_some() {}
         }
-        let (db, counters) = (db.clone(), counters.clone());
+        let (db, counters, announcer) = (db.clone(), counters.clone(), announcer.clone());
         writers.spawn(async move {
-            let outcomes = write_group(&db, instance, &appends, &counters).await;
+            let outcomes = write_group(&db, &appends, &counters).await;
+            if let Some(announcer) = announcer {
+                announcer.committed(
+                    appends
+                        .iter()
+                        .zip(&outcomes)
+                        .filter(|(_, outcome)| outcome.is_ok())
+                        .filter_map(|(append, _)| append.entries.first())
+                        .map(|entry| entry.aggregate_id.clone())
+                        .collect(),
+                );
+            }
             for ((append, reply), outcome) in appends.iter().zip(replies).zip(outcomes) {
                 append.commit.settle(if outcome.is_ok() {
                     CommitState::Committed
@@ -359,7 +375,6 @@ fn follows_another_group(group: &[Append]) -> bool {
 /// Writes a group: the outcome of each append, in order.
 async fn write_group(
     db: &Db,
-    instance: Uuid,
     appends: &[Append],
     counters: &Counters,
 ) -> Vec<Result<(), NotWritten>> {
@@ -391,7 +406,7 @@ async fn write_group(
             counters.passes_again.fetch_add(1, Ordering::Relaxed);
         }
         passes += 1;
-        match write_once(db, instance, appends, &live).await {
+        match write_once(db, appends, &live).await {
             Ok(Pass::Committed) => {
                 let written = live;
                 let entries: usize = written.iter().map(|&i| appends[i].entries.len()).sum();
@@ -481,14 +496,9 @@ fn key_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a NewKey
 
 /// One pass over the live appends: on PostgreSQL one statement first, then, should an append
 /// have lost its check, one transaction that tells which (see the module's comment).
-async fn write_once(
-    db: &Db,
-    instance: Uuid,
-    appends: &[Append],
-    live: &[usize],
-) -> Result<Pass, sqlx::Error> {
+async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass, sqlx::Error> {
     match db {
-        Db::Postgres(pool) => match write_in_one_statement(pool, instance, appends, live).await {
+        Db::Postgres(pool) => match write_in_one_statement(pool, appends, live).await {
             Ok(()) => return Ok(Pass::Committed),
             Err(error) => match lost_check(&error) {
                 // Alone in its pass, the append is the one that lost.
@@ -572,8 +582,6 @@ async fn write_once(
             tx.rollback().await?;
             return Ok(Pass::RolledBack { left_out: lost });
         }
-        let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
-        announce(&mut tx, &others::notices(instance, projects)).await?;
         tx.commit().await?;
         Ok(Pass::Committed)
     })
@@ -616,13 +624,6 @@ async fn insert_entries<DB: GroupSql>(
     DB::insert_entries(tx, rows).await
 }
 
-async fn announce<DB: GroupSql>(
-    tx: &mut Tx<'_, DB>,
-    notices: &[String],
-) -> Result<(), sqlx::Error> {
-    DB::announce(tx, notices).await
-}
-
 /// The error with which PostgreSQL refuses a group whose idempotency claims are not all still
 /// theirs (raised by `coprod_require`, see the migration that makes it).
 const CLAIM_TAKEN_OVER: &str = "CP001";
@@ -642,30 +643,28 @@ fn lost_check(error: &sqlx::Error) -> Option<NotWritten> {
 }
 
 /// The whole group on PostgreSQL in one statement, which commits on its own: the answers, the
-/// data keys, the entries and the announcement, all or nothing, in one round trip (a
+/// data keys and the entries, all or nothing, in one round trip (a
 /// transaction around the three statements takes five). A sequence or a data key another
 /// commit took first breaks a unique key, and a claim a retry took over fails `coprod_require`;
 /// either error rolls the whole statement back, and the caller finds out which append it was.
 async fn write_in_one_statement(
     pool: &sqlx::PgPool,
-    instance: Uuid,
     appends: &[Append],
     live: &[usize],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
         "WITH answered AS ({} RETURNING 1), keys AS ({} RETURNING 1), \
               entries AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
-         SELECT pg_notify($8, n) FROM UNNEST($9::text[]) AS n \
-         WHERE coprod_require((SELECT count(*) FROM answered) = cardinality($10::int[]), \
+         SELECT 1 \
+         WHERE coprod_require((SELECT count(*) FROM answered) = cardinality($8::int[]), \
                               '{CLAIM_TAKEN_OVER}', 'an idempotency claim was taken over')",
-        keep_answers_postgres(10),
-        insert_keys_postgres(15),
+        keep_answers_postgres(8),
+        insert_keys_postgres(13),
     );
     let rows = entry_rows(appends, live);
     let entries = EntryColumns::of(&rows);
     let keys = KeyColumns::of(&key_rows(appends, live));
     let answers = AnswerColumns::of(&answers_of(appends, live));
-    let projects = rows.iter().map(|(_, e)| e.aggregate_id.as_str());
     sqlx::query(&sql)
         .bind(AGGREGATE_TYPE)
         .bind(entries.ids)
@@ -674,8 +673,6 @@ async fn write_in_one_statement(
         .bind(entries.versions)
         .bind(entries.payloads)
         .bind(entries.metadata)
-        .bind(others::CHANNEL)
-        .bind(others::notices(instance, projects))
         .bind(answers.statuses)
         .bind(answers.bodies)
         .bind(answers.principals)
@@ -849,8 +846,6 @@ trait GroupSql: sqlx::Database {
         tx: &mut Tx<'_, Self>,
         rows: &[(usize, &SerializedEvent)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error>;
-    /// Tells other processes, once the transaction commits, which projects it appended to.
-    async fn announce(tx: &mut Tx<'_, Self>, notices: &[String]) -> Result<(), sqlx::Error>;
 }
 
 fn answers_of<'a>(appends: &'a [Append], answering: &[usize]) -> Vec<&'a KeptAnswer> {
@@ -861,15 +856,6 @@ fn answers_of<'a>(appends: &'a [Append], answering: &[usize]) -> Vec<&'a KeptAns
 }
 
 impl GroupSql for sqlx::Postgres {
-    async fn announce(tx: &mut Tx<'_, Self>, notices: &[String]) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_notify($1, n) FROM UNNEST($2::text[]) AS n")
-            .bind(others::CHANNEL)
-            .bind(notices)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
     async fn keep_answers(
         tx: &mut Tx<'_, Self>,
         appends: &[Append],
@@ -933,11 +919,6 @@ impl GroupSql for sqlx::Postgres {
 }
 
 impl GroupSql for sqlx::Sqlite {
-    /// SQLite has no announcements: a stale head is caught by the entries' unique key.
-    async fn announce(_: &mut Tx<'_, Self>, _: &[String]) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
     async fn keep_answers(
         tx: &mut Tx<'_, Self>,
         appends: &[Append],

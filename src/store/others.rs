@@ -1,19 +1,28 @@
 //! How a process learns of other processes' appends, so that it need not read a stream's tail
-//! before every command. On PostgreSQL each group's transaction announces the projects it
-//! appended to (`NOTIFY coprod_appends`, delivered only if it commits), and every process listens
-//! and marks the projects it keeps as stale: their next command reads the tail first. An
-//! announcement can come too late (or be lost while the listening connection reconnects, after
-//! which every kept project is marked stale); then the stale head is caught by the unique key of
-//! the entries, as on SQLite, which has no announcements: the append fails as a conflict and is
-//! tried again after reading the tail. Announcements only spare that retry, which would re-read
-//! the whole stream (a decided project cannot be taken back to its state before the decision).
+//! before every command. On PostgreSQL the committer announces the projects of each group once
+//! it has committed (`NOTIFY coprod_appends`, see [`Announcer`]), and every process listens and
+//! marks the projects it keeps as stale: their next command reads the tail first. An
+//! announcement can come too late (or be lost: the process stopped right after its commit, or
+//! the listening connection reconnected, after which every kept project is marked stale); then
+//! the stale head is caught by the unique key of the entries, as on SQLite, which has no
+//! announcements: the append fails as a conflict and is tried again after reading the tail. A
+//! refusal decided on a kept head is checked against the stream's tail before it stands (see
+//! `append.rs`). Announcements only spare the conflict's retry, which would re-read the whole
+//! stream (a decided project cannot be taken back to its state before the decision).
+//!
+//! Why not `NOTIFY` inside each group's transaction: PostgreSQL serialises every transaction
+//! that notifies, through its commit and the log's flush, on one lock for the whole cluster, so
+//! two groups in flight could never share a flush; and each group would wake every listener.
+//! The announcer sends one notifying statement at a time, gathering the groups that commit
+//! meanwhile, and does not wait for the log's flush (`synchronous_commit` off for that
+//! statement alone): an announcement lost in a crash is one that came too late.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{Inner, Store};
@@ -22,6 +31,12 @@ use super::{Inner, Store};
 pub(crate) const CHANNEL: &str = "coprod_appends";
 /// Projects per announcement (PostgreSQL's payloads hold under 8,000 bytes).
 const PROJECTS_PER_NOTICE: usize = 100;
+/// The least time between two announcements of one process: under load each gathers the groups
+/// committed meanwhile, so that announcing costs the database little whatever the rate of
+/// commits (every announcement wakes every listener; at one every 2 ms the appends of a busy
+/// server slowed measurably). An announcement after a quiet spell goes at once. Another process
+/// deciding on a project within this window may lose its first try (see above).
+const ANNOUNCE_GATHER: Duration = Duration::from_millis(20);
 
 /// The announcements of one group: `instance project project …`, split to fit payloads.
 pub(crate) fn notices<'a>(instance: Uuid, projects: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -32,6 +47,65 @@ pub(crate) fn notices<'a>(instance: Uuid, projects: impl Iterator<Item = &'a str
         .chunks(PROJECTS_PER_NOTICE)
         .map(|chunk| format!("{instance} {}", chunk.join(" ")))
         .collect()
+}
+
+/// Announces the projects of committed groups to other processes (PostgreSQL): a task that sends
+/// what has gathered, one statement at a time, and ends when the announcer is dropped.
+#[derive(Clone)]
+pub(crate) struct Announcer {
+    committed: mpsc::UnboundedSender<Vec<String>>,
+}
+
+impl Announcer {
+    /// Starts announcing as `instance` on `pool` (its own appends are then ignored when they
+    /// come back to its listener).
+    pub(crate) fn start(pool: sqlx::PgPool, instance: Uuid) -> Announcer {
+        let (committed, gathered) = mpsc::unbounded_channel();
+        tokio::spawn(announce(pool, instance, gathered));
+        Announcer { committed }
+    }
+
+    /// Announces, soon, that `projects` have new entries (already committed).
+    pub(crate) fn committed(&self, projects: Vec<String>) {
+        if !projects.is_empty() {
+            // The task is gone only with the runtime: nobody is left to tell.
+            let _ = self.committed.send(projects);
+        }
+    }
+}
+
+async fn announce(
+    pool: sqlx::PgPool,
+    instance: Uuid,
+    mut gathered: mpsc::UnboundedReceiver<Vec<String>>,
+) {
+    let mut failing = false;
+    while let Some(first) = gathered.recv().await {
+        let mut projects = first;
+        while let Ok(more) = gathered.try_recv() {
+            projects.extend(more);
+        }
+        let notices = notices(instance, projects.iter().map(String::as_str));
+        // The setting holds for this statement's own transaction only.
+        let sent = sqlx::query(
+            "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, n) \
+             FROM UNNEST($2::text[]) AS n",
+        )
+        .bind(CHANNEL)
+        .bind(notices)
+        .execute(&pool)
+        .await;
+        match sent {
+            Ok(_) => failing = false,
+            // Logged once while it keeps failing: other processes find out by the unique key.
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "announcing appends to other processes");
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(ANNOUNCE_GATHER).await;
+    }
 }
 
 impl Store {
