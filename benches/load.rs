@@ -267,6 +267,7 @@ impl Raw {
                             .journal_mode(SqliteJournalMode::Wal)
                             .synchronous(SqliteSynchronous::Full)
                             .foreign_keys(true)
+                            .pragma("temp_store", "MEMORY")
                             .busy_timeout(Duration::from_secs(5)),
                     )
                     .await?,

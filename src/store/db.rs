@@ -166,6 +166,9 @@ impl Db {
                 .foreign_keys(true)
                 // An erased participant's key is overwritten on disk, not only unlinked.
                 .pragma("secure_delete", "ON")
+                // A group's statements inside its transaction keep their undo pages in memory,
+                // not in a temporary file written through the kernel on every statement.
+                .pragma("temp_store", "MEMORY")
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             prepare_sqlite_file(options.get_filename())?;
             // A SQLite connection is a file in this process: nothing can close it from outside,
