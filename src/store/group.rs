@@ -6,10 +6,9 @@
 //! # Partial conflicts inside one transaction
 //!
 //! On PostgreSQL a group is first written as one statement that commits on its own
-//! (`write_in_one_statement`), and on SQLite, when no append of the group keeps an idempotent
-//! answer, as one batch of statements run in one go (`write_in_one_batch`); only when that is
-//! refused because an append lost its check does the transaction below run, to tell which
-//! append it was.
+//! (`write_in_one_statement`), and on SQLite as one batch of statements run in one go
+//! (`write_in_one_batch`); only when that is refused because an append lost its check does the
+//! transaction below run, to tell which append it was.
 //!
 //! A group's transaction runs three statements whatever its size: the idempotent answers
 //! (`UPDATE … RETURNING`), the new data keys and the entries (each `INSERT … ON CONFLICT DO
@@ -496,39 +495,26 @@ fn key_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a NewKey
     rows
 }
 
-/// One pass over the live appends: on PostgreSQL one statement first, then, should an append
-/// have lost its check, one transaction that tells which (see the module's comment).
+/// One pass over the live appends: one round trip first (one statement on PostgreSQL, one batch
+/// on SQLite), then, should an append have lost its check, one transaction that tells which
+/// (see the module's comment).
 async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass, sqlx::Error> {
-    match db {
-        Db::Postgres(pool) => match write_in_one_statement(pool, appends, live).await {
-            Ok(()) => return Ok(Pass::Committed),
-            Err(error) => match lost_check(&error) {
-                // Alone in its pass, the append is the one that lost.
-                Some(why) if live.len() == 1 => {
-                    return Ok(Pass::RolledBack {
-                        left_out: vec![(live[0], why)],
-                    })
-                }
-                Some(_) => {}
-                None => return Err(error),
-            },
-        },
-        // Idempotent answers need their claims checked one by one: the transaction below.
-        Db::Sqlite(pool) if live.iter().all(|&i| appends[i].answer.is_none()) => {
-            match write_in_one_batch(pool, appends, live).await {
-                Ok(()) => return Ok(Pass::Committed),
-                Err(error) if classify(&error) == Failure::Conflict => {
-                    // Alone in its pass, the append is the one that lost.
-                    if live.len() == 1 {
-                        return Ok(Pass::RolledBack {
-                            left_out: vec![(live[0], NotWritten::Conflict)],
-                        });
-                    }
-                }
-                Err(error) => return Err(error),
+    let written = match db {
+        Db::Postgres(pool) => write_in_one_statement(pool, appends, live).await,
+        Db::Sqlite(pool) => write_in_one_batch(pool, appends, live).await,
+    };
+    match written {
+        Ok(()) => return Ok(Pass::Committed),
+        Err(error) => match lost_check(&error) {
+            // Alone in its pass, the append is the one that lost.
+            Some(why) if live.len() == 1 => {
+                return Ok(Pass::RolledBack {
+                    left_out: vec![(live[0], why)],
+                })
             }
-        }
-        Db::Sqlite(_) => {}
+            Some(_) => {}
+            None => return Err(error),
+        },
     }
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -625,6 +611,11 @@ async fn insert_entries<DB: GroupSql>(
 /// The error with which PostgreSQL refuses a group whose idempotency claims are not all still
 /// theirs (raised by `coprod_require`, see the migration that makes it).
 const CLAIM_TAKEN_OVER: &str = "CP001";
+/// SQLite's `SQLITE_CONSTRAINT_CHECK`, and the name of the check that a batch breaks on purpose
+/// when its idempotency claims are not all still theirs (see the migration of
+/// `statement_checks`).
+const SQLITE_CHECK_FAILED: &str = "275";
+const SQLITE_CLAIM_TAKEN_OVER: &str = "claim_taken_over";
 
 /// Whether `error` says that an append of the statement's group lost its check (and what it
 /// means for an append alone), rather than that the database failed: the statement was then
@@ -635,6 +626,9 @@ fn lost_check(error: &sqlx::Error) -> Option<NotWritten> {
     };
     match db.code().as_deref() {
         Some(CLAIM_TAKEN_OVER) => Some(NotWritten::ClaimLost),
+        Some(SQLITE_CHECK_FAILED) if db.message().contains(SQLITE_CLAIM_TAKEN_OVER) => {
+            Some(NotWritten::ClaimLost)
+        }
         _ if classify(error) == Failure::Conflict => Some(NotWritten::Conflict),
         _ => None,
     }
@@ -686,18 +680,23 @@ async fn write_in_one_statement(
     Ok(())
 }
 
-/// A group without idempotent answers on SQLite in one batch of statements, which the
-/// connection's thread runs in one go: `BEGIN IMMEDIATE`, the entries, the data keys, `COMMIT`
+/// The whole group on SQLite in one batch of statements, which the connection's thread runs in
+/// one go: `BEGIN IMMEDIATE`, the answers, their check, the entries, the data keys, `COMMIT`
 /// (each statement of a transaction otherwise costs a hop to that thread and back, about a
 /// tenth of a millisecond under load, while the next group waits). A taken sequence or key
-/// breaks a unique key and stops the batch; it is then rolled back, and nothing is written.
+/// breaks a unique key, and a claim a retry took over (fewer answers kept than sent) breaks
+/// the check of `statement_checks`; either stops the batch, it is rolled back, and nothing is
+/// written.
 async fn write_in_one_batch(
     pool: &sqlx::SqlitePool,
     appends: &[Append],
     live: &[usize],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "BEGIN IMMEDIATE; {INSERT_ENTRIES_SQLITE} ORDER BY r.key; {}; COMMIT;",
+        "BEGIN IMMEDIATE; {}; \
+         INSERT INTO statement_checks (holds) SELECT 0 WHERE changes() <> json_array_length($4); \
+         {INSERT_ENTRIES_SQLITE} ORDER BY r.key; {}; COMMIT;",
+        keep_answers_sqlite(4),
         insert_keys_sqlite(3)
     );
     let mut connection = OpenUntilDone(Some(pool.acquire().await?));
@@ -708,6 +707,7 @@ async fn write_in_one_batch(
         .bind(AGGREGATE_TYPE)
         .bind(EntryColumns::json(&entry_rows(appends, live)))
         .bind(KeyColumns::json(&key_rows(appends, live)))
+        .bind(AnswerColumns::json(&answers_of(appends, live)))
         .execute(&mut *executor)
         .await;
     // A statement that failed left the transaction open: it is rolled back before the
@@ -789,6 +789,19 @@ fn insert_keys_postgres(first: usize) -> String {
     )
 }
 
+/// The answers' update on SQLite, its rows as one JSON array (see [`AnswerColumns::json`]) in
+/// parameter `$param`.
+fn keep_answers_sqlite(param: usize) -> String {
+    format!(
+        "UPDATE idempotency_keys SET status = a.value ->> 0, body = a.value ->> 1 \
+         FROM json_each(${param}) AS a \
+         WHERE idempotency_keys.principal = a.value ->> 2 \
+           AND idempotency_keys.key = a.value ->> 3 \
+           AND idempotency_keys.status = 0 \
+           AND idempotency_keys.created_at = a.value ->> 4"
+    )
+}
+
 /// The data keys' insert on SQLite, its rows as one JSON array (see [`KeyColumns::json`]) in
 /// parameter `$param`.
 fn insert_keys_sqlite(param: usize) -> String {
@@ -820,6 +833,23 @@ impl AnswerColumns {
                 .map(|a| a.ticket.claimed_at.clone())
                 .collect(),
         }
+    }
+
+    /// `[[status, body, principal, key, claimed_at], …]`
+    fn json(answers: &[&KeptAnswer]) -> String {
+        let answers: Vec<serde_json::Value> = answers
+            .iter()
+            .map(|a| {
+                serde_json::json!([
+                    a.status,
+                    a.body,
+                    a.ticket.principal,
+                    a.ticket.key,
+                    a.ticket.claimed_at
+                ])
+            })
+            .collect();
+        serde_json::Value::Array(answers).to_string()
     }
 }
 
@@ -994,27 +1024,12 @@ impl GroupSql for sqlx::Sqlite {
         appends: &[Append],
         answering: &[usize],
     ) -> Result<HashSet<(String, String)>, sqlx::Error> {
-        let sql = "UPDATE idempotency_keys SET status = a.value ->> 0, body = a.value ->> 1 \
-                   FROM json_each($1) AS a \
-                   WHERE idempotency_keys.principal = a.value ->> 2 \
-                     AND idempotency_keys.key = a.value ->> 3 \
-                     AND idempotency_keys.status = 0 \
-                     AND idempotency_keys.created_at = a.value ->> 4 \
-                   RETURNING idempotency_keys.principal, idempotency_keys.key";
-        let answers: Vec<serde_json::Value> = answers_of(appends, answering)
-            .into_iter()
-            .map(|a| {
-                serde_json::json!([
-                    a.status,
-                    a.body,
-                    a.ticket.principal,
-                    a.ticket.key,
-                    a.ticket.claimed_at
-                ])
-            })
-            .collect();
-        let rows: Vec<(String, String)> = sqlx::query_as(sql)
-            .bind(serde_json::Value::Array(answers).to_string())
+        let sql = format!(
+            "{} RETURNING idempotency_keys.principal, idempotency_keys.key",
+            keep_answers_sqlite(1)
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+            .bind(AnswerColumns::json(&answers_of(appends, answering)))
             .fetch_all(&mut **tx)
             .await?;
         Ok(rows.into_iter().collect())
