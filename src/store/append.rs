@@ -305,7 +305,10 @@ async fn attempt<R: PersistedEventRepository>(
         // Decided on the kept project without reading: another process may have appended what
         // the command needs (its announcement still on the way), so the refusal stands only if
         // the stream has nothing newer; otherwise the command is decided again on the tail.
-        if !read_tail
+        // Field rules do not depend on the stream.
+        let on_state = !matches!(refusal, ProjectError::ValidationFailed(_));
+        if on_state
+            && !read_tail
             && !reader
                 .get_last_events::<Project>(aggregate_id, decided_after as usize)
                 .await?
