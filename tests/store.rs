@@ -1381,6 +1381,18 @@ async fn a_conflict_inside_a_group_fails_that_append_alone() {
     }
 }
 
+/// Two processes on one database, and a project both keep (and, on PostgreSQL, both listen
+/// for): `one` registered it, `two` appended its second entry.
+async fn kept_by_two_processes(db: &TestDb) -> (Store, Store, Uuid) {
+    let (one, two) = (db.store().await, db.connect().await);
+    let id = Uuid::new_v4();
+    one.execute(id, register(id, "oxon")).await.unwrap();
+    two.execute(id, record(vec![join("two-0", ParticipantKind::Carer)]))
+        .await
+        .unwrap();
+    (one, two, id)
+}
+
 /// No read on the append path while this process's head is current, and still no lost entry
 /// when it is not. Process `two` appends to a project that process `one` keeps. On SQLite,
 /// `one`'s next append is decided on its kept head without reading anything, takes a sequence
@@ -1390,13 +1402,7 @@ async fn a_conflict_inside_a_group_fails_that_append_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_process_s_appends_are_caught_by_the_insert_or_announced() {
     for db in kit::backends().await {
-        let (one, two) = (db.store().await, db.connect().await);
-        let id = Uuid::new_v4();
-        one.execute(id, register(id, "oxon")).await.unwrap();
-        // `two` keeps the project too, and listens.
-        two.execute(id, record(vec![join("two-0", ParticipantKind::Carer)]))
-            .await
-            .unwrap();
+        let (one, two, id) = kept_by_two_processes(&db).await;
         for round in 1..4 {
             one.execute(
                 id,
@@ -1446,12 +1452,7 @@ async fn another_process_s_appends_are_caught_by_the_insert_or_announced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_on_a_kept_project_stands_only_if_the_stream_has_nothing_newer() {
     for db in kit::backends().await {
-        let (one, two) = (db.store().await, db.connect().await);
-        let id = Uuid::new_v4();
-        one.execute(id, register(id, "oxon")).await.unwrap();
-        two.execute(id, record(vec![join("two-0", ParticipantKind::Carer)]))
-            .await
-            .unwrap();
+        let (one, two, id) = kept_by_two_processes(&db).await;
         let if_match = |sequence: u64, participant: &str| ProjectCommand::Record {
             facts: vec![join(participant, ParticipantKind::Carer)],
             batch: false,

@@ -699,10 +699,11 @@ async fn write_in_one_batch(
         keep_answers_sqlite(4),
         insert_keys_sqlite(3)
     );
-    let mut connection = OpenUntilDone(Some(pool.acquire().await?));
-    let Some(executor) = connection.0.as_deref_mut() else {
-        unreachable!("the connection was just acquired");
+    let mut connection = OpenUntilDone {
+        connection: pool.acquire().await?,
+        done: false,
     };
+    let executor = &mut *connection.connection;
     let written = sqlx::query(&sql)
         .bind(AGGREGATE_TYPE)
         .bind(EntryColumns::json(&entry_rows(appends, live)))
@@ -729,18 +730,21 @@ async fn write_in_one_batch(
 /// A pooled connection that is closed, not given back, unless [`OpenUntilDone::done`] was
 /// called or a rollback succeeded: a batch interrupted half-way (its future dropped) may have
 /// left its transaction open.
-struct OpenUntilDone(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+struct OpenUntilDone {
+    connection: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    done: bool,
+}
 
 impl OpenUntilDone {
     fn done(mut self) {
-        self.0.take();
+        self.done = true;
     }
 }
 
 impl Drop for OpenUntilDone {
     fn drop(&mut self) {
-        if let Some(connection) = &mut self.0 {
-            connection.close_on_drop();
+        if !self.done {
+            self.connection.close_on_drop();
         }
     }
 }
