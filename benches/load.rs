@@ -29,6 +29,11 @@
 mod kit;
 use coprod_domain::testkit::sample;
 
+/// The server binary's allocator, so that the server in this process runs as `coprod serve` does
+/// (the baselines in the same process use it too).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
