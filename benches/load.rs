@@ -813,7 +813,8 @@ async fn insert_batches(
     })
 }
 
-/// Every client posts facts to its share of the projects, in turn, for `period`.
+/// Every client posts facts to its share of the projects, in turn, for `period`, each over its
+/// own keep-alive connection.
 async fn drive(
     server: &Arc<Server>,
     ids: &Arc<Vec<String>>,
@@ -828,20 +829,75 @@ async fn drive(
         let (server, ids, next_fact, mine) =
             (server.clone(), ids.clone(), next_fact.clone(), mine.clone());
         tasks.push(tokio::spawn(async move {
+            let mut connection =
+                HttpConnection::open(server.server.address, Some(&server.token)).await?;
+            let paths: Vec<String> = mine
+                .iter()
+                .map(|&project| format!("/api/v1/projects/{}/events", ids[project]))
+                .collect();
             let mut latencies = Vec::new();
             let mut turn = 0;
             while Instant::now() < deadline {
-                let project = mine[turn % mine.len()];
+                let share = turn % mine.len();
                 turn += 1;
-                let n = next_fact[project].fetch_add(1, Ordering::Relaxed) as u64;
+                let n = next_fact[mine[share]].fetch_add(1, Ordering::Relaxed);
+                let fact = joined_on(&format!("p{n}"), "carer", &["carers"], "2025-01-07");
                 let begun = Instant::now();
-                server.post_fact(&ids[project], n).await?;
+                connection
+                    .post(&paths[share], serde_json::to_vec(&fact)?, 201)
+                    .await?;
                 latencies.push(begun.elapsed());
             }
             Outcome::Ok(latencies)
         }));
     }
     gather(tasks, started).await
+}
+
+/// One keep-alive HTTP/1.1 connection, written to directly, as a load generator such as `wrk`
+/// holds its connections: no pool, no URL parsing, no timers per request, so that the clients'
+/// own work takes as little as it can of the cores the server runs on.
+struct HttpConnection {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<axum::body::Bytes>>,
+    authorization: Option<String>,
+}
+
+impl HttpConnection {
+    async fn open(address: std::net::SocketAddr, token: Option<&str>) -> Outcome<HttpConnection> {
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        // Ends when the sender is dropped.
+        tokio::spawn(connection);
+        Ok(HttpConnection {
+            sender,
+            authorization: token.map(|token| format!("Bearer {token}")),
+        })
+    }
+
+    /// POSTs a JSON `body` to `path`; fails unless the answer's status is `expect`.
+    async fn post(&mut self, path: &str, body: Vec<u8>, expect: u16) -> Outcome {
+        use http_body_util::BodyExt;
+        let mut request = axum::http::Request::post(path)
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json");
+        if let Some(authorization) = &self.authorization {
+            request = request.header("authorization", authorization);
+        }
+        let request = request.body(http_body_util::Full::new(axum::body::Bytes::from(body)))?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        if status != expect {
+            return Err(fail(format!(
+                "POST {path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The rows stored after `position`, in the order they were appended.
@@ -901,18 +957,18 @@ async fn gather(
     Ok(Latencies::new(all, started.elapsed()))
 }
 
-/// Runs `work` on each of `rows`, in the order given, `concurrency` at a time; the latency of
-/// each.
+/// Runs `work` on each of `rows`, in the order given, by `concurrency` tasks at once (`work` is
+/// told which task runs it: from 0 below `concurrency`); the latency of each.
 async fn each_row<F, Fut>(rows: Vec<Row>, concurrency: usize, work: F) -> Outcome<Latencies>
 where
-    F: Fn(Arc<Vec<Row>>, usize) -> Fut + Clone + Send + 'static,
+    F: Fn(Arc<Vec<Row>>, usize, usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Outcome> + Send,
 {
     let rows = Arc::new(rows);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for task in 0..concurrency {
         let (rows, next, work) = (rows.clone(), next.clone(), work.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -922,7 +978,7 @@ where
                     break;
                 }
                 let begun = Instant::now();
-                work(rows.clone(), i).await?;
+                work(rows.clone(), i, task).await?;
                 latencies.push(begun.elapsed());
             }
             Outcome::Ok(latencies)
@@ -935,7 +991,7 @@ where
 /// the order given.
 async fn insert_each(raw: &Raw, rows: Vec<Row>, concurrency: usize) -> Outcome<Latencies> {
     let raw = raw.clone();
-    each_row(rows, concurrency, move |rows, i| {
+    each_row(rows, concurrency, move |rows, i, _| {
         let raw = raw.clone();
         async move { insert_row(&raw, &rows[i]).await }
     })
@@ -959,7 +1015,7 @@ async fn insert_each_over_http(
         Ok(axum::http::StatusCode::CREATED)
     }
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/rows", listener.local_addr()?);
+    let address = listener.local_addr()?;
     let app = axum::Router::new()
         .route("/rows", axum::routing::post(insert_posted))
         .with_state(raw.clone());
@@ -971,27 +1027,30 @@ async fn insert_each_over_http(
             })
             .await
     });
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(usize::MAX)
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let posting = client.clone();
-    let inserted = each_row(rows, concurrency, move |rows, i| {
-        let (client, url) = (posting.clone(), url.clone());
-        async move {
-            let response = client.post(&url).json(&rows[i]).send().await?;
-            let status = response.status().as_u16();
-            if status != 201 {
-                return Err(fail(format!(
-                    "POST /rows: {status} {}",
-                    response.text().await?
-                )));
+    // One connection per client, as Coprod's clients have; each task uses its own.
+    let mut connections = Vec::new();
+    for _ in 0..concurrency {
+        connections.push(tokio::sync::Mutex::new(
+            HttpConnection::open(address, None).await?,
+        ));
+    }
+    let connections = Arc::new(connections);
+    let inserted = each_row(rows, concurrency, {
+        let connections = connections.clone();
+        move |rows, i, task| {
+            let connections = connections.clone();
+            async move {
+                let body = serde_json::to_vec(&rows[i])?;
+                connections[task]
+                    .lock()
+                    .await
+                    .post("/rows", body, 201)
+                    .await
             }
-            Ok(())
         }
     })
     .await;
-    drop(client);
+    drop(connections);
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(30), server)
         .await
