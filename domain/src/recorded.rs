@@ -1,7 +1,7 @@
 //! An entry of a project's stream as the read side uses it: the typed event with the facts the
 //! store added (sequence, when and by whom it was recorded, the chain head after it).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 use crate::digest::{Digest, StoredEntry, RECORDED_AT_KEY, RECORDED_BY_KEY};
 use crate::events::ProjectEvent;
@@ -11,7 +11,40 @@ pub const INSTANT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// Writes an instant as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn format_instant(instant: DateTime<Utc>) -> String {
-    instant.format(INSTANT_FORMAT).to_string()
+    // Every append writes one: the digits are written directly, which costs a fraction of
+    // interpreting the format. Years outside 0..=9999 and leap seconds, which the format writes
+    // in its own way, are left to it.
+    let (date, time) = (instant.date_naive(), instant.time());
+    let year = date.year();
+    if !(0..=9999).contains(&year) || time.nanosecond() >= 1_000_000_000 {
+        return instant.format(INSTANT_FORMAT).to_string();
+    }
+    let mut text = [0u8; 27];
+    let mut put = |at: usize, width: usize, mut number: u32| {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (number % 10) as u8;
+            number /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, date.month());
+    put(8, 2, date.day());
+    put(11, 2, time.hour());
+    put(14, 2, time.minute());
+    put(17, 2, time.second());
+    put(20, 6, time.nanosecond() / 1000);
+    for (at, separator) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        text[at] = separator;
+    }
+    text.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// Reads an instant written by [`format_instant`] (only that exact text: reading it back must
@@ -66,7 +99,10 @@ fn parse_exact_instant(text: &str) -> Option<DateTime<Utc>> {
 
 /// Truncates an instant to the microsecond precision the store keeps.
 pub fn to_stored_precision(instant: DateTime<Utc>) -> DateTime<Utc> {
-    parse_instant(&format_instant(instant)).unwrap_or(instant)
+    let nanosecond = instant.nanosecond();
+    instant
+        .with_nanosecond(nanosecond - nanosecond % 1000)
+        .unwrap_or(instant)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +210,41 @@ mod tests {
             .ok()
             .map(|naive| naive.and_utc())
             .filter(|instant| format_instant(*instant) == text)
+    }
+
+    #[test]
+    fn instants_are_written_as_the_format_writes_them() {
+        let mut instant = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
+        let end = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        let mut step = 0;
+        while instant < end {
+            let by_format = instant.format(INSTANT_FORMAT).to_string();
+            assert_eq!(format_instant(instant), by_format);
+            let stored = to_stored_precision(instant);
+            assert_eq!(parse_instant(&by_format), Some(stored), "{by_format}");
+            assert_eq!(format_instant(stored), by_format);
+            instant += Duration::nanoseconds(3_600_123_456_789_013 + step * 1_000_003);
+            step += 1;
+        }
+        assert!(step > 80_000, "only {step} instants tried");
+        for outside in [
+            Utc.with_ymd_and_hms(-1, 6, 1, 12, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+        ] {
+            assert_eq!(
+                format_instant(outside),
+                outside.format(INSTANT_FORMAT).to_string()
+            );
+        }
+        let leap_second = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|day| day.and_hms_micro_opt(23, 59, 59, 1_500_000))
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            format_instant(leap_second),
+            leap_second.format(INSTANT_FORMAT).to_string()
+        );
+        assert_eq!(to_stored_precision(leap_second), leap_second);
     }
 
     #[test]
