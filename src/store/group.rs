@@ -137,6 +137,19 @@ pub(crate) struct Append {
     pub(crate) commit: Arc<PendingCommit>,
 }
 
+/// An append dropped while its commit is still pending will not be written by this process: its
+/// writer panicked or was aborted, or the committer stopped. It is settled as failed (not known
+/// to be committed), so that the appends decided after it fail with it, as conflicts, instead
+/// of being chained on a head that may never have been stored; the project's next command then
+/// reads the stream again.
+impl Drop for Append {
+    fn drop(&mut self) {
+        if self.commit.state() == CommitState::Pending {
+            self.commit.settle(CommitState::Failed);
+        }
+    }
+}
+
 impl Append {
     fn bytes(&self) -> usize {
         self.entries
@@ -1069,5 +1082,53 @@ impl GroupSql for sqlx::Sqlite {
             .fetch_all(&mut **tx)
             .await?;
         Ok(stored.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append_of(commit: &Arc<PendingCommit>) -> Append {
+        Append {
+            entries: Vec::new(),
+            keys: Vec::new(),
+            answer: None,
+            commit: commit.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_append_whose_writer_panicked_fails_and_so_do_those_decided_after_it() {
+        let first = PendingCommit::new(None);
+        let second = PendingCommit::new(Some(first.clone()));
+        let held = append_of(&first);
+        let writer = tokio::spawn(async move {
+            let _held = held;
+            panic!("the writer panicked mid-commit");
+        });
+        assert!(writer.await.is_err_and(|e| e.is_panic()));
+        assert_eq!(first.state(), CommitState::Failed);
+        assert_eq!(first.settled().await, CommitState::Failed);
+        assert!(second.doomed());
+
+        // The next group leaves the append decided after it out, as a conflict, before writing.
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", directory.path().join("group.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let counters = Counters::default();
+        let outcomes = write_group(&db, &[append_of(&second)], &counters).await;
+        assert_eq!(outcomes, vec![Err(NotWritten::Conflict)]);
+        assert_eq!(second.state(), CommitState::Failed);
+        assert_eq!(counters.groups.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn an_append_dropped_after_its_commit_keeps_its_state() {
+        let committed = PendingCommit::new(None);
+        let append = append_of(&committed);
+        committed.settle(CommitState::Committed);
+        drop(append);
+        assert_eq!(committed.state(), CommitState::Committed);
     }
 }
