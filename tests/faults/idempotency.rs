@@ -170,3 +170,79 @@ async fn a_taken_over_request_appends_nothing_and_the_answer_commits_with_the_ev
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_over_request_fails_alone_in_its_group() {
+    for db in kit::backends().await {
+        let backend = db.backend;
+        let first = db.store().await;
+        let retry = db.connect().await;
+        let short = Duration::from_millis(100);
+        let project = Uuid::new_v4();
+        first.execute(project, register(project)).await.unwrap();
+        let others: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
+        for &other in &others {
+            first.execute(other, register(other)).await.unwrap();
+        }
+        // The stalled request is handed to the committer together with twelve others; a
+        // round in which it shared their group shows as a group written again without it.
+        // Which group an append joins depends on timing, so rounds go on until one did.
+        let mut rounds_in_a_group = 0;
+        for round in 0..20 {
+            let key = format!("k{round}");
+            let (claim, stalled) = first
+                .claim_idempotent_ticket("alice", &key, project, "h", short)
+                .await
+                .unwrap();
+            assert_eq!(claim, Claim::Claimed, "[{backend}]");
+            age_claims(&db).await;
+            let (claim, _) = retry
+                .claim_idempotent_ticket("alice", &key, project, "h", short)
+                .await
+                .unwrap();
+            assert_eq!(claim, Claim::Claimed, "[{backend}] taken over");
+
+            let before = first.group_commits();
+            let joining: Vec<_> = others
+                .iter()
+                .map(|&other| {
+                    let (store, participant) = (first.clone(), format!("p{round}"));
+                    tokio::spawn(async move { store.execute(other, join(&participant)).await })
+                })
+                .collect();
+            let late = first
+                .holding_claim(
+                    stalled.unwrap(),
+                    first.execute_answering(project, join("late"), 201, render),
+                )
+                .await;
+            for joined in joining {
+                let receipt = joined.await.unwrap();
+                assert!(
+                    receipt.is_ok(),
+                    "[{backend}] an append of the group failed: {receipt:?}"
+                );
+            }
+            assert_eq!(late, Err(ExecuteError::Superseded), "[{backend}]");
+            assert_eq!(
+                sequence(&first, project).await,
+                1,
+                "[{backend}] the taken-over request appended nothing"
+            );
+            for &other in &others {
+                assert_eq!(sequence(&first, other).await, round + 2, "[{backend}]");
+            }
+            let after = first.group_commits();
+            if after.passes_again > before.passes_again && after.left_out > before.left_out {
+                rounds_in_a_group += 1;
+                if rounds_in_a_group == 3 {
+                    break;
+                }
+            }
+        }
+        assert!(
+            rounds_in_a_group > 0,
+            "[{backend}] the stalled request never shared a group in 20 rounds"
+        );
+    }
+}
