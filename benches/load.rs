@@ -57,7 +57,8 @@ use uuid::Uuid;
 
 /// The organisation every benchmark project belongs to (the sample project's).
 const ORGANISATION: &str = "oxfordshire";
-/// Pool sizes of the store (src/store/db.rs), given to the raw baseline too.
+/// Pool sizes of the store (src/store/db.rs), given to the raw baselines too, except the
+/// single-row one (see `appends_run`).
 const POSTGRES_POOL: u32 = 10;
 const SQLITE_POOL: u32 = 8;
 /// Rows per multi-row INSERT when loading data sets.
@@ -254,10 +255,19 @@ enum Raw {
 
 impl Raw {
     async fn open(scratch: &Scratch) -> Outcome<Raw> {
+        let connections = match scratch.backend {
+            Backend::Postgres => POSTGRES_POOL,
+            Backend::Sqlite => SQLITE_POOL,
+        };
+        Raw::open_with(scratch, connections).await
+    }
+
+    /// A pool of up to `connections` connections.
+    async fn open_with(scratch: &Scratch, connections: u32) -> Outcome<Raw> {
         Ok(match scratch.backend {
             Backend::Postgres => Raw::Postgres(
                 PgPoolOptions::new()
-                    .max_connections(POSTGRES_POOL)
+                    .max_connections(connections)
                     // Raw SQL as a tight client writes it: no ping before each statement.
                     .test_before_acquire(false)
                     .connect_with(PgConnectOptions::from_str(&scratch.url)?)
@@ -265,7 +275,7 @@ impl Raw {
             ),
             Backend::Sqlite => Raw::Sqlite(
                 SqlitePoolOptions::new()
-                    .max_connections(SQLITE_POOL)
+                    .max_connections(connections)
                     .test_before_acquire(false)
                     .connect_with(
                         SqliteConnectOptions::from_str(&scratch.url)?
@@ -659,9 +669,17 @@ async fn appends_run(
             rows.len()
         )));
     }
-    // Baseline 1: the same rows, one INSERT (one durable commit) each, as many at once.
+    // Baseline 1: the same rows, one INSERT (one durable commit) each, as many at once, each
+    // inserter with a connection of its own on PostgreSQL (as `pgbench -c N` runs), and all
+    // sharing one on SQLite, which writes one transaction at a time whatever the number of
+    // connections: one connection was the fastest of 1, 8 and 16, without the busy waits
+    // between connections.
     let baseline = lab.scratch(backend, "raw").await?;
-    let raw = Raw::open(&baseline).await?;
+    let raw_connections = match backend {
+        Backend::Postgres => clients as u32,
+        Backend::Sqlite => 1,
+    };
+    let raw = Raw::open_with(&baseline, raw_connections).await?;
     let inserted = insert_each(&raw, rows.clone(), clients).await?;
     raw.close().await;
     lab.remove(baseline).await?;
