@@ -129,9 +129,34 @@ pub(crate) struct KeptAnswer {
     pub(crate) body: String,
 }
 
+/// One entry as the committer writes it, its payload and metadata already the JSON text stored:
+/// written once, in the command's own task, rather than on the committer's (which every append
+/// waits on) to weigh the group and again to bind it.
+pub(crate) struct EntryRow {
+    pub(crate) aggregate_id: String,
+    pub(crate) sequence: i64,
+    pub(crate) event_type: String,
+    pub(crate) event_version: String,
+    pub(crate) payload: String,
+    pub(crate) metadata: String,
+}
+
+impl From<&SerializedEvent> for EntryRow {
+    fn from(entry: &SerializedEvent) -> EntryRow {
+        EntryRow {
+            aggregate_id: entry.aggregate_id.clone(),
+            sequence: entry.sequence as i64,
+            event_type: entry.event_type.clone(),
+            event_version: entry.event_version.clone(),
+            payload: entry.payload.to_string(),
+            metadata: entry.metadata.to_string(),
+        }
+    }
+}
+
 /// One append, chained and sealed, for the committer to write.
 pub(crate) struct Append {
-    pub(crate) entries: Vec<SerializedEvent>,
+    pub(crate) entries: Vec<EntryRow>,
     pub(crate) keys: Vec<NewKey>,
     pub(crate) answer: Option<KeptAnswer>,
     pub(crate) commit: Arc<PendingCommit>,
@@ -154,7 +179,7 @@ impl Append {
     fn bytes(&self) -> usize {
         self.entries
             .iter()
-            .map(|e| e.payload.to_string().len() + e.metadata.to_string().len())
+            .map(|e| e.payload.len() + e.metadata.len())
             .sum()
     }
 }
@@ -488,8 +513,8 @@ enum Pass {
 
 /// The rows of the live appends, sorted by project and sequence (so that two servers' groups
 /// take their row locks in the same order), with the append each belongs to.
-fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a SerializedEvent)> {
-    let mut rows: Vec<(usize, &SerializedEvent)> = live
+fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a EntryRow)> {
+    let mut rows: Vec<(usize, &EntryRow)> = live
         .iter()
         .flat_map(|&i| appends[i].entries.iter().map(move |e| (i, e)))
         .collect();
@@ -572,7 +597,7 @@ async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass,
         let lost = losers(rows.iter().map(|(i, e)| {
             (
                 *i,
-                stored.contains(&(e.aggregate_id.clone(), e.sequence as i64)),
+                stored.contains(&(e.aggregate_id.clone(), e.sequence)),
             )
         }));
         if !lost.is_empty() {
@@ -616,7 +641,7 @@ async fn insert_keys<DB: GroupSql>(
 
 async fn insert_entries<DB: GroupSql>(
     tx: &mut Tx<'_, DB>,
-    rows: &[(usize, &SerializedEvent)],
+    rows: &[(usize, &EntryRow)],
 ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
     DB::insert_entries(tx, rows).await
 }
@@ -918,19 +943,19 @@ struct EntryColumns {
 }
 
 impl EntryColumns {
-    fn of(rows: &[(usize, &SerializedEvent)]) -> EntryColumns {
+    fn of(rows: &[(usize, &EntryRow)]) -> EntryColumns {
         EntryColumns {
             ids: rows.iter().map(|(_, e)| e.aggregate_id.clone()).collect(),
-            sequences: rows.iter().map(|(_, e)| e.sequence as i64).collect(),
+            sequences: rows.iter().map(|(_, e)| e.sequence).collect(),
             types: rows.iter().map(|(_, e)| e.event_type.clone()).collect(),
             versions: rows.iter().map(|(_, e)| e.event_version.clone()).collect(),
-            payloads: rows.iter().map(|(_, e)| e.payload.to_string()).collect(),
-            metadata: rows.iter().map(|(_, e)| e.metadata.to_string()).collect(),
+            payloads: rows.iter().map(|(_, e)| e.payload.clone()).collect(),
+            metadata: rows.iter().map(|(_, e)| e.metadata.clone()).collect(),
         }
     }
 
     /// `[[aggregate_id, sequence, event_type, event_version, payload text, metadata text], …]`
-    fn json(rows: &[(usize, &SerializedEvent)]) -> String {
+    fn json(rows: &[(usize, &EntryRow)]) -> String {
         let rows: Vec<serde_json::Value> = rows
             .iter()
             .map(|(_, e)| {
@@ -939,8 +964,8 @@ impl EntryColumns {
                     e.sequence,
                     e.event_type,
                     e.event_version,
-                    e.payload.to_string(),
-                    e.metadata.to_string()
+                    e.payload,
+                    e.metadata
                 ])
             })
             .collect();
@@ -961,7 +986,7 @@ trait GroupSql: sqlx::Database {
     ) -> Result<HashSet<(String, String)>, sqlx::Error>;
     async fn insert_entries(
         tx: &mut Tx<'_, Self>,
-        rows: &[(usize, &SerializedEvent)],
+        rows: &[(usize, &EntryRow)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error>;
 }
 
@@ -1014,7 +1039,7 @@ impl GroupSql for sqlx::Postgres {
 
     async fn insert_entries(
         tx: &mut Tx<'_, Self>,
-        rows: &[(usize, &SerializedEvent)],
+        rows: &[(usize, &EntryRow)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
         let sql = format!(
             "{INSERT_ENTRIES_POSTGRES} ORDER BY r.n ON CONFLICT DO NOTHING \
@@ -1070,7 +1095,7 @@ impl GroupSql for sqlx::Sqlite {
 
     async fn insert_entries(
         tx: &mut Tx<'_, Self>,
-        rows: &[(usize, &SerializedEvent)],
+        rows: &[(usize, &EntryRow)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
         let sql = format!(
             "{INSERT_ENTRIES_SQLITE} ORDER BY r.key ON CONFLICT DO NOTHING \
