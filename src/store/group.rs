@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use cqrs_es::persist::SerializedEvent;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
@@ -333,11 +334,14 @@ async fn run(
         Db::Postgres(pool) => Some(others::Announcer::start(pool.clone(), instance)),
         Db::Sqlite(_) => None,
     };
-    let mut writers = tokio::task::JoinSet::new();
+    // The groups in flight are futures of this task, not tasks of their own: a spawned task
+    // waits behind every request queued on its worker before it starts, while this task, woken
+    // by a commit's answer, runs next.
+    let mut writers = FuturesUnordered::new();
     let mut carried = None;
     loop {
         while writers.len() >= in_flight_limit {
-            writers.join_next().await;
+            writers.next().await;
         }
         let first = match carried.take() {
             Some(first) => first,
@@ -345,13 +349,13 @@ async fn run(
                 let received = loop {
                     tokio::select! {
                         received = queue.recv() => break received,
-                        Some(_) = writers.join_next(), if !writers.is_empty() => {}
+                        Some(()) = writers.next(), if !writers.is_empty() => {}
                     }
                 };
                 match received {
                     Some(first) => first,
                     None => {
-                        while writers.join_next().await.is_some() {}
+                        while writers.next().await.is_some() {}
                         return;
                     }
                 }
@@ -372,10 +376,10 @@ async fn run(
         }
         let (appends, replies): (Vec<Append>, Vec<Reply>) = group.into_iter().unzip();
         if !writers.is_empty() && follows_another_group(&appends) {
-            while writers.join_next().await.is_some() {}
+            while writers.next().await.is_some() {}
         }
         let (db, counters, announcer) = (db.clone(), counters.clone(), announcer.clone());
-        writers.spawn(async move {
+        writers.push(async move {
             let outcomes = write_group(&db, &appends, &counters).await;
             if let Some(announcer) = announcer {
                 announcer.committed(
@@ -594,12 +598,10 @@ async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass,
         // 3. The entries: an append whose sequence was taken was chained on a stale head.
         let rows = entry_rows(appends, live);
         let stored = insert_entries(&mut tx, &rows).await?;
-        let lost = losers(rows.iter().map(|(i, e)| {
-            (
-                *i,
-                stored.contains(&(e.aggregate_id.clone(), e.sequence)),
-            )
-        }));
+        let lost = losers(
+            rows.iter()
+                .map(|(i, e)| (*i, stored.contains(&(e.aggregate_id.clone(), e.sequence)))),
+        );
         if !lost.is_empty() {
             tx.rollback().await?;
             return Ok(Pass::RolledBack { left_out: lost });
