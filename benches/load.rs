@@ -12,7 +12,7 @@
 //!   server, then 16 post to one hot project; after each run the very rows it stored are inserted
 //!   again straight into an identical `events` table of a fresh scratch database, twice: one row
 //!   per transaction at the same concurrency (the raw single-row baseline, what `pgbench -c N`
-//!   measures), and in batches of the sizes of the groups Coprod committed, one transaction each,
+//!   measures; each inserter with its own connection on PostgreSQL, all sharing one on SQLite), and in batches of the sizes of the groups Coprod committed, one transaction each,
 //!   one after another (the raw batched baseline: the most group commit could reach). Appends/s,
 //!   p50/p95/p99 of each, and the ratios.
 //! - `replay`: `GET /assessment` of a 10,000-event project against reading its rows raw.
@@ -28,11 +28,6 @@
 #[path = "../tests/kit/mod.rs"]
 mod kit;
 use coprod_domain::testkit::sample;
-
-/// The server binary's allocator, so that the server in this process runs as `coprod serve` does
-/// (the baselines in the same process use it too).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -54,6 +49,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
+
+/// The server binary's allocator, so that the server in this process runs as `coprod serve` does
+/// (the baselines in the same process use it too).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The organisation every benchmark project belongs to (the sample project's).
 const ORGANISATION: &str = "oxfordshire";
