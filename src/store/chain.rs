@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use super::append::CommitReceipt;
 use super::db::{metadata_map, Db};
 use super::error::{normalise, ClaimLost, StoreError};
-use super::group::{Append, EntryRow, GroupCommitter, KeptAnswer, NotWritten, PendingCommit};
+use super::group::{Append, EntryToWrite, GroupCommitter, KeptAnswer, NotWritten, PendingCommit};
 use super::idempotency::ANSWER_AT_COMMIT;
 use super::keys::{Keys, NewKeys};
 use crate::clock::Clock;
@@ -340,7 +340,7 @@ impl<R: PersistedEventRepository> PersistedEventRepository for ChainedRepository
             .flatten();
         let commit = PendingCommit::new(after);
         let written = self.committer.submit(Append {
-            entries: chained.iter().map(EntryRow::from).collect(),
+            entries: chained.iter().map(EntryToWrite::from).collect(),
             keys: new_keys.into_rows(),
             answer: kept,
             commit: commit.clone(),

@@ -133,7 +133,7 @@ pub(crate) struct KeptAnswer {
 /// One entry as the committer writes it, its payload and metadata already the JSON text stored:
 /// written once, in the command's own task, rather than on the committer's (which every append
 /// waits on) to weigh the group and again to bind it.
-pub(crate) struct EntryRow {
+pub(crate) struct EntryToWrite {
     pub(crate) aggregate_id: String,
     pub(crate) sequence: i64,
     pub(crate) event_type: String,
@@ -142,9 +142,9 @@ pub(crate) struct EntryRow {
     pub(crate) metadata: String,
 }
 
-impl From<&SerializedEvent> for EntryRow {
-    fn from(entry: &SerializedEvent) -> EntryRow {
-        EntryRow {
+impl From<&SerializedEvent> for EntryToWrite {
+    fn from(entry: &SerializedEvent) -> EntryToWrite {
+        EntryToWrite {
             aggregate_id: entry.aggregate_id.clone(),
             sequence: entry.sequence as i64,
             event_type: entry.event_type.clone(),
@@ -157,7 +157,7 @@ impl From<&SerializedEvent> for EntryRow {
 
 /// One append, chained and sealed, for the committer to write.
 pub(crate) struct Append {
-    pub(crate) entries: Vec<EntryRow>,
+    pub(crate) entries: Vec<EntryToWrite>,
     pub(crate) keys: Vec<NewKey>,
     pub(crate) answer: Option<KeptAnswer>,
     pub(crate) commit: Arc<PendingCommit>,
@@ -517,8 +517,8 @@ enum Pass {
 
 /// The rows of the live appends, sorted by project and sequence (so that two servers' groups
 /// take their row locks in the same order), with the append each belongs to.
-fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a EntryRow)> {
-    let mut rows: Vec<(usize, &EntryRow)> = live
+fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a EntryToWrite)> {
+    let mut rows: Vec<(usize, &EntryToWrite)> = live
         .iter()
         .flat_map(|&i| appends[i].entries.iter().map(move |e| (i, e)))
         .collect();
@@ -643,7 +643,7 @@ async fn insert_keys<DB: GroupSql>(
 
 async fn insert_entries<DB: GroupSql>(
     tx: &mut Tx<'_, DB>,
-    rows: &[(usize, &EntryRow)],
+    rows: &[(usize, &EntryToWrite)],
 ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
     DB::insert_entries(tx, rows).await
 }
@@ -945,7 +945,7 @@ struct EntryColumns {
 }
 
 impl EntryColumns {
-    fn of(rows: &[(usize, &EntryRow)]) -> EntryColumns {
+    fn of(rows: &[(usize, &EntryToWrite)]) -> EntryColumns {
         EntryColumns {
             ids: rows.iter().map(|(_, e)| e.aggregate_id.clone()).collect(),
             sequences: rows.iter().map(|(_, e)| e.sequence).collect(),
@@ -957,7 +957,7 @@ impl EntryColumns {
     }
 
     /// `[[aggregate_id, sequence, event_type, event_version, payload text, metadata text], …]`
-    fn json(rows: &[(usize, &EntryRow)]) -> String {
+    fn json(rows: &[(usize, &EntryToWrite)]) -> String {
         let rows: Vec<serde_json::Value> = rows
             .iter()
             .map(|(_, e)| {
@@ -988,7 +988,7 @@ trait GroupSql: sqlx::Database {
     ) -> Result<HashSet<(String, String)>, sqlx::Error>;
     async fn insert_entries(
         tx: &mut Tx<'_, Self>,
-        rows: &[(usize, &EntryRow)],
+        rows: &[(usize, &EntryToWrite)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error>;
 }
 
@@ -1041,7 +1041,7 @@ impl GroupSql for sqlx::Postgres {
 
     async fn insert_entries(
         tx: &mut Tx<'_, Self>,
-        rows: &[(usize, &EntryRow)],
+        rows: &[(usize, &EntryToWrite)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
         let sql = format!(
             "{INSERT_ENTRIES_POSTGRES} ORDER BY r.n ON CONFLICT DO NOTHING \
@@ -1097,7 +1097,7 @@ impl GroupSql for sqlx::Sqlite {
 
     async fn insert_entries(
         tx: &mut Tx<'_, Self>,
-        rows: &[(usize, &EntryRow)],
+        rows: &[(usize, &EntryToWrite)],
     ) -> Result<HashSet<(String, i64)>, sqlx::Error> {
         let sql = format!(
             "{INSERT_ENTRIES_SQLITE} ORDER BY r.key ON CONFLICT DO NOTHING \

@@ -381,8 +381,14 @@ impl Keys {
         let check = "UPDATE master_key_check SET master_key_id = $1, canary = $2, updated_at = $3 \
                      WHERE id = 1";
         let now = format_instant(self.clock.now());
+        // On SQLite the write lock is taken at once: a transaction that reads first and writes
+        // after fails at once, without waiting, if another connection wrote in between.
+        let begin = match &self.db {
+            Db::Postgres(_) => "BEGIN",
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+        };
         let rewrapped = on_db!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let rows: Vec<(String, String, String)> =
                 sqlx::query_as(select).fetch_all(&mut *tx).await?;
             for (project_id, participant_id, wrapped) in &rows {
