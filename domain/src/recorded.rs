@@ -9,6 +9,29 @@ use crate::events::ProjectEvent;
 /// How `recorded_at` is always written: microseconds, UTC, so that text order is time order.
 pub const INSTANT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
+/// The layout of [`INSTANT_FORMAT`]'s text, which [`format_instant`] writes and
+/// [`parse_instant`] reads directly: its length, where each separator stands, and where each
+/// number stands (year, month, day, hour, minute, second, microsecond), as byte ranges.
+const INSTANT_LENGTH: usize = 27;
+const INSTANT_SEPARATORS: [(usize, u8); 7] = [
+    (4, b'-'),
+    (7, b'-'),
+    (10, b'T'),
+    (13, b':'),
+    (16, b':'),
+    (19, b'.'),
+    (26, b'Z'),
+];
+const INSTANT_NUMBERS: [(usize, usize); 7] = [
+    (0, 4),
+    (5, 7),
+    (8, 10),
+    (11, 13),
+    (14, 16),
+    (17, 19),
+    (20, 26),
+];
+
 /// Writes an instant as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn format_instant(instant: DateTime<Utc>) -> String {
     // Every append writes one: the digits are written directly, which costs a fraction of
@@ -19,29 +42,23 @@ pub fn format_instant(instant: DateTime<Utc>) -> String {
     if !(0..=9999).contains(&year) || time.nanosecond() >= 1_000_000_000 {
         return instant.format(INSTANT_FORMAT).to_string();
     }
-    let mut text = [0u8; 27];
-    let mut put = |at: usize, width: usize, mut number: u32| {
-        for digit in text[at..at + width].iter_mut().rev() {
+    let mut text = [0u8; INSTANT_LENGTH];
+    let numbers = [
+        year as u32,
+        date.month(),
+        date.day(),
+        time.hour(),
+        time.minute(),
+        time.second(),
+        time.nanosecond() / 1000,
+    ];
+    for ((from, to), mut number) in INSTANT_NUMBERS.into_iter().zip(numbers) {
+        for digit in text[from..to].iter_mut().rev() {
             *digit = b'0' + (number % 10) as u8;
             number /= 10;
         }
-    };
-    put(0, 4, year as u32);
-    put(5, 2, date.month());
-    put(8, 2, date.day());
-    put(11, 2, time.hour());
-    put(14, 2, time.minute());
-    put(17, 2, time.second());
-    put(20, 6, time.nanosecond() / 1000);
-    for (at, separator) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (26, b'Z'),
-    ] {
+    }
+    for (at, separator) in INSTANT_SEPARATORS {
         text[at] = separator;
     }
     text.iter().map(|&byte| char::from(byte)).collect()
@@ -63,37 +80,26 @@ pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` with every field in range; `None` for anything else.
 fn parse_exact_instant(text: &str) -> Option<DateTime<Utc>> {
     let bytes = text.as_bytes();
-    if bytes.len() != 27 {
+    if bytes.len() != INSTANT_LENGTH {
         return None;
     }
-    for (i, expected) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (26, b'Z'),
-    ] {
-        if bytes[i] != expected {
-            return None;
-        }
+    if INSTANT_SEPARATORS
+        .iter()
+        .any(|&(at, expected)| bytes[at] != expected)
+    {
+        return None;
     }
-    let number = |from: usize, to: usize| -> Option<u32> {
-        bytes[from..to].iter().try_fold(0u32, |n, digit| {
+    let mut numbers = [0u32; 7];
+    for (number, (from, to)) in numbers.iter_mut().zip(INSTANT_NUMBERS) {
+        *number = bytes[from..to].iter().try_fold(0u32, |n, digit| {
             digit
                 .is_ascii_digit()
                 .then(|| n * 10 + u32::from(digit - b'0'))
-        })
-    };
-    let date =
-        chrono::NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(5, 7)?, number(8, 10)?)?;
-    let time = chrono::NaiveTime::from_hms_micro_opt(
-        number(11, 13)?,
-        number(14, 16)?,
-        number(17, 19)?,
-        number(20, 26)?,
-    )?;
+        })?;
+    }
+    let [year, month, day, hour, minute, second, micros] = numbers;
+    let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(hour, minute, second, micros)?;
     Some(NaiveDateTime::new(date, time).and_utc())
 }
 
