@@ -696,14 +696,22 @@ async fn the_catch_up_checkpoint_persists() {
             .await
             .unwrap();
         assert_eq!(store.view(a).await.unwrap(), None);
+        // The store's own view refresher may still run a catch-up pass of its own meanwhile, so
+        // the entries this reader applies are counted with the ones it might have.
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut applied = 0;
-        while applied < 6 {
+        loop {
             applied += store.catch_up().await.unwrap();
-            assert!(Instant::now() < deadline);
+            let view = store.view(a).await.unwrap();
+            if view.as_ref().is_some_and(|view| view["sequence"] == 6) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the view was never applied again: {view:?}"
+            );
         }
-        assert_eq!(applied, 6);
-        assert_eq!(store.view(a).await.unwrap().unwrap()["sequence"], 6);
+        assert!(applied <= 6, "entries applied twice: {applied}");
         // Another process (a new pool) starts from the stored checkpoint: nothing to do.
         let other = db.connect().await;
         assert_eq!(other.catch_up().await.unwrap(), 0);
