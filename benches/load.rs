@@ -88,6 +88,11 @@ struct Args {
     /// How long `appends` posts for, after a warm-up of a fifth of it.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// How many times `appends` measures each shape, with its baselines each time; with more
+    /// than one, it also reports the median and range of each ratio, which on a shared machine
+    /// are steadier than any one run's.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Requests measured per case in `replay` and `length`.
     #[arg(long, default_value_t = 200)]
     samples: usize,
@@ -573,7 +578,7 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
             clients,
             projects: args.projects.max(clients),
         };
-        let measured = appends_run(lab, backend, args, shape, n == 0).await?;
+        let measured = appends_repeated(lab, backend, args, &shape, n == 0).await?;
         if clients == 16 {
             spread_16 = Some(measured);
         }
@@ -583,15 +588,82 @@ async fn appends(lab: &Lab, backend: Backend, args: &Args) -> Outcome {
         clients: 16,
         projects: 1,
     };
-    let measured = appends_run(lab, backend, args, hot, false).await?;
+    let measured = appends_repeated(lab, backend, args, &hot, false).await?;
     if let Some(spread) = spread_16 {
         println!(
-            "  ratio hot project/{} projects at 16 clients: {:.2} (target >= 0.5)",
+            "  ratio hot project/{} projects at 16 clients: {:.2} (target >= 0.5){}",
             args.projects.max(16),
-            measured / spread
+            measured / spread,
+            if args.repeat > 1 {
+                ", of the medians"
+            } else {
+                ""
+            }
         );
     }
     Ok(())
+}
+
+/// What one run of a shape measured: Coprod's appends/s and its ratios to the baselines.
+struct AppendRun {
+    per_second: f64,
+    to_single_row: f64,
+    to_batches: f64,
+    p99_ms: f64,
+}
+
+/// Runs a shape `--repeat` times (bare HTTP on the first only, if asked); with more than one
+/// run, prints the median and range of each figure. Returns the median appends/s.
+async fn appends_repeated(
+    lab: &Lab,
+    backend: Backend,
+    args: &Args,
+    shape: &Shape,
+    over_bare_http: bool,
+) -> Outcome<f64> {
+    let mut runs = Vec::new();
+    for run in 0..args.repeat.max(1) {
+        runs.push(appends_run(lab, backend, args, shape, over_bare_http && run == 0).await?);
+    }
+    if runs.len() > 1 {
+        println!();
+        println!(
+            "  over {} runs of {} clients on {} project(s), median (lowest–highest):",
+            runs.len(),
+            shape.clients,
+            shape.projects
+        );
+        for (what, figure) in [
+            (
+                "appends/s",
+                median_and_range(runs.iter().map(|r| r.per_second)),
+            ),
+            (
+                "appends/raw single-row",
+                median_and_range(runs.iter().map(|r| r.to_single_row)),
+            ),
+            (
+                "appends/raw batches",
+                median_and_range(runs.iter().map(|r| r.to_batches)),
+            ),
+            ("p99 (ms)", median_and_range(runs.iter().map(|r| r.p99_ms))),
+        ] {
+            let (median, lowest, highest) = figure;
+            let digits = if median >= 100.0 { 0 } else { 2 };
+            println!("    {what}: {median:.digits$} ({lowest:.digits$}–{highest:.digits$})");
+        }
+    }
+    Ok(median_and_range(runs.iter().map(|r| r.per_second)).0)
+}
+
+/// The median (the lower middle of an even count), lowest and highest of `figures`.
+fn median_and_range(figures: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+    let mut sorted: Vec<f64> = figures.collect();
+    sorted.sort_unstable_by(f64::total_cmp);
+    match (sorted.first(), sorted.last()) {
+        (Some(&lowest), Some(&highest)) => (sorted[(sorted.len() - 1) / 2], lowest, highest),
+        _ => (0.0, 0.0, 0.0),
+    }
 }
 
 /// Runs Coprod and its two baselines on one shape; returns Coprod's appends/s.
@@ -599,10 +671,10 @@ async fn appends_run(
     lab: &Lab,
     backend: Backend,
     args: &Args,
-    shape: Shape,
+    shape: &Shape,
     over_bare_http: bool,
-) -> Outcome<f64> {
-    let Shape { clients, projects } = shape;
+) -> Outcome<AppendRun> {
+    let &Shape { clients, projects } = shape;
     println!();
     println!(
         "## appends [{backend}]: {clients} clients, {projects} project{}, {} s (+{} s warm-up), \
@@ -721,12 +793,16 @@ async fn appends_run(
         Backend::Postgres => 1.0,
         Backend::Sqlite => 2.0,
     };
+    let run = AppendRun {
+        per_second: measured.per_second(),
+        to_single_row: measured.per_second() / inserted.per_second(),
+        to_batches: measured.per_second() / batched.rows_per_second,
+        p99_ms: measured.percentile(99.0).as_secs_f64() * 1e3,
+    };
     println!(
         "  ratio appends/raw single-row: {:.2} (target >= {target:.1}); appends/raw batches: \
-         {:.2} (target >= 0.5); p99 {} (target < 25 ms)",
-        measured.per_second() / inserted.per_second(),
-        measured.per_second() / batched.rows_per_second,
-        ms(measured.percentile(99.0))
+         {:.2} (target >= 0.5); p99 {:.2} ms (target < 25 ms)",
+        run.to_single_row, run.to_batches, run.p99_ms
     );
     if let Some(over_http) = over_http {
         println!("  the same over bare HTTP: {}", over_http.summary());
@@ -736,7 +812,7 @@ async fn appends_run(
             over_http.per_second() / inserted.per_second()
         );
     }
-    Ok(measured.per_second())
+    Ok(run)
 }
 
 /// The entries of each group Coprod committed between two counts (in no particular order).
