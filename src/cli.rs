@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::config::{
     BODY_TIMEOUT_ENV, DATABASE_URL_ENV, DEFAULT_DATABASE_URL, DEFAULT_DEMO_DATABASE_URL,
     DEFAULT_LISTEN, DEMO_KEY_FILE_NAME, HEADER_TIMEOUT_ENV, IDLE_TIMEOUT_ENV, LISTEN_ENV,
-    MAX_CONNECTIONS_ENV,
+    MAX_CONNECTIONS_ENV, WORKER_THREADS_ENV,
 };
 use crate::connections::ConnectionLimits;
 use crate::demo::{self, DemoError, Prepared};
@@ -78,6 +78,21 @@ pub struct Typed {
 }
 
 impl Cli {
+    /// The async runtime this command runs on: `--worker-threads` threads for `serve` when
+    /// given, otherwise tokio's default (one per core, or `TOKIO_WORKER_THREADS`).
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all();
+        if let Command::Serve {
+            worker_threads: Some(threads),
+            ..
+        } = &self.command
+        {
+            builder.worker_threads(usize::from(*threads));
+        }
+        builder.build()
+    }
+
     /// This process's command line (clap prints the help or the mistake, and exits, when it
     /// cannot be read).
     pub fn from_command_line() -> Cli {
@@ -134,6 +149,11 @@ pub enum Command {
               default_value_t = crate::config::DEFAULT_READ_MAX_LAG_SECONDS,
               value_parser = clap::value_parser!(u64).range(1..=86_400), requires = "read_database")]
         read_max_lag: u64,
+        /// Threads that run requests and appends; one per core by default. On a small machine
+        /// that the database shares, fewer may serve light loads faster (docs/operations.md).
+        #[arg(long, env = WORKER_THREADS_ENV, value_name = "N", allow_negative_numbers = true,
+              value_parser = clap::value_parser!(u16).range(1..=1024))]
+        worker_threads: Option<u16>,
     },
     /// Apply the database migrations.
     Migrate,
@@ -439,6 +459,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             ref rate_limits,
             ref read_database,
             read_max_lag,
+            worker_threads: _,
         } => {
             let every =
                 crate::checkpoint_key::parse_every(checkpoint_every).map_err(CliError::Other)?;

@@ -22,6 +22,8 @@ pub const HEADER_TIMEOUT_ENV: &str = "COPROD_HEADER_TIMEOUT";
 pub const BODY_TIMEOUT_ENV: &str = "COPROD_BODY_TIMEOUT";
 pub const IDLE_TIMEOUT_ENV: &str = "COPROD_IDLE_TIMEOUT";
 pub const MAX_CONNECTIONS_ENV: &str = "COPROD_MAX_CONNECTIONS";
+/// `coprod serve`'s async worker threads (one per core when unset).
+pub const WORKER_THREADS_ENV: &str = "COPROD_WORKER_THREADS";
 /// `1` switches the logs (on stderr) to JSON lines.
 pub const LOG_JSON_ENV: &str = "COPROD_LOG_JSON";
 /// The log filter (tracing-subscriber `EnvFilter` syntax); `info` when unset.

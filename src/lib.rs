@@ -128,7 +128,12 @@ pub async fn serve_state(
 ) -> Result<(), ServeError> {
     http::metrics::handle();
     let listener = TcpListener::bind(listen).await?;
-    tracing::info!(address = %listener.local_addr()?, ?limits, "coprod is listening");
+    tracing::info!(
+        address = %listener.local_addr()?,
+        ?limits,
+        worker_threads = tokio::runtime::Handle::current().metrics().num_workers(),
+        "coprod is listening"
+    );
     serve_on_with(listener, state, limits, shutdown_signal()).await?;
     tracing::info!("coprod stopped");
     Ok(())

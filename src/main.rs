@@ -5,8 +5,15 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     coprod::config::init_logging();
-    coprod::cli::run(coprod::cli::Cli::from_command_line()).await
+    let cli = coprod::cli::Cli::from_command_line();
+    // Built after the command line is read, since `serve --worker-threads` sizes it.
+    match cli.runtime() {
+        Ok(runtime) => runtime.block_on(coprod::cli::run(cli)),
+        Err(error) => {
+            eprintln!("coprod: cannot start the async runtime: {error}");
+            ExitCode::from(2)
+        }
+    }
 }

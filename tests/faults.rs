@@ -511,3 +511,61 @@ async fn postgres_sigterm_finishes_requests_in_flight_and_exits_zero() {
     let log = dir.path().join("server.log");
     graceful_shutdown(test, &database, token, &log).await;
 }
+
+/// `serve --worker-threads 1` runs every request and the group committer on one thread: under
+/// sixteen concurrent writers it still answers each, commits in groups, and keeps the log whole.
+/// A number out of range is refused, naming the flag, before anything is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_worker_thread_serves_concurrent_writers_and_bad_counts_are_refused() {
+    let _serial = SERIAL.lock().await;
+    let test = "one_worker_thread";
+    let started = Instant::now();
+    let dir = work_dir();
+    let (database, token) = sqlite(&dir);
+    let log = dir.path().join("server.log");
+    let server = Server::spawn_with(
+        "S",
+        &database,
+        free_port(),
+        &log,
+        &["--worker-threads", "1"],
+    )
+    .await;
+    let listening = std::fs::read_to_string(&log).expect("the server's log");
+    assert!(
+        listening
+            .lines()
+            .any(|line| line.contains("coprod is listening") && line.contains("worker_threads=1")),
+        "the runtime has one worker thread: {listening}"
+    );
+    let mut load = Load::new(token, vec![server.base.clone()], SETTLE_WITHIN);
+    load.register_projects(PROJECTS).await;
+    let load = Arc::new(load);
+    run_writers(&load, WRITERS, WRITES_EACH).await;
+    assert_no_panic(&log);
+    assert_grouped(&load, &server.base, &database).await;
+    let entries = check_log(&load, &server.base, &database).await;
+    assert_eq!(entries, PROJECTS * 2 + WRITERS * WRITES_EACH);
+    report(test, started, &load, entries);
+
+    let fresh = dir.path().join("fresh");
+    let fresh_database = format!("sqlite://{}", fresh.join("coprod.db").display());
+    for count in ["0", "1025", "-1", "two"] {
+        let out = blocking(|| {
+            server::coprod(
+                &fresh_database,
+                &[
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--worker-threads",
+                    count,
+                ],
+            )
+        });
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{count}: {said}");
+        assert!(said.contains("--worker-threads"), "{count}: {said}");
+        assert!(!fresh.exists(), "{count}: a database was made");
+    }
+}
