@@ -603,6 +603,58 @@ async fn the_events_table_refuses_update_and_delete() {
     }
 }
 
+/// Every append writes each index of the events table, so it keeps only those a read uses: the
+/// stream's unique key (reads by sequence, and the check of every append) and, on PostgreSQL,
+/// the catch-up reader's `(xid, position)`. Reads "as of" a moment cut the stream by
+/// `recorded_at` in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_table_keeps_only_the_indexes_reads_use() {
+    for db in kit::backends().await {
+        eprintln!("backend: {}", db.backend);
+        let _store = db.store().await;
+        let sql = match db.backend {
+            Backend::Postgres => {
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'events' ORDER BY indexdef"
+            }
+            Backend::Sqlite => {
+                "SELECT coalesce(sql, name) FROM sqlite_master \
+                 WHERE type = 'index' AND tbl_name = 'events' ORDER BY 1"
+            }
+        };
+        let indexes: Vec<(String,)> = match db.backend {
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+                sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+            }
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+                sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+            }
+        };
+        let indexes: Vec<String> = indexes.into_iter().map(|(i,)| i).collect();
+        assert!(
+            indexes.iter().all(|i| !i.contains("recorded_at")),
+            "{}: {indexes:?}",
+            db.backend
+        );
+        assert!(
+            indexes
+                .iter()
+                .any(|i| i.contains("aggregate_type, aggregate_id, sequence")
+                    || i.starts_with("sqlite_autoindex_events")),
+            "{}: the stream's unique key: {indexes:?}",
+            db.backend
+        );
+        let expected = match db.backend {
+            // The primary key, the stream's unique key and the catch-up reader's index.
+            Backend::Postgres => 3,
+            // The stream's unique key (the position is the rowid).
+            Backend::Sqlite => 1,
+        };
+        assert_eq!(indexes.len(), expected, "{}: {indexes:?}", db.backend);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Views
 
