@@ -625,6 +625,7 @@ async fn appends_repeated(
     for run in 0..args.repeat.max(1) {
         runs.push(appends_run(lab, backend, args, shape, over_bare_http && run == 0).await?);
     }
+    let per_second = median_and_range(runs.iter().map(|r| r.per_second));
     if runs.len() > 1 {
         println!();
         println!(
@@ -634,10 +635,7 @@ async fn appends_repeated(
             shape.projects
         );
         for (what, figure) in [
-            (
-                "appends/s",
-                median_and_range(runs.iter().map(|r| r.per_second)),
-            ),
+            ("appends/s", per_second),
             (
                 "appends/raw single-row",
                 median_and_range(runs.iter().map(|r| r.to_single_row)),
@@ -653,7 +651,7 @@ async fn appends_repeated(
             println!("    {what}: {median:.digits$} ({lowest:.digits$}–{highest:.digits$})");
         }
     }
-    Ok(median_and_range(runs.iter().map(|r| r.per_second)).0)
+    Ok(per_second.0)
 }
 
 /// The median (the lower middle of an even count), lowest and highest of `figures`.

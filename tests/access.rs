@@ -392,13 +392,18 @@ async fn requests_past_the_rate_limits_are_answered_429_with_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_rate_limits_stop_the_server_naming_the_accepted_forms() {
+async fn malformed_serve_settings_stop_the_server_naming_what_is_accepted() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let database = format!("sqlite://{}", dir.path().join("coprod.db").display());
-    for (flag, value) in [
-        ("--api-limit", "10/minute"),
-        ("--sign-in-limit", "0/min"),
-        ("--sign-in-limit", "lots"),
+    let rate_limit_forms: &[&str] = &["10/min", "off"];
+    for (flag, value, accepted) in [
+        ("--api-limit", "10/minute", rate_limit_forms),
+        ("--sign-in-limit", "0/min", rate_limit_forms),
+        ("--sign-in-limit", "lots", rate_limit_forms),
+        ("--worker-threads", "0", &["1..=1024"]),
+        ("--worker-threads", "1025", &["1..=1024"]),
+        ("--worker-threads", "-1", &[]),
+        ("--worker-threads", "two", &[]),
     ] {
         let out = coprod(
             &database,
@@ -407,7 +412,7 @@ async fn malformed_rate_limits_stop_the_server_naming_the_accepted_forms() {
         assert_eq!(out.status.code(), Some(2), "{flag} {value}");
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
-            said.contains(flag) && said.contains("10/min") && said.contains("off"),
+            said.contains(flag) && accepted.iter().all(|form| said.contains(form)),
             "{flag} {value}: {said}"
         );
         assert!(

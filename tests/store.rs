@@ -121,57 +121,53 @@ async fn seeded(store: &Store, organisation: &str) -> Uuid {
 // ---------------------------------------------------------------------------------------------
 // Raw SQL, for what the store's API deliberately cannot do
 
+/// `$body` with `$pool` a pool of its own on `db`'s database, closed afterwards: the same code
+/// for either backend.
+macro_rules! with_raw_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.backend {
+            Backend::Postgres => {
+                let $pool = sqlx::PgPool::connect(&$db.url).await.unwrap();
+                let result = $body;
+                $pool.close().await;
+                result
+            }
+            Backend::Sqlite => {
+                let $pool = sqlx::SqlitePool::connect(&$db.url).await.unwrap();
+                let result = $body;
+                $pool.close().await;
+                result
+            }
+        }
+    };
+}
+
 async fn raw_execute(db: &TestDb, sql: &str) -> Result<u64, String> {
-    match db.backend {
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let result = sqlx::query(sql).execute(&pool).await;
-            pool.close().await;
-            result.map(|r| r.rows_affected()).map_err(|e| e.to_string())
-        }
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            let result = sqlx::query(sql).execute(&pool).await;
-            pool.close().await;
-            result.map(|r| r.rows_affected()).map_err(|e| e.to_string())
-        }
-    }
+    with_raw_pool!(db, |pool| sqlx::query(sql)
+        .execute(&pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| e.to_string()))
 }
 
 /// `(recorded_at column, metadata)` of every entry, by position.
 async fn raw_recorded_at(db: &TestDb) -> Vec<(String, Value)> {
     let sql = "SELECT recorded_at, metadata FROM events ORDER BY position";
-    match db.backend {
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-        }
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-        }
-    }
+    with_raw_pool!(db, |pool| sqlx::query_as(sql)
+        .fetch_all(&pool)
+        .await
+        .unwrap())
 }
 
 async fn raw_strings(db: &TestDb, sql: &str) -> Vec<Vec<String>> {
-    match db.backend {
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let rows: Vec<(String, String, String, String, String)> =
-                sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-            rows.into_iter()
-                .map(|(a, b, c, d, e)| vec![a, b, c, d, e])
-                .collect()
-        }
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            let rows: Vec<(String, String, String, String, String)> =
-                sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
-            rows.into_iter()
-                .map(|(a, b, c, d, e)| vec![a, b, c, d, e])
-                .collect()
-        }
-    }
+    let rows: Vec<(String, String, String, String, String)> =
+        with_raw_pool!(db, |pool| sqlx::query_as(sql)
+            .fetch_all(&pool)
+            .await
+            .unwrap());
+    rows.into_iter()
+        .map(|(a, b, c, d, e)| vec![a, b, c, d, e])
+        .collect()
 }
 
 /// Catches up until `project` shows `sequence` (on PostgreSQL another database's transaction can
@@ -621,16 +617,10 @@ async fn the_events_table_keeps_only_the_indexes_reads_use() {
                  WHERE type = 'index' AND tbl_name = 'events' ORDER BY 1"
             }
         };
-        let indexes: Vec<(String,)> = match db.backend {
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-                sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-            }
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-                sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-            }
-        };
+        let indexes: Vec<(String,)> = with_raw_pool!(db, |pool| sqlx::query_as(sql)
+            .fetch_all(&pool)
+            .await
+            .unwrap());
         let indexes: Vec<String> = indexes.into_iter().map(|(i,)| i).collect();
         assert!(
             indexes.iter().all(|i| !i.contains("recorded_at")),
