@@ -142,20 +142,7 @@ impl Db {
         if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(database_url)
                 .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(10)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .test_before_acquire(false)
-                .before_acquire(|connection, meta| {
-                    Box::pin(async move {
-                        if meta.idle_for > PING_AFTER_IDLE {
-                            sqlx::Connection::ping(connection).await?;
-                        }
-                        Ok(true)
-                    })
-                })
-                .connect_with(options)
-                .await?;
+            let pool = postgres_pool_options(10).connect_with(options).await?;
             Ok(Db::Postgres(pool))
         } else if database_url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(database_url)
@@ -184,6 +171,20 @@ impl Db {
             Err(StoreError::Internal(format!(
                 "unsupported database URL '{database_url}': use sqlite://PATH or postgres://…"
             )))
+        }
+    }
+
+    /// A pool of `connections` for the same database, whose connections are opened by the
+    /// runtime that first uses them: on PostgreSQL a new pool, whose sockets are then polled
+    /// by that runtime rather than this one's; a SQLite connection is a thread of its own,
+    /// which wakes whichever runtime awaits it, so the same pool is shared.
+    pub(crate) fn for_another_runtime(&self, connections: u32) -> Db {
+        match self {
+            Db::Postgres(pool) => Db::Postgres(
+                postgres_pool_options(connections)
+                    .connect_lazy_with(pool.connect_options().as_ref().clone()),
+            ),
+            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
         }
     }
 
@@ -376,6 +377,21 @@ impl Db {
 /// Makes ready the place of a SQLite database file: its directory (`./data` by default) and an
 /// empty file, both readable by their owner only (0700, 0600) when Coprod creates them. SQLite
 /// gives the `-wal` and `-shm` files it makes the database file's mode, so they are 0600 too.
+fn postgres_pool_options(connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 fn prepare_sqlite_file(file: &Path) -> Result<(), StoreError> {
     let text = file.to_string_lossy();
     if text.is_empty() || text == ":memory:" || text.starts_with("file:") {

@@ -272,7 +272,7 @@ impl GroupCommitter {
             None => {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 let (db, counters) = (self.db.clone(), self.counters.clone());
-                tokio::spawn(run(receiver, db, self.instance, counters));
+                start_committer(receiver, db, self.instance, counters);
                 *queue = Some(sender.clone());
                 sender
             }
@@ -314,6 +314,47 @@ pub(crate) fn groups_in_flight(db: &Db) -> usize {
     }
 }
 
+/// Starts the committer on a thread of its own, with a runtime of its own, which ends once the
+/// queue's last sender is gone (the store was dropped). Every append waits on the committer, so
+/// it must run as soon as a commit returns: as a task among the server's, it waited behind the
+/// requests queued on its worker, and the database's answer was read only when a worker next
+/// looked at the sockets. On a thread of its own the kernel wakes it when the answer arrives.
+/// If the thread cannot start, the queue is dropped and each append is answered as unavailable.
+fn start_committer(
+    queue: mpsc::UnboundedReceiver<(Append, Reply)>,
+    db: Db,
+    instance: Uuid,
+    counters: Arc<Counters>,
+) {
+    let started = std::thread::Builder::new()
+        .name("coprod-committer".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    tracing::error!(%error, "the group committer could not start its runtime");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                // Groups in flight, the announcer, and the transaction that finds which append
+                // of a refused group lost its check.
+                let connections = groups_in_flight(&db) as u32 + 2;
+                let db = db.for_another_runtime(connections);
+                run(queue, db.clone(), instance, counters).await;
+                if let Db::Postgres(pool) = db {
+                    pool.close().await;
+                }
+            });
+        });
+    if let Err(error) = started {
+        tracing::error!(%error, "the group committer's thread could not start");
+    }
+}
+
 /// The committer's task: takes whatever has queued up (bounded), hands it to a writer as one
 /// group, and starts again; each writer answers its group's appends once its commit returned.
 /// While the groups in flight commit, the next gathers in the queue.
@@ -334,9 +375,8 @@ async fn run(
         Db::Postgres(pool) => Some(others::Announcer::start(pool.clone(), instance)),
         Db::Sqlite(_) => None,
     };
-    // The groups in flight are futures of this task, not tasks of their own: a spawned task
-    // waits behind every request queued on its worker before it starts, while this task, woken
-    // by a commit's answer, runs next.
+    // The groups in flight are futures of this task, not tasks of their own: woken by a
+    // commit's answer, this task answers its appends and starts the next group in one go.
     let mut writers = FuturesUnordered::new();
     let mut carried = None;
     loop {
