@@ -725,7 +725,6 @@ async fn appends_run(
     )
     .await?;
     let groups = group_sizes(&groups_before, &server.store.group_commits());
-    let writers = server.store.groups_in_flight();
     let rows = stored_rows_after(&raw_store, from).await?;
     raw_store.close().await;
     Arc::try_unwrap(server)
@@ -754,11 +753,10 @@ async fn appends_run(
     raw.close().await;
     lab.remove(baseline).await?;
     // Baseline 2: the same rows in batches of the sizes Coprod's groups had, one transaction
-    // (one durable commit) each, by as many writers as Coprod's committer has groups in flight,
-    // each writing one batch after another.
+    // (one durable commit) each, one after another as Coprod's committer writes them.
     let batched_db = lab.scratch(backend, "raw_batches").await?;
     let raw = Raw::open(&batched_db).await?;
-    let batched = insert_batches(&raw, &rows, &groups, writers).await?;
+    let batched = insert_batches(&raw, &rows, &groups).await?;
     raw.close().await;
     lab.remove(batched_db).await?;
     // The same rows again, each posted over HTTP to a bare handler that inserts it.
@@ -782,8 +780,7 @@ async fn appends_run(
     );
     println!("  raw single-row inserts: {}", inserted.summary());
     println!(
-        "  raw batches of coprod's group sizes ({writers} writer{}): {} rows/s; per batch {}",
-        if writers == 1 { "" } else { "s" },
+        "  raw batches of coprod's group sizes (one writer): {} rows/s; per batch {}",
         format_args!("{:.0}", batched.rows_per_second),
         batched.latencies.summary()
     );
@@ -837,20 +834,15 @@ struct Batched {
 }
 
 /// Inserts `rows`, in order, in multi-row INSERTs of the sizes `groups` lists (taken in turn,
-/// largest first, and again from the start if the rows outlast them), by `writers` concurrent
-/// writers that each take the next batch when their last one has committed.
-async fn insert_batches(
-    raw: &Raw,
-    rows: &[Row],
-    groups: &[usize],
-    writers: usize,
-) -> Outcome<Batched> {
+/// largest first, and again from the start if the rows outlast them), one after another, as
+/// Coprod's committer writes its groups.
+async fn insert_batches(raw: &Raw, rows: &[Row], groups: &[usize]) -> Outcome<Batched> {
     let mut sizes = groups.to_vec();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     if sizes.is_empty() {
         sizes.push(1);
     }
-    let mut batches: Vec<Vec<Row>> = Vec::new();
+    let mut batches: Vec<&[Row]> = Vec::new();
     let mut rest = rows;
     for &size in sizes.iter().cycle() {
         if rest.is_empty() {
@@ -858,45 +850,28 @@ async fn insert_batches(
         }
         let (batch, after) = rest.split_at(size.min(rest.len()));
         rest = after;
-        batches.push(batch.to_vec());
+        batches.push(batch);
     }
-    let queue = Arc::new(std::sync::Mutex::new(batches.into_iter()));
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..writers.max(1) {
-        let (raw, queue) = (raw.clone(), queue.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let next = queue
-                    .lock()
-                    .map_err(|_| fail("batch queue poisoned"))?
-                    .next();
-                let Some(batch) = next else { break };
-                let begun = Instant::now();
-                on_raw!(&raw, |pool, Db| {
-                    let mut insert = QueryBuilder::<Db>::new(INSERT_EVENT);
-                    insert.push_values(&batch, |mut values, row| {
-                        values
-                            .push_bind("project")
-                            .push_bind(row.aggregate_id.clone())
-                            .push_bind(row.sequence)
-                            .push_bind(row.event_type.clone())
-                            .push_bind(row.event_version.clone())
-                            .push_bind(row.payload.clone())
-                            .push_bind(row.metadata.clone());
-                    });
-                    // One statement: its own transaction, one durable commit.
-                    insert.build().execute(pool).await?;
-                });
-                latencies.push(begun.elapsed());
-            }
-            Outcome::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
+    let mut latencies = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let begun = Instant::now();
+        on_raw!(raw, |pool, Db| {
+            let mut insert = QueryBuilder::<Db>::new(INSERT_EVENT);
+            insert.push_values(batch, |mut values, row| {
+                values
+                    .push_bind("project")
+                    .push_bind(row.aggregate_id.clone())
+                    .push_bind(row.sequence)
+                    .push_bind(row.event_type.clone())
+                    .push_bind(row.event_version.clone())
+                    .push_bind(row.payload.clone())
+                    .push_bind(row.metadata.clone());
+            });
+            // One statement: its own transaction, one durable commit.
+            insert.build().execute(pool).await?;
+        });
+        latencies.push(begun.elapsed());
     }
     let elapsed = started.elapsed();
     Ok(Batched {

@@ -170,11 +170,6 @@ impl Store {
         self.inner.conflict_retries.load(Ordering::Relaxed)
     }
 
-    /// How many group commits this store writes at once, at most (each on its own connection).
-    pub fn groups_in_flight(&self) -> usize {
-        group::groups_in_flight(&self.inner.db)
-    }
-
     /// The group commits this store has made so far.
     pub fn group_commits(&self) -> GroupCommits {
         self.inner.committer.counts()

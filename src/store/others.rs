@@ -12,7 +12,8 @@
 //!
 //! Why not `NOTIFY` inside each group's transaction: PostgreSQL serialises every transaction
 //! that notifies, through its commit and the log's flush, on one lock for the whole cluster, so
-//! two groups in flight could never share a flush; and each group would wake every listener.
+//! the groups of several servers could never share a flush; and each group would wake every
+//! listener.
 //! The announcer sends one notifying statement at a time, gathering the groups that commit
 //! meanwhile, and does not wait for the log's flush (`synchronous_commit` off for that
 //! statement alone): an announcement lost in a crash is one that came too late.
