@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use coprod::clock::Clock;
-use coprod::store::{AccessRole, ExecuteError, IdempotentRecord, Store, StoreError};
+use coprod::store::{
+    AccessRole, ExecuteError, IdempotentRecord, Store, StoreError, COMMITTER_NAME,
+};
 use coprod_domain::digest::{chain_next, verify_chain, RECORDED_AT_KEY};
 use coprod_domain::{
     CommandContext, CorrectionRecorded, Digest, Fact, ParticipantJoined, ParticipantKind,
@@ -1601,4 +1603,43 @@ async fn appends_to_one_project_share_groups_and_chain_in_order() {
         let view = caught_up_view(&store, id, entries.len() as u64).await;
         assert_eq!(view["sequence"], json!(entries.len()));
     }
+}
+
+/// The group committer runs on a thread of its own with, on PostgreSQL, connections of its own
+/// (named in `pg_stat_activity`); it stops, and closes them, once its store is dropped, so
+/// that a process that opens stores one after another does not keep every one's connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_store_stops_its_committer_and_closes_its_connections() {
+    let Some(db) = kit::postgres().await else {
+        return;
+    };
+    let committer_connections = || async {
+        let (count,): (i64,) = with_raw_pool!(db, |pool| sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1"
+        )
+        .bind(COMMITTER_NAME)
+        .fetch_one(&pool)
+        .await
+        .unwrap());
+        count
+    };
+    let store = db.store().await;
+    seeded(&store, "oxon").await;
+    let open = committer_connections().await;
+    assert!(
+        open >= 1,
+        "the committer's connections while it writes: {open}"
+    );
+    drop(store);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut left = committer_connections().await;
+    while left > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = committer_connections().await;
+    }
+    assert_eq!(
+        left, 0,
+        "the committer's connections 10 s after its store was dropped"
+    );
 }

@@ -176,13 +176,18 @@ impl Db {
 
     /// A pool of `connections` for the same database, whose connections are opened by the
     /// runtime that first uses them: on PostgreSQL a new pool, whose sockets are then polled
-    /// by that runtime rather than this one's; a SQLite connection is a thread of its own,
+    /// by that runtime rather than this one's, and which names itself `application_name` to
+    /// the server (as `pg_stat_activity` shows); a SQLite connection is a thread of its own,
     /// which wakes whichever runtime awaits it, so the same pool is shared.
-    pub(crate) fn for_another_runtime(&self, connections: u32) -> Db {
+    pub(crate) fn for_another_runtime(&self, connections: u32, application_name: &str) -> Db {
         match self {
             Db::Postgres(pool) => Db::Postgres(
-                postgres_pool_options(connections)
-                    .connect_lazy_with(pool.connect_options().as_ref().clone()),
+                postgres_pool_options(connections).connect_lazy_with(
+                    pool.connect_options()
+                        .as_ref()
+                        .clone()
+                        .application_name(application_name),
+                ),
             ),
             Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
         }

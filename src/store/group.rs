@@ -300,6 +300,9 @@ impl GroupCommitter {
     }
 }
 
+/// The name of the committer's thread, and of its PostgreSQL connections (`application_name`).
+pub const COMMITTER_NAME: &str = "coprod-committer";
+
 /// Starts the committer on a thread of its own, with a runtime of its own, which ends once the
 /// queue's last sender is gone (the store was dropped). Every append waits on the committer, so
 /// it must run as soon as a commit returns: as a task among the server's, it waited behind the
@@ -313,7 +316,7 @@ fn start_committer(
     counters: Arc<Counters>,
 ) {
     let started = std::thread::Builder::new()
-        .name("coprod-committer".into())
+        .name(COMMITTER_NAME.into())
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -327,7 +330,7 @@ fn start_committer(
             };
             runtime.block_on(async move {
                 // The group's statement (or transaction), and the announcer's.
-                let db = db.for_another_runtime(2);
+                let db = db.for_another_runtime(2, COMMITTER_NAME);
                 run(queue, db.clone(), instance, counters).await;
                 if let Db::Postgres(pool) = db {
                     pool.close().await;

@@ -69,7 +69,7 @@ pub use checkpoints::{
 pub use crypto::{hmac_sha256, KeyError, MasterKey};
 pub use erasure::ErasureResidue;
 pub use error::{ExecuteError, StoreError};
-pub use group::GroupCommits;
+pub use group::{GroupCommits, COMMITTER_NAME};
 pub use idempotency::{Claim, ClaimTicket, IdempotentRecord, IDEMPOTENCY_RETENTION};
 pub use invitations::{Invitation, InvitationState, IssuedInvitation};
 pub use keys::MasterKeyRefused;
