@@ -348,23 +348,30 @@ impl Row {
 const INSERT_EVENT: &str = "INSERT INTO events \
     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ";
 
+/// One multi-row INSERT of `rows` into `events`, for the backend `Db`.
+macro_rules! insert_rows {
+    ($Db:ty, $rows:expr) => {{
+        let mut insert = QueryBuilder::<$Db>::new(INSERT_EVENT);
+        insert.push_values($rows, |mut values, row| {
+            values
+                .push_bind("project")
+                .push_bind(row.aggregate_id.clone())
+                .push_bind(row.sequence)
+                .push_bind(row.event_type.clone())
+                .push_bind(row.event_version.clone())
+                .push_bind(row.payload.clone())
+                .push_bind(row.metadata.clone());
+        });
+        insert
+    }};
+}
+
 /// Loads rows in multi-row INSERTs, in one transaction (setting up data sets, not measured).
 async fn load_rows(raw: &Raw, rows: &[Row]) -> Outcome {
     on_raw!(raw, |pool, Db| {
         let mut tx = pool.begin().await?;
         for chunk in rows.chunks(LOAD_CHUNK) {
-            let mut insert = QueryBuilder::<Db>::new(INSERT_EVENT);
-            insert.push_values(chunk, |mut values, row| {
-                values
-                    .push_bind("project")
-                    .push_bind(row.aggregate_id.clone())
-                    .push_bind(row.sequence)
-                    .push_bind(row.event_type.clone())
-                    .push_bind(row.event_version.clone())
-                    .push_bind(row.payload.clone())
-                    .push_bind(row.metadata.clone());
-            });
-            insert.build().execute(&mut *tx).await?;
+            insert_rows!(Db, chunk).build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
     });
@@ -857,19 +864,8 @@ async fn insert_batches(raw: &Raw, rows: &[Row], groups: &[usize]) -> Outcome<Ba
     for batch in batches {
         let begun = Instant::now();
         on_raw!(raw, |pool, Db| {
-            let mut insert = QueryBuilder::<Db>::new(INSERT_EVENT);
-            insert.push_values(batch, |mut values, row| {
-                values
-                    .push_bind("project")
-                    .push_bind(row.aggregate_id.clone())
-                    .push_bind(row.sequence)
-                    .push_bind(row.event_type.clone())
-                    .push_bind(row.event_version.clone())
-                    .push_bind(row.payload.clone())
-                    .push_bind(row.metadata.clone());
-            });
             // One statement: its own transaction, one durable commit.
-            insert.build().execute(pool).await?;
+            insert_rows!(Db, batch).build().execute(pool).await?;
         });
         latencies.push(begun.elapsed());
     }
