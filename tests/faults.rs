@@ -512,8 +512,9 @@ async fn postgres_sigterm_finishes_requests_in_flight_and_exits_zero() {
     graceful_shutdown(test, &database, token, &log).await;
 }
 
-/// `serve --worker-threads 1` runs every request and the group committer on one thread: under
-/// sixteen concurrent writers it still answers each, commits in groups, and keeps the log whole.
+/// `serve --worker-threads 1` runs every request on one thread (the group committer has its
+/// own): under sixteen concurrent writers it still answers each, commits in groups, and keeps
+/// the log whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_worker_thread_serves_concurrent_writers() {
     let _serial = SERIAL.lock().await;

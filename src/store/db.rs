@@ -379,9 +379,7 @@ impl Db {
     }
 }
 
-/// Makes ready the place of a SQLite database file: its directory (`./data` by default) and an
-/// empty file, both readable by their owner only (0700, 0600) when Coprod creates them. SQLite
-/// gives the `-wal` and `-shm` files it makes the database file's mode, so they are 0600 too.
+/// The PostgreSQL pool's options, for the store's pool and the group committer's alike.
 fn postgres_pool_options(connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(connections)
@@ -397,6 +395,9 @@ fn postgres_pool_options(connections: u32) -> PgPoolOptions {
         })
 }
 
+/// Makes ready the place of a SQLite database file: its directory (`./data` by default) and an
+/// empty file, both readable by their owner only (0700, 0600) when Coprod creates them. SQLite
+/// gives the `-wal` and `-shm` files it makes the database file's mode, so they are 0600 too.
 fn prepare_sqlite_file(file: &Path) -> Result<(), StoreError> {
     let text = file.to_string_lossy();
     if text.is_empty() || text == ":memory:" || text.starts_with("file:") {

@@ -52,7 +52,6 @@ pub(crate) fn notices<'a>(instance: Uuid, projects: impl Iterator<Item = &'a str
 
 /// Announces the projects of committed groups to other processes (PostgreSQL): a task that sends
 /// what has gathered, one statement at a time, and ends when the announcer is dropped.
-#[derive(Clone)]
 pub(crate) struct Announcer {
     committed: mpsc::UnboundedSender<Vec<String>>,
 }
