@@ -29,7 +29,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// round trip), so that one the server closed meanwhile (a restart, an idle timeout) is replaced
 /// rather than failing a request. One in steady use is not: a ping on every use would double the
 /// round trips of a group commit, and a connection that broke in use fails its statement anyway.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -38,13 +38,13 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex as SyncMutex};
+use std::sync::{Arc, LazyLock, Mutex as SyncMutex};
 
 use cqrs_es::persist::SerializedEvent;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use super::db::{on_db, Db, AGGREGATE_TYPE};
+use super::db::{Db, AGGREGATE_TYPE, PING_AFTER_IDLE};
 use super::error::{classify, Failure};
 use super::idempotency::ClaimTicket;
 use super::keys::NewKey;
@@ -364,6 +364,7 @@ async fn run(
         Db::Postgres(pool) => Some(others::Announcer::start(pool.clone(), instance)),
         Db::Sqlite(_) => None,
     };
+    let mut writer = Writer::new(db);
     let mut carried = None;
     loop {
         let first = match carried.take() {
@@ -387,7 +388,7 @@ async fn run(
             group.push(next);
         }
         let (appends, replies): (Vec<Append>, Vec<Reply>) = group.into_iter().unzip();
-        let outcomes = write_group(&db, &appends, &counters).await;
+        let outcomes = write_group(&mut writer, &appends, &counters).await;
         if let Some(announcer) = &announcer {
             announcer.committed(
                 appends
@@ -412,7 +413,7 @@ async fn run(
 
 /// Writes a group: the outcome of each append, in order.
 async fn write_group(
-    db: &Db,
+    writer: &mut Writer,
     appends: &[Append],
     counters: &Counters,
 ) -> Vec<Result<(), NotWritten>> {
@@ -444,7 +445,7 @@ async fn write_group(
             counters.passes_again.fetch_add(1, Ordering::Relaxed);
         }
         passes += 1;
-        match write_once(db, appends, &live).await {
+        match write_once(writer, appends, &live).await {
             Ok(Pass::Committed) => {
                 let written = live;
                 let entries: usize = written.iter().map(|&i| appends[i].entries.len()).sum();
@@ -510,6 +511,53 @@ enum Pass {
     RolledBack { left_out: Vec<(usize, NotWritten)> },
 }
 
+/// Where the committer writes its groups. On PostgreSQL the connection of one group is kept for
+/// the next, rather than given back to the pool and taken again: every append waits while the
+/// committer goes between groups. A connection kept idle for longer than the pool would leave
+/// one unchecked is pinged first, as the pool would (`db.rs`).
+struct Writer {
+    db: Db,
+    kept: Option<(
+        sqlx::pool::PoolConnection<sqlx::Postgres>,
+        std::time::Instant,
+    )>,
+}
+
+impl Writer {
+    fn new(db: Db) -> Writer {
+        Writer { db, kept: None }
+    }
+
+    async fn take_connection(
+        &mut self,
+        pool: &sqlx::PgPool,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
+        if let Some((mut connection, last_used)) = self.kept.take() {
+            if last_used.elapsed() <= PING_AFTER_IDLE
+                || sqlx::Connection::ping(&mut *connection).await.is_ok()
+            {
+                return Ok(connection);
+            }
+            connection.close_on_drop();
+        }
+        pool.acquire().await
+    }
+
+    /// Keeps `connection` for the next group, unless its pass failed for another reason than an
+    /// append losing its check: it may then be broken (the server restarting, say), and is
+    /// closed, so that the next group takes a connection the pool has checked.
+    fn give_back<T>(
+        &mut self,
+        mut connection: sqlx::pool::PoolConnection<sqlx::Postgres>,
+        written: &Result<T, sqlx::Error>,
+    ) {
+        match written {
+            Err(error) if lost_check(error).is_none() => connection.close_on_drop(),
+            _ => self.kept = Some((connection, std::time::Instant::now())),
+        }
+    }
+}
+
 /// The rows of the live appends, sorted by project and sequence (so that two servers' groups
 /// take their row locks in the same order), with the append each belongs to.
 fn entry_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a EntryToWrite)> {
@@ -535,75 +583,118 @@ fn key_rows<'a>(appends: &'a [Append], live: &[usize]) -> Vec<(usize, &'a NewKey
 /// One pass over the live appends: one round trip first (one statement on PostgreSQL, one batch
 /// on SQLite), then, should an append have lost its check, one transaction that tells which
 /// (see the module's comment).
-async fn write_once(db: &Db, appends: &[Append], live: &[usize]) -> Result<Pass, sqlx::Error> {
-    let written = match db {
-        Db::Postgres(pool) => write_in_one_statement(pool, appends, live).await,
-        Db::Sqlite(pool) => write_in_one_batch(pool, appends, live).await,
-    };
-    match written {
-        Ok(()) => return Ok(Pass::Committed),
-        Err(error) => match lost_check(&error) {
-            // Alone in its pass, the append is the one that lost.
-            Some(why) if live.len() == 1 => {
-                return Ok(Pass::RolledBack {
-                    left_out: vec![(live[0], why)],
-                })
-            }
-            Some(_) => {}
-            None => return Err(error),
+async fn write_once(
+    writer: &mut Writer,
+    appends: &[Append],
+    live: &[usize],
+) -> Result<Pass, sqlx::Error> {
+    match &writer.db {
+        Db::Postgres(pool) => {
+            let pool = pool.clone();
+            let mut connection = writer.take_connection(&pool).await?;
+            let written = match write_in_one_statement(&mut connection, appends, live).await {
+                Ok(()) => Ok(Pass::Committed),
+                Err(error) => match lost_by(&error, live) {
+                    Some(LostBy::TheOnlyAppend(pass)) => Ok(pass),
+                    Some(LostBy::OneOfThem) => {
+                        let tx = sqlx::Connection::begin(&mut *connection).await;
+                        match tx {
+                            Ok(tx) => tell_which_lost(tx, appends, live).await,
+                            Err(error) => Err(error),
+                        }
+                    }
+                    None => Err(error),
+                },
+            };
+            writer.give_back(connection, &written);
+            written
+        }
+        Db::Sqlite(pool) => match write_in_one_batch(pool, appends, live).await {
+            Ok(()) => Ok(Pass::Committed),
+            Err(error) => match lost_by(&error, live) {
+                Some(LostBy::TheOnlyAppend(pass)) => Ok(pass),
+                Some(LostBy::OneOfThem) => {
+                    tell_which_lost(pool.begin().await?, appends, live).await
+                }
+                None => Err(error),
+            },
         },
     }
-    on_db!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        // 1. The answers: an append whose claim a retry took over is left out.
-        let answering: Vec<usize> = live
+}
+
+/// Who lost a check that refused a group's first round trip.
+enum LostBy {
+    /// Alone in its pass, the append is the one that lost.
+    TheOnlyAppend(Pass),
+    /// One or more of the pass's appends: a transaction tells which.
+    OneOfThem,
+}
+
+fn lost_by(error: &sqlx::Error, live: &[usize]) -> Option<LostBy> {
+    let why = lost_check(error)?;
+    Some(match live {
+        [only] => LostBy::TheOnlyAppend(Pass::RolledBack {
+            left_out: vec![(*only, why)],
+        }),
+        _ => LostBy::OneOfThem,
+    })
+}
+
+/// The transaction that tells which of the live appends lost its check (see the module's
+/// comment): it commits only if none did.
+async fn tell_which_lost<DB: GroupSql>(
+    mut tx: Tx<'_, DB>,
+    appends: &[Append],
+    live: &[usize],
+) -> Result<Pass, sqlx::Error> {
+    // 1. The answers: an append whose claim a retry took over is left out.
+    let answering: Vec<usize> = live
+        .iter()
+        .copied()
+        .filter(|&i| appends[i].answer.is_some())
+        .collect();
+    if !answering.is_empty() {
+        let answered = keep_answers(&mut tx, appends, &answering).await?;
+        let lost: Vec<(usize, NotWritten)> = answering
             .iter()
-            .copied()
-            .filter(|&i| appends[i].answer.is_some())
-            .collect();
-        if !answering.is_empty() {
-            let answered = keep_answers(&mut tx, appends, &answering).await?;
-            let lost: Vec<(usize, NotWritten)> = answering
-                .iter()
-                .filter(|&&i| {
-                    appends[i].answer.as_ref().is_some_and(|a| {
-                        !answered.contains(&(a.ticket.principal.clone(), a.ticket.key.clone()))
-                    })
+            .filter(|&&i| {
+                appends[i].answer.as_ref().is_some_and(|a| {
+                    !answered.contains(&(a.ticket.principal.clone(), a.ticket.key.clone()))
                 })
-                .map(|&i| (i, NotWritten::ClaimLost))
-                .collect();
-            if !lost.is_empty() {
-                tx.rollback().await?;
-                return Ok(Pass::RolledBack { left_out: lost });
-            }
-        }
-        // 2. The data keys: an append whose key another commit stored first starts again.
-        let keys = key_rows(appends, live);
-        if !keys.is_empty() {
-            let stored = insert_keys(&mut tx, &keys).await?;
-            let lost = losers(keys.iter().map(|(i, k)| {
-                let mine = (k.project_id.clone(), k.participant_id.clone());
-                (*i, stored.contains(&mine))
-            }));
-            if !lost.is_empty() {
-                tx.rollback().await?;
-                return Ok(Pass::RolledBack { left_out: lost });
-            }
-        }
-        // 3. The entries: an append whose sequence was taken was chained on a stale head.
-        let rows = entry_rows(appends, live);
-        let stored = insert_entries(&mut tx, &rows).await?;
-        let lost = losers(
-            rows.iter()
-                .map(|(i, e)| (*i, stored.contains(&(e.aggregate_id.clone(), e.sequence)))),
-        );
+            })
+            .map(|&i| (i, NotWritten::ClaimLost))
+            .collect();
         if !lost.is_empty() {
             tx.rollback().await?;
             return Ok(Pass::RolledBack { left_out: lost });
         }
-        tx.commit().await?;
-        Ok(Pass::Committed)
-    })
+    }
+    // 2. The data keys: an append whose key another commit stored first starts again.
+    let keys = key_rows(appends, live);
+    if !keys.is_empty() {
+        let stored = insert_keys(&mut tx, &keys).await?;
+        let lost = losers(keys.iter().map(|(i, k)| {
+            let mine = (k.project_id.clone(), k.participant_id.clone());
+            (*i, stored.contains(&mine))
+        }));
+        if !lost.is_empty() {
+            tx.rollback().await?;
+            return Ok(Pass::RolledBack { left_out: lost });
+        }
+    }
+    // 3. The entries: an append whose sequence was taken was chained on a stale head.
+    let rows = entry_rows(appends, live);
+    let stored = insert_entries(&mut tx, &rows).await?;
+    let lost = losers(
+        rows.iter()
+            .map(|(i, e)| (*i, stored.contains(&(e.aggregate_id.clone(), e.sequence)))),
+    );
+    if !lost.is_empty() {
+        tx.rollback().await?;
+        return Ok(Pass::RolledBack { left_out: lost });
+    }
+    tx.commit().await?;
+    Ok(Pass::Committed)
 }
 
 /// The appends with at least one row not written, each once, as conflicts.
@@ -677,32 +768,19 @@ fn lost_check(error: &sqlx::Error) -> Option<NotWritten> {
 /// A group without idempotent answers has no claim to check, and writes the keys and the
 /// entries alone (in alternating runs at 16 clients, about 6 % more appends per second).
 async fn write_in_one_statement(
-    pool: &sqlx::PgPool,
+    connection: &mut sqlx::PgConnection,
     appends: &[Append],
     live: &[usize],
 ) -> Result<(), sqlx::Error> {
     let rows = entry_rows(appends, live);
     let entries = EntryColumns::of(&rows);
     let answers = answers_of(appends, live);
-    // The answers' five columns come after the entries' seven, and the keys' after both.
-    let keys_from = if answers.is_empty() { 8 } else { 13 };
     let sql = if answers.is_empty() {
-        format!(
-            "WITH keys AS ({} RETURNING 1) {INSERT_ENTRIES_POSTGRES} ORDER BY r.n",
-            insert_keys_postgres(keys_from),
-        )
+        &*GROUP_WITHOUT_ANSWERS_POSTGRES
     } else {
-        format!(
-            "WITH answered AS ({} RETURNING 1), keys AS ({} RETURNING 1), \
-                  entries AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
-             SELECT 1 \
-             WHERE coprod_require((SELECT count(*) FROM answered) = cardinality($8::int[]), \
-                                  '{CLAIM_TAKEN_OVER}', 'an idempotency claim was taken over')",
-            keep_answers_postgres(8),
-            insert_keys_postgres(keys_from),
-        )
+        &*GROUP_WITH_ANSWERS_POSTGRES
     };
-    let mut query = sqlx::query(&sql)
+    let mut query = sqlx::query(sql)
         .bind(AGGREGATE_TYPE)
         .bind(entries.ids)
         .bind(entries.sequences)
@@ -726,10 +804,33 @@ async fn write_in_one_statement(
         .bind(keys.wrapped_keys)
         .bind(keys.master_key_ids)
         .bind(keys.created_at)
-        .execute(pool)
+        .execute(connection)
         .await?;
     Ok(())
 }
+
+/// The group's statement without idempotent answers: the entries' seven parameters, then the
+/// keys' five.
+static GROUP_WITHOUT_ANSWERS_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH keys AS ({} RETURNING 1) {INSERT_ENTRIES_POSTGRES} ORDER BY r.n",
+        insert_keys_postgres(8),
+    )
+});
+
+/// The group's statement with idempotent answers: the entries' seven parameters, the answers'
+/// five, then the keys' five.
+static GROUP_WITH_ANSWERS_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH answered AS ({} RETURNING 1), keys AS ({} RETURNING 1), \
+              entries AS ({INSERT_ENTRIES_POSTGRES} ORDER BY r.n RETURNING 1) \
+         SELECT 1 \
+         WHERE coprod_require((SELECT count(*) FROM answered) = cardinality($8::int[]), \
+                              '{CLAIM_TAKEN_OVER}', 'an idempotency claim was taken over')",
+        keep_answers_postgres(8),
+        insert_keys_postgres(13),
+    )
+});
 
 /// The whole group on SQLite in one batch of statements, which the connection's thread runs in
 /// one go: `BEGIN IMMEDIATE`, the answers, their check, the entries, the data keys, `COMMIT`
@@ -743,23 +844,19 @@ async fn write_in_one_batch(
     appends: &[Append],
     live: &[usize],
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "BEGIN IMMEDIATE; {}; \
-         INSERT INTO statement_checks (holds) SELECT 0 WHERE changes() <> json_array_length($4); \
-         {INSERT_ENTRIES_SQLITE} ORDER BY r.key; {}; COMMIT;",
-        keep_answers_sqlite(4),
-        insert_keys_sqlite(3)
-    );
+    let entries = EntryColumns::json(&entry_rows(appends, live))?;
+    let keys = KeyColumns::json(&key_rows(appends, live))?;
+    let answers = AnswerColumns::json(&answers_of(appends, live))?;
     let mut connection = OpenUntilDone {
         connection: pool.acquire().await?,
         done: false,
     };
     let executor = &mut *connection.connection;
-    let written = sqlx::query(&sql)
+    let written = sqlx::query(&GROUP_SQLITE)
         .bind(AGGREGATE_TYPE)
-        .bind(EntryColumns::json(&entry_rows(appends, live)))
-        .bind(KeyColumns::json(&key_rows(appends, live)))
-        .bind(AnswerColumns::json(&answers_of(appends, live)))
+        .bind(entries)
+        .bind(keys)
+        .bind(answers)
         .execute(&mut *executor)
         .await;
     // A statement that failed left the transaction open: it is rolled back before the
@@ -777,6 +874,17 @@ async fn write_in_one_batch(
     connection.done();
     Ok(())
 }
+
+/// The group's batch on SQLite: the entries in parameter 2, the keys in 3, the answers in 4.
+static GROUP_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "BEGIN IMMEDIATE; {}; \
+         INSERT INTO statement_checks (holds) SELECT 0 WHERE changes() <> json_array_length($4); \
+         {INSERT_ENTRIES_SQLITE} ORDER BY r.key; {}; COMMIT;",
+        keep_answers_sqlite(4),
+        insert_keys_sqlite(3)
+    )
+});
 
 /// A pooled connection that is closed, not given back, unless [`OpenUntilDone::done`] was
 /// called or a rollback succeeded: a batch interrupted half-way (its future dropped) may have
@@ -868,57 +976,59 @@ fn insert_keys_sqlite(param: usize) -> String {
     )
 }
 
-struct AnswerColumns {
+/// The columns bound as arrays borrow the group's text rather than copy it: the committer, which
+/// every append waits on, spent half of its time copying.
+struct AnswerColumns<'a> {
     statuses: Vec<i32>,
-    bodies: Vec<String>,
-    principals: Vec<String>,
-    keys: Vec<String>,
-    claimed_at: Vec<String>,
+    bodies: Vec<&'a str>,
+    principals: Vec<&'a str>,
+    keys: Vec<&'a str>,
+    claimed_at: Vec<&'a str>,
 }
 
-impl AnswerColumns {
-    fn of(answers: &[&KeptAnswer]) -> AnswerColumns {
+impl<'a> AnswerColumns<'a> {
+    fn of(answers: &[&'a KeptAnswer]) -> AnswerColumns<'a> {
         AnswerColumns {
             statuses: answers.iter().map(|a| i32::from(a.status)).collect(),
-            bodies: answers.iter().map(|a| a.body.clone()).collect(),
-            principals: answers.iter().map(|a| a.ticket.principal.clone()).collect(),
-            keys: answers.iter().map(|a| a.ticket.key.clone()).collect(),
+            bodies: answers.iter().map(|a| a.body.as_str()).collect(),
+            principals: answers
+                .iter()
+                .map(|a| a.ticket.principal.as_str())
+                .collect(),
+            keys: answers.iter().map(|a| a.ticket.key.as_str()).collect(),
             claimed_at: answers
                 .iter()
-                .map(|a| a.ticket.claimed_at.clone())
+                .map(|a| a.ticket.claimed_at.as_str())
                 .collect(),
         }
     }
 
     /// `[[status, body, principal, key, claimed_at], …]`
-    fn json(answers: &[&KeptAnswer]) -> String {
-        let answers: Vec<serde_json::Value> = answers
-            .iter()
-            .map(|a| {
-                serde_json::json!([
-                    a.status,
-                    a.body,
-                    a.ticket.principal,
-                    a.ticket.key,
-                    a.ticket.claimed_at
-                ])
-            })
-            .collect();
-        serde_json::Value::Array(answers).to_string()
+    fn json(answers: &[&KeptAnswer]) -> Result<String, sqlx::Error> {
+        json_rows(answers.iter().map(|a| {
+            (
+                a.status,
+                &a.body,
+                &a.ticket.principal,
+                &a.ticket.key,
+                &a.ticket.claimed_at,
+            )
+        }))
     }
 }
 
-struct KeyColumns {
-    project_ids: Vec<String>,
-    participant_ids: Vec<String>,
-    wrapped_keys: Vec<String>,
-    master_key_ids: Vec<String>,
-    created_at: Vec<String>,
+struct KeyColumns<'a> {
+    project_ids: Vec<&'a str>,
+    participant_ids: Vec<&'a str>,
+    wrapped_keys: Vec<&'a str>,
+    master_key_ids: Vec<&'a str>,
+    created_at: Vec<&'a str>,
 }
 
-impl KeyColumns {
-    fn of(keys: &[(usize, &NewKey)]) -> KeyColumns {
-        let column = |f: fn(&NewKey) -> &String| keys.iter().map(|(_, k)| f(k).clone()).collect();
+impl<'a> KeyColumns<'a> {
+    fn of(keys: &[(usize, &'a NewKey)]) -> KeyColumns<'a> {
+        let column =
+            |f: fn(&NewKey) -> &str| keys.iter().map(|(_, k)| f(k)).collect::<Vec<&'a str>>();
         KeyColumns {
             project_ids: column(|k| &k.project_id),
             participant_ids: column(|k| &k.participant_id),
@@ -929,61 +1039,62 @@ impl KeyColumns {
     }
 
     /// `[[project_id, participant_id, wrapped_key, master_key_id, created_at], …]`
-    fn json(keys: &[(usize, &NewKey)]) -> String {
-        let keys: Vec<serde_json::Value> = keys
-            .iter()
-            .map(|(_, k)| {
-                serde_json::json!([
-                    k.project_id,
-                    k.participant_id,
-                    k.wrapped_key,
-                    k.master_key_id,
-                    k.created_at
-                ])
-            })
-            .collect();
-        serde_json::Value::Array(keys).to_string()
+    fn json(keys: &[(usize, &NewKey)]) -> Result<String, sqlx::Error> {
+        json_rows(keys.iter().map(|(_, k)| {
+            (
+                &k.project_id,
+                &k.participant_id,
+                &k.wrapped_key,
+                &k.master_key_id,
+                &k.created_at,
+            )
+        }))
     }
 }
 
-struct EntryColumns {
-    ids: Vec<String>,
+struct EntryColumns<'a> {
+    ids: Vec<&'a str>,
     sequences: Vec<i64>,
-    types: Vec<String>,
-    versions: Vec<String>,
-    payloads: Vec<String>,
-    metadata: Vec<String>,
+    types: Vec<&'a str>,
+    versions: Vec<&'a str>,
+    payloads: Vec<&'a str>,
+    metadata: Vec<&'a str>,
 }
 
-impl EntryColumns {
-    fn of(rows: &[(usize, &EntryToWrite)]) -> EntryColumns {
+impl<'a> EntryColumns<'a> {
+    fn of(rows: &[(usize, &'a EntryToWrite)]) -> EntryColumns<'a> {
         EntryColumns {
-            ids: rows.iter().map(|(_, e)| e.aggregate_id.clone()).collect(),
+            ids: rows.iter().map(|(_, e)| e.aggregate_id.as_str()).collect(),
             sequences: rows.iter().map(|(_, e)| e.sequence).collect(),
-            types: rows.iter().map(|(_, e)| e.event_type.clone()).collect(),
-            versions: rows.iter().map(|(_, e)| e.event_version.clone()).collect(),
-            payloads: rows.iter().map(|(_, e)| e.payload.clone()).collect(),
-            metadata: rows.iter().map(|(_, e)| e.metadata.clone()).collect(),
+            types: rows.iter().map(|(_, e)| e.event_type.as_str()).collect(),
+            versions: rows.iter().map(|(_, e)| e.event_version.as_str()).collect(),
+            payloads: rows.iter().map(|(_, e)| e.payload.as_str()).collect(),
+            metadata: rows.iter().map(|(_, e)| e.metadata.as_str()).collect(),
         }
     }
 
     /// `[[aggregate_id, sequence, event_type, event_version, payload text, metadata text], …]`
-    fn json(rows: &[(usize, &EntryToWrite)]) -> String {
-        let rows: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(_, e)| {
-                serde_json::json!([
-                    e.aggregate_id,
-                    e.sequence,
-                    e.event_type,
-                    e.event_version,
-                    e.payload,
-                    e.metadata
-                ])
-            })
-            .collect();
-        serde_json::Value::Array(rows).to_string()
+    fn json(rows: &[(usize, &EntryToWrite)]) -> Result<String, sqlx::Error> {
+        json_rows(rows.iter().map(|(_, e)| {
+            (
+                &e.aggregate_id,
+                e.sequence,
+                &e.event_type,
+                &e.event_version,
+                &e.payload,
+                &e.metadata,
+            )
+        }))
     }
+}
+
+/// Rows as one JSON array of arrays (serde writes a tuple as an array), written straight from
+/// the group's text.
+fn json_rows<Row: serde::Serialize>(
+    rows: impl Iterator<Item = Row>,
+) -> Result<String, sqlx::Error> {
+    let rows: Vec<Row> = rows.collect();
+    serde_json::to_string(&rows).map_err(|error| sqlx::Error::Encode(Box::new(error)))
 }
 
 /// The group's three statements, as each backend writes them.
@@ -1084,7 +1195,7 @@ impl GroupSql for sqlx::Sqlite {
             keep_answers_sqlite(1)
         );
         let rows: Vec<(String, String)> = sqlx::query_as(&sql)
-            .bind(AnswerColumns::json(&answers_of(appends, answering)))
+            .bind(AnswerColumns::json(&answers_of(appends, answering))?)
             .fetch_all(&mut **tx)
             .await?;
         Ok(rows.into_iter().collect())
@@ -1100,7 +1211,7 @@ impl GroupSql for sqlx::Sqlite {
             insert_keys_sqlite(1)
         );
         let rows: Vec<(String, String)> = sqlx::query_as(&sql)
-            .bind(KeyColumns::json(keys))
+            .bind(KeyColumns::json(keys)?)
             .fetch_all(&mut **tx)
             .await?;
         Ok(rows.into_iter().collect())
@@ -1116,7 +1227,7 @@ impl GroupSql for sqlx::Sqlite {
         );
         let stored: Vec<(String, i64)> = sqlx::query_as(&sql)
             .bind(AGGREGATE_TYPE)
-            .bind(EntryColumns::json(rows))
+            .bind(EntryColumns::json(rows)?)
             .fetch_all(&mut **tx)
             .await?;
         Ok(stored.into_iter().collect())
@@ -1155,7 +1266,7 @@ mod tests {
         let url = format!("sqlite://{}", directory.path().join("group.db").display());
         let db = Db::connect(&url).await.unwrap();
         let counters = Counters::default();
-        let outcomes = write_group(&db, &[append_of(&second)], &counters).await;
+        let outcomes = write_group(&mut Writer::new(db), &[append_of(&second)], &counters).await;
         assert_eq!(outcomes, vec![Err(NotWritten::Conflict)]);
         assert_eq!(second.state(), CommitState::Failed);
         assert_eq!(counters.groups.load(Ordering::Relaxed), 0);
