@@ -39,6 +39,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex as SyncMutex};
+use std::time::{Duration, Instant};
 
 use cqrs_es::persist::SerializedEvent;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -514,14 +515,21 @@ enum Pass {
 /// Where the committer writes its groups. On PostgreSQL the connection of one group is kept for
 /// the next, rather than given back to the pool and taken again: every append waits while the
 /// committer goes between groups. A connection kept idle for longer than the pool would leave
-/// one unchecked is pinged first, as the pool would (`db.rs`).
+/// one unchecked is pinged first, as the pool would (`db.rs`), and one kept for
+/// [`KEEP_CONNECTION_FOR`] is given back, so that the pool's own rules (its connections'
+/// maximum lifetime) still apply.
 struct Writer {
     db: Db,
-    kept: Option<(
-        sqlx::pool::PoolConnection<sqlx::Postgres>,
-        std::time::Instant,
-    )>,
+    kept: Option<KeptConnection>,
 }
+
+struct KeptConnection {
+    connection: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    taken: Instant,
+    last_used: Instant,
+}
+
+const KEEP_CONNECTION_FOR: Duration = Duration::from_secs(60);
 
 impl Writer {
     fn new(db: Db) -> Writer {
@@ -531,29 +539,37 @@ impl Writer {
     async fn take_connection(
         &mut self,
         pool: &sqlx::PgPool,
-    ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
-        if let Some((mut connection, last_used)) = self.kept.take() {
-            if last_used.elapsed() <= PING_AFTER_IDLE
-                || sqlx::Connection::ping(&mut *connection).await.is_ok()
+    ) -> Result<KeptConnection, sqlx::Error> {
+        if let Some(mut kept) = self.kept.take() {
+            if kept.taken.elapsed() > KEEP_CONNECTION_FOR {
+                drop(kept);
+            } else if kept.last_used.elapsed() <= PING_AFTER_IDLE
+                || sqlx::Connection::ping(&mut *kept.connection).await.is_ok()
             {
-                return Ok(connection);
+                return Ok(kept);
+            } else {
+                kept.connection.close_on_drop();
             }
-            connection.close_on_drop();
         }
-        pool.acquire().await
+        let connection = pool.acquire().await?;
+        let now = Instant::now();
+        Ok(KeptConnection {
+            connection,
+            taken: now,
+            last_used: now,
+        })
     }
 
-    /// Keeps `connection` for the next group, unless its pass failed for another reason than an
-    /// append losing its check: it may then be broken (the server restarting, say), and is
+    /// Keeps the connection for the next group, unless its pass failed for another reason than
+    /// an append losing its check: it may then be broken (the server restarting, say), and is
     /// closed, so that the next group takes a connection the pool has checked.
-    fn give_back<T>(
-        &mut self,
-        mut connection: sqlx::pool::PoolConnection<sqlx::Postgres>,
-        written: &Result<T, sqlx::Error>,
-    ) {
+    fn give_back<T>(&mut self, mut kept: KeptConnection, written: &Result<T, sqlx::Error>) {
         match written {
-            Err(error) if lost_check(error).is_none() => connection.close_on_drop(),
-            _ => self.kept = Some((connection, std::time::Instant::now())),
+            Err(error) if lost_check(error).is_none() => kept.connection.close_on_drop(),
+            _ => {
+                kept.last_used = Instant::now();
+                self.kept = Some(kept);
+            }
         }
     }
 }
@@ -591,8 +607,9 @@ async fn write_once(
     match &writer.db {
         Db::Postgres(pool) => {
             let pool = pool.clone();
-            let mut connection = writer.take_connection(&pool).await?;
-            let written = match write_in_one_statement(&mut connection, appends, live).await {
+            let mut kept = writer.take_connection(&pool).await?;
+            let connection = &mut *kept.connection;
+            let written = match write_in_one_statement(connection, appends, live).await {
                 Ok(()) => Ok(Pass::Committed),
                 Err(error) => match lost_by(&error, live) {
                     Some(LostBy::TheOnlyAppend(pass)) => Ok(pass),
@@ -606,7 +623,7 @@ async fn write_once(
                     None => Err(error),
                 },
             };
-            writer.give_back(connection, &written);
+            writer.give_back(kept, &written);
             written
         }
         Db::Sqlite(pool) => match write_in_one_batch(pool, appends, live).await {
