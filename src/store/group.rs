@@ -523,6 +523,12 @@ struct Writer {
     kept: Option<KeptConnection>,
 }
 
+impl Writer {
+    fn new(db: Db) -> Writer {
+        Writer { db, kept: None }
+    }
+}
+
 struct KeptConnection {
     connection: sqlx::pool::PoolConnection<sqlx::Postgres>,
     taken: Instant,
@@ -531,24 +537,24 @@ struct KeptConnection {
 
 const KEEP_CONNECTION_FOR: Duration = Duration::from_secs(60);
 
-impl Writer {
-    fn new(db: Db) -> Writer {
-        Writer { db, kept: None }
-    }
-
-    async fn take_connection(
-        &mut self,
+impl KeptConnection {
+    /// The connection kept in `kept`, if it may still be used, or a new one from `pool`.
+    async fn take(
+        kept: &mut Option<KeptConnection>,
         pool: &sqlx::PgPool,
     ) -> Result<KeptConnection, sqlx::Error> {
-        if let Some(mut kept) = self.kept.take() {
-            if kept.taken.elapsed() > KEEP_CONNECTION_FOR {
-                drop(kept);
-            } else if kept.last_used.elapsed() <= PING_AFTER_IDLE
-                || sqlx::Connection::ping(&mut *kept.connection).await.is_ok()
+        if let Some(mut connection) = kept.take() {
+            if connection.taken.elapsed() > KEEP_CONNECTION_FOR {
+                // Given back to the pool, which applies its own limits to it.
+                drop(connection);
+            } else if connection.last_used.elapsed() <= PING_AFTER_IDLE
+                || sqlx::Connection::ping(&mut *connection.connection)
+                    .await
+                    .is_ok()
             {
-                return Ok(kept);
+                return Ok(connection);
             } else {
-                kept.connection.close_on_drop();
+                connection.connection.close_on_drop();
             }
         }
         let connection = pool.acquire().await?;
@@ -560,15 +566,15 @@ impl Writer {
         })
     }
 
-    /// Keeps the connection for the next group, unless its pass failed for another reason than
-    /// an append losing its check: it may then be broken (the server restarting, say), and is
-    /// closed, so that the next group takes a connection the pool has checked.
-    fn give_back<T>(&mut self, mut kept: KeptConnection, written: &Result<T, sqlx::Error>) {
+    /// Keeps the connection in `kept` for the next group, unless its pass failed for another
+    /// reason than an append losing its check: it may then be broken (the server restarting,
+    /// say), and is closed, so that the next group takes a connection the pool has checked.
+    fn keep<T>(mut self, kept: &mut Option<KeptConnection>, written: &Result<T, sqlx::Error>) {
         match written {
-            Err(error) if lost_check(error).is_none() => kept.connection.close_on_drop(),
+            Err(error) if lost_check(error).is_none() => self.connection.close_on_drop(),
             _ => {
-                kept.last_used = Instant::now();
-                self.kept = Some(kept);
+                self.last_used = Instant::now();
+                *kept = Some(self);
             }
         }
     }
@@ -604,56 +610,61 @@ async fn write_once(
     appends: &[Append],
     live: &[usize],
 ) -> Result<Pass, sqlx::Error> {
-    match &writer.db {
+    let Writer { db, kept } = writer;
+    match db {
         Db::Postgres(pool) => {
-            let pool = pool.clone();
-            let mut kept = writer.take_connection(&pool).await?;
-            let connection = &mut *kept.connection;
-            let written = match write_in_one_statement(connection, appends, live).await {
-                Ok(()) => Ok(Pass::Committed),
-                Err(error) => match lost_by(&error, live) {
-                    Some(LostBy::TheOnlyAppend(pass)) => Ok(pass),
-                    Some(LostBy::OneOfThem) => {
-                        let tx = sqlx::Connection::begin(&mut *connection).await;
-                        match tx {
-                            Ok(tx) => tell_which_lost(tx, appends, live).await,
-                            Err(error) => Err(error),
-                        }
-                    }
-                    None => Err(error),
-                },
-            };
-            writer.give_back(kept, &written);
+            let mut connection = KeptConnection::take(kept, pool).await?;
+            let written = write_once_on(&mut connection.connection, appends, live).await;
+            connection.keep(kept, &written);
             written
         }
-        Db::Sqlite(pool) => match write_in_one_batch(pool, appends, live).await {
-            Ok(()) => Ok(Pass::Committed),
-            Err(error) => match lost_by(&error, live) {
-                Some(LostBy::TheOnlyAppend(pass)) => Ok(pass),
-                Some(LostBy::OneOfThem) => {
-                    tell_which_lost(pool.begin().await?, appends, live).await
-                }
-                None => Err(error),
-            },
-        },
+        Db::Sqlite(pool) => {
+            let written = write_in_one_batch(pool, appends, live).await;
+            match round_trip(written, live)? {
+                RoundTrip::Decided(pass) => Ok(pass),
+                RoundTrip::TellWhich => tell_which_lost(pool.begin().await?, appends, live).await,
+            }
+        }
     }
 }
 
-/// Who lost a check that refused a group's first round trip.
-enum LostBy {
-    /// Alone in its pass, the append is the one that lost.
-    TheOnlyAppend(Pass),
-    /// One or more of the pass's appends: a transaction tells which.
-    OneOfThem,
+/// [`write_once`] on one PostgreSQL connection.
+async fn write_once_on(
+    connection: &mut sqlx::PgConnection,
+    appends: &[Append],
+    live: &[usize],
+) -> Result<Pass, sqlx::Error> {
+    let written = write_in_one_statement(connection, appends, live).await;
+    match round_trip(written, live)? {
+        RoundTrip::Decided(pass) => Ok(pass),
+        RoundTrip::TellWhich => {
+            let tx = sqlx::Connection::begin(connection).await?;
+            tell_which_lost(tx, appends, live).await
+        }
+    }
 }
 
-fn lost_by(error: &sqlx::Error, live: &[usize]) -> Option<LostBy> {
-    let why = lost_check(error)?;
-    Some(match live {
-        [only] => LostBy::TheOnlyAppend(Pass::RolledBack {
+/// What a pass's first round trip decided.
+enum RoundTrip {
+    Decided(Pass),
+    /// An append lost its check and the whole round trip was refused: a transaction tells which.
+    TellWhich,
+}
+
+fn round_trip(written: Result<(), sqlx::Error>, live: &[usize]) -> Result<RoundTrip, sqlx::Error> {
+    let error = match written {
+        Ok(()) => return Ok(RoundTrip::Decided(Pass::Committed)),
+        Err(error) => error,
+    };
+    let Some(why) = lost_check(&error) else {
+        return Err(error);
+    };
+    Ok(match live {
+        // Alone in its pass, the append is the one that lost.
+        [only] => RoundTrip::Decided(Pass::RolledBack {
             left_out: vec![(*only, why)],
         }),
-        _ => LostBy::OneOfThem,
+        _ => RoundTrip::TellWhich,
     })
 }
 
